@@ -1,0 +1,51 @@
+use super::ids::{FeatureId, RunId};
+use serde::{Deserialize, Serialize};
+
+/// Everything a client (the UI, a CLI, later a remote daemon client) can ask the runtime to do.
+///
+/// Commands are requests, not facts: the runtime may ignore one that no longer applies
+/// (pausing a run that already ended, for example) and logs why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case")]
+pub enum Command {
+    /// Start an agent on this feature now, even past `max_agents` (a person asked for it).
+    StartFeature { feature: FeatureId },
+    /// Start an agent on the best ready feature, if there is one.
+    StartNext,
+    /// SIGSTOP the run's whole process group.
+    Pause { run: RunId },
+    /// SIGCONT the run's whole process group.
+    Resume { run: RunId },
+    /// TERM to the group, the profile's grace period, then KILL; `force` sends KILL at once.
+    Kill { run: RunId, force: bool },
+    /// Kill the run if it is live, then start its feature again once it has ended.
+    Restart { run: RunId },
+    /// Stop or restart automatic scheduling; live agents are not touched.
+    SetSchedulerPaused { paused: bool },
+    /// Change how many coding agents the scheduler keeps running.
+    SetMaxAgents { max_agents: u32 },
+    /// Stop every live agent (as Kill) and end the runtime once all are gone.
+    Shutdown,
+}
+
+/// Which pipe a line of agent output arrived on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// One line of agent output, as kept in the ring and sent to subscribers.
+///
+/// `text` still holds the agent's SGR colour codes; renderers must treat it as untrusted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogLine {
+    pub run: RunId,
+    /// Position of the line within its run, from 0; lets a client splice a fetched tail with live lines.
+    pub seq: u64,
+    pub stream: Stream,
+    /// Milliseconds since the Unix epoch when the line was read.
+    pub at_ms: i64,
+    pub text: String,
+}

@@ -1,0 +1,170 @@
+use super::ids::{FeatureId, JobId, Role, RunId};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Where a feature stands. `Ready` and `Blocked` are derived from dependencies, never stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeatureStatus {
+    /// Not started; dependencies decide whether it is ready or blocked.
+    Pending,
+    /// Pending with every dependency passing.
+    Ready,
+    /// Pending with at least one dependency not passing.
+    Blocked,
+    InProgress,
+    Passing,
+    Failing,
+}
+
+impl FeatureStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeatureStatus::Pending => "pending",
+            FeatureStatus::Ready => "ready",
+            FeatureStatus::Blocked => "blocked",
+            FeatureStatus::InProgress => "in_progress",
+            FeatureStatus::Passing => "passing",
+            FeatureStatus::Failing => "failing",
+        }
+    }
+}
+
+/// Life of one run. Ended states carry what the process really did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum RunState {
+    /// Process spawned and not stopped by us.
+    Running,
+    /// Process group stopped with SIGSTOP.
+    Paused,
+    /// TERM sent, waiting for the group to go (KILL follows after the grace period).
+    Stopping,
+    /// Exited with code 0 on its own.
+    Exited,
+    /// Exited with a non-zero code on its own.
+    Failed { code: i32 },
+    /// Ended by a signal (ours or anyone's); `signal` is the one that ended it, if it died of one.
+    Killed { signal: Option<i32> },
+    /// Could not be started (binary missing, permission denied).
+    SpawnFailed,
+    /// corral was not there to see how it ended.
+    Lost,
+}
+
+impl RunState {
+    /// True while the run's process group may still hold processes.
+    pub fn is_live(self) -> bool {
+        matches!(
+            self,
+            RunState::Running | RunState::Paused | RunState::Stopping
+        )
+    }
+
+    /// The word stored in the database and shown in the Agents pane.
+    pub fn label(self) -> &'static str {
+        match self {
+            RunState::Running => "running",
+            RunState::Paused => "paused",
+            RunState::Stopping => "stopping",
+            RunState::Exited => "exited",
+            RunState::Failed { .. } => "failed",
+            RunState::Killed { .. } => "killed",
+            RunState::SpawnFailed => "spawn_failed",
+            RunState::Lost => "lost",
+        }
+    }
+}
+
+/// A job's place in the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Queued,
+    Running,
+    Done,
+    Failed,
+    Cancelled,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Done => "done",
+            JobState::Failed => "failed",
+            JobState::Cancelled => "cancelled",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeatureView {
+    pub id: FeatureId,
+    pub category: String,
+    pub name: String,
+    pub priority: i64,
+    pub status: FeatureStatus,
+    pub dependencies: Vec<FeatureId>,
+    /// Dependencies that are not passing yet.
+    pub blocked_by: Vec<FeatureId>,
+    pub attempts: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunView {
+    pub id: RunId,
+    pub job: JobId,
+    pub feature: Option<FeatureId>,
+    pub feature_name: Option<String>,
+    pub profile: String,
+    pub role: Role,
+    pub state: RunState,
+    pub pid: Option<u32>,
+    /// Milliseconds since the Unix epoch.
+    pub started_at_ms: i64,
+    pub finished_at_ms: Option<i64>,
+    /// Set when a person asked to stop this run (so an exit by signal reads as "killed", not a crash).
+    pub kill_requested: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobView {
+    pub id: JobId,
+    pub profile: String,
+    pub feature: Option<FeatureId>,
+    pub state: JobState,
+    pub attempt: u32,
+    pub max_attempts: u32,
+    pub last_error: Option<String>,
+}
+
+/// Counts shown in the header.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotalsView {
+    pub features: usize,
+    pub passing: usize,
+    pub live_agents: usize,
+}
+
+/// Everything the UI draws, owned and self-contained. A new one replaces the old one whole.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Grows by one with every published snapshot; lets a client skip ones it has seen.
+    pub version: u64,
+    pub project: PathBuf,
+    pub max_agents: u32,
+    pub scheduler_paused: bool,
+    /// Set once the runtime has stopped every agent after a Shutdown.
+    pub shut_down: bool,
+    pub totals: TotalsView,
+    /// Backlog order: by id.
+    pub features: Vec<FeatureView>,
+    /// Live runs first (oldest first), then ended runs, newest first.
+    pub runs: Vec<RunView>,
+    /// Jobs that are not finished, then the most recent finished ones.
+    pub jobs: Vec<JobView>,
+    /// A one-line message for the status area (last error or notice), if any.
+    pub notice: Option<String>,
+}

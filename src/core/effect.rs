@@ -1,0 +1,60 @@
+use crate::api::{FeatureId, FeatureStatus, JobId, JobState, RunId, RunState};
+
+/// A signal the core asks the runtime to send to a run's whole process group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sig {
+    Stop,
+    Cont,
+    Term,
+    Kill,
+}
+
+/// Why a timer was set; a timer whose epoch no longer matches its run is ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimerKind {
+    /// The grace period after TERM is over: KILL whatever is left of the group.
+    KillGrace,
+    /// The profile's wall-clock timeout.
+    Timeout,
+}
+
+/// Something the runtime must do on the core's behalf.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Create a job and a run for this feature, spawn the agent and answer with
+    /// `Input::Spawned` or `Input::SpawnFailed`.
+    Spawn { feature: FeatureId },
+    /// Send `sig` to the process group `pgid` (the run's leader pid).
+    Signal { run: RunId, pgid: u32, sig: Sig },
+    /// Answer with `Input::Timer { run, epoch, kind }` after `after_ms`.
+    StartTimer {
+        run: RunId,
+        epoch: u64,
+        kind: TimerKind,
+        after_ms: u64,
+    },
+    /// Store a feature's status and attempt count.
+    SaveFeature {
+        id: FeatureId,
+        status: FeatureStatus,
+        attempts: u32,
+        last_error: Option<String>,
+    },
+    /// Store a run's state (and end time and exit details once it has ended).
+    SaveRun {
+        run: RunId,
+        state: RunState,
+        exit_code: Option<i32>,
+        finished_at_ms: Option<i64>,
+    },
+    /// Store a job's state.
+    SaveJob {
+        job: JobId,
+        state: JobState,
+        last_error: Option<String>,
+    },
+    /// Tell the person something (logged and shown on the status line).
+    Notice(String),
+    /// Every agent is gone after a shutdown; the runtime may stop.
+    ShutdownComplete,
+}

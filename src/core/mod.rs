@@ -1,0 +1,17 @@
+//! The pure heart of corral: state machines and decisions as functions of (state, input, now).
+//!
+//! Nothing here touches a process, a file, a clock or the environment. The runtime feeds
+//! [`Input`]s in, executes the [`Effect`]s that come out, and feeds the results back.
+
+mod effect;
+pub mod graph;
+mod model;
+mod run;
+mod snapshot;
+
+pub use effect::{Effect, Sig, TimerKind};
+pub use model::{Feature, Input, Job, Model, NewRun};
+pub use run::{Run, RunEvent};
+
+#[cfg(test)]
+mod tests;

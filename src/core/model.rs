@@ -1,0 +1,422 @@
+//! The whole supervised world as the core sees it, and how each input changes it.
+
+use super::effect::{Effect, TimerKind};
+use super::graph::{self, Node};
+use super::run::{Run, RunEvent};
+use crate::api::{Command, FeatureId, FeatureStatus, JobId, JobState, Role, RunId, RunState};
+use std::collections::BTreeMap;
+
+/// A backlog feature as the core tracks it. `status` is the stored status (never Ready/Blocked).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Feature {
+    pub id: FeatureId,
+    pub category: String,
+    pub name: String,
+    pub priority: i64,
+    pub dependencies: Vec<FeatureId>,
+    pub status: FeatureStatus,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+}
+
+impl Node for Feature {
+    fn status(&self) -> FeatureStatus {
+        self.status
+    }
+    fn dependencies(&self) -> &[FeatureId] {
+        &self.dependencies
+    }
+    fn priority(&self) -> i64 {
+        self.priority
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub id: JobId,
+    pub profile: String,
+    pub feature: Option<FeatureId>,
+    pub state: JobState,
+    pub attempt: u32,
+    pub max_attempts: u32,
+    pub last_error: Option<String>,
+}
+
+/// What the runtime reports after it spawned a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRun {
+    pub id: RunId,
+    pub job: JobId,
+    pub feature: Option<FeatureId>,
+    pub profile: String,
+    pub role: Role,
+    pub pid: u32,
+    pub started_at_ms: i64,
+    pub grace_ms: u64,
+    pub timeout_ms: Option<u64>,
+}
+
+/// Everything that can change the model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    Command(Command),
+    Spawned(NewRun),
+    SpawnFailed {
+        feature: FeatureId,
+        job: Option<JobId>,
+        error: String,
+    },
+    Exited {
+        run: RunId,
+        code: Option<i32>,
+        signal: Option<i32>,
+        group_alive: bool,
+        at_ms: i64,
+    },
+    Timer {
+        run: RunId,
+        epoch: u64,
+        kind: TimerKind,
+    },
+}
+
+/// How many ended jobs the model keeps for display.
+const KEEP_ENDED_JOBS: usize = 50;
+
+/// The core's state. Build it from the store with [`Model::new`], then feed it inputs.
+#[derive(Debug, Clone, Default)]
+pub struct Model {
+    pub features: BTreeMap<FeatureId, Feature>,
+    pub runs: BTreeMap<RunId, Run>,
+    pub jobs: BTreeMap<JobId, Job>,
+    pub max_agents: u32,
+    pub scheduler_paused: bool,
+    pub shutting_down: bool,
+    /// Spawns asked for and not yet answered; they count against `max_agents`.
+    pending_spawns: Vec<FeatureId>,
+    pub notice: Option<String>,
+}
+
+impl Model {
+    /// A model over a backlog loaded from the store. Features left in progress by an earlier
+    /// corral (no live run can exist at start) go back to pending so they are scheduled again.
+    pub fn new(features: Vec<Feature>, max_agents: u32) -> (Model, Vec<Effect>) {
+        let mut effects = Vec::new();
+        let features = features
+            .into_iter()
+            .map(|mut f| {
+                if f.status == FeatureStatus::InProgress {
+                    f.status = FeatureStatus::Pending;
+                    effects.push(save_feature(&f));
+                }
+                (f.id, f)
+            })
+            .collect();
+        let model = Model {
+            features,
+            max_agents,
+            ..Model::default()
+        };
+        (model, effects)
+    }
+
+    /// Live coding runs plus spawns in flight.
+    pub fn busy_slots(&self) -> usize {
+        let live = self
+            .runs
+            .values()
+            .filter(|r| r.state.is_live() && r.role == Role::Coding)
+            .count();
+        live + self.pending_spawns.len()
+    }
+
+    /// Applies one input and returns the effects, including any new starts the scheduler makes.
+    pub fn handle(&mut self, input: Input) -> Vec<Effect> {
+        let mut effects = match input {
+            Input::Command(cmd) => self.command(cmd),
+            Input::Spawned(new) => self.spawned(new),
+            Input::SpawnFailed {
+                feature,
+                job,
+                error,
+            } => self.spawn_failed(feature, job, error),
+            Input::Exited {
+                run,
+                code,
+                signal,
+                group_alive,
+                at_ms,
+            } => self.run_event(
+                run,
+                RunEvent::Exited {
+                    code,
+                    signal,
+                    group_alive,
+                    at_ms,
+                },
+            ),
+            Input::Timer { run, epoch, kind } => {
+                self.run_event(run, RunEvent::Timer { epoch, kind })
+            }
+        };
+        effects.extend(self.schedule());
+        if self.shutting_down && self.all_quiet() {
+            effects.push(Effect::ShutdownComplete);
+        }
+        effects
+    }
+
+    /// True when no run is live, none awaits a cleanup KILL and no spawn is in flight.
+    pub fn all_quiet(&self) -> bool {
+        self.pending_spawns.is_empty()
+            && self
+                .runs
+                .values()
+                .all(|r| !r.state.is_live() && !r.cleanup_pending)
+    }
+
+    fn notice(&mut self, text: String) -> Vec<Effect> {
+        self.notice = Some(text.clone());
+        vec![Effect::Notice(text)]
+    }
+
+    fn command(&mut self, cmd: Command) -> Vec<Effect> {
+        match cmd {
+            Command::StartFeature { feature } => self.start(feature),
+            Command::StartNext => match graph::ready_in_order(&self.features).first() {
+                Some(&id) => self.start(id),
+                None => self.notice("no feature is ready to start".into()),
+            },
+            Command::Pause { run } => self.run_event(run, RunEvent::Pause),
+            Command::Resume { run } => self.run_event(run, RunEvent::Resume),
+            Command::Kill { run, force } => self.run_event(run, RunEvent::Kill { force }),
+            Command::Restart { run } => self.restart(run),
+            Command::SetSchedulerPaused { paused } => {
+                self.scheduler_paused = paused;
+                let word = if paused { "paused" } else { "resumed" };
+                self.notice(format!("scheduler {word}"))
+            }
+            Command::SetMaxAgents { max_agents } => {
+                self.max_agents = max_agents.min(64);
+                self.notice(format!("max agents {}", self.max_agents))
+            }
+            Command::Shutdown => {
+                self.shutting_down = true;
+                let live: Vec<RunId> = self
+                    .runs
+                    .values()
+                    .filter(|r| r.state.is_live())
+                    .map(|r| r.id)
+                    .collect();
+                live.into_iter()
+                    .flat_map(|id| self.run_event(id, RunEvent::Kill { force: false }))
+                    .collect()
+            }
+        }
+    }
+
+    /// Starts a feature now unless it is already being worked on or corral is shutting down.
+    fn start(&mut self, id: FeatureId) -> Vec<Effect> {
+        let Some(feature) = self.features.get(&id) else {
+            return self.notice(format!("no feature {id}"));
+        };
+        if self.shutting_down {
+            return Vec::new();
+        }
+        if feature.status == FeatureStatus::InProgress || self.pending_spawns.contains(&id) {
+            return self.notice(format!("feature {id} is already in progress"));
+        }
+        self.pending_spawns.push(id);
+        vec![Effect::Spawn { feature: id }]
+    }
+
+    fn restart(&mut self, id: RunId) -> Vec<Effect> {
+        let Some(run) = self.runs.get_mut(&id) else {
+            return self.notice(format!("no run {id}"));
+        };
+        let feature = run.feature;
+        if run.state.is_live() {
+            run.restart_after = true;
+            return self.run_event(id, RunEvent::Kill { force: false });
+        }
+        match feature {
+            Some(f) => self.start(f),
+            None => self.notice(format!("run {id} has no feature to restart")),
+        }
+    }
+
+    fn spawned(&mut self, new: NewRun) -> Vec<Effect> {
+        self.pending_spawns.retain(|f| Some(*f) != new.feature);
+        let mut effects = Vec::new();
+        if let Some(feature) = new.feature.and_then(|f| self.features.get_mut(&f)) {
+            feature.status = FeatureStatus::InProgress;
+            feature.attempts += 1;
+            feature.last_error = None;
+            effects.push(save_feature(feature));
+        }
+        let attempt = new
+            .feature
+            .and_then(|f| self.features.get(&f))
+            .map_or(1, |f| f.attempts);
+        self.jobs.insert(
+            new.job,
+            Job {
+                id: new.job,
+                profile: new.profile.clone(),
+                feature: new.feature,
+                state: JobState::Running,
+                attempt,
+                max_attempts: attempt.max(1),
+                last_error: None,
+            },
+        );
+        let run = Run {
+            id: new.id,
+            job: new.job,
+            feature: new.feature,
+            profile: new.profile,
+            role: new.role,
+            state: RunState::Running,
+            pid: new.pid,
+            started_at_ms: new.started_at_ms,
+            finished_at_ms: None,
+            exit_code: None,
+            grace_ms: new.grace_ms,
+            kill_requested: false,
+            restart_after: false,
+            cleanup_pending: false,
+            epoch: 0,
+        };
+        if let Some(after_ms) = new.timeout_ms {
+            effects.push(Effect::StartTimer {
+                run: run.id,
+                epoch: 0,
+                kind: TimerKind::Timeout,
+                after_ms,
+            });
+        }
+        self.runs.insert(run.id, run);
+        effects
+    }
+
+    fn spawn_failed(&mut self, id: FeatureId, job: Option<JobId>, error: String) -> Vec<Effect> {
+        self.pending_spawns.retain(|f| *f != id);
+        let mut effects = Vec::new();
+        if let Some(feature) = self.features.get_mut(&id) {
+            feature.status = FeatureStatus::Failing;
+            feature.last_error = Some(error.clone());
+            effects.push(save_feature(feature));
+        }
+        if let Some(job) = job {
+            effects.push(Effect::SaveJob {
+                job,
+                state: JobState::Failed,
+                last_error: Some(error.clone()),
+            });
+        }
+        effects.extend(self.notice(format!("could not start feature {id}: {error}")));
+        effects
+    }
+
+    fn run_event(&mut self, id: RunId, event: RunEvent) -> Vec<Effect> {
+        let Some(run) = self.runs.get_mut(&id) else {
+            return self.notice(format!("no run {id}"));
+        };
+        let was_live = run.state.is_live();
+        let mut effects = run.apply(event);
+        if was_live && !run.state.is_live() {
+            let run = run.clone();
+            effects.extend(self.run_ended(&run));
+        } else if effects.is_empty() && !matches!(event, RunEvent::Timer { .. }) {
+            let state = run.state.label();
+            effects.extend(self.notice(format!("run {id} is {state}: nothing to do")));
+        }
+        effects
+    }
+
+    /// Book-keeping once a run's leader is gone: its job, its feature, a restart if asked for.
+    fn run_ended(&mut self, run: &Run) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        let (job_state, error) = match run.state {
+            RunState::Exited => (JobState::Done, None),
+            RunState::Killed { .. } if run.kill_requested => {
+                (JobState::Cancelled, Some("killed by request".to_string()))
+            }
+            other => (JobState::Failed, Some(describe_end(other))),
+        };
+        if let Some(job) = self.jobs.get_mut(&run.job) {
+            job.state = job_state;
+            job.last_error = error.clone();
+            effects.push(Effect::SaveJob {
+                job: job.id,
+                state: job_state,
+                last_error: error.clone(),
+            });
+        }
+        self.trim_jobs();
+        if run.role == Role::Coding
+            && let Some(feature) = run.feature.and_then(|f| self.features.get_mut(&f))
+        {
+            feature.status = if job_state == JobState::Done {
+                FeatureStatus::Passing
+            } else {
+                FeatureStatus::Failing
+            };
+            feature.last_error = error;
+            effects.push(save_feature(feature));
+        }
+        if run.restart_after
+            && let Some(feature) = run.feature
+        {
+            effects.extend(self.start(feature));
+        }
+        effects
+    }
+
+    fn trim_jobs(&mut self) {
+        let ended: Vec<JobId> = self
+            .jobs
+            .values()
+            .filter(|j| !matches!(j.state, JobState::Queued | JobState::Running))
+            .map(|j| j.id)
+            .collect();
+        let excess = ended.len().saturating_sub(KEEP_ENDED_JOBS);
+        for id in ended.into_iter().take(excess) {
+            self.jobs.remove(&id);
+        }
+    }
+
+    /// Fills free coding slots with ready features, best first.
+    fn schedule(&mut self) -> Vec<Effect> {
+        if self.scheduler_paused || self.shutting_down {
+            return Vec::new();
+        }
+        let free = (self.max_agents as usize).saturating_sub(self.busy_slots());
+        let picks: Vec<FeatureId> = graph::ready_in_order(&self.features)
+            .into_iter()
+            .filter(|f| !self.pending_spawns.contains(f))
+            .take(free)
+            .collect();
+        picks.into_iter().flat_map(|f| self.start(f)).collect()
+    }
+}
+
+fn save_feature(f: &Feature) -> Effect {
+    Effect::SaveFeature {
+        id: f.id,
+        status: f.status,
+        attempts: f.attempts,
+        last_error: f.last_error.clone(),
+    }
+}
+
+/// One line saying how a run ended, for `last_error`.
+pub fn describe_end(state: RunState) -> String {
+    match state {
+        RunState::Exited => "exited 0".into(),
+        RunState::Failed { code } => format!("exit {code}"),
+        RunState::Killed { signal: Some(s) } => format!("killed by signal {s}"),
+        RunState::Killed { signal: None } => "killed".into(),
+        other => other.label().to_string(),
+    }
+}

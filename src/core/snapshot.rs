@@ -1,0 +1,103 @@
+//! Projects the model into the owned [`Snapshot`] the UI renders.
+
+use super::graph;
+use super::model::Model;
+use crate::api::{FeatureStatus, FeatureView, JobState, JobView, RunView, Snapshot, TotalsView};
+use std::path::Path;
+
+/// How many ended runs the Agents pane lists below the live ones.
+const SHOW_ENDED_RUNS: usize = 30;
+
+impl Model {
+    /// The snapshot for `version`; pure, so the same model always projects the same way.
+    pub fn snapshot(&self, project: &Path, version: u64) -> Snapshot {
+        let features: Vec<FeatureView> = self
+            .features
+            .values()
+            .map(|f| FeatureView {
+                id: f.id,
+                category: f.category.clone(),
+                name: f.name.clone(),
+                priority: f.priority,
+                status: graph::effective_status(&self.features, f.id),
+                dependencies: f.dependencies.clone(),
+                blocked_by: graph::blocked_by(&self.features, f.id),
+                attempts: f.attempts,
+            })
+            .collect();
+
+        let view = |r: &super::Run| RunView {
+            id: r.id,
+            job: r.job,
+            feature: r.feature,
+            feature_name: r
+                .feature
+                .and_then(|f| self.features.get(&f))
+                .map(|f| f.name.clone()),
+            profile: r.profile.clone(),
+            role: r.role,
+            state: r.state,
+            pid: Some(r.pid),
+            started_at_ms: r.started_at_ms,
+            finished_at_ms: r.finished_at_ms,
+            kill_requested: r.kill_requested,
+        };
+        let mut runs: Vec<RunView> = self
+            .runs
+            .values()
+            .filter(|r| r.state.is_live())
+            .map(view)
+            .collect();
+        runs.extend(
+            self.runs
+                .values()
+                .rev()
+                .filter(|r| !r.state.is_live())
+                .take(SHOW_ENDED_RUNS)
+                .map(view),
+        );
+
+        let mut jobs: Vec<JobView> = self
+            .jobs
+            .values()
+            .filter(|j| matches!(j.state, JobState::Queued | JobState::Running))
+            .chain(
+                self.jobs
+                    .values()
+                    .rev()
+                    .filter(|j| !matches!(j.state, JobState::Queued | JobState::Running)),
+            )
+            .map(|j| JobView {
+                id: j.id,
+                profile: j.profile.clone(),
+                feature: j.feature,
+                state: j.state,
+                attempt: j.attempt,
+                max_attempts: j.max_attempts,
+                last_error: j.last_error.clone(),
+            })
+            .collect();
+        jobs.truncate(100);
+
+        let totals = TotalsView {
+            features: features.len(),
+            passing: features
+                .iter()
+                .filter(|f| f.status == FeatureStatus::Passing)
+                .count(),
+            live_agents: self.runs.values().filter(|r| r.state.is_live()).count(),
+        };
+        Snapshot {
+            version,
+            project: project.to_path_buf(),
+            max_agents: self.max_agents,
+            scheduler_paused: self.scheduler_paused,
+            shut_down: self.shutting_down && self.all_quiet(),
+            totals,
+            features,
+            runs,
+            jobs,
+            notice: self.notice.clone(),
+        }
+    }
+}
