@@ -1,1 +1,92 @@
-fn main() {}
+//! The corral binary: parse arguments, install hooks, dispatch.
+
+use clap::Parser;
+use color_eyre::eyre::{Result, WrapErr};
+use corral::cli::{Cli, Cmd};
+use corral::commands::{self, DashboardOptions};
+use corral::ui::theme::Theme;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Before the dashboard installs its terminal-restoring panic hook, so that one wraps this.
+    let _ = color_eyre::install();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("corral: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn project_dir(cli: &Cli) -> Result<PathBuf> {
+    let dir = cli.project.clone().unwrap_or_else(|| PathBuf::from("."));
+    dir.canonicalize()
+        .wrap_err_with(|| format!("project directory {}", dir.display()))
+}
+
+fn theme(cli: &Cli) -> Theme {
+    let set = |name| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    Theme {
+        color: !set("NO_COLOR"),
+        ascii: cli.ascii || set("CORRAL_ASCII"),
+    }
+}
+
+fn dashboard(project: &Path, theme: Theme) -> Result<()> {
+    corral::logging::init();
+    commands::open_dashboard(DashboardOptions {
+        project: project.to_path_buf(),
+        theme,
+    })?;
+    Ok(())
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match &cli.command {
+        None => dashboard(&project_dir(&cli)?, theme(&cli))?,
+        Some(Cmd::Demo { dir }) => {
+            let dir = dir.clone().unwrap_or_else(corral::demo::default_demo_dir);
+            let exe = std::env::current_exe().wrap_err("cannot find the running corral binary")?;
+            corral::demo::create_demo_project(&dir, &exe)?;
+            let dir = dir.canonicalize()?;
+            let result = dashboard(&dir, theme(&cli));
+            println!(
+                "demo project kept in {0}\nreopen it with: corral --project {0}",
+                dir.display()
+            );
+            result?;
+        }
+        Some(Cmd::Init { force }) => {
+            let dir = cli.project.clone().unwrap_or_else(|| PathBuf::from("."));
+            let path = commands::init_project(&dir, *force)?;
+            println!(
+                "wrote {} and created {}",
+                path.display(),
+                dir.join(".corral").display()
+            );
+            println!(
+                "edit the [profiles] in it, then run `corral` in {}",
+                dir.display()
+            );
+        }
+        Some(Cmd::Status { json }) => commands::print_status(&project_dir(&cli)?, *json)?,
+        Some(Cmd::DemoAgent {
+            feature,
+            name,
+            seed,
+            pace,
+        }) => {
+            let code = corral::demo::agent::run(&corral::demo::agent::DemoAgentArgs {
+                feature: *feature,
+                name: name.clone(),
+                seed: *seed,
+                pace: *pace,
+            });
+            return Ok(ExitCode::from(code.clamp(0, 255) as u8));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -59,6 +59,8 @@ pub struct NewRun {
 /// Everything that can change the model.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
+    /// The runtime is up: schedule whatever is ready.
+    Kick,
     Command(Command),
     Spawned(NewRun),
     SpawnFailed {
@@ -133,6 +135,7 @@ impl Model {
     /// Applies one input and returns the effects, including any new starts the scheduler makes.
     pub fn handle(&mut self, input: Input) -> Vec<Effect> {
         let mut effects = match input {
+            Input::Kick => Vec::new(),
             Input::Command(cmd) => self.command(cmd),
             Input::Spawned(new) => self.spawned(new),
             Input::SpawnFailed {

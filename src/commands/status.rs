@@ -1,0 +1,141 @@
+//! `corral status`: the project's state read straight from the database.
+
+use crate::runtime::store::{Store, StoreError, StoredRun, state_dir};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StatusError {
+    #[error("no corral state in {0}: run `corral init` (or `corral demo`) first")]
+    NoState(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Query(#[from] rusqlite::Error),
+}
+
+#[derive(Serialize)]
+struct FeatureRow {
+    id: i64,
+    category: String,
+    name: String,
+    description: String,
+    steps: Value,
+    priority: i64,
+    dependencies: Vec<i64>,
+    status: String,
+    attempts: i64,
+    last_error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct JobRow {
+    id: i64,
+    profile: String,
+    feature_id: Option<i64>,
+    state: String,
+    attempts: i64,
+    max_attempts: i64,
+    last_error: Option<String>,
+}
+
+/// Features, jobs and runs as one JSON value.
+pub fn status_json(project: &Path) -> Result<Value, StatusError> {
+    let db = state_dir(project).join("corral.db");
+    if !db.exists() {
+        return Err(StatusError::NoState(project.display().to_string()));
+    }
+    let store = Store::open_path(&db)?;
+    let conn = store.connection();
+    let mut deps_stmt = conn
+        .prepare("SELECT depends_on FROM feature_deps WHERE feature_id = ?1 ORDER BY depends_on")?;
+    let mut stmt = conn.prepare(
+        "SELECT id, category, name, description, steps, priority, status, attempts, last_error FROM features ORDER BY id",
+    )?;
+    let mut features = Vec::new();
+    let rows = stmt.query_map([], |r| {
+        Ok(FeatureRow {
+            id: r.get(0)?,
+            category: r.get(1)?,
+            name: r.get(2)?,
+            description: r.get(3)?,
+            steps: serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or(Value::Null),
+            priority: r.get(5)?,
+            dependencies: Vec::new(),
+            status: r.get(6)?,
+            attempts: r.get(7)?,
+            last_error: r.get(8)?,
+        })
+    })?;
+    for row in rows {
+        let mut f = row?;
+        f.dependencies = deps_stmt
+            .query_map([f.id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        features.push(f);
+    }
+    let mut stmt = conn.prepare(
+        "SELECT id, profile, feature_id, state, attempts, max_attempts, last_error FROM jobs ORDER BY id",
+    )?;
+    let jobs: Vec<JobRow> = stmt
+        .query_map([], |r| {
+            Ok(JobRow {
+                id: r.get(0)?,
+                profile: r.get(1)?,
+                feature_id: r.get(2)?,
+                state: r.get(3)?,
+                attempts: r.get(4)?,
+                max_attempts: r.get(5)?,
+                last_error: r.get(6)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut runs: Vec<StoredRun> = store.runs(false)?;
+    runs.reverse();
+    Ok(json!({
+        "protocol_version": crate::api::PROTOCOL_VERSION,
+        "project": project.display().to_string(),
+        "features": features,
+        "jobs": jobs,
+        "runs": runs,
+    }))
+}
+
+/// Prints the status as JSON or as a short text summary.
+pub fn print_status(project: &Path, as_json: bool) -> Result<(), StatusError> {
+    let v = status_json(project)?;
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        return Ok(());
+    }
+    let empty = Vec::new();
+    let features = v["features"].as_array().unwrap_or(&empty);
+    let passing = features.iter().filter(|f| f["status"] == "passing").count();
+    println!(
+        "{}: {passing}/{} features passing",
+        project.display(),
+        features.len()
+    );
+    for f in features {
+        println!(
+            "  {:>4}  {:<12} {:<28} {}",
+            f["id"],
+            f["status"].as_str().unwrap_or(""),
+            f["name"].as_str().unwrap_or(""),
+            f["last_error"].as_str().unwrap_or("")
+        );
+    }
+    let runs = v["runs"].as_array().unwrap_or(&empty);
+    let live = runs
+        .iter()
+        .filter(|r| {
+            matches!(
+                r["status"].as_str(),
+                Some("running" | "paused" | "stopping")
+            )
+        })
+        .count();
+    println!("{} runs, {live} recorded live", runs.len());
+    Ok(())
+}

@@ -1,0 +1,209 @@
+//! `corral.toml`: the scheduler settings and the agent profiles.
+//!
+//! The project's `corral.toml` is merged over an optional user file (see [`user_config_path`]).
+//! Each file is parsed and validated on its own, so error lines point into the right file.
+
+mod duration;
+mod error;
+mod placeholders;
+mod raw;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::api::Role;
+
+pub use duration::parse_duration;
+pub use error::{ConfigError, Location};
+pub use placeholders::{KNOWN_PLACEHOLDERS, Placeholders, expand_argv};
+
+/// The commented template that `corral init` writes to `<project>/corral.toml`.
+pub const DEFAULT_CONFIG: &str = include_str!("../../assets/corral.toml");
+
+/// File name of the project configuration, at the project root.
+pub const PROJECT_FILE: &str = "corral.toml";
+
+/// Default `scheduler.max_agents`.
+pub const DEFAULT_MAX_AGENTS: u32 = 2;
+
+/// Default `grace` of a profile: time between SIGTERM and SIGKILL.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
+
+/// The merged configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub scheduler: SchedulerConfig,
+    /// Profiles by name; may be empty (then the scheduler has nothing to run).
+    pub profiles: BTreeMap<String, Profile>,
+    /// Files that were read, in merge order (user file first if it exists, then the project
+    /// file). Empty for [`Config::parse`].
+    pub sources: Vec<PathBuf>,
+}
+
+/// `[scheduler]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchedulerConfig {
+    /// How many agents may run at once, 0..=64; 0 means start nothing automatically.
+    pub max_agents: u32,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        SchedulerConfig {
+            max_agents: DEFAULT_MAX_AGENTS,
+        }
+    }
+}
+
+/// `[profiles.NAME]`: how to run one kind of agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    /// The table name, e.g. `coding` for `[profiles.coding]`.
+    pub name: String,
+    pub role: Role,
+    /// argv template: non-empty, first element (the program) non-empty, and only known
+    /// placeholders; expand it with [`expand_argv`]. It is never run through a shell.
+    pub command: Vec<String>,
+    /// Extra environment variables for the agent process.
+    pub env: BTreeMap<String, String>,
+    /// Wall-clock limit for one run; `None` means no limit.
+    pub timeout: Option<Duration>,
+    /// Time between SIGTERM and SIGKILL when stopping the agent.
+    pub grace: Duration,
+    /// Disabled profiles are kept but never chosen by the scheduler.
+    pub enabled: bool,
+}
+
+impl Config {
+    /// Loads `<project>/corral.toml` merged over the user file at [`user_config_path`], if
+    /// that exists.
+    ///
+    /// Errors: [`ConfigError::Missing`] if the project file does not exist; otherwise the
+    /// first read, syntax or validation error, naming the file it is in.
+    pub fn load(project: &Path) -> Result<Config, ConfigError> {
+        Config::load_with_user(project, user_config_path().as_deref())
+    }
+
+    /// Like [`Config::load`] with an explicit user file; `None` (or a path that does not
+    /// exist) means no user file.
+    pub fn load_with_user(project: &Path, user: Option<&Path>) -> Result<Config, ConfigError> {
+        let project_path = project.join(PROJECT_FILE);
+        let project_text = match std::fs::read_to_string(&project_path) {
+            Ok(text) => text,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                return Err(ConfigError::Missing {
+                    project: project.to_path_buf(),
+                });
+            }
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: project_path,
+                    source,
+                });
+            }
+        };
+
+        let mut config = Config {
+            scheduler: SchedulerConfig::default(),
+            profiles: BTreeMap::new(),
+            sources: Vec::new(),
+        };
+        if let Some(user) = user {
+            match std::fs::read_to_string(user) {
+                Ok(text) => {
+                    let layer = Layer::parse(&text, &user.display().to_string())?;
+                    config.apply(layer);
+                    config.sources.push(user.to_path_buf());
+                }
+                Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+                Err(source) => {
+                    return Err(ConfigError::Read {
+                        path: user.to_path_buf(),
+                        source,
+                    });
+                }
+            }
+        }
+        let layer = Layer::parse(&project_text, &project_path.display().to_string())?;
+        config.apply(layer);
+        config.sources.push(project_path);
+        Ok(config)
+    }
+
+    /// Parses and validates one document with defaults applied. `label` is what error
+    /// messages call the file (e.g. `"corral.toml"`). `sources` is left empty.
+    pub fn parse(text: &str, label: &str) -> Result<Config, ConfigError> {
+        let mut config = Config {
+            scheduler: SchedulerConfig::default(),
+            profiles: BTreeMap::new(),
+            sources: Vec::new(),
+        };
+        config.apply(Layer::parse(text, label)?);
+        Ok(config)
+    }
+
+    /// The first enabled profile with role [`Role::Coding`], in name order.
+    pub fn coding_profile(&self) -> Option<&Profile> {
+        self.profiles
+            .values()
+            .find(|p| p.enabled && p.role == Role::Coding)
+    }
+
+    /// Merges a later (higher-precedence) layer into `self`: scheduler fields that the layer
+    /// sets override field by field; profiles replace same-named ones whole, because merging
+    /// half of one agent's command with half of another's would run something nobody wrote.
+    fn apply(&mut self, layer: Layer) {
+        if let Some(max_agents) = layer.max_agents {
+            self.scheduler.max_agents = max_agents;
+        }
+        self.profiles.extend(layer.profiles);
+    }
+}
+
+/// The settings one file states, validated, before merging.
+struct Layer {
+    max_agents: Option<u32>,
+    profiles: BTreeMap<String, Profile>,
+}
+
+impl Layer {
+    fn parse(text: &str, label: &str) -> Result<Layer, ConfigError> {
+        let deserializer =
+            toml::Deserializer::parse(text).map_err(|err| error::syntax(text, label, &err))?;
+        let raw: raw::RawFile = serde_path_to_error::deserialize(deserializer)
+            .map_err(|err| error::invalid(text, label, err))?;
+        let profiles = raw
+            .profiles
+            .into_iter()
+            .map(|(name, p)| {
+                let profile = Profile {
+                    name: name.clone(),
+                    role: p.role,
+                    command: p.command.0,
+                    env: p.env.into_iter().map(|(k, v)| (k.0, v.0)).collect(),
+                    timeout: p.timeout.map(|t| t.0),
+                    grace: p.grace.map_or(DEFAULT_GRACE, |g| g.0),
+                    enabled: p.enabled,
+                };
+                (name, profile)
+            })
+            .collect();
+        Ok(Layer {
+            max_agents: raw.scheduler.max_agents.map(|m| m.0),
+            profiles,
+        })
+    }
+}
+
+/// The user configuration file: `config.toml` in corral's per-user config directory
+/// (`$XDG_CONFIG_HOME/corral/config.toml`, usually `~/.config/corral/config.toml`, on
+/// Linux). `None` if no home directory can be determined. The file need not exist.
+pub fn user_config_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "corral")
+        .map(|dirs| dirs.config_dir().join("config.toml"))
+}

@@ -1,0 +1,316 @@
+use std::fs;
+use std::time::Duration;
+
+use super::*;
+
+fn parse_err(text: &str) -> String {
+    match Config::parse(text, "corral.toml") {
+        Ok(config) => panic!("expected an error, got {config:?}"),
+        Err(err) => err.to_string(),
+    }
+}
+
+fn profile(command: &str) -> String {
+    format!("[profiles.coding]\nrole = \"coding\"\ncommand = {command}\n")
+}
+
+#[test]
+fn default_template_parses() {
+    let config = Config::parse(DEFAULT_CONFIG, "corral.toml").unwrap();
+    assert_eq!(config.scheduler.max_agents, 2);
+    assert_eq!(config.profiles.len(), 1);
+    let coding = config.coding_profile().unwrap();
+    assert_eq!(coding.name, "coding");
+    assert_eq!(coding.role, Role::Coding);
+    assert_eq!(
+        coding.command,
+        ["corral", "demo-agent", "--feature", "{feature_id}"]
+    );
+    assert_eq!(coding.timeout, Some(Duration::from_secs(30 * 60)));
+    assert_eq!(coding.grace, Duration::from_secs(5));
+    assert!(coding.enabled);
+    assert!(coding.env.is_empty());
+    assert!(config.sources.is_empty());
+}
+
+#[test]
+fn defaults_and_empty_documents() {
+    let config = Config::parse("", "corral.toml").unwrap();
+    assert_eq!(config.scheduler, SchedulerConfig { max_agents: 2 });
+    assert!(config.profiles.is_empty());
+    assert!(config.coding_profile().is_none());
+
+    let config = Config::parse("[scheduler]\nmax_agents = 0\n", "x").unwrap();
+    assert_eq!(config.scheduler.max_agents, 0);
+
+    let text = format!(
+        "{}env = {{ A = \"1\", B = \"x y\" }}\n",
+        profile("[\"agent\"]")
+    );
+    let p = &Config::parse(&text, "x").unwrap().profiles["coding"];
+    assert_eq!(p.timeout, None);
+    assert_eq!(p.grace, DEFAULT_GRACE);
+    assert!(p.enabled);
+    assert_eq!(p.env["A"], "1");
+    assert_eq!(p.env["B"], "x y");
+}
+
+#[test]
+fn coding_profile_is_first_enabled_coding_by_name() {
+    let text = "
+[profiles.c]
+role = \"coding\"
+command = [\"c\"]
+[profiles.b]
+role = \"coding\"
+command = [\"b\"]
+enabled = false
+[profiles.a]
+role = \"testing\"
+command = [\"a\"]
+";
+    let config = Config::parse(text, "x").unwrap();
+    assert_eq!(config.coding_profile().unwrap().name, "c");
+}
+
+#[test]
+fn syntax_error_names_label_and_line() {
+    assert_eq!(
+        parse_err("[scheduler]\nmax_agents = 2\nmax_agents = 3\n"),
+        "corral.toml:3: duplicate key"
+    );
+    assert_eq!(
+        parse_err("# hi\n[scheduler\n"),
+        "corral.toml:2: unclosed table, expected `]`"
+    );
+}
+
+#[test]
+fn type_errors_name_key_and_line() {
+    assert_eq!(
+        parse_err("\n[scheduler]\nmax_agents = \"two\"\n"),
+        "corral.toml:3: scheduler.max_agents: invalid type: string \"two\", expected an integer from 0 to 64"
+    );
+    assert_eq!(
+        parse_err("[scheduler]\nmax_agents = 65\n"),
+        "corral.toml:2: scheduler.max_agents: must be between 0 and 64, got 65"
+    );
+    assert_eq!(
+        parse_err("[scheduler]\nmax_agents = -1\n"),
+        "corral.toml:2: scheduler.max_agents: must be between 0 and 64, got -1"
+    );
+    assert_eq!(
+        parse_err(&format!("{}enabled = \"yes\"\n", profile("[\"a\"]"))),
+        "corral.toml:4: profiles.coding.enabled: invalid type: string \"yes\", expected a boolean"
+    );
+    assert_eq!(
+        parse_err("[profiles.coding]\nrole = \"coder\"\ncommand = [\"a\"]\n"),
+        "corral.toml:2: profiles.coding.role: unknown variant `coder`, \
+         expected one of `initializer`, `coding`, `testing`, `custom`"
+    );
+    assert_eq!(
+        parse_err("[profiles]\ncoding = 3\n"),
+        "corral.toml:2: profiles.coding: invalid type: integer `3`, expected a profile table"
+    );
+}
+
+#[test]
+fn bad_durations_name_key_and_line() {
+    let text = "[scheduler]\nmax_agents = 1\n\n[profiles.coding]\nrole = \"coding\"\n\
+                command = [\"a\"]\ntimeout = \"30 minutes\"\n";
+    assert_eq!(
+        parse_err(text),
+        "corral.toml:7: profiles.coding.timeout: expected a duration like \"30m\""
+    );
+    assert_eq!(
+        parse_err(&format!("{}grace = \"5\"\n", profile("[\"a\"]"))),
+        "corral.toml:4: profiles.coding.grace: expected a duration like \"30m\""
+    );
+    assert_eq!(
+        parse_err(&format!("{}timeout = 30\n", profile("[\"a\"]"))),
+        "corral.toml:4: profiles.coding.timeout: invalid type: integer `30`, \
+         expected a duration like \"30m\""
+    );
+}
+
+#[test]
+fn missing_required_keys_name_the_profile() {
+    assert_eq!(
+        parse_err("\n[profiles.coding]\ncommand = [\"a\"]\n"),
+        "corral.toml:2: profiles.coding: missing field `role`"
+    );
+    assert_eq!(
+        parse_err("[profiles.tester]\nrole = \"testing\"\n"),
+        "corral.toml:1: profiles.tester: missing field `command`"
+    );
+}
+
+#[test]
+fn unknown_keys_are_named() {
+    assert_eq!(
+        parse_err("[scheduler]\nmax_agent = 3\n"),
+        "corral.toml:2: scheduler.max_agent: unknown key, expected `max_agents`"
+    );
+    assert_eq!(
+        parse_err(&format!("{}\ntimout = \"5m\"\n", profile("[\"a\"]"))),
+        "corral.toml:5: profiles.coding.timout: unknown key, expected one of \
+         `role`, `command`, `env`, `timeout`, `grace`, `enabled`"
+    );
+    assert_eq!(
+        parse_err("agents = 1\n"),
+        "corral.toml:1: agents: unknown key, expected `scheduler` or `profiles`"
+    );
+}
+
+#[test]
+fn bad_commands_name_key_and_line() {
+    assert_eq!(
+        parse_err(&profile("[\n  \"agent\",\n  \"--id={feature}\",\n]")),
+        "corral.toml:5: profiles.coding.command[1]: unknown placeholder {feature}; \
+         known placeholders are {feature_id}, {feature_name}, {project}, {run_id}"
+    );
+    assert_eq!(
+        parse_err(&profile("[]")),
+        "corral.toml:3: profiles.coding.command: must not be empty: give the program \
+         and its arguments, e.g. [\"my-agent\", \"{feature_id}\"]"
+    );
+    assert_eq!(
+        parse_err(&profile("[\"\", \"x\"]")),
+        "corral.toml:3: profiles.coding.command: the program (first element) must not be empty"
+    );
+    assert_eq!(
+        parse_err(&profile("\"agent --feature {feature_id}\"")),
+        "corral.toml:3: profiles.coding.command: invalid type: string \
+         \"agent --feature {feature_id}\", expected a sequence"
+    );
+    // Braces that are not `{word}` are ordinary text (e.g. JSON arguments).
+    let ok = profile(r#"["agent", "{\"id\": \"{feature_id}\"}", "{}", "{a b}"]"#);
+    assert!(Config::parse(&ok, "x").is_ok());
+}
+
+#[test]
+fn bad_env_names_key_and_line() {
+    assert_eq!(
+        parse_err(&format!(
+            "{}env = {{ \"A=B\" = \"x\" }}\n",
+            profile("[\"a\"]")
+        )),
+        "corral.toml:4: profiles.coding.env.A=B: invalid environment variable name \"A=B\": \
+         must be non-empty, without '=' or NUL"
+    );
+    assert_eq!(
+        parse_err(&format!("{}env = {{ A = 1 }}\n", profile("[\"a\"]"))),
+        "corral.toml:4: profiles.coding.env.A: invalid type: integer `1`, expected a string"
+    );
+}
+
+#[test]
+fn missing_project_file_suggests_init() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = Config::load_with_user(dir.path(), None).unwrap_err();
+    assert!(matches!(err, ConfigError::Missing { .. }));
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "no corral.toml in {}: run `corral init` to create one",
+            dir.path().display()
+        )
+    );
+}
+
+const USER: &str = "
+[scheduler]
+max_agents = 7
+
+[profiles.coding]
+role = \"coding\"
+command = [\"user-agent\"]
+timeout = \"1h\"
+env = { FROM = \"user\" }
+
+[profiles.extra]
+role = \"custom\"
+command = [\"extra\"]
+";
+
+const PROJECT: &str = "
+[profiles.coding]
+role = \"coding\"
+command = [\"project-agent\", \"{feature_id}\"]
+";
+
+#[test]
+fn project_overrides_user() {
+    let user_dir = tempfile::tempdir().unwrap();
+    let project = tempfile::tempdir().unwrap();
+    let user = user_dir.path().join("config.toml");
+    fs::write(&user, USER).unwrap();
+    fs::write(project.path().join("corral.toml"), PROJECT).unwrap();
+
+    let config = Config::load_with_user(project.path(), Some(&user)).unwrap();
+    // The project file does not set max_agents, so the user's value stands.
+    assert_eq!(config.scheduler.max_agents, 7);
+    // The project's coding profile replaces the user's whole: no timeout or env leak through.
+    let coding = &config.profiles["coding"];
+    assert_eq!(coding.command, ["project-agent", "{feature_id}"]);
+    assert_eq!(coding.timeout, None);
+    assert!(coding.env.is_empty());
+    // User-only profiles survive.
+    assert_eq!(config.profiles["extra"].command, ["extra"]);
+    assert_eq!(
+        config.sources,
+        [user.clone(), project.path().join("corral.toml")]
+    );
+
+    // A scheduler field set in the project file wins.
+    let text = format!("[scheduler]\nmax_agents = 0\n{PROJECT}");
+    fs::write(project.path().join("corral.toml"), text).unwrap();
+    let config = Config::load_with_user(project.path(), Some(&user)).unwrap();
+    assert_eq!(config.scheduler.max_agents, 0);
+}
+
+#[test]
+fn absent_user_file_is_skipped() {
+    let project = tempfile::tempdir().unwrap();
+    fs::write(project.path().join("corral.toml"), PROJECT).unwrap();
+    let absent = project.path().join("no-such-user-config.toml");
+    let config = Config::load_with_user(project.path(), Some(&absent)).unwrap();
+    assert_eq!(config.scheduler.max_agents, 2);
+    assert_eq!(config.sources, [project.path().join("corral.toml")]);
+}
+
+#[test]
+fn errors_name_the_file_they_are_in() {
+    let user_dir = tempfile::tempdir().unwrap();
+    let project = tempfile::tempdir().unwrap();
+    let user = user_dir.path().join("config.toml");
+    let project_file = project.path().join("corral.toml");
+    fs::write(&user, "[scheduler]\n\nmax_agents = 100\n").unwrap();
+    fs::write(&project_file, PROJECT).unwrap();
+    let err = Config::load_with_user(project.path(), Some(&user)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}:3: scheduler.max_agents: must be between 0 and 64, got 100",
+            user.display()
+        )
+    );
+
+    fs::write(&user, USER).unwrap();
+    fs::write(&project_file, "\n\n[profiles.x]\nrole = \"coding\"\n").unwrap();
+    let err = Config::load_with_user(project.path(), Some(&user)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}:3: profiles.x: missing field `command`",
+            project_file.display()
+        )
+    );
+}
+
+#[test]
+fn user_config_path_is_corral_config_toml() {
+    if let Some(path) = user_config_path() {
+        assert!(path.ends_with("corral/config.toml"), "{}", path.display());
+    }
+}

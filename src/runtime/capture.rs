@@ -1,0 +1,155 @@
+//! Per-run output: a bounded ring in memory, a log file on disk, and a broadcast to subscribers.
+
+use crate::api::{LogLine, RunId, Stream};
+use std::collections::{HashMap, VecDeque};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::sync::broadcast;
+
+/// Lines kept in memory per run; older ones are only in the log file.
+pub const DEFAULT_RING_LINES: usize = 10_000;
+/// Bytes of one line kept; the rest is cut so one endless line cannot eat memory.
+const MAX_LINE_BYTES: usize = 64 * 1024;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock leaves plain data behind; keep using it.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+struct RunLog {
+    ring: VecDeque<LogLine>,
+    next_seq: u64,
+    file: Option<BufWriter<File>>,
+}
+
+/// Every run's output. Cloned handles share the same rings.
+#[derive(Clone)]
+pub struct LogHub {
+    runs: Arc<Mutex<HashMap<RunId, Arc<Mutex<RunLog>>>>>,
+    tx: broadcast::Sender<LogLine>,
+    ring_lines: usize,
+}
+
+impl LogHub {
+    pub fn new(ring_lines: usize) -> LogHub {
+        let (tx, _) = broadcast::channel(4096);
+        LogHub {
+            runs: Default::default(),
+            tx,
+            ring_lines: ring_lines.max(1),
+        }
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<LogLine> {
+        self.tx.subscribe()
+    }
+
+    /// Up to `max` most recent lines of a run, oldest first.
+    pub fn tail(&self, run: RunId, max: usize) -> Vec<LogLine> {
+        let Some(log) = lock(&self.runs).get(&run).cloned() else {
+            return Vec::new();
+        };
+        let log = lock(&log);
+        let skip = log.ring.len().saturating_sub(max);
+        log.ring.iter().skip(skip).cloned().collect()
+    }
+
+    /// Opens the run's log file (append) and starts its ring. A file that cannot be opened is
+    /// reported and the run goes on with the ring alone.
+    pub fn open(&self, run: RunId, path: &Path) -> std::io::Result<()> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path);
+        let (file, result) = match file {
+            Ok(f) => (Some(BufWriter::new(f)), Ok(())),
+            Err(e) => (None, Err(e)),
+        };
+        let log = RunLog {
+            ring: VecDeque::new(),
+            next_seq: 0,
+            file,
+        };
+        lock(&self.runs).insert(run, Arc::new(Mutex::new(log)));
+        result
+    }
+
+    fn push(&self, run: RunId, stream: Stream, text: String, at_ms: i64, flush: bool) {
+        let Some(log) = lock(&self.runs).get(&run).cloned() else {
+            return;
+        };
+        let mut log = lock(&log);
+        if let Some(file) = log.file.as_mut() {
+            let marker = if stream == Stream::Stderr { "E " } else { "O " };
+            let ok = file
+                .write_all(marker.as_bytes())
+                .and_then(|_| file.write_all(text.as_bytes()))
+                .and_then(|_| file.write_all(b"\n"))
+                .and_then(|_| if flush { file.flush() } else { Ok(()) });
+            if let Err(e) = ok {
+                log::warn!("run {run}: log file write failed, keeping output in memory only: {e}");
+                log.file = None;
+            }
+        }
+        let line = LogLine {
+            run,
+            seq: log.next_seq,
+            stream,
+            at_ms,
+            text,
+        };
+        log.next_seq += 1;
+        if log.ring.len() >= self.ring_lines {
+            log.ring.pop_front();
+        }
+        log.ring.push_back(line.clone());
+        drop(log);
+        // No subscriber is fine: nobody is looking.
+        let _ = self.tx.send(line);
+    }
+
+    /// Flushes and closes the run's file; the ring stays for display.
+    pub fn close(&self, run: RunId) {
+        if let Some(log) = lock(&self.runs).get(&run).cloned() {
+            let mut log = lock(&log);
+            if let Some(mut file) = log.file.take() {
+                let _ = file.flush();
+            }
+        }
+    }
+
+    /// Reads `pipe` to its end, one line at a time. Always drains, whatever the readers do.
+    pub async fn pump<R: AsyncRead + Unpin>(
+        self,
+        run: RunId,
+        stream: Stream,
+        pipe: R,
+        clock: fn() -> i64,
+    ) {
+        let mut reader = BufReader::new(pipe);
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            match reader.read_until(b'\n', &mut buf).await {
+                Ok(0) => break,
+                Ok(_) => {
+                    while matches!(buf.last(), Some(b'\n' | b'\r')) {
+                        buf.pop();
+                    }
+                    buf.truncate(MAX_LINE_BYTES);
+                    let text = String::from_utf8_lossy(&buf).into_owned();
+                    // Flush when caught up; while the agent floods, writes batch in the buffer.
+                    let caught_up = reader.buffer().is_empty();
+                    self.push(run, stream, text, clock(), caught_up);
+                }
+                Err(e) => {
+                    log::warn!("run {run}: reading {stream:?} failed: {e}");
+                    break;
+                }
+            }
+        }
+    }
+}

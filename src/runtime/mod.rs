@@ -1,0 +1,20 @@
+//! I/O adapters on tokio: they execute the core's effects and turn the world back into inputs.
+
+pub mod capture;
+mod handle;
+pub mod process;
+mod recovery;
+mod schema;
+pub mod store;
+mod supervisor;
+
+pub use handle::RuntimeHandle;
+pub use recovery::sweep_leftover_runs;
+pub use supervisor::{RuntimeOptions, start};
+
+/// Milliseconds since the Unix epoch: the runtime's one clock.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}

@@ -1,0 +1,77 @@
+//! Spawning agents in their own process group, and signalling that group.
+
+use crate::core::Sig;
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Stdio;
+use tokio::process::{Child, Command};
+
+/// How to start one agent. `argv[0]` is looked up on PATH; nothing passes through a shell.
+pub struct SpawnSpec<'a> {
+    pub argv: &'a [String],
+    pub cwd: &'a Path,
+    pub env: &'a BTreeMap<String, String>,
+}
+
+/// Starts the agent as the leader of a new process group (pgid = pid) with stdin closed and
+/// stdout and stderr piped. The child is not killed on drop: the supervisor decides its end.
+pub fn spawn(spec: &SpawnSpec) -> std::io::Result<Child> {
+    let (program, args) = spec
+        .argv
+        .split_first()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "empty command"))?;
+    Command::new(program)
+        .args(args)
+        .current_dir(spec.cwd)
+        .envs(spec.env)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(false)
+        .spawn()
+}
+
+fn to_nix(sig: Sig) -> Signal {
+    match sig {
+        Sig::Stop => Signal::SIGSTOP,
+        Sig::Cont => Signal::SIGCONT,
+        Sig::Term => Signal::SIGTERM,
+        Sig::Kill => Signal::SIGKILL,
+    }
+}
+
+/// Sends `sig` to every process of the group. A group that is already gone is not an error.
+pub fn signal_group(pgid: u32, sig: Sig) -> Result<(), nix::Error> {
+    let Ok(raw) = i32::try_from(pgid) else {
+        return Err(nix::Error::EINVAL);
+    };
+    // pgid 0 or 1 would mean "our own group" or init's: never signal those.
+    if raw <= 1 {
+        return Err(nix::Error::EINVAL);
+    }
+    match killpg(Pid::from_raw(raw), to_nix(sig)) {
+        Ok(()) | Err(nix::Error::ESRCH) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// True while any process (zombies included) still belongs to the group.
+pub fn group_alive(pgid: u32) -> bool {
+    match i32::try_from(pgid) {
+        Ok(raw) if raw > 1 => killpg(Pid::from_raw(raw), None).is_ok(),
+        _ => false,
+    }
+}
+
+/// The process's start time in clock ticks since boot (field 22 of `/proc/<pid>/stat`).
+/// Together with the pid it names one process for good: a reused pid has another start time.
+pub fn process_start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: parse after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    // Fields after the name start at field 3, so field 22 is the 20th here.
+    rest.split_whitespace().nth(19)?.parse().ok()
+}

@@ -1,0 +1,59 @@
+//! Schema migrations, applied in order and recorded in `PRAGMA user_version`.
+
+/// Each entry moves the schema from version `index` to `index + 1`. Never edit a shipped entry:
+/// add a new one, so every existing database walks the same path.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: backlog, jobs and runs.
+    "
+    CREATE TABLE features (
+        id          INTEGER PRIMARY KEY,
+        category    TEXT    NOT NULL DEFAULT '',
+        name        TEXT    NOT NULL CHECK (name <> ''),
+        description TEXT    NOT NULL DEFAULT '',
+        steps       TEXT    NOT NULL DEFAULT '[]',   -- JSON array of strings
+        priority    INTEGER NOT NULL DEFAULT 0,
+        status      TEXT    NOT NULL DEFAULT 'pending',
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        last_error  TEXT,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL,
+        passed_at   INTEGER
+    );
+    CREATE TABLE feature_deps (
+        feature_id  INTEGER NOT NULL REFERENCES features(id) ON DELETE CASCADE,
+        depends_on  INTEGER NOT NULL REFERENCES features(id) ON DELETE CASCADE,
+        PRIMARY KEY (feature_id, depends_on),
+        CHECK (feature_id <> depends_on)
+    );
+    CREATE TABLE jobs (
+        id           INTEGER PRIMARY KEY,
+        profile      TEXT    NOT NULL,
+        feature_id   INTEGER REFERENCES features(id) ON DELETE SET NULL,
+        priority     INTEGER NOT NULL DEFAULT 0,
+        state        TEXT    NOT NULL,
+        attempts     INTEGER NOT NULL DEFAULT 0,
+        max_attempts INTEGER NOT NULL DEFAULT 1,
+        last_error   TEXT,
+        created_at   INTEGER NOT NULL,
+        updated_at   INTEGER NOT NULL
+    );
+    CREATE TABLE runs (
+        id              INTEGER PRIMARY KEY,
+        job_id          INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+        feature_id      INTEGER REFERENCES features(id) ON DELETE SET NULL,
+        profile         TEXT    NOT NULL,
+        role            TEXT    NOT NULL,
+        pid             INTEGER,
+        pgid            INTEGER,
+        proc_start_time INTEGER,   -- field 22 of /proc/<pid>/stat, to tell our process from a reused pid
+        started_at      INTEGER NOT NULL,
+        finished_at     INTEGER,
+        exit_code       INTEGER,
+        signal          INTEGER,
+        status          TEXT    NOT NULL,
+        log_path        TEXT    NOT NULL
+    );
+    CREATE INDEX runs_by_status ON runs(status);
+    CREATE INDEX jobs_by_state ON jobs(state);
+    ",
+];

@@ -1,0 +1,306 @@
+//! The supervisor loop: feeds inputs to the core, executes its effects, publishes snapshots.
+
+use super::capture::LogHub;
+use super::handle::RuntimeHandle;
+use super::process::{self, SpawnSpec};
+use super::store::{Store, StoreError};
+use super::{now_ms, recovery};
+use crate::api::{FeatureId, Snapshot, Stream};
+use crate::config::{Config, Placeholders, expand_argv};
+use crate::core::{Effect, Input, Model, NewRun};
+use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+/// What the runtime needs to start.
+pub struct RuntimeOptions {
+    pub project: PathBuf,
+    pub config: Config,
+    /// Lines of output kept in memory per run.
+    pub ring_lines: usize,
+}
+
+struct Supervisor {
+    project: PathBuf,
+    config: Config,
+    store: Store,
+    model: Model,
+    logs: LogHub,
+    tx: mpsc::UnboundedSender<Input>,
+    snapshots: watch::Sender<Snapshot>,
+    version: u64,
+    runs_dir: PathBuf,
+}
+
+/// Opens the store, sweeps runs left by an earlier corral, and starts the supervisor on the
+/// current tokio runtime. The returned task ends after a `Shutdown` once every agent is gone.
+pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>), StoreError> {
+    let store = Store::open(&options.project)?;
+    let swept = recovery::sweep_leftover_runs(&store, now_ms())?;
+    if swept > 0 {
+        log::warn!("{swept} run(s) from an earlier corral were recorded lost");
+    }
+    let (model, effects) = Model::new(store.load_features()?, options.config.scheduler.max_agents);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let logs = LogHub::new(options.ring_lines);
+    let initial = model.snapshot(&options.project, 1);
+    let (snap_tx, snap_rx) = watch::channel(initial);
+    let mut sup = Supervisor {
+        runs_dir: super::store::state_dir(&options.project).join("runs"),
+        project: options.project,
+        config: options.config,
+        store,
+        model,
+        logs: logs.clone(),
+        tx: tx.clone(),
+        snapshots: snap_tx,
+        version: 1,
+    };
+    for effect in effects {
+        sup.execute(effect);
+    }
+    let handle = RuntimeHandle {
+        tx,
+        snapshots: snap_rx,
+        logs,
+    };
+    let task = tokio::spawn(sup.run(rx));
+    Ok((handle, task))
+}
+
+impl Supervisor {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Input>) {
+        let mut queue = VecDeque::from([Input::Kick]);
+        loop {
+            let mut done = false;
+            while let Some(input) = queue.pop_front() {
+                for effect in self.model.handle(input) {
+                    if effect == Effect::ShutdownComplete {
+                        done = true;
+                    } else if let Some(next) = self.execute(effect) {
+                        queue.push_back(next);
+                    }
+                }
+                // Take whatever else arrived so one snapshot covers the whole batch.
+                while let Ok(more) = rx.try_recv() {
+                    queue.push_back(more);
+                }
+            }
+            self.publish();
+            if done {
+                log::info!("every agent has stopped; supervisor done");
+                return;
+            }
+            match rx.recv().await {
+                Some(input) => queue.push_back(input),
+                None => return,
+            }
+        }
+    }
+
+    fn publish(&mut self) {
+        let mut next = self.model.snapshot(&self.project, self.version);
+        if next == *self.snapshots.borrow() {
+            return;
+        }
+        self.version += 1;
+        next.version = self.version;
+        self.snapshots.send_replace(next);
+    }
+
+    /// Executes one effect; a spawn answers at once with the input that reports it.
+    fn execute(&mut self, effect: Effect) -> Option<Input> {
+        let now = now_ms();
+        let result = match effect {
+            Effect::Spawn { feature } => return Some(self.spawn(feature)),
+            Effect::Signal { run, pgid, sig } => {
+                log::info!("run {run}: {sig:?} to process group {pgid}");
+                process::signal_group(pgid, sig)
+                    .map_err(|e| format!("run {run}: {sig:?} failed: {e}"))
+            }
+            Effect::StartTimer {
+                run,
+                epoch,
+                kind,
+                after_ms,
+            } => {
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(after_ms)).await;
+                    let _ = tx.send(Input::Timer { run, epoch, kind });
+                });
+                Ok(())
+            }
+            Effect::SaveFeature {
+                id,
+                status,
+                attempts,
+                last_error,
+            } => self
+                .store
+                .save_feature(id, status, attempts, last_error.as_deref(), now)
+                .map_err(|e| e.to_string()),
+            Effect::SaveRun {
+                run,
+                state,
+                exit_code,
+                finished_at_ms,
+            } => {
+                if !state.is_live() {
+                    log::info!("run {run}: {} (exit code {exit_code:?})", state.label());
+                }
+                self.store
+                    .save_run(run, state, exit_code, finished_at_ms)
+                    .map_err(|e| e.to_string())
+            }
+            Effect::SaveJob {
+                job,
+                state,
+                last_error,
+            } => self
+                .store
+                .save_job(job, state, last_error.as_deref(), now)
+                .map_err(|e| e.to_string()),
+            Effect::Notice(text) => {
+                log::info!("{text}");
+                Ok(())
+            }
+            Effect::ShutdownComplete => Ok(()),
+        };
+        if let Err(e) = result {
+            log::error!("{e}");
+        }
+        None
+    }
+
+    fn spawn(&mut self, feature: FeatureId) -> Input {
+        let failed = |job, error: String| Input::SpawnFailed {
+            feature,
+            job,
+            error,
+        };
+        let Some(profile) = self.config.coding_profile().cloned() else {
+            return failed(
+                None,
+                "no enabled profile with role \"coding\" in corral.toml".into(),
+            );
+        };
+        let name = self
+            .model
+            .features
+            .get(&feature)
+            .map(|f| f.name.clone())
+            .unwrap_or_default();
+        let now = now_ms();
+        let (job, run, log_path) = match self.store.begin_run(
+            &profile.name,
+            profile.role,
+            Some(feature),
+            &self.runs_dir,
+            now,
+        ) {
+            Ok(ids) => ids,
+            Err(e) => return failed(None, e.to_string()),
+        };
+        let (feature_s, run_s) = (feature.to_string(), run.to_string());
+        let project_s = self.project.to_string_lossy().into_owned();
+        let argv = expand_argv(
+            &profile.command,
+            &Placeholders {
+                feature_id: &feature_s,
+                feature_name: &name,
+                project: &project_s,
+                run_id: &run_s,
+            },
+        );
+        let mut env: BTreeMap<String, String> = profile.env.clone();
+        env.insert("CORRAL_PROJECT".into(), project_s.clone());
+        env.insert("CORRAL_RUN_ID".into(), run_s.clone());
+        env.insert("CORRAL_FEATURE_ID".into(), feature_s.clone());
+        if let Err(e) = self.logs.open(run, &log_path) {
+            log::warn!("run {run}: cannot open {}: {e}", log_path.display());
+        }
+        let spec = SpawnSpec {
+            argv: &argv,
+            cwd: &self.project,
+            env: &env,
+        };
+        let mut child = match process::spawn(&spec) {
+            Ok(child) => child,
+            Err(e) => {
+                let error = format!("{}: {e}", argv.first().map_or("", String::as_str));
+                let _ =
+                    self.store
+                        .save_run(run, crate::api::RunState::SpawnFailed, None, Some(now));
+                self.logs.close(run);
+                return failed(Some(job), error);
+            }
+        };
+        let Some(pid) = child.id() else {
+            return failed(Some(job), "process vanished at spawn".into());
+        };
+        log::info!(
+            "run {run}: started {:?} as pid {pid} for feature {feature}",
+            argv
+        );
+        if let Err(e) = self
+            .store
+            .set_run_process(run, pid, process::process_start_time(pid))
+        {
+            log::error!("{e}");
+        }
+        let pumps: Vec<JoinHandle<()>> = [
+            child
+                .stdout
+                .take()
+                .map(|p| tokio::spawn(self.logs.clone().pump(run, Stream::Stdout, p, now_ms))),
+            child
+                .stderr
+                .take()
+                .map(|p| tokio::spawn(self.logs.clone().pump(run, Stream::Stderr, p, now_ms))),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let tx = self.tx.clone();
+        let logs = self.logs.clone();
+        tokio::spawn(async move {
+            let status = child.wait().await;
+            let (code, signal) = match &status {
+                Ok(s) => {
+                    use std::os::unix::process::ExitStatusExt;
+                    (s.code(), s.signal())
+                }
+                Err(e) => {
+                    log::error!("run {run}: waiting for pid {pid} failed: {e}");
+                    (None, None)
+                }
+            };
+            let _ = tx.send(Input::Exited {
+                run,
+                code,
+                signal,
+                group_alive: process::group_alive(pid),
+                at_ms: now_ms(),
+            });
+            // Pipes close once the last process of the group holding them is gone.
+            for pump in pumps {
+                let _ = pump.await;
+            }
+            logs.close(run);
+        });
+        Input::Spawned(NewRun {
+            id: run,
+            job,
+            feature: Some(feature),
+            profile: profile.name.clone(),
+            role: profile.role,
+            pid,
+            started_at_ms: now,
+            grace_ms: profile.grace.as_millis() as u64,
+            timeout_ms: profile.timeout.map(|t| t.as_millis() as u64),
+        })
+    }
+}

@@ -1,0 +1,254 @@
+//! Keys as data: each binding carries the description the help overlay and hint bar show.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// What a key asks the UI to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    NextPane,
+    PrevPane,
+    Down,
+    Up,
+    Top,
+    Bottom,
+    PageUp,
+    PageDown,
+    Start,
+    Pause,
+    Resume,
+    Kill,
+    KillNow,
+    Restart,
+    ToggleScheduler,
+    MoreAgents,
+    FewerAgents,
+    Follow,
+    Wrap,
+    AppLog,
+    Help,
+    Quit,
+}
+
+/// One key bound to one action.
+#[derive(Debug, Clone, Copy)]
+pub struct Binding {
+    pub code: KeyCode,
+    pub mods: KeyModifiers,
+    /// How the key is written in the hint bar and help.
+    pub label: &'static str,
+    pub action: Action,
+    pub help: &'static str,
+    /// The word shown in the one-line hint bar, if any (the help overlay shows every binding).
+    pub hint: Option<&'static str>,
+}
+
+const fn key(
+    code: KeyCode,
+    label: &'static str,
+    action: Action,
+    help: &'static str,
+    hint: Option<&'static str>,
+) -> Binding {
+    Binding {
+        code,
+        mods: KeyModifiers::NONE,
+        label,
+        action,
+        help,
+        hint,
+    }
+}
+
+/// The default keymap, in the order the help overlay lists it.
+pub const DEFAULT_BINDINGS: &[Binding] = &[
+    key(
+        KeyCode::Char('s'),
+        "s",
+        Action::Start,
+        "start: selected feature, or the next ready one",
+        Some("start"),
+    ),
+    key(
+        KeyCode::Char('p'),
+        "p",
+        Action::Pause,
+        "pause the agent (SIGSTOP to its process group)",
+        Some("pause"),
+    ),
+    key(
+        KeyCode::Char('r'),
+        "r",
+        Action::Resume,
+        "resume the agent (SIGCONT)",
+        Some("resume"),
+    ),
+    key(
+        KeyCode::Char('x'),
+        "x",
+        Action::Kill,
+        "kill the agent: asks, then TERM, grace, KILL",
+        Some("kill"),
+    ),
+    key(
+        KeyCode::Char('X'),
+        "X",
+        Action::KillNow,
+        "kill the agent at once, without asking",
+        None,
+    ),
+    key(
+        KeyCode::Char('R'),
+        "R",
+        Action::Restart,
+        "restart: kill if live, then start its feature again",
+        Some("restart"),
+    ),
+    key(
+        KeyCode::Char(' '),
+        "space",
+        Action::ToggleScheduler,
+        "pause or resume the scheduler",
+        None,
+    ),
+    key(
+        KeyCode::Char('+'),
+        "+",
+        Action::MoreAgents,
+        "one more agent at once",
+        None,
+    ),
+    key(
+        KeyCode::Char('-'),
+        "-",
+        Action::FewerAgents,
+        "one agent fewer at once",
+        None,
+    ),
+    key(
+        KeyCode::Tab,
+        "tab",
+        Action::NextPane,
+        "next pane",
+        Some("pane"),
+    ),
+    key(
+        KeyCode::BackTab,
+        "shift-tab",
+        Action::PrevPane,
+        "previous pane",
+        None,
+    ),
+    key(
+        KeyCode::Char('j'),
+        "j",
+        Action::Down,
+        "move down (scroll in the log)",
+        None,
+    ),
+    key(KeyCode::Down, "↓", Action::Down, "move down", None),
+    key(
+        KeyCode::Char('k'),
+        "k",
+        Action::Up,
+        "move up (scroll in the log)",
+        None,
+    ),
+    key(KeyCode::Up, "↑", Action::Up, "move up", None),
+    key(KeyCode::Char('g'), "g", Action::Top, "go to the top", None),
+    key(
+        KeyCode::Char('G'),
+        "G",
+        Action::Bottom,
+        "go to the bottom",
+        None,
+    ),
+    key(
+        KeyCode::PageUp,
+        "PgUp",
+        Action::PageUp,
+        "scroll the log a page up",
+        None,
+    ),
+    key(
+        KeyCode::PageDown,
+        "PgDn",
+        Action::PageDown,
+        "scroll the log a page down",
+        None,
+    ),
+    key(
+        KeyCode::Char('f'),
+        "f",
+        Action::Follow,
+        "follow the log (stick to the newest line)",
+        Some("follow"),
+    ),
+    key(
+        KeyCode::Char('w'),
+        "w",
+        Action::Wrap,
+        "wrap long log lines",
+        None,
+    ),
+    key(
+        KeyCode::Char('L'),
+        "L",
+        Action::AppLog,
+        "show corral's own log instead of the agent's",
+        None,
+    ),
+    key(
+        KeyCode::Char('?'),
+        "?",
+        Action::Help,
+        "this help",
+        Some("help"),
+    ),
+    key(
+        KeyCode::Char('q'),
+        "q",
+        Action::Quit,
+        "quit (asks while agents are live; stops them all)",
+        Some("quit"),
+    ),
+    Binding {
+        code: KeyCode::Char('c'),
+        mods: KeyModifiers::CONTROL,
+        label: "ctrl-c",
+        action: Action::Quit,
+        help: "quit, as q",
+        hint: None,
+    },
+];
+
+/// The action bound to a key press, if any. Shift is ignored for characters, since the
+/// character itself already says whether it was shifted.
+pub fn lookup(bindings: &[Binding], ev: &KeyEvent) -> Option<Action> {
+    let mods = match ev.code {
+        KeyCode::Char(_) | KeyCode::BackTab => ev.modifiers - KeyModifiers::SHIFT,
+        _ => ev.modifiers,
+    };
+    bindings
+        .iter()
+        .find(|b| b.code == ev.code && b.mods == mods)
+        .map(|b| b.action)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_has_a_key_and_no_key_is_bound_twice() {
+        let mut seen = std::collections::HashSet::new();
+        for b in DEFAULT_BINDINGS {
+            assert!(seen.insert((b.code, b.mods)), "{} bound twice", b.label);
+        }
+        let upper_x = KeyEvent::new(KeyCode::Char('X'), KeyModifiers::SHIFT);
+        assert_eq!(lookup(DEFAULT_BINDINGS, &upper_x), Some(Action::KillNow));
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(lookup(DEFAULT_BINDINGS, &ctrl_c), Some(Action::Quit));
+        let plain_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::NONE);
+        assert_eq!(lookup(DEFAULT_BINDINGS, &plain_c), None);
+    }
+}

@@ -1,0 +1,128 @@
+//! The terminal dashboard (ratatui). It renders snapshots and sends commands; it never touches
+//! a process, a file or the database.
+
+pub mod app;
+pub mod keymap;
+mod log_view;
+pub mod render;
+pub mod theme;
+
+use crate::api::{LogLine, RunId};
+use crate::runtime::RuntimeHandle;
+use app::{App, Outcome, Overlay};
+use crossterm::event::{Event, EventStream, KeyCode, KeyEventKind};
+use futures::StreamExt;
+use std::time::Duration;
+use theme::Theme;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::time::Instant;
+
+/// Lines fetched from the ring when the Log pane switches to a run.
+const TAIL_ON_SWITCH: usize = log_view::LOG_VIEW_LINES;
+/// At most this many frames a second, however fast agents print.
+const FRAME: Duration = Duration::from_millis(33);
+
+fn now_ms() -> i64 {
+    crate::runtime::now_ms()
+}
+
+/// Runs the dashboard until the runtime reports that every agent has stopped (after a quit,
+/// or a Shutdown sent from elsewhere, e.g. on SIGTERM). The terminal must already be set up.
+pub async fn run(
+    terminal: &mut ratatui::DefaultTerminal,
+    handle: RuntimeHandle,
+    theme: Theme,
+) -> std::io::Result<()> {
+    let mut snapshots = handle.snapshots();
+    let mut logs = handle.subscribe_logs();
+    let mut app = App::new(snapshots.borrow_and_update().clone());
+    let mut events = EventStream::new();
+    let mut shown: Option<RunId> = None;
+    let mut dirty = true;
+    let mut last_draw = Instant::now() - FRAME;
+    // Uptimes tick once a second, and only while something is live.
+    let mut clock = tokio::time::interval(Duration::from_secs(1));
+    clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+
+    loop {
+        let wanted = app.log_run();
+        if wanted != shown {
+            app.show_log(
+                wanted,
+                wanted.map_or(Vec::new(), |r| handle.log_tail(r, TAIL_ON_SWITCH)),
+            );
+            shown = wanted;
+            dirty = true;
+        }
+        if app.snapshot.shut_down {
+            return Ok(());
+        }
+        let live = app.live_agents() > 0;
+        tokio::select! {
+            _ = tokio::time::sleep_until(last_draw + FRAME), if dirty => {
+                terminal.draw(|f| render::draw(f, &app, &theme, now_ms()))?;
+                last_draw = Instant::now();
+                dirty = false;
+            }
+            ev = events.next() => match ev {
+                Some(Ok(ev)) => {
+                    let outcome = on_event(&mut app, &ev);
+                    for cmd in outcome.commands {
+                        handle.send(cmd);
+                    }
+                    dirty = true;
+                }
+                Some(Err(e)) => return Err(e),
+                // No more terminal input (stdin closed): stop the agents and leave.
+                None => {
+                    handle.send(crate::api::Command::Shutdown);
+                    app.quitting = true;
+                }
+            },
+            changed = snapshots.changed() => {
+                if changed.is_err() {
+                    return Ok(()); // the runtime is gone
+                }
+                app.set_snapshot(snapshots.borrow_and_update().clone());
+                dirty = true;
+            }
+            line = logs.recv() => match line {
+                Ok(line) => dirty |= push_line(&mut app, line),
+                Err(RecvError::Lagged(_)) => {
+                    // Too far behind: take the tail again from the ring.
+                    shown = None;
+                }
+                Err(RecvError::Closed) => {}
+            },
+            _ = clock.tick(), if live => dirty = true,
+        }
+    }
+}
+
+fn push_line(app: &mut App, line: LogLine) -> bool {
+    !app.show_app_log && app.log.push(line)
+}
+
+/// Maps a terminal event to the app: y/n/esc answer popups, everything else goes through the keymap.
+fn on_event(app: &mut App, ev: &Event) -> Outcome {
+    let Event::Key(key) = ev else {
+        return Outcome::default(); // resize and focus changes just redraw
+    };
+    if key.kind == KeyEventKind::Release {
+        return Outcome::default();
+    }
+    if matches!(app.overlay, Some(Overlay::Confirm(_))) {
+        return match key.code {
+            KeyCode::Char('y' | 'Y') => app.answer(true),
+            KeyCode::Char('n' | 'N') | KeyCode::Esc => app.answer(false),
+            _ => Outcome::default(),
+        };
+    }
+    if key.code == KeyCode::Esc {
+        return app.escape();
+    }
+    match keymap::lookup(keymap::DEFAULT_BINDINGS, key) {
+        Some(action) => app.act(action),
+        None => Outcome::default(),
+    }
+}

@@ -1,0 +1,95 @@
+//! Draws an [`App`] into a frame. Pure: the same app, theme and time give the same frame.
+
+mod chrome;
+mod log_pane;
+mod overlay;
+mod tables;
+
+use super::app::{App, Pane};
+use super::theme::Theme;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::widgets::{Block, BorderType, Borders};
+
+/// Where each part of the screen goes for a given terminal size.
+struct Areas {
+    header: Rect,
+    agents: Rect,
+    features: Rect,
+    queue: Rect,
+    log: Rect,
+    footer: Rect,
+}
+
+fn areas(full: Rect) -> Areas {
+    let body = full.height.saturating_sub(2);
+    let top = (body * 36 / 100).max(6);
+    let queue = (body * 16 / 100).clamp(4, 8);
+    let rows = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([
+            Constraint::Length(1),
+            Constraint::Length(top),
+            Constraint::Length(queue),
+            Constraint::Min(3),
+            Constraint::Length(1),
+        ])
+        .split(full);
+    let cols = Layout::default()
+        .direction(Direction::Horizontal)
+        .constraints([Constraint::Percentage(52), Constraint::Percentage(48)])
+        .split(rows[1]);
+    Areas {
+        header: rows[0],
+        agents: cols[0],
+        features: cols[1],
+        queue: rows[2],
+        log: rows[3],
+        footer: rows[4],
+    }
+}
+
+/// A pane's frame: highlighted border and bold title when it has focus.
+fn pane_block<'a>(title: String, focused: bool, theme: &Theme) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_type(if focused {
+            BorderType::Thick
+        } else {
+            BorderType::Plain
+        })
+        .border_style(theme.border(focused))
+        .title(ratatui::text::Span::styled(
+            format!(" {title} "),
+            theme.title(focused),
+        ))
+}
+
+/// Draws the whole dashboard. `now_ms` is passed in so uptimes render deterministically.
+pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, now_ms: i64) {
+    let a = areas(frame.area());
+    chrome::header(frame, a.header, app, theme);
+    tables::agents(
+        frame,
+        a.agents,
+        app,
+        theme,
+        now_ms,
+        app.focus == Pane::Agents,
+    );
+    tables::features(frame, a.features, app, theme, app.focus == Pane::Features);
+    tables::queue(frame, a.queue, app, theme, app.focus == Pane::Queue);
+    log_pane::draw(frame, a.log, app, theme, app.focus == Pane::Log);
+    chrome::footer(frame, a.footer, app, theme);
+    overlay::draw(frame, app, theme);
+}
+
+/// How long a run has been (or was) up, compactly: `42s`, `4m05s`, `1h04m`.
+pub fn format_uptime(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+    }
+}

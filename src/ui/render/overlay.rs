@@ -1,0 +1,123 @@
+//! Popups drawn over the dashboard: help and y/n questions.
+
+use crate::ui::app::{App, Confirm, Overlay};
+use crate::ui::keymap::{Action, DEFAULT_BINDINGS};
+use crate::ui::theme::Theme;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let w = width.min(area.width);
+    let h = height.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
+    match &app.overlay {
+        None => {}
+        Some(Overlay::Help) => help(frame, theme),
+        Some(Overlay::Confirm(q)) => confirm(frame, app, q, theme),
+    }
+}
+
+/// One entry per action, its keys joined ("j/↓"), laid out in two columns.
+fn help(frame: &mut Frame, theme: &Theme) {
+    let mut entries: Vec<(Action, String, &str)> = Vec::new();
+    for b in DEFAULT_BINDINGS {
+        match entries.iter_mut().find(|e| e.0 == b.action) {
+            Some((_, keys, _)) => {
+                keys.push('/');
+                keys.push_str(b.label);
+            }
+            None => entries.push((b.action, b.label.to_string(), b.help)),
+        }
+    }
+    let area = frame.area();
+    let half = entries.len().div_ceil(2);
+    let col_width = (area.width.saturating_sub(4) / 2) as usize;
+    let key_width = entries
+        .iter()
+        .map(|(_, k, _)| k.chars().count())
+        .max()
+        .unwrap_or(1);
+    let cell = |i: usize| -> Vec<Span> {
+        entries.get(i).map_or(Vec::new(), |(_, keys, help)| {
+            let text_room = col_width.saturating_sub(key_width + 2);
+            let help: String = help.chars().take(text_room).collect();
+            let pad = col_width.saturating_sub(key_width + 1 + help.chars().count());
+            vec![
+                Span::styled(format!("{keys:>key_width$} "), theme.key()),
+                Span::raw(help),
+                Span::raw(" ".repeat(pad)),
+            ]
+        })
+    };
+    let lines: Vec<Line> = (0..half)
+        .map(|row| {
+            let mut spans = cell(row);
+            spans.extend(cell(row + half));
+            Line::from(spans)
+        })
+        .collect();
+    let popup = centered(area, area.width.saturating_sub(2), half as u16 + 2);
+    frame.render_widget(Clear, popup);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(true))
+        .title(Span::styled(
+            " Keys · ? or esc to close ",
+            theme.title(true),
+        ));
+    frame.render_widget(Paragraph::new(lines).block(block), popup);
+}
+
+fn confirm(frame: &mut Frame, app: &App, question: &Confirm, theme: &Theme) {
+    let text = match question {
+        Confirm::Kill(run) => {
+            let what = app
+                .snapshot
+                .runs
+                .iter()
+                .find(|r| r.id == *run)
+                .map(|r| match (&r.feature, &r.feature_name) {
+                    (Some(f), Some(n)) => format!(" ({} #{f} {n})", r.role),
+                    _ => format!(" ({})", r.role),
+                })
+                .unwrap_or_default();
+            format!("Kill run {run}{what}? TERM, then KILL after the grace period.")
+        }
+        Confirm::Quit { live } => {
+            format!("Quit? {live} live agent(s) will be stopped (TERM, grace, KILL).")
+        }
+    };
+    let lines = vec![
+        Line::raw(text.clone()),
+        Line::raw(""),
+        Line::from(vec![
+            Span::styled("y", theme.key()),
+            Span::raw(" yes   "),
+            Span::styled("n", theme.key()),
+            Span::raw(" no"),
+        ]),
+    ];
+    let width = (text.chars().count() as u16 + 4).min(frame.area().width);
+    let popup = centered(frame.area(), width, 5);
+    frame.render_widget(Clear, popup);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(true))
+        .title(Span::styled(" Confirm ", theme.title(true)));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(ratatui::widgets::Wrap { trim: true }),
+        popup,
+    );
+}

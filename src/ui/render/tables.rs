@@ -1,0 +1,242 @@
+//! The Agents, Features and Queue panes.
+
+use super::{format_uptime, pane_block};
+use crate::api::{FeatureStatus, RunState, RunView};
+use crate::ui::app::App;
+use crate::ui::theme::Theme;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Row, Table, TableState};
+
+/// Columns narrow panes drop first are left out below this inner width.
+const WIDE: u16 = 60;
+
+fn signal_name(sig: i32) -> String {
+    match sig {
+        1 => "HUP".into(),
+        2 => "INT".into(),
+        9 => "KILL".into(),
+        15 => "TERM".into(),
+        n => format!("sig {n}"),
+    }
+}
+
+/// The state column: the word plus what the process really did.
+pub fn run_state_text(r: &RunView) -> String {
+    match r.state {
+        RunState::Failed { code } => format!("failed {code}"),
+        RunState::Killed { signal: Some(s) } => format!("killed {}", signal_name(s)),
+        other => other.label().replace('_', " "),
+    }
+}
+
+fn render_table(
+    frame: &mut Frame,
+    area: Rect,
+    title: String,
+    focused: bool,
+    theme: &Theme,
+    table: (Vec<Row>, Vec<Constraint>, Row),
+    selected: Option<usize>,
+) {
+    let (rows, widths, header) = table;
+    let table = Table::new(rows, widths)
+        .header(header.style(theme.dim()))
+        .block(pane_block(title, focused, theme))
+        .column_spacing(1)
+        .row_highlight_style(if focused {
+            theme.selected()
+        } else {
+            Style::default()
+        });
+    let mut state = TableState::default().with_selected(selected);
+    frame.render_stateful_widget(table, area, &mut state);
+}
+
+pub fn agents(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, now_ms: i64, focused: bool) {
+    let wide = area.width.saturating_sub(2) >= WIDE;
+    let runs = &app.snapshot.runs;
+    let rows: Vec<Row> = runs
+        .iter()
+        .map(|r| {
+            let end = r.finished_at_ms.unwrap_or(now_ms);
+            let feature = match (&r.feature, &r.feature_name) {
+                (Some(id), Some(name)) => format!("#{id} {name}"),
+                (Some(id), None) => format!("#{id}"),
+                _ => "-".into(),
+            };
+            let state = Cell::from(run_state_text(r)).style(theme.run_state(r.state));
+            let glyph = Span::styled(theme.run_glyph(r.state), theme.run_state(r.state));
+            let id = Cell::from(Line::from(vec![glyph, Span::raw(format!(" {}", r.id))]));
+            let uptime = Cell::from(format_uptime(end - r.started_at_ms));
+            if wide {
+                let pid = r.pid.map_or("-".into(), |p| p.to_string());
+                Row::new(vec![
+                    id,
+                    Cell::from(r.role.as_str()),
+                    Cell::from(feature),
+                    state,
+                    Cell::from(pid),
+                    uptime,
+                ])
+            } else {
+                Row::new(vec![id, Cell::from(feature), state, uptime])
+            }
+        })
+        .collect();
+    let (widths, header) = if wide {
+        (
+            vec![
+                Constraint::Length(6),
+                Constraint::Length(7),
+                Constraint::Min(10),
+                Constraint::Length(11),
+                Constraint::Length(7),
+                Constraint::Length(6),
+            ],
+            Row::new(["  id", "role", "feature", "state", "pid", "up"]),
+        )
+    } else {
+        (
+            vec![
+                Constraint::Length(5),
+                Constraint::Min(8),
+                Constraint::Length(9),
+                Constraint::Length(6),
+            ],
+            Row::new(["  id", "feature", "state", "up"]),
+        )
+    };
+    let live = app.live_agents();
+    let title = format!("Agents {live} live");
+    let selected = app
+        .selected_run
+        .and_then(|id| runs.iter().position(|r| r.id == id));
+    render_table(
+        frame,
+        area,
+        title,
+        focused,
+        theme,
+        (rows, widths, header),
+        selected,
+    );
+}
+
+fn id_list(ids: &[crate::api::FeatureId]) -> String {
+    ids.iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub fn features(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool) {
+    let wide = area.width.saturating_sub(2) >= WIDE;
+    let features = &app.snapshot.features;
+    let rows: Vec<Row> = features
+        .iter()
+        .map(|f| {
+            let style = theme.feature_style(f.status);
+            let glyph = Span::styled(theme.feature_glyph(f.status), style);
+            let id = Cell::from(Line::from(vec![glyph, Span::raw(format!(" {}", f.id))]));
+            let deps = match f.status {
+                FeatureStatus::Blocked | FeatureStatus::Pending if !f.blocked_by.is_empty() => {
+                    format!("blocked by {}", id_list(&f.blocked_by))
+                }
+                _ if !f.dependencies.is_empty() => format!("deps {}", id_list(&f.dependencies)),
+                _ => String::new(),
+            };
+            let status = f.status.as_str().replace('_', " ");
+            let name = Cell::from(f.name.clone()).style(style);
+            if wide {
+                Row::new(vec![
+                    id,
+                    Cell::from(f.category.clone()),
+                    name,
+                    Cell::from(status).style(style),
+                    Cell::from(deps),
+                ])
+            } else {
+                Row::new(vec![id, name, Cell::from(status).style(style)])
+            }
+        })
+        .collect();
+    let (widths, header) = if wide {
+        (
+            vec![
+                Constraint::Length(5),
+                Constraint::Length(9),
+                Constraint::Min(12),
+                Constraint::Length(11),
+                Constraint::Length(16),
+            ],
+            Row::new(["  id", "category", "name", "status", "deps"]),
+        )
+    } else {
+        (
+            vec![
+                Constraint::Length(5),
+                Constraint::Min(8),
+                Constraint::Length(11),
+            ],
+            Row::new(["  id", "name", "status"]),
+        )
+    };
+    let t = &app.snapshot.totals;
+    let title = format!("Features {}/{} passing", t.passing, t.features);
+    let selected = app
+        .selected_feature
+        .and_then(|id| features.iter().position(|f| f.id == id));
+    render_table(
+        frame,
+        area,
+        title,
+        focused,
+        theme,
+        (rows, widths, header),
+        selected,
+    );
+}
+
+pub fn queue(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool) {
+    let jobs = &app.snapshot.jobs;
+    let rows: Vec<Row> = jobs
+        .iter()
+        .map(|j| {
+            let feature = j.feature.map_or("-".into(), |f| format!("#{f}"));
+            let err = j.last_error.clone().unwrap_or_default();
+            Row::new(vec![
+                Cell::from(j.id.to_string()),
+                Cell::from(j.profile.clone()),
+                Cell::from(feature),
+                Cell::from(j.state.as_str()),
+                Cell::from(format!("{}/{}", j.attempt, j.max_attempts)),
+                Cell::from(err).style(theme.dim()),
+            ])
+        })
+        .collect();
+    let widths = vec![
+        Constraint::Length(5),
+        Constraint::Length(10),
+        Constraint::Length(8),
+        Constraint::Length(10),
+        Constraint::Length(8),
+        Constraint::Min(10),
+    ];
+    let header = Row::new(["id", "profile", "feature", "state", "attempt", "last error"]);
+    let title = format!("Queue {} jobs", jobs.len());
+    let selected = app
+        .selected_job
+        .and_then(|id| jobs.iter().position(|j| j.id == id));
+    render_table(
+        frame,
+        area,
+        title,
+        focused,
+        theme,
+        (rows, widths, header),
+        selected,
+    );
+}
