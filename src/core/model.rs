@@ -288,6 +288,7 @@ impl Model {
             kill_requested: false,
             restart_after: false,
             cleanup_pending: false,
+            kill_sent: false,
             epoch: 0,
         };
         if let Some(after_ms) = new.timeout_ms {

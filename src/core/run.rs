@@ -24,6 +24,8 @@ pub struct Run {
     pub restart_after: bool,
     /// The leader has exited but other processes of its group were still there; a KILL is due.
     pub cleanup_pending: bool,
+    /// KILL has gone to the group already: nothing of it can outlast that.
+    pub kill_sent: bool,
     /// Bumped whenever a timer is set; timers carrying an older epoch are stale.
     pub epoch: u64,
 }
@@ -108,6 +110,7 @@ impl Run {
                 self.state = RunState::Stopping;
                 let mut effects = if force {
                     self.epoch += 1; // any grace timer already set is now moot
+                    self.kill_sent = true;
                     vec![self.signal(Sig::Kill), self.signal(Sig::Cont)]
                 } else {
                     self.terminate()
@@ -117,6 +120,7 @@ impl Run {
             }
             (RunState::Stopping, RunEvent::Kill { force: true }) => {
                 self.epoch += 1;
+                self.kill_sent = true;
                 vec![self.signal(Sig::Kill)]
             }
             (
@@ -139,9 +143,15 @@ impl Run {
                 };
                 let mut effects = vec![self.save()];
                 if group_alive {
-                    self.cleanup_pending = true;
-                    // When stopping, TERM already went out and the grace timer is running.
-                    if state != RunState::Stopping {
+                    if self.kill_sent {
+                        // What is left got KILL already and is at most waiting to be reaped;
+                        // one more KILL covers a straggler forked in between.
+                        effects.push(self.signal(Sig::Kill));
+                    } else if state == RunState::Stopping {
+                        // TERM already went out and the grace timer is running.
+                        self.cleanup_pending = true;
+                    } else {
+                        self.cleanup_pending = true;
                         effects.extend(self.terminate());
                     }
                 }
@@ -155,6 +165,7 @@ impl Run {
                 },
             ) if epoch == self.epoch && (state == RunState::Stopping || self.cleanup_pending) => {
                 self.cleanup_pending = false;
+                self.kill_sent = true;
                 vec![self.signal(Sig::Kill), self.signal(Sig::Cont)]
             }
             (

@@ -259,6 +259,12 @@ fn run_state_machine_table() {
         }
         assert_eq!(signals(&last), want_sigs, "{name}: signals");
         assert_eq!(run.state, want_state, "{name}: state");
+        if !run.state.is_live() && run.kill_sent {
+            assert!(
+                !run.cleanup_pending,
+                "{name}: nothing waits on a group that got KILL"
+            );
+        }
         assert_eq!(run.pgid(), 1007, "{name}: signals go to the group");
     }
 }
@@ -374,4 +380,27 @@ fn snapshot_lists_live_runs_first_and_counts_passing() {
     assert_eq!(s.totals.live_agents, 1);
     assert_eq!(s.features[2].blocked_by, vec![FeatureId(2)]);
     assert_eq!(s.runs[0].feature_name.as_deref(), Some("F2"));
+}
+
+#[test]
+fn shutdown_completes_when_leaders_exit_after_the_grace_kill() {
+    let mut m = diamond(2);
+    m.handle(Input::Kick);
+    m.handle(spawned(1, 1));
+    m.handle(spawned(2, 2));
+    m.handle(Input::Command(Command::Pause { run: RunId(1) }));
+    m.handle(Input::Command(Command::Shutdown));
+    m.handle(exited(1, None, Some(15), true));
+    m.handle(Input::Timer {
+        run: RunId(1),
+        epoch: 1,
+        kind: TimerKind::KillGrace,
+    });
+    m.handle(Input::Timer {
+        run: RunId(2),
+        epoch: 1,
+        kind: TimerKind::KillGrace,
+    });
+    let e = m.handle(exited(2, None, Some(9), true));
+    assert!(e.contains(&Effect::ShutdownComplete));
 }

@@ -1,0 +1,275 @@
+//! The supervisor with real `sh` agents: signals reach whole process trees, exits are recorded,
+//! and nothing outlives a kill or a shutdown.
+
+mod common;
+
+use common::{group_members, wait_for_async, write_script};
+use corral::api::{Command, FeatureId, FeatureStatus, RunState, RunView, Snapshot};
+use corral::config::Config;
+use corral::runtime::store::{NewFeature, Store};
+use corral::runtime::{self, RuntimeHandle, RuntimeOptions};
+use std::path::Path;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+const LIMIT: Duration = Duration::from_secs(10);
+
+/// A project whose agent for feature N runs `agent-N.sh`; features are (id, deps, script body).
+fn project(dir: &Path, max_agents: u32, features: &[(i64, &[i64], &str)]) -> Config {
+    let toml = format!(
+        r#"
+[scheduler]
+max_agents = {max_agents}
+
+[profiles.coding]
+role = "coding"
+command = ["sh", "{{project}}/agent-{{feature_id}}.sh"]
+grace = "1s"
+"#
+    );
+    std::fs::write(dir.join("corral.toml"), &toml).expect("config");
+    let items: Vec<NewFeature> = features
+        .iter()
+        .map(|(id, deps, body)| {
+            write_script(&dir.join(format!("agent-{id}.sh")), body);
+            NewFeature {
+                id: Some(*id),
+                category: "Test".into(),
+                name: format!("feature {id}"),
+                description: String::new(),
+                steps: vec![],
+                priority: 0,
+                dependencies: deps.to_vec(),
+            }
+        })
+        .collect();
+    Store::open(dir)
+        .expect("store")
+        .add_features(&items, 0)
+        .expect("features");
+    Config::load_with_user(dir, None).expect("config loads")
+}
+
+fn start(dir: &Path, config: Config) -> (RuntimeHandle, JoinHandle<()>) {
+    runtime::start(RuntimeOptions {
+        project: dir.to_path_buf(),
+        config,
+        ring_lines: 1000,
+    })
+    .expect("runtime starts")
+}
+
+fn snap(h: &RuntimeHandle) -> Snapshot {
+    h.snapshots().borrow().clone()
+}
+
+fn run_of(h: &RuntimeHandle, feature: i64) -> Option<RunView> {
+    snap(h)
+        .runs
+        .into_iter()
+        .find(|r| r.feature == Some(FeatureId(feature)))
+}
+
+async fn live_run(h: &RuntimeHandle, feature: i64, members: usize) -> RunView {
+    let run = wait_for_async("the agent to start", LIMIT, || run_of(h, feature)).await;
+    let pgid = run.pid.expect("pid");
+    wait_for_async("the whole tree to be up", LIMIT, || {
+        (group_members(pgid).len() >= members).then_some(())
+    })
+    .await;
+    run
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_stops_every_process_of_the_tree_and_resume_and_kill_follow() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = project(dir.path(), 1, &[(1, &[], "sleep 300 & sleep 300 & wait")]);
+    let (h, _task) = start(dir.path(), config);
+    let run = live_run(&h, 1, 3).await;
+    let pgid = run.pid.unwrap();
+
+    h.send(Command::Pause { run: run.id });
+    wait_for_async("every process stopped (T)", LIMIT, || {
+        let m = group_members(pgid);
+        (m.len() == 3 && m.iter().all(|(_, s)| *s == 'T')).then_some(())
+    })
+    .await;
+    assert_eq!(run_of(&h, 1).unwrap().state, RunState::Paused);
+
+    h.send(Command::Resume { run: run.id });
+    wait_for_async("every process running again", LIMIT, || {
+        let m = group_members(pgid);
+        (m.len() == 3 && m.iter().all(|(_, s)| *s != 'T')).then_some(())
+    })
+    .await;
+
+    // Kill a paused agent: it must still go (TERM is only acted on after CONT).
+    h.send(Command::Pause { run: run.id });
+    wait_for_async("paused again", LIMIT, || {
+        group_members(pgid)
+            .iter()
+            .all(|(_, s)| *s == 'T')
+            .then_some(())
+    })
+    .await;
+    h.send(Command::Kill {
+        run: run.id,
+        force: false,
+    });
+    wait_for_async("no process of the group left", LIMIT, || {
+        group_members(pgid).is_empty().then_some(())
+    })
+    .await;
+    let ended = wait_for_async("the run recorded as killed", LIMIT, || {
+        run_of(&h, 1).filter(|r| matches!(r.state, RunState::Killed { .. }))
+    })
+    .await;
+    assert!(ended.kill_requested);
+    let stored = Store::open(dir.path()).unwrap().runs(false).unwrap();
+    assert_eq!(stored[0].status, "killed");
+    assert_eq!(stored[0].pgid, Some(pgid));
+    assert!(stored[0].proc_start_time.is_some());
+    let feature = &snap(&h).features[0];
+    assert_eq!(
+        feature.status,
+        FeatureStatus::Failing,
+        "a killed feature is not passing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grandchildren_that_ignore_term_are_killed_after_the_grace_period() {
+    let dir = tempfile::tempdir().unwrap();
+    // The leader dies of TERM; its two children ignore TERM and must get KILL after grace.
+    let body = "sh -c 'trap \"\" TERM; while :; do sleep 1; done' &\nsh -c 'trap \"\" TERM; while :; do sleep 1; done' &\nwait";
+    let config = project(dir.path(), 1, &[(1, &[], body)]);
+    let (h, _task) = start(dir.path(), config);
+    let run = live_run(&h, 1, 3).await;
+    let pgid = run.pid.unwrap();
+    h.send(Command::Kill {
+        run: run.id,
+        force: false,
+    });
+    // The leader goes at once; the survivors stay for the grace period (1 s), then go.
+    wait_for_async(
+        "leader gone, TERM-ignoring children still there",
+        LIMIT,
+        || {
+            let m = group_members(pgid);
+            (!m.iter().any(|(p, _)| *p == pgid) && !m.is_empty()).then_some(())
+        },
+    )
+    .await;
+    wait_for_async("no process of the group left", LIMIT, || {
+        group_members(pgid).is_empty().then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exits_are_recorded_and_passing_features_unblock_their_dependents() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = project(
+        dir.path(),
+        2,
+        &[
+            (1, &[], "echo working; exit 0"),
+            (2, &[], "echo broken >&2; exit 3"),
+            (3, &[1], "exit 0"),
+            (4, &[2], "exit 0"),
+        ],
+    );
+    let (h, _task) = start(dir.path(), config);
+    wait_for_async("feature 3 to pass after 1", LIMIT, || {
+        (snap(&h).features[2].status == FeatureStatus::Passing).then_some(())
+    })
+    .await;
+    let s = snap(&h);
+    assert_eq!(s.features[0].status, FeatureStatus::Passing);
+    assert_eq!(s.features[1].status, FeatureStatus::Failing);
+    assert_eq!(
+        s.features[3].status,
+        FeatureStatus::Blocked,
+        "4 waits on the failing 2"
+    );
+    assert_eq!(run_of(&h, 2).unwrap().state, RunState::Failed { code: 3 });
+    assert!(
+        run_of(&h, 4).is_none(),
+        "no agent ever started on a blocked feature"
+    );
+    let stored = Store::open(dir.path()).unwrap().runs(false).unwrap();
+    let failed = stored.iter().find(|r| r.feature_id == Some(2)).unwrap();
+    assert_eq!(
+        (failed.status.as_str(), failed.exit_code),
+        ("failed", Some(3))
+    );
+    // The output went to the ring and to the run's log file, stream marked.
+    let lines = h.log_tail(run_of(&h, 2).unwrap().id, 10);
+    assert_eq!(
+        lines.iter().map(|l| l.text.as_str()).collect::<Vec<_>>(),
+        vec!["broken"]
+    );
+    let log = wait_for_async("log file flushed", LIMIT, || {
+        std::fs::read_to_string(&failed.log_path)
+            .ok()
+            .filter(|t| !t.is_empty())
+    })
+    .await;
+    assert_eq!(log, "E broken\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_stops_every_agent_and_ends_the_supervisor() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = project(
+        dir.path(),
+        2,
+        &[
+            (1, &[], "sleep 300 & wait"),
+            (2, &[], "trap '' TERM; sleep 300 & wait"),
+        ],
+    );
+    let (h, task) = start(dir.path(), config);
+    let a = live_run(&h, 1, 2).await.pid.unwrap();
+    let b = live_run(&h, 2, 2).await.pid.unwrap();
+    h.send(Command::Pause {
+        run: run_of(&h, 1).unwrap().id,
+    });
+    h.send(Command::Shutdown);
+    let ended = tokio::time::timeout(LIMIT, task).await;
+    let s = snap(&h);
+    assert!(
+        ended.is_ok(),
+        "supervisor did not end: shut_down={} states={:?}",
+        s.shut_down,
+        s.runs.iter().map(|r| r.state).collect::<Vec<_>>()
+    );
+    assert!(group_members(a).is_empty(), "paused agent's group is gone");
+    assert!(
+        group_members(b).is_empty(),
+        "TERM-ignoring agent's group is gone"
+    );
+    assert!(snap(&h).shut_down);
+    let stored = Store::open(dir.path()).unwrap().runs(true).unwrap();
+    assert!(
+        stored.is_empty(),
+        "no run is left recorded live: {stored:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_agent_binary_marks_the_feature_failing_with_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = project(dir.path(), 1, &[(1, &[], "exit 0")]);
+    let profile = config.profiles.get_mut("coding").unwrap();
+    profile.command = vec!["corral-no-such-agent-binary".into()];
+    let (h, _task) = start(dir.path(), config);
+    let notice = wait_for_async("a notice about the failed start", LIMIT, || {
+        snap(&h)
+            .notice
+            .filter(|n| n.contains("corral-no-such-agent-binary"))
+    })
+    .await;
+    assert!(notice.contains("could not start feature 1"), "{notice}");
+    assert_eq!(snap(&h).features[0].status, FeatureStatus::Failing);
+}
