@@ -65,49 +65,49 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
         KeyCode::Char('s'),
         "s",
         Action::Start,
-        "start: selected feature, or the next ready one",
+        "start selected/next feature",
         Some("start"),
     ),
     key(
         KeyCode::Char('p'),
         "p",
         Action::Pause,
-        "pause the agent (SIGSTOP to its process group)",
+        "pause agent (SIGSTOP group)",
         Some("pause"),
     ),
     key(
         KeyCode::Char('r'),
         "r",
         Action::Resume,
-        "resume the agent (SIGCONT)",
+        "resume agent (SIGCONT group)",
         Some("resume"),
     ),
     key(
         KeyCode::Char('x'),
         "x",
         Action::Kill,
-        "kill the agent: asks, then TERM, grace, KILL",
+        "kill agent: asks, TERM, KILL",
         Some("kill"),
     ),
     key(
         KeyCode::Char('X'),
         "X",
         Action::KillNow,
-        "kill the agent at once, without asking",
+        "kill agent, no question",
         None,
     ),
     key(
         KeyCode::Char('R'),
         "R",
         Action::Restart,
-        "restart: kill if live, then start its feature again",
+        "kill if live, start again",
         Some("restart"),
     ),
     key(
         KeyCode::Char(' '),
         "space",
         Action::ToggleScheduler,
-        "pause or resume the scheduler",
+        "pause/resume scheduler",
         None,
     ),
     key(
@@ -142,7 +142,7 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
         KeyCode::Char('j'),
         "j",
         Action::Down,
-        "move down (scroll in the log)",
+        "move down / scroll log",
         None,
     ),
     key(KeyCode::Down, "↓", Action::Down, "move down", None),
@@ -150,37 +150,31 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
         KeyCode::Char('k'),
         "k",
         Action::Up,
-        "move up (scroll in the log)",
+        "move up / scroll log",
         None,
     ),
     key(KeyCode::Up, "↑", Action::Up, "move up", None),
-    key(KeyCode::Char('g'), "g", Action::Top, "go to the top", None),
+    key(KeyCode::Char('g'), "g", Action::Top, "go to top", None),
     key(
         KeyCode::Char('G'),
         "G",
         Action::Bottom,
-        "go to the bottom",
+        "go to bottom",
         None,
     ),
-    key(
-        KeyCode::PageUp,
-        "PgUp",
-        Action::PageUp,
-        "scroll the log a page up",
-        None,
-    ),
+    key(KeyCode::PageUp, "PgUp", Action::PageUp, "log page up", None),
     key(
         KeyCode::PageDown,
         "PgDn",
         Action::PageDown,
-        "scroll the log a page down",
+        "log page down",
         None,
     ),
     key(
         KeyCode::Char('f'),
         "f",
         Action::Follow,
-        "follow the log (stick to the newest line)",
+        "follow newest log line",
         Some("follow"),
     ),
     key(
@@ -194,7 +188,7 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
         KeyCode::Char('L'),
         "L",
         Action::AppLog,
-        "show corral's own log instead of the agent's",
+        "corral's own log",
         None,
     ),
     key(
@@ -208,7 +202,7 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
         KeyCode::Char('q'),
         "q",
         Action::Quit,
-        "quit (asks while agents are live; stops them all)",
+        "quit, stopping all agents",
         Some("quit"),
     ),
     Binding {
@@ -223,6 +217,15 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
 
 /// The action bound to a key press, if any. Shift is ignored for characters, since the
 /// character itself already says whether it was shifted.
+/// The label of a key in the current glyph set (arrows have ASCII names).
+pub fn label(b: &Binding, ascii: bool) -> &'static str {
+    match (b.label, ascii) {
+        ("↓", true) => "down",
+        ("↑", true) => "up",
+        (l, _) => l,
+    }
+}
+
 pub fn lookup(bindings: &[Binding], ev: &KeyEvent) -> Option<Action> {
     let mods = match ev.code {
         KeyCode::Char(_) | KeyCode::BackTab => ev.modifiers - KeyModifiers::SHIFT,

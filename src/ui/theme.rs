@@ -126,6 +126,34 @@ impl Theme {
         }
     }
 
+    /// The separator between parts of a title or the header.
+    pub fn dot(&self) -> &'static str {
+        if self.ascii { "|" } else { "·" }
+    }
+
+    pub fn dash(&self) -> &'static str {
+        if self.ascii { "-" } else { "─" }
+    }
+
+    /// Box-drawing for pane borders; plain `+-|` in ASCII mode.
+    pub fn border_set(&self, focused: bool) -> ratatui::symbols::border::Set<'static> {
+        use ratatui::symbols::border;
+        match (self.ascii, focused) {
+            (true, _) => border::Set {
+                top_left: "+",
+                top_right: "+",
+                bottom_left: "+",
+                bottom_right: "+",
+                vertical_left: "|",
+                vertical_right: "|",
+                horizontal_top: "-",
+                horizontal_bottom: "-",
+            },
+            (false, true) => border::THICK,
+            (false, false) => border::PLAIN,
+        }
+    }
+
     /// Filled and empty cells of the progress bar, and its end caps.
     pub fn gauge_parts(&self) -> (&'static str, &'static str, &'static str, &'static str) {
         if self.ascii {

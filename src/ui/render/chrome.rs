@@ -1,15 +1,18 @@
-//! The header line and the hint bar.
+//! The header line and the hint bar. Both fit their width by leaving out the least useful
+//! parts first rather than cutting words in half.
 
 use crate::api::{FeatureStatus, RunState};
 use crate::ui::app::App;
-use crate::ui::keymap::DEFAULT_BINDINGS;
+use crate::ui::keymap::{Action, DEFAULT_BINDINGS};
 use crate::ui::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-const SEP: &str = " ─ ";
+fn width(spans: &[Span]) -> usize {
+    spans.iter().map(Span::width).sum()
+}
 
 pub fn header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let s = &app.snapshot;
@@ -19,7 +22,7 @@ pub fn header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let cells = 10;
     let filled = (t.passing * cells).checked_div(t.features).unwrap_or(0);
     let gauge = format!(
-        "{open}{}{}{close}",
+        "{open}{}{}{close} ",
         full.repeat(filled),
         empty.repeat(cells - filled)
     );
@@ -33,51 +36,106 @@ pub fn header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .iter()
         .filter(|r| r.state == RunState::Paused)
         .count();
-    let mut spans = vec![
-        Span::styled(" corral ", theme.accent()),
-        Span::raw(s.project.display().to_string()),
-        Span::styled(SEP, theme.dim()),
-        Span::raw(format!("{}/{} passing ", t.passing, t.features)),
-        Span::styled(gauge, theme.good()),
-        Span::raw(format!(" {pct}%")),
-        Span::styled(SEP, theme.dim()),
-        Span::raw(format!("agents {}/{}", t.live_agents, s.max_agents)),
-    ];
-    if paused > 0 {
-        spans.push(Span::raw(format!(" ({paused} paused)")));
-    }
-    spans.push(Span::styled(SEP, theme.dim()));
-    spans.push(Span::raw(format!("ready {ready}")));
-    spans.push(Span::styled(SEP, theme.dim()));
-    if s.scheduler_paused {
-        spans.push(Span::styled("scheduler paused", theme.error()));
-    } else {
-        spans.push(Span::raw("scheduler on"));
-    }
+    let sep = || Span::styled(format!(" {} ", theme.dash()), theme.dim());
+    let full_path = s.project.display().to_string();
+    let short_path = s
+        .project
+        .file_name()
+        .map_or(full_path.clone(), |n| n.to_string_lossy().into_owned());
+
+    let build = |path: &str, with_gauge: bool, with_extras: bool| {
+        let mut spans = vec![
+            Span::styled(" corral ", theme.accent()),
+            Span::raw(path.to_string()),
+            sep(),
+            Span::raw(format!("{}/{} passing ", t.passing, t.features)),
+        ];
+        if with_gauge {
+            spans.push(Span::styled(gauge.clone(), theme.good()));
+        }
+        spans.push(Span::raw(format!("{pct}%")));
+        spans.push(sep());
+        spans.push(Span::raw(format!(
+            "agents {}/{}",
+            t.live_agents, s.max_agents
+        )));
+        if paused > 0 {
+            spans.push(Span::raw(format!(" ({paused} paused)")));
+        }
+        if with_extras {
+            spans.push(sep());
+            spans.push(Span::raw(format!("ready {ready}")));
+        }
+        if s.scheduler_paused {
+            spans.push(sep());
+            spans.push(Span::styled("scheduler paused", theme.error()));
+        }
+        spans
+    };
+    let room = area.width as usize;
+    let spans = [
+        (full_path.as_str(), true, true),
+        (short_path.as_str(), true, true),
+        (short_path.as_str(), false, true),
+        (short_path.as_str(), false, false),
+    ]
+    .into_iter()
+    .map(|(p, g, e)| build(p, g, e))
+    .find(|spans| width(spans) <= room)
+    .unwrap_or_else(|| build(&short_path, false, false));
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-/// Key hints generated from the keymap, then the latest message on the right.
+/// Key hints generated from the keymap, then the latest message on the right. When space is
+/// short, hints are dropped from the end of the list, but help and quit always stay.
 pub fn footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let mut spans = vec![Span::raw(" ")];
-    for b in DEFAULT_BINDINGS {
-        if let Some(word) = b.hint {
-            spans.push(Span::styled(b.label, theme.key()));
-            spans.push(Span::raw(format!(" {word}  ")));
+    let room = area.width as usize;
+    let hint = |label: &'static str, word: &str| {
+        vec![
+            Span::styled(label, theme.key()),
+            Span::raw(format!(" {word}  ")),
+        ]
+    };
+    let must = |a: Action| matches!(a, Action::Help | Action::Quit);
+    let hints: Vec<(bool, Vec<Span>)> = DEFAULT_BINDINGS
+        .iter()
+        .filter_map(|b| b.hint.map(|w| (must(b.action), hint(b.label, w))))
+        .collect();
+    let mut keep: Vec<bool> = vec![true; hints.len()];
+    let total = |keep: &[bool]| -> usize {
+        1 + hints
+            .iter()
+            .zip(keep)
+            .filter(|(_, k)| **k)
+            .map(|(h, _)| width(&h.1))
+            .sum::<usize>()
+    };
+    for i in (0..hints.len()).rev() {
+        if total(&keep) <= room {
+            break;
+        }
+        if !hints[i].0 {
+            keep[i] = false;
         }
     }
-    let used: usize = spans.iter().map(|s| s.width()).sum();
+    let mut spans = vec![Span::raw(" ")];
+    for ((_, h), k) in hints.into_iter().zip(&keep) {
+        if *k {
+            spans.extend(h);
+        }
+    }
     let message = if app.quitting {
-        Some("stopping every agent…".to_string())
+        Some("stopping every agent...".to_string())
     } else {
         app.message.clone().or_else(|| app.snapshot.notice.clone())
     };
     if let Some(msg) = message {
-        let room = (area.width as usize).saturating_sub(used + 1);
-        if room >= 12 {
-            let msg: String = msg.chars().take(room).collect();
-            let pad = room.saturating_sub(msg.chars().count());
-            spans.push(Span::raw(" ".repeat(pad)));
+        let free = room.saturating_sub(width(&spans) + 1);
+        if free >= 12 {
+            let msg: String = msg.chars().take(free).collect();
+            spans.push(Span::raw(
+                " ".repeat(free.saturating_sub(msg.chars().count())),
+            ));
             spans.push(Span::styled(msg, theme.dim()));
         }
     }

@@ -47,7 +47,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
     if app.show_app_log {
         let widget = tui_logger::TuiLoggerWidget::default()
             .block(pane_block(
-                "corral log · L to return".into(),
+                format!("corral log {} L to return", theme.dot()),
                 focused,
                 theme,
             ))
@@ -59,9 +59,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
         return;
     }
     let log = &app.log;
+    let dot = theme.dot();
     let mut title = String::from("Log");
     if let Some(run) = app.snapshot.runs.iter().find(|r| Some(r.id) == log.run) {
-        title.push_str(&format!(" · run {} · {}", run.id, run.role));
+        title.push_str(&format!(" {dot} run {} {dot} {}", run.id, run.role));
         if let Some(f) = run.feature {
             title.push_str(&format!(" #{f}"));
         }
@@ -69,16 +70,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
             title.push_str(&format!(" {name}"));
         }
     }
-    title.push_str(if log.follow {
-        " · follow"
-    } else {
-        " · scrolled"
-    });
+    let mode = if log.follow { "follow" } else { "scrolled" };
+    title.push_str(&format!(" {dot} {mode}"));
     if !log.follow {
         title.push_str(&format!(" +{}", log.scroll_back));
     }
     if log.wrap {
-        title.push_str(" · wrap");
+        title.push_str(&format!(" {dot} wrap"));
     }
     let block = pane_block(title, focused, theme);
     let inner = block.inner(area);

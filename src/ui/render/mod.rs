@@ -9,7 +9,7 @@ use super::app::{App, Pane};
 use super::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
-use ratatui::widgets::{Block, BorderType, Borders};
+use ratatui::widgets::{Block, Borders};
 
 /// Where each part of the screen goes for a given terminal size.
 struct Areas {
@@ -23,8 +23,8 @@ struct Areas {
 
 fn areas(full: Rect) -> Areas {
     let body = full.height.saturating_sub(2);
-    let top = (body * 36 / 100).max(6);
-    let queue = (body * 16 / 100).clamp(4, 8);
+    let top = (body * 38 / 100).max(6);
+    let queue = (body * 20 / 100).clamp(5, 8);
     let rows = Layout::default()
         .direction(Direction::Vertical)
         .constraints([
@@ -53,11 +53,7 @@ fn areas(full: Rect) -> Areas {
 fn pane_block<'a>(title: String, focused: bool, theme: &Theme) -> Block<'a> {
     Block::default()
         .borders(Borders::ALL)
-        .border_type(if focused {
-            BorderType::Thick
-        } else {
-            BorderType::Plain
-        })
+        .border_set(theme.border_set(focused))
         .border_style(theme.border(focused))
         .title(ratatui::text::Span::styled(
             format!(" {title} "),

@@ -1,7 +1,7 @@
 //! Popups drawn over the dashboard: help and y/n questions.
 
 use crate::ui::app::{App, Confirm, Overlay};
-use crate::ui::keymap::{Action, DEFAULT_BINDINGS};
+use crate::ui::keymap::{Action, DEFAULT_BINDINGS, label};
 use crate::ui::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -34,14 +34,14 @@ fn help(frame: &mut Frame, theme: &Theme) {
         match entries.iter_mut().find(|e| e.0 == b.action) {
             Some((_, keys, _)) => {
                 keys.push('/');
-                keys.push_str(b.label);
+                keys.push_str(label(b, theme.ascii));
             }
-            None => entries.push((b.action, b.label.to_string(), b.help)),
+            None => entries.push((b.action, label(b, theme.ascii).to_string(), b.help)),
         }
     }
     let area = frame.area();
     let half = entries.len().div_ceil(2);
-    let col_width = (area.width.saturating_sub(4) / 2) as usize;
+    let col_width = (area.width.saturating_sub(4) / 2) as usize; // inside the popup's borders
     let key_width = entries
         .iter()
         .map(|(_, k, _)| k.chars().count())
@@ -49,7 +49,7 @@ fn help(frame: &mut Frame, theme: &Theme) {
         .unwrap_or(1);
     let cell = |i: usize| -> Vec<Span> {
         entries.get(i).map_or(Vec::new(), |(_, keys, help)| {
-            let text_room = col_width.saturating_sub(key_width + 2);
+            let text_room = col_width.saturating_sub(key_width + 1);
             let help: String = help.chars().take(text_room).collect();
             let pad = col_width.saturating_sub(key_width + 1 + help.chars().count());
             vec![
@@ -68,13 +68,12 @@ fn help(frame: &mut Frame, theme: &Theme) {
         .collect();
     let popup = centered(area, area.width.saturating_sub(2), half as u16 + 2);
     frame.render_widget(Clear, popup);
+    let title = format!(" Keys {} ? or esc to close ", theme.dot());
     let block = Block::default()
         .borders(Borders::ALL)
+        .border_set(theme.border_set(true))
         .border_style(theme.border(true))
-        .title(Span::styled(
-            " Keys · ? or esc to close ",
-            theme.title(true),
-        ));
+        .title(Span::styled(title, theme.title(true)));
     frame.render_widget(Paragraph::new(lines).block(block), popup);
 }
 
@@ -112,6 +111,7 @@ fn confirm(frame: &mut Frame, app: &App, question: &Confirm, theme: &Theme) {
     frame.render_widget(Clear, popup);
     let block = Block::default()
         .borders(Borders::ALL)
+        .border_set(theme.border_set(true))
         .border_style(theme.border(true))
         .title(Span::styled(" Confirm ", theme.title(true)));
     frame.render_widget(

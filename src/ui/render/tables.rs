@@ -11,7 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Row, Table, TableState};
 
 /// Columns narrow panes drop first are left out below this inner width.
-const WIDE: u16 = 60;
+const WIDE: u16 = 54;
 
 fn signal_name(sig: i32) -> String {
     match sig {
@@ -143,7 +143,7 @@ pub fn features(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused
             let id = Cell::from(Line::from(vec![glyph, Span::raw(format!(" {}", f.id))]));
             let deps = match f.status {
                 FeatureStatus::Blocked | FeatureStatus::Pending if !f.blocked_by.is_empty() => {
-                    format!("blocked by {}", id_list(&f.blocked_by))
+                    format!("by {}", id_list(&f.blocked_by))
                 }
                 _ if !f.dependencies.is_empty() => format!("deps {}", id_list(&f.dependencies)),
                 _ => String::new(),
@@ -168,9 +168,9 @@ pub fn features(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused
             vec![
                 Constraint::Length(5),
                 Constraint::Length(9),
-                Constraint::Min(12),
+                Constraint::Fill(3),
                 Constraint::Length(11),
-                Constraint::Length(16),
+                Constraint::Fill(2),
             ],
             Row::new(["  id", "category", "name", "status", "deps"]),
         )

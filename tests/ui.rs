@@ -1,0 +1,406 @@
+//! The dashboard rendered on ratatui's TestBackend, and keys turned into commands.
+
+use corral::api::*;
+use corral::ui::app::{App, Confirm, Overlay, Pane};
+use corral::ui::keymap::Action;
+use corral::ui::render;
+use corral::ui::theme::Theme;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+
+/// 10 minutes after the first run started; every uptime below is relative to it.
+const NOW: i64 = 1_000_000 + 600_000;
+
+fn feature(
+    id: i64,
+    cat: &str,
+    name: &str,
+    status: FeatureStatus,
+    deps: &[i64],
+    blocked: &[i64],
+) -> FeatureView {
+    FeatureView {
+        id: FeatureId(id),
+        category: cat.into(),
+        name: name.into(),
+        priority: 0,
+        status,
+        dependencies: deps.iter().map(|d| FeatureId(*d)).collect(),
+        blocked_by: blocked.iter().map(|d| FeatureId(*d)).collect(),
+        attempts: 1,
+    }
+}
+
+fn run(
+    id: i64,
+    feature: i64,
+    name: &str,
+    state: RunState,
+    started: i64,
+    finished: Option<i64>,
+) -> RunView {
+    RunView {
+        id: RunId(id),
+        job: JobId(id),
+        feature: Some(FeatureId(feature)),
+        feature_name: Some(name.into()),
+        profile: "coding".into(),
+        role: Role::Coding,
+        state,
+        pid: Some(4000 + id as u32),
+        started_at_ms: started,
+        finished_at_ms: finished,
+        kill_requested: matches!(state, RunState::Killed { .. }),
+    }
+}
+
+fn job(id: i64, feature: i64, state: JobState, err: Option<&str>) -> JobView {
+    JobView {
+        id: JobId(id),
+        profile: "coding".into(),
+        feature: Some(FeatureId(feature)),
+        state,
+        attempt: 1,
+        max_attempts: 1,
+        last_error: err.map(Into::into),
+    }
+}
+
+fn snapshot() -> Snapshot {
+    use FeatureStatus::*;
+    Snapshot {
+        version: 7,
+        project: "/home/dev/src/shop".into(),
+        max_agents: 3,
+        scheduler_paused: false,
+        shut_down: false,
+        totals: TotalsView {
+            features: 6,
+            passing: 2,
+            live_agents: 2,
+        },
+        features: vec![
+            feature(1, "Auth", "User accounts", Passing, &[], &[]),
+            feature(2, "Auth", "Login form", Passing, &[1], &[]),
+            feature(3, "Catalog", "Product catalog", InProgress, &[], &[]),
+            feature(4, "Cart", "Cart totals", InProgress, &[2], &[]),
+            feature(5, "Checkout", "Pay by card", Blocked, &[3, 4], &[3, 4]),
+            feature(6, "Search", "Product search", Failing, &[3], &[3]),
+        ],
+        runs: vec![
+            run(12, 3, "Product catalog", RunState::Running, 1_000_000, None),
+            run(
+                13,
+                4,
+                "Cart totals",
+                RunState::Paused,
+                1_000_000 + 540_000,
+                None,
+            ),
+            run(
+                11,
+                6,
+                "Product search",
+                RunState::Failed { code: 1 },
+                1_000_000,
+                Some(1_000_000 + 95_000),
+            ),
+            run(
+                10,
+                2,
+                "Login form",
+                RunState::Exited,
+                1_000_000,
+                Some(1_000_000 + 42_000),
+            ),
+        ],
+        jobs: vec![
+            job(12, 3, JobState::Running, None),
+            job(13, 4, JobState::Running, None),
+            job(11, 6, JobState::Failed, Some("exit 1")),
+        ],
+        notice: None,
+    }
+}
+
+fn lines(run: i64) -> Vec<LogLine> {
+    let texts = [
+        (
+            Stream::Stdout,
+            "\x1b[1m● Reading feature #3: Product catalog\x1b[0m",
+        ),
+        (Stream::Stdout, "  \x1b[36mRead\x1b[0m src/catalog/mod.rs"),
+        (
+            Stream::Stderr,
+            "\x1b[33mwarning\x1b[0m: unused variable `price`",
+        ),
+        (
+            Stream::Stdout,
+            "  \x1b[36mEdit\x1b[0m src/catalog/list.rs \x1b[32m+42\x1b[0m \x1b[31m-7\x1b[0m",
+        ),
+        (
+            Stream::Stdout,
+            "test catalog::lists_products ... \x1b[32mok\x1b[0m",
+        ),
+        // A cursor move and a screen clear must not reach the terminal.
+        (Stream::Stdout, "evil\x1b[2J\x1b[Hline\x07 with bell"),
+    ];
+    texts
+        .iter()
+        .enumerate()
+        .map(|(i, (stream, text))| LogLine {
+            run: RunId(run),
+            seq: i as u64,
+            stream: *stream,
+            at_ms: 0,
+            text: (*text).into(),
+        })
+        .collect()
+}
+
+fn app() -> App {
+    let mut app = App::new(snapshot());
+    app.show_log(Some(RunId(12)), lines(12));
+    app
+}
+
+fn draw(app: &App, theme: Theme, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| render::draw(f, app, &theme, NOW)).unwrap();
+    term
+}
+
+#[test]
+fn dashboard_120x40() {
+    insta::assert_snapshot!(draw(&app(), Theme::default(), 120, 40).backend());
+}
+
+#[test]
+fn dashboard_80x24() {
+    insta::assert_snapshot!(draw(&app(), Theme::default(), 80, 24).backend());
+}
+
+#[test]
+fn dashboard_ascii_80x24() {
+    let theme = Theme {
+        color: false,
+        ascii: true,
+    };
+    let term = draw(&app(), theme, 80, 24);
+    let text = term.backend().to_string();
+    // Everything corral draws is ASCII; only the agent's own output (the ● in the log) is not.
+    let ours: String = text.lines().filter(|l| !l.contains('●')).collect();
+    assert!(ours.is_ascii(), "{ours}");
+    insta::assert_snapshot!(term.backend());
+}
+
+#[test]
+fn help_overlay_80x24_lists_every_binding() {
+    let mut app = app();
+    app.act(Action::Help);
+    let term = draw(&app, Theme::default(), 80, 24);
+    let text = term.backend().to_string();
+    for word in [
+        "pause",
+        "resume",
+        "kill",
+        "restart",
+        "scheduler",
+        "follow",
+        "quit",
+    ] {
+        assert!(text.contains(word), "help lacks {word}");
+    }
+    insta::assert_snapshot!(term.backend());
+}
+
+#[test]
+fn kill_confirmation_120x40() {
+    let mut app = app();
+    app.act(Action::Kill);
+    assert_eq!(
+        app.overlay,
+        Some(Overlay::Confirm(Confirm::Kill(RunId(12))))
+    );
+    insta::assert_snapshot!(draw(&app, Theme::default(), 120, 40).backend());
+}
+
+#[test]
+fn colours_follow_state_and_no_color_removes_them() {
+    let term = draw(&app(), Theme::default(), 120, 40);
+    let buf = term.backend().buffer();
+    // Row 3 (0 header, 1 border, 2 column titles) is run 12, running: its glyph is green.
+    assert_eq!(buf[(1, 3)].symbol(), "▶");
+    assert_eq!(buf[(1, 3)].fg, Color::Green);
+    assert_eq!(buf[(1, 4)].symbol(), "⏸");
+    assert_eq!(buf[(1, 4)].fg, Color::Yellow);
+    let plain = draw(
+        &app(),
+        Theme {
+            color: false,
+            ascii: false,
+        },
+        120,
+        40,
+    );
+    let any_colour = plain
+        .backend()
+        .buffer()
+        .content
+        .iter()
+        .any(|c| c.fg != Color::Reset || c.bg != Color::Reset);
+    assert!(!any_colour, "NO_COLOR draws no colour at all");
+}
+
+#[test]
+fn control_sequences_in_agent_output_never_reach_the_screen() {
+    let term = draw(&app(), Theme::default(), 120, 40);
+    let text = term.backend().to_string();
+    assert!(text.contains("evil"), "the line is shown");
+    assert!(!text.contains('\x1b') && !text.contains('\x07'));
+}
+
+#[test]
+fn keys_turn_into_commands_for_the_focused_selection() {
+    let mut app = app();
+    assert_eq!(app.focus, Pane::Agents);
+    assert_eq!(
+        app.selected_run,
+        Some(RunId(12)),
+        "first row selected at start"
+    );
+    assert_eq!(
+        app.act(Action::Pause).commands,
+        vec![Command::Pause { run: RunId(12) }]
+    );
+    app.act(Action::Down);
+    assert_eq!(
+        app.act(Action::Resume).commands,
+        vec![Command::Resume { run: RunId(13) }]
+    );
+    assert_eq!(
+        app.act(Action::KillNow).commands,
+        vec![Command::Kill {
+            run: RunId(13),
+            force: true
+        }]
+    );
+    // x asks first; y sends a kill with grace.
+    assert!(app.act(Action::Kill).commands.is_empty());
+    assert_eq!(
+        app.answer(true).commands,
+        vec![Command::Kill {
+            run: RunId(13),
+            force: false
+        }]
+    );
+    // Restart on an ended run starts its feature again.
+    app.act(Action::Bottom);
+    assert_eq!(
+        app.act(Action::Restart).commands,
+        vec![Command::Restart { run: RunId(10) }]
+    );
+    // In the Features pane, s starts the selected feature.
+    app.act(Action::NextPane);
+    app.act(Action::Down);
+    app.act(Action::Down);
+    assert_eq!(
+        app.act(Action::Start).commands,
+        vec![Command::StartFeature {
+            feature: FeatureId(3)
+        }]
+    );
+    assert_eq!(
+        app.log_run(),
+        Some(RunId(12)),
+        "the log follows the feature's run"
+    );
+    app.act(Action::PrevPane);
+    assert_eq!(app.focus, Pane::Agents);
+    assert_eq!(
+        app.act(Action::ToggleScheduler).commands,
+        vec![Command::SetSchedulerPaused { paused: true }]
+    );
+    assert_eq!(
+        app.act(Action::MoreAgents).commands,
+        vec![Command::SetMaxAgents { max_agents: 4 }]
+    );
+}
+
+#[test]
+fn quit_asks_while_agents_are_live_and_not_otherwise() {
+    let mut app = app();
+    assert!(app.act(Action::Quit).commands.is_empty());
+    assert_eq!(
+        app.overlay,
+        Some(Overlay::Confirm(Confirm::Quit { live: 2 }))
+    );
+    assert!(
+        app.answer(false).commands.is_empty(),
+        "n keeps corral running"
+    );
+    assert!(!app.quitting);
+    app.act(Action::Quit);
+    assert_eq!(app.answer(true).commands, vec![Command::Shutdown]);
+    assert!(app.quitting);
+
+    let mut idle = snapshot();
+    idle.runs.retain(|r| !r.state.is_live());
+    let mut app = App::new(idle);
+    assert_eq!(app.act(Action::Quit).commands, vec![Command::Shutdown]);
+}
+
+#[test]
+fn selection_stays_on_the_same_run_when_rows_move() {
+    let mut app = app();
+    app.act(Action::Down);
+    assert_eq!(app.selected_run, Some(RunId(13)));
+    let mut next = snapshot();
+    next.runs.swap(0, 1);
+    app.set_snapshot(next);
+    assert_eq!(app.selected_run, Some(RunId(13)));
+    let mut gone = snapshot();
+    gone.runs.retain(|r| r.id != RunId(13));
+    app.set_snapshot(gone);
+    assert_eq!(
+        app.selected_run,
+        Some(RunId(12)),
+        "falls back to the first row"
+    );
+}
+
+#[test]
+fn log_view_follows_scrolls_and_ignores_other_runs() {
+    let mut app = app();
+    let n = app.log.lines.len();
+    let other = LogLine {
+        run: RunId(99),
+        seq: 50,
+        stream: Stream::Stdout,
+        at_ms: 0,
+        text: "x".into(),
+    };
+    assert!(!app.log.push(other));
+    app.focus = Pane::Log;
+    app.act(Action::Up);
+    assert!(!app.log.follow);
+    let next = LogLine {
+        run: RunId(12),
+        seq: n as u64,
+        stream: Stream::Stdout,
+        at_ms: 0,
+        text: "new".into(),
+    };
+    assert!(app.log.push(next.clone()));
+    assert!(
+        !app.log.push(next),
+        "a line already held is not added twice"
+    );
+    assert_eq!(
+        app.log.scroll_back, 2,
+        "the view stays on the lines being read"
+    );
+    app.act(Action::Bottom);
+    assert!(app.log.follow);
+}
