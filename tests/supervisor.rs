@@ -273,3 +273,31 @@ async fn a_missing_agent_binary_marks_the_feature_failing_with_its_name() {
     assert!(notice.contains("could not start feature 1"), "{notice}");
     assert_eq!(snap(&h).features[0].status, FeatureStatus::Failing);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_panic_path_stops_every_live_group_without_the_supervisor() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = project(dir.path(), 1, &[(1, &[], "trap '' TERM; sleep 300 & wait")]);
+    let (h, _task) = start(dir.path(), config);
+    let pgid = live_run(&h, 1, 2).await.pid.unwrap();
+    h.send(Command::Pause {
+        run: run_of(&h, 1).unwrap().id,
+    });
+    wait_for_async("paused", LIMIT, || {
+        group_members(pgid)
+            .iter()
+            .all(|(_, s)| *s == 'T')
+            .then_some(())
+    })
+    .await;
+    // What a panic hook calls: no async code, no supervisor.
+    tokio::task::spawn_blocking(|| {
+        runtime::process::stop_all_groups_now(Duration::from_millis(300))
+    })
+    .await
+    .unwrap();
+    wait_for_async("the TERM-ignoring, paused group is gone", LIMIT, || {
+        group_members(pgid).is_empty().then_some(())
+    })
+    .await;
+}

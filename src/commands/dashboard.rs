@@ -42,6 +42,7 @@ pub fn open_dashboard(opts: DashboardOptions) -> Result<(), DashboardError> {
         log::info!("dashboard opened on {}", opts.project.display());
         spawn_signal_watch(handle.clone());
         let mut terminal = ratatui::try_init().map_err(DashboardError::Terminal)?;
+        stop_agents_on_panic();
         let result = ui::run(&mut terminal, handle.clone(), opts.theme).await;
         ratatui::restore();
         if let Err(e) = &result {
@@ -52,6 +53,16 @@ pub fn open_dashboard(opts: DashboardOptions) -> Result<(), DashboardError> {
         let _ = supervisor.await;
         result.map_err(DashboardError::Terminal)
     })
+}
+
+/// After the terminal-restoring hook (and the error report) has run, stop every agent: a
+/// crashed corral must not leave agents working unsupervised.
+fn stop_agents_on_panic() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        previous(info);
+        runtime::process::stop_all_groups_now(std::time::Duration::from_secs(3));
+    }));
 }
 
 /// SIGTERM, SIGHUP (the SSH link dropped) and SIGINT stop every agent; the dashboard then sees

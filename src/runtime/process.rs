@@ -75,3 +75,38 @@ pub fn process_start_time(pid: u32) -> Option<u64> {
     // Fields after the name start at field 3, so field 22 is the 20th here.
     rest.split_whitespace().nth(19)?.parse().ok()
 }
+
+/// Process groups of runs that may still have processes, for the last-resort stop on panic.
+static LIVE_GROUPS: std::sync::Mutex<std::collections::BTreeSet<u32>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+fn live_groups() -> std::sync::MutexGuard<'static, std::collections::BTreeSet<u32>> {
+    LIVE_GROUPS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Records a group as live until [`forget_group`].
+pub fn remember_group(pgid: u32) {
+    live_groups().insert(pgid);
+}
+
+/// The group's pipes have closed: it has no process left that we need to stop.
+pub fn forget_group(pgid: u32) {
+    live_groups().remove(&pgid);
+}
+
+/// Stops every remembered group without the supervisor: TERM (and CONT for paused ones), up
+/// to `grace` for them to go, then KILL. For a panic hook, where no async code can run.
+pub fn stop_all_groups_now(grace: std::time::Duration) {
+    let groups: Vec<u32> = live_groups().iter().copied().collect();
+    for &g in &groups {
+        let _ = signal_group(g, Sig::Term);
+        let _ = signal_group(g, Sig::Cont);
+    }
+    let deadline = std::time::Instant::now() + grace;
+    while groups.iter().any(|&g| group_alive(g)) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    for &g in &groups {
+        let _ = signal_group(g, Sig::Kill);
+    }
+}

@@ -241,6 +241,7 @@ impl Supervisor {
         let Some(pid) = child.id() else {
             return failed(Some(job), "process vanished at spawn".into());
         };
+        process::remember_group(pid);
         log::info!(
             "run {run}: started {:?} as pid {pid} for feature {feature}",
             argv
@@ -290,6 +291,7 @@ impl Supervisor {
                 let _ = pump.await;
             }
             logs.close(run);
+            process::forget_group(pid);
         });
         Input::Spawned(NewRun {
             id: run,

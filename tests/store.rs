@@ -1,0 +1,202 @@
+//! The SQLite store on real files: schema, round trips, transactions, and the start-up sweep.
+
+mod common;
+
+use common::{group_members, wait_for};
+use corral::api::{FeatureId, FeatureStatus, JobState, Role, RunState};
+use corral::runtime::process::process_start_time;
+use corral::runtime::store::{NewFeature, Store, StoreError};
+use corral::runtime::sweep_leftover_runs;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::time::Duration;
+
+fn item(id: i64, name: &str, deps: &[i64]) -> NewFeature {
+    NewFeature {
+        id: Some(id),
+        category: "Cat".into(),
+        name: name.into(),
+        description: format!("about {name}"),
+        steps: vec!["one".into(), "two".into()],
+        priority: id,
+        dependencies: deps.to_vec(),
+    }
+}
+
+#[test]
+fn a_new_store_is_migrated_in_wal_mode_inside_a_private_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    assert!(store.schema_version().unwrap() >= 1);
+    let mode: String = store
+        .connection()
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let perms = std::fs::metadata(dir.path().join(".corral"))
+        .unwrap()
+        .permissions();
+    assert_eq!(perms.mode() & 0o777, 0o700);
+    assert!(dir.path().join(".corral/runs").is_dir());
+}
+
+#[test]
+fn features_and_dependencies_survive_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let ids = store
+        .add_features(
+            &[
+                item(1, "Login", &[]),
+                item(2, "Cart", &[1]),
+                item(3, "Pay", &[1, 2]),
+            ],
+            5,
+        )
+        .unwrap();
+    assert_eq!(ids, vec![FeatureId(1), FeatureId(2), FeatureId(3)]);
+    store
+        .save_feature(FeatureId(1), FeatureStatus::Passing, 2, None, 9)
+        .unwrap();
+    drop(store);
+
+    let store = Store::open(dir.path()).unwrap();
+    let features = store.load_features().unwrap();
+    assert_eq!(features.len(), 3);
+    assert_eq!(features[0].status, FeatureStatus::Passing);
+    assert_eq!(features[0].attempts, 2);
+    assert_eq!(features[2].dependencies, vec![FeatureId(1), FeatureId(2)]);
+    assert_eq!(features[1].name, "Cart");
+}
+
+#[test]
+fn a_bad_dependency_rolls_back_the_whole_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let err = store
+        .add_features(&[item(1, "Login", &[]), item(2, "Cart", &[7])], 0)
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("feature 2: depends on unknown feature 7"),
+        "{err}"
+    );
+    assert!(
+        store.load_features().unwrap().is_empty(),
+        "nothing was added"
+    );
+    let err = store.add_features(&[item(1, "Self", &[1])], 0).unwrap_err();
+    assert!(err.to_string().contains("depends on itself"), "{err}");
+    assert!(store.load_features().unwrap().is_empty());
+}
+
+#[test]
+fn runs_and_jobs_round_trip_with_process_details() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    store.add_features(&[item(1, "Login", &[])], 0).unwrap();
+    let runs_dir = dir.path().join(".corral/runs");
+    let (job, run, log) = store
+        .begin_run("coding", Role::Coding, Some(FeatureId(1)), &runs_dir, 100)
+        .unwrap();
+    assert_eq!(log, runs_dir.join(format!("{run}.log")));
+    store.set_run_process(run, 4242, Some(123_456)).unwrap();
+    assert_eq!(store.runs(true).unwrap().len(), 1, "a new run is live");
+    store
+        .save_run(run, RunState::Killed { signal: Some(15) }, None, Some(200))
+        .unwrap();
+    store
+        .save_job(job, JobState::Cancelled, Some("killed"), 200)
+        .unwrap();
+    let stored = &store.runs(false).unwrap()[0];
+    assert_eq!(stored.status, "killed");
+    assert_eq!(stored.signal, Some(15));
+    assert_eq!(
+        (stored.pid, stored.pgid, stored.proc_start_time),
+        (Some(4242), Some(4242), Some(123_456))
+    );
+    assert_eq!(stored.finished_at, Some(200));
+    assert!(store.runs(true).unwrap().is_empty());
+}
+
+#[test]
+fn a_database_from_a_newer_corral_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("corral.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    let err = match Store::open_path(&db) {
+        Err(e) => e,
+        Ok(_) => panic!("a newer schema must be refused"),
+    };
+    assert!(matches!(err, StoreError::TooNew { found: 99, .. }));
+    assert!(
+        err.to_string().contains("corral.db"),
+        "names the file: {err}"
+    );
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let v: u32 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, 99);
+}
+
+/// After corral was SIGKILLed: a leftover agent (same pid and start time) is killed; a process
+/// that merely has a recorded pid but another start time (a reused pid) is never touched.
+#[test]
+fn the_start_up_sweep_kills_only_our_own_leftover_groups() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let spawn = || {
+        std::process::Command::new("sh")
+            .args(["-c", "sleep 300 & wait"])
+            .process_group(0)
+            .spawn()
+            .unwrap()
+    };
+    let mut ours = spawn();
+    let mut stranger = spawn();
+    let (ours_pid, stranger_pid) = (ours.id(), stranger.id());
+    wait_for("both trees up", Duration::from_secs(5), || {
+        (group_members(ours_pid).len() == 2 && group_members(stranger_pid).len() == 2).then_some(())
+    });
+    let runs_dir = dir.path().join(".corral/runs");
+    let (_, a, _) = store
+        .begin_run("coding", Role::Coding, None, &runs_dir, 0)
+        .unwrap();
+    store
+        .set_run_process(a, ours_pid, process_start_time(ours_pid))
+        .unwrap();
+    let (_, b, _) = store
+        .begin_run("coding", Role::Coding, None, &runs_dir, 0)
+        .unwrap();
+    let wrong_start = process_start_time(stranger_pid).unwrap() + 1;
+    store
+        .set_run_process(b, stranger_pid, Some(wrong_start))
+        .unwrap();
+
+    assert_eq!(sweep_leftover_runs(&store, 1).unwrap(), 2);
+    let _ = ours.wait();
+    wait_for("our leftover group gone", Duration::from_secs(5), || {
+        group_members(ours_pid).is_empty().then_some(())
+    });
+    assert_eq!(
+        group_members(stranger_pid).len(),
+        2,
+        "the unrelated process survives"
+    );
+    assert!(
+        store
+            .runs(false)
+            .unwrap()
+            .iter()
+            .all(|r| r.status == "lost")
+    );
+    assert!(store.runs(true).unwrap().is_empty());
+    let _ = nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(stranger_pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    let _ = stranger.wait();
+}
