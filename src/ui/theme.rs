@@ -119,7 +119,7 @@ impl Theme {
             (FeatureStatus::InProgress, true) => ">",
             (FeatureStatus::Ready, false) => "○",
             (FeatureStatus::Ready, true) => "o",
-            (FeatureStatus::Pending | FeatureStatus::Blocked, false) => "⧗",
+            (FeatureStatus::Pending | FeatureStatus::Blocked, false) => "◌",
             (FeatureStatus::Pending | FeatureStatus::Blocked, true) => "-",
             (FeatureStatus::Failing, false) => "✗",
             (FeatureStatus::Failing, true) => "x",
