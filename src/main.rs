@@ -16,8 +16,23 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("corral: {e:#}");
+            if let Some(hint) = hint_for(&e) {
+                eprintln!("hint: {hint}");
+            }
             ExitCode::from(2)
         }
+    }
+}
+
+/// A next step for errors a new user meets (a missing config already says `corral init`).
+fn hint_for(e: &color_eyre::Report) -> Option<&'static str> {
+    use corral::commands::DashboardError;
+    match e.downcast_ref::<DashboardError>()? {
+        DashboardError::Config(corral::config::ConfigError::Missing { .. }) => None,
+        DashboardError::Config(_) => Some(
+            "fix the line named above; `corral init --force` writes a fresh commented corral.toml to start from",
+        ),
+        _ => None,
     }
 }
 

@@ -39,7 +39,9 @@ fn a_broken_config_names_file_line_and_key() {
     assert_eq!(out.status.code(), Some(2));
     let err = stderr_of(&out);
     assert!(
-        err.contains("corral.toml:7: profiles.coding.timeout: expected a duration like \"30m\""),
+        err.contains("corral.toml:7: profiles.coding.timeout: expected a duration like \"30m\"")
+            && err.contains("hint: ")
+            && err.contains("corral init --force"),
         "{err}"
     );
     assert!(!err.contains("panicked"));

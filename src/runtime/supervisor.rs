@@ -230,7 +230,12 @@ impl Supervisor {
         let mut child = match process::spawn(&spec) {
             Ok(child) => child,
             Err(e) => {
-                let error = format!("{}: {e}", argv.first().map_or("", String::as_str));
+                let program = argv.first().map_or("", String::as_str);
+                let error = if e.kind() == std::io::ErrorKind::NotFound {
+                    format!("program `{program}` not found (is it installed and on PATH?)")
+                } else {
+                    format!("{program}: {e}")
+                };
                 let _ =
                     self.store
                         .save_run(run, crate::api::RunState::SpawnFailed, None, Some(now));
