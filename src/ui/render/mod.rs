@@ -37,7 +37,12 @@ fn areas(full: Rect) -> Areas {
         .split(full);
     let cols = Layout::default()
         .direction(Direction::Horizontal)
-        .constraints([Constraint::Percentage(52), Constraint::Percentage(48)])
+        // Narrow terminals give the Agents pane the room for its pid and uptime columns.
+        .constraints(if full.width < 100 {
+            [Constraint::Percentage(60), Constraint::Percentage(40)]
+        } else {
+            [Constraint::Percentage(52), Constraint::Percentage(48)]
+        })
         .split(rows[1]);
     Areas {
         header: rows[0],

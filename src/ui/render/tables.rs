@@ -82,7 +82,14 @@ pub fn agents(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, now_ms: i
                     uptime,
                 ])
             } else {
-                Row::new(vec![id, Cell::from(feature), state, uptime])
+                let pid = r.pid.map_or("-".into(), |p| p.to_string());
+                Row::new(vec![
+                    id,
+                    Cell::from(feature),
+                    state,
+                    Cell::from(pid),
+                    uptime,
+                ])
             }
         })
         .collect();
@@ -104,9 +111,10 @@ pub fn agents(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, now_ms: i
                 Constraint::Length(5),
                 Constraint::Min(8),
                 Constraint::Length(9),
+                Constraint::Length(7),
                 Constraint::Length(6),
             ],
-            Row::new(["  id", "feature", "state", "up"]),
+            Row::new(["  id", "feature", "state", "pid", "up"]),
         )
     };
     let live = app.live_agents();
