@@ -1,0 +1,150 @@
+//! The project's SQLite database: what must survive a restart (features, jobs, runs).
+
+mod features;
+mod runs;
+
+pub use features::{NewFeature, parse_feature_status};
+pub use runs::StoredRun;
+
+use super::schema::MIGRATIONS;
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{path}: {source}")]
+    Sqlite {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "{path}: schema version {found} is newer than this corral understands ({known}); upgrade corral"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: u32,
+        known: u32,
+    },
+    #[error("{path}: feature {id}: {reason}")]
+    BadFeature {
+        path: PathBuf,
+        id: i64,
+        reason: String,
+    },
+}
+
+/// The directory corral keeps a project's state in.
+pub fn state_dir(project: &Path) -> PathBuf {
+    project.join(".corral")
+}
+
+/// Creates `<project>/.corral` (mode 0700: logs may hold what agents printed) and `runs/` in it.
+pub fn ensure_state_dir(project: &Path) -> Result<PathBuf, StoreError> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let dir = state_dir(project);
+    let io = |source| StoreError::Io {
+        path: dir.clone(),
+        source,
+    };
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir.join("runs"))
+        .map_err(io)?;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
+    Ok(dir)
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) `<project>/.corral/corral.db` and brings its schema up to date.
+    pub fn open(project: &Path) -> Result<Store, StoreError> {
+        let dir = ensure_state_dir(project)?;
+        Store::open_path(&dir.join("corral.db"))
+    }
+
+    /// Opens the database at `path`: WAL, a busy timeout, foreign keys, migrations.
+    pub fn open_path(path: &Path) -> Result<Store, StoreError> {
+        let conn = Connection::open(path).map_err(|source| StoreError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.setup()?;
+        Ok(store)
+    }
+
+    fn err(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn setup(&mut self) -> Result<(), StoreError> {
+        // A second corral (or `corral status`) may hold a lock briefly; wait rather than fail.
+        self.conn
+            .busy_timeout(Duration::from_secs(5))
+            .map_err(|e| self.err(e))?;
+        self.conn
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| self.err(e))?;
+        self.conn
+            .pragma_update(None, "foreign_keys", "ON")
+            .map_err(|e| self.err(e))?;
+        self.migrate()
+    }
+
+    /// The schema version recorded in the file.
+    pub fn schema_version(&self) -> Result<u32, StoreError> {
+        self.conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let found = self.schema_version()?;
+        let known = MIGRATIONS.len() as u32;
+        if found > known {
+            return Err(StoreError::TooNew {
+                path: self.path.clone(),
+                found,
+                known,
+            });
+        }
+        for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+            let tx = self.conn.transaction().map_err(|e| StoreError::Sqlite {
+                path: self.path.clone(),
+                source: e,
+            })?;
+            tx.execute_batch(sql)
+                .and_then(|_| tx.pragma_update(None, "user_version", index as u32 + 1))
+                .and_then(|_| tx.commit())
+                .map_err(|e| StoreError::Sqlite {
+                    path: self.path.clone(),
+                    source: e,
+                })?;
+        }
+        Ok(())
+    }
+
+    /// Raw access for the read-only `status` dump.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
