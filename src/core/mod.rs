@@ -6,6 +6,7 @@
 mod effect;
 pub mod graph;
 mod model;
+mod records;
 mod run;
 mod snapshot;
 
