@@ -6,25 +6,14 @@
 //! blocked one to three levels deep (Checkout flow waits for Cart totals, which
 //! waits for Shopping cart, which waits for Product catalog).
 
+use crate::runtime::store::NewFeature;
 use std::path::Path;
-
-/// One feature of the demo backlog, as stored in `assets/demo/backlog.json`.
-#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
-pub struct BacklogItem {
-    pub id: i64,
-    pub category: String,
-    pub name: String,
-    pub description: String,
-    pub steps: Vec<String>,
-    pub priority: i64,
-    pub dependencies: Vec<i64>,
-}
 
 /// Embedded so `corral demo` works from an installed binary with no assets beside it.
 const BACKLOG_JSON: &str = include_str!("../../assets/demo/backlog.json");
 
 /// The built-in demo backlog.
-pub fn demo_backlog() -> Vec<BacklogItem> {
+pub fn demo_backlog() -> Vec<NewFeature> {
     // The file is part of the binary and checked by the tests below, so a parse
     // failure is a build defect, not a runtime condition a user could cause.
     serde_json::from_str(BACKLOG_JSON)
@@ -92,11 +81,16 @@ mod tests {
     use super::*;
     use std::collections::{HashMap, HashSet};
 
+    /// The demo file gives every id explicitly (the dashboard shows them).
+    fn id(item: &NewFeature) -> i64 {
+        item.id.expect("demo ids are explicit")
+    }
+
     #[test]
     fn backlog_parses_and_is_a_layered_dag() {
         let items = demo_backlog();
         assert_eq!(items.len(), 12);
-        let ids: HashSet<i64> = items.iter().map(|i| i.id).collect();
+        let ids: HashSet<i64> = items.iter().map(|i| id(i)).collect();
         assert_eq!(
             ids,
             (1..=12).collect::<HashSet<_>>(),
@@ -111,15 +105,15 @@ mod tests {
             assert!(!item.steps.is_empty());
             for d in &item.dependencies {
                 assert!(
-                    ids.contains(d) && *d != item.id,
+                    ids.contains(d) && *d != id(item),
                     "#{} has bad dependency {d}",
-                    item.id
+                    id(item)
                 );
             }
         }
         // Depth of each item (0 = ready at once); recursion with a visiting set catches cycles.
-        let by_id: HashMap<i64, &BacklogItem> = items.iter().map(|i| (i.id, i)).collect();
-        fn depth(id: i64, by_id: &HashMap<i64, &BacklogItem>, visiting: &mut Vec<i64>) -> usize {
+        let by_id: HashMap<i64, &NewFeature> = items.iter().map(|i| (id(i), i)).collect();
+        fn depth(id: i64, by_id: &HashMap<i64, &NewFeature>, visiting: &mut Vec<i64>) -> usize {
             assert!(
                 !visiting.contains(&id),
                 "cycle through {visiting:?} -> {id}"
@@ -136,7 +130,7 @@ mod tests {
         }
         let depths: Vec<usize> = items
             .iter()
-            .map(|i| depth(i.id, &by_id, &mut Vec::new()))
+            .map(|i| depth(id(i), &by_id, &mut Vec::new()))
             .collect();
         assert!(
             depths.iter().filter(|&&d| d == 0).count() >= 2,

@@ -4,7 +4,7 @@ pub mod agent;
 pub mod backlog;
 
 use crate::runtime::now_ms;
-use crate::runtime::store::{NewFeature, Store, StoreError};
+use crate::runtime::store::{Store, StoreError};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -41,18 +41,7 @@ pub fn create_demo_project(dir: &Path, exe: &Path) -> Result<(), DemoError> {
     }
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     std::fs::write(&config, backlog::demo_config(exe)).map_err(io(&config))?;
-    let items: Vec<NewFeature> = backlog::demo_backlog()
-        .into_iter()
-        .map(|b| NewFeature {
-            id: Some(b.id),
-            category: b.category,
-            name: b.name,
-            description: b.description,
-            steps: b.steps,
-            priority: b.priority,
-            dependencies: b.dependencies,
-        })
-        .collect();
+    let items = backlog::demo_backlog();
     let mut store = Store::open(dir)?;
     store.add_features(&items, now_ms())?;
     Ok(())

@@ -5,15 +5,26 @@ use crate::api::{FeatureId, FeatureStatus};
 use crate::core::Feature;
 use rusqlite::{OptionalExtension, params};
 
-/// A feature to add to the backlog.
-#[derive(Debug, Clone)]
+/// A feature to add to the backlog; also the JSON shape of a backlog file (the demo's).
+/// Every field but `name` may be left out.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewFeature {
+    /// Assigned in order when absent.
+    #[serde(default)]
     pub id: Option<i64>,
+    #[serde(default)]
     pub category: String,
     pub name: String,
+    #[serde(default)]
     pub description: String,
+    #[serde(default)]
     pub steps: Vec<String>,
+    /// Lower starts sooner.
+    #[serde(default)]
     pub priority: i64,
+    /// Ids of features in the same batch or already stored.
+    #[serde(default)]
     pub dependencies: Vec<i64>,
 }
 
