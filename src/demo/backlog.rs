@@ -90,7 +90,7 @@ mod tests {
     fn backlog_parses_and_is_a_layered_dag() {
         let items = demo_backlog();
         assert_eq!(items.len(), 12);
-        let ids: HashSet<i64> = items.iter().map(|i| id(i)).collect();
+        let ids: HashSet<i64> = items.iter().map(id).collect();
         assert_eq!(
             ids,
             (1..=12).collect::<HashSet<_>>(),
