@@ -4,7 +4,7 @@
 mod common;
 
 use common::{group_members, wait_for_async, write_script};
-use corral::api::{Command, FeatureId, FeatureStatus, RunState, RunView, Snapshot};
+use corral::api::{Command, Event, FeatureId, FeatureStatus, RunState, RunView, Snapshot};
 use corral::config::Config;
 use corral::runtime::store::{NewFeature, Store};
 use corral::runtime::{self, RuntimeHandle, RuntimeOptions};
@@ -94,7 +94,10 @@ async fn pause_stops_every_process_of_the_tree_and_resume_and_kill_follow() {
         (m.len() == 3 && m.iter().all(|(_, s)| *s == 'T')).then_some(())
     })
     .await;
-    assert_eq!(run_of(&h, 1).unwrap().state, RunState::Paused);
+    wait_for_async("the snapshot to say paused", LIMIT, || {
+        (run_of(&h, 1)?.state == RunState::Paused).then_some(())
+    })
+    .await;
 
     h.send(Command::Resume { run: run.id });
     wait_for_async("every process running again", LIMIT, || {
@@ -180,6 +183,7 @@ async fn exits_are_recorded_and_passing_features_unblock_their_dependents() {
         ],
     );
     let (h, _task) = start(dir.path(), config);
+    let mut events = h.subscribe();
     wait_for_async("feature 3 to pass after 1", LIMIT, || {
         (snap(&h).features[2].status == FeatureStatus::Passing).then_some(())
     })
@@ -216,6 +220,18 @@ async fn exits_are_recorded_and_passing_features_unblock_their_dependents() {
     })
     .await;
     assert_eq!(log, "E broken\n");
+    // A subscriber saw run 2 start, print its line and end, in that order.
+    let run2 = run_of(&h, 2).unwrap().id;
+    let mut seen = Vec::new();
+    while let Ok(ev) = events.try_recv() {
+        match ev {
+            Event::RunStarted { run, .. } if run == run2 => seen.push("started".to_string()),
+            Event::Log(line) if line.run == run2 => seen.push(line.text),
+            Event::RunEnded { run, state } if run == run2 => seen.push(state.label().to_string()),
+            _ => {}
+        }
+    }
+    assert_eq!(seen, vec!["started", "broken", "failed"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

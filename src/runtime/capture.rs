@@ -1,6 +1,6 @@
 //! Per-run output: a bounded ring in memory, a log file on disk, and a broadcast to subscribers.
 
-use crate::api::{LogLine, RunId, Stream};
+use crate::api::{Event, LogLine, RunId, Stream};
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -29,7 +29,7 @@ struct RunLog {
 #[derive(Clone)]
 pub struct LogHub {
     runs: Arc<Mutex<HashMap<RunId, Arc<Mutex<RunLog>>>>>,
-    tx: broadcast::Sender<LogLine>,
+    tx: broadcast::Sender<Event>,
     ring_lines: usize,
 }
 
@@ -43,8 +43,13 @@ impl LogHub {
         }
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<LogLine> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.tx.subscribe()
+    }
+
+    /// Sends an event to every subscriber; nobody listening is fine.
+    pub fn announce(&self, event: Event) {
+        let _ = self.tx.send(event);
     }
 
     /// Up to `max` most recent lines of a run, oldest first.
@@ -107,8 +112,7 @@ impl LogHub {
         }
         log.ring.push_back(line.clone());
         drop(log);
-        // No subscriber is fine: nobody is looking.
-        let _ = self.tx.send(line);
+        self.announce(Event::Log(line));
     }
 
     /// Flushes and closes the run's file; the ring stays for display.

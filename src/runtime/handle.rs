@@ -1,5 +1,5 @@
 use super::capture::LogHub;
-use crate::api::{Command, LogLine, RunId, Snapshot};
+use crate::api::{Command, Event, LogLine, RunId, Snapshot};
 use crate::core::Input;
 use tokio::sync::{broadcast, mpsc, watch};
 
@@ -25,9 +25,10 @@ impl RuntimeHandle {
         self.snapshots.clone()
     }
 
-    /// Every output line of every run from now on. A slow reader may miss lines (it is told
-    /// how many) and can refetch with [`RuntimeHandle::log_tail`].
-    pub fn subscribe_logs(&self) -> broadcast::Receiver<LogLine> {
+    /// Every event from now on: each output line of every run, starts, ends and notices.
+    /// A slow reader may miss events (it is told how many) and can refetch a run's lines with
+    /// [`RuntimeHandle::log_tail`].
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.logs.subscribe()
     }
 

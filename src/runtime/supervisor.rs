@@ -5,7 +5,7 @@ use super::handle::RuntimeHandle;
 use super::process::{self, SpawnSpec};
 use super::store::{Store, StoreError};
 use super::{now_ms, recovery};
-use crate::api::{FeatureId, Snapshot, Stream};
+use crate::api::{Event, FeatureId, Snapshot, Stream};
 use crate::config::{Config, Placeholders, expand_argv};
 use crate::core::{Effect, Input, Model, NewRun};
 use std::collections::{BTreeMap, VecDeque};
@@ -13,6 +13,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
+
+/// How long an ended agent's pipes may take to drain before its end is reported anyway.
+const DRAIN_BEFORE_EXIT: Duration = Duration::from_millis(500);
 
 /// What the runtime needs to start.
 pub struct RuntimeOptions {
@@ -150,6 +153,7 @@ impl Supervisor {
             } => {
                 if !state.is_live() {
                     log::info!("run {run}: {} (exit code {exit_code:?})", state.label());
+                    self.logs.announce(Event::RunEnded { run, state });
                 }
                 self.store
                     .save_run(run, state, exit_code, finished_at_ms)
@@ -165,6 +169,7 @@ impl Supervisor {
                 .map_err(|e| e.to_string()),
             Effect::Notice(text) => {
                 log::info!("{text}");
+                self.logs.announce(Event::Notice { text });
                 Ok(())
             }
             Effect::ShutdownComplete => Ok(()),
@@ -247,6 +252,11 @@ impl Supervisor {
             return failed(Some(job), "process vanished at spawn".into());
         };
         process::remember_group(pid);
+        self.logs.announce(Event::RunStarted {
+            run,
+            feature: Some(feature),
+            pid,
+        });
         log::info!(
             "run {run}: started {:?} as pid {pid} for feature {feature}",
             argv
@@ -257,7 +267,7 @@ impl Supervisor {
         {
             log::error!("{e}");
         }
-        let pumps: Vec<JoinHandle<()>> = [
+        let mut pumps: Vec<JoinHandle<()>> = [
             child
                 .stdout
                 .take()
@@ -284,16 +294,28 @@ impl Supervisor {
                     (None, None)
                 }
             };
+            let at_ms = now_ms();
+            // Read what the agent printed before saying it ended, so every line comes before
+            // the end. Bounded: a leftover child holding the pipe keeps it open, and only the
+            // end report gets that child stopped.
+            let drain = async {
+                for pump in pumps.iter_mut() {
+                    let _ = pump.await;
+                }
+            };
+            let drained = tokio::time::timeout(DRAIN_BEFORE_EXIT, drain).await.is_ok();
             let _ = tx.send(Input::Exited {
                 run,
                 code,
                 signal,
                 group_alive: process::group_alive(pid),
-                at_ms: now_ms(),
+                at_ms,
             });
-            // Pipes close once the last process of the group holding them is gone.
-            for pump in pumps {
-                let _ = pump.await;
+            if !drained {
+                // Pipes close once the last process of the group holding them is gone.
+                for pump in pumps {
+                    let _ = pump.await;
+                }
             }
             logs.close(run);
             process::forget_group(pid);

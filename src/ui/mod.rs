@@ -34,9 +34,9 @@ pub async fn run(
     theme: Theme,
 ) -> std::io::Result<()> {
     let mut snapshots = handle.snapshots();
-    let mut logs = handle.subscribe_logs();
+    let mut events = handle.subscribe();
     let mut app = App::new(snapshots.borrow_and_update().clone());
-    let mut events = EventStream::new();
+    let mut keys = EventStream::new();
     let mut shown: Option<RunId> = None;
     let mut dirty = true;
     let mut last_draw = Instant::now() - FRAME;
@@ -64,7 +64,7 @@ pub async fn run(
                 last_draw = Instant::now();
                 dirty = false;
             }
-            ev = events.next() => match ev {
+            ev = keys.next() => match ev {
                 Some(Ok(ev)) => {
                     let outcome = on_event(&mut app, &ev);
                     for cmd in outcome.commands {
@@ -86,8 +86,10 @@ pub async fn run(
                 app.set_snapshot(snapshots.borrow_and_update().clone());
                 dirty = true;
             }
-            line = logs.recv() => match line {
-                Ok(line) => dirty |= push_line(&mut app, line),
+            event = events.recv() => match event {
+                Ok(crate::api::Event::Log(line)) => dirty |= push_line(&mut app, line),
+                // Starts, ends and notices arrive in the next snapshot too.
+                Ok(_) => {}
                 Err(RecvError::Lagged(_)) => {
                     // Too far behind: take the tail again from the ring.
                     shown = None;

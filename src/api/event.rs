@@ -1,0 +1,24 @@
+use super::command::LogLine;
+use super::ids::{FeatureId, RunId};
+use super::snapshot::RunState;
+use serde::{Deserialize, Serialize};
+
+/// What the runtime tells its subscribers as it happens. Snapshots carry the whole state;
+/// events are the stream in between (every log line, every start and end), for clients that
+/// follow output or print a line per event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// One line of an agent's output.
+    Log(LogLine),
+    /// An agent process was spawned.
+    RunStarted {
+        run: RunId,
+        feature: Option<FeatureId>,
+        pid: u32,
+    },
+    /// An agent's process ended (its state says how).
+    RunEnded { run: RunId, state: RunState },
+    /// Something a person should read (a refused command, a failed start).
+    Notice { text: String },
+}
