@@ -50,18 +50,21 @@ fn theme(cli: &Cli) -> Theme {
     }
 }
 
-fn dashboard(project: &Path, theme: Theme) -> Result<()> {
+/// Runs the dashboard; the exit code says whether a signal (128 + its number) stopped it.
+fn dashboard(project: &Path, theme: Theme) -> Result<ExitCode> {
     corral::logging::init();
-    commands::open_dashboard(DashboardOptions {
+    let ended = commands::open_dashboard(DashboardOptions {
         project: project.to_path_buf(),
         theme,
     })?;
-    Ok(())
+    Ok(ended.signal.map_or(ExitCode::SUCCESS, |s| {
+        ExitCode::from((128 + s).clamp(0, 255) as u8)
+    }))
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match &cli.command {
-        None => dashboard(&project_dir(&cli)?, theme(&cli))?,
+        None => return dashboard(&project_dir(&cli)?, theme(&cli)),
         Some(Cmd::Demo { dir }) => {
             let dir = dir.clone().unwrap_or_else(corral::demo::default_demo_dir);
             let exe = std::env::current_exe().wrap_err("cannot find the running corral binary")?;
@@ -69,10 +72,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let dir = dir.canonicalize()?;
             let result = dashboard(&dir, theme(&cli));
             println!(
-                "demo project kept in {0}\nreopen it with: corral --project {0}",
-                dir.display()
+                "demo project kept in {0}\nreopen it with: {1} --project {0}",
+                dir.display(),
+                exe.display()
             );
-            result?;
+            return result;
         }
         Some(Cmd::Init { force }) => {
             let dir = cli.project.clone().unwrap_or_else(|| PathBuf::from("."));

@@ -142,3 +142,22 @@ fn the_demo_agent_is_deterministic_for_a_seed() {
         "mostly passes, sometimes fails: {codes:?}"
     );
 }
+
+#[test]
+fn without_a_terminal_nothing_starts_and_nothing_is_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = "[profiles.coding]\nrole = \"coding\"\ncommand = [\"sleep\", \"300\"]\n";
+    std::fs::write(dir.path().join("corral.toml"), toml).unwrap();
+    // assert_cmd gives the child pipes, never a terminal.
+    let out = corral(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr_of(&out).contains("needs a terminal"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert!(
+        !dir.path().join(".corral").exists(),
+        "no state, so no agent was started"
+    );
+}

@@ -317,3 +317,30 @@ async fn the_panic_path_stops_every_live_group_without_the_supervisor() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_runtime_on_the_same_project_is_refused_and_touches_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = project(dir.path(), 1, &[(1, &[], "sleep 300 & wait")]);
+    let (h, _task) = start(dir.path(), config.clone());
+    let pgid = live_run(&h, 1, 2).await.pid.unwrap();
+    let err = match runtime::start(RuntimeOptions {
+        project: dir.path().to_path_buf(),
+        config,
+        ring_lines: 10,
+    }) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("a second owner must be refused"),
+    };
+    assert!(
+        err.contains("another corral") && err.contains(&std::process::id().to_string()),
+        "{err}"
+    );
+    assert_eq!(
+        group_members(pgid).len(),
+        2,
+        "the first owner's agent is untouched"
+    );
+    assert_eq!(run_of(&h, 1).unwrap().state, RunState::Running);
+    h.send(Command::Shutdown);
+}

@@ -4,6 +4,6 @@ mod dashboard;
 mod init;
 mod status;
 
-pub use dashboard::{DashboardError, DashboardOptions, open_dashboard};
+pub use dashboard::{DashboardError, DashboardOptions, Ended, open_dashboard};
 pub use init::init_project;
 pub use status::{print_status, status_json};

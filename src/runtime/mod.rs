@@ -2,6 +2,7 @@
 
 pub mod capture;
 mod handle;
+pub mod lock;
 pub mod process;
 mod recovery;
 mod schema;
@@ -10,7 +11,7 @@ mod supervisor;
 
 pub use handle::RuntimeHandle;
 pub use recovery::sweep_leftover_runs;
-pub use supervisor::{RuntimeOptions, start};
+pub use supervisor::{RuntimeOptions, StartError, start};
 
 /// Milliseconds since the Unix epoch: the runtime's one clock.
 pub fn now_ms() -> i64 {

@@ -2,6 +2,7 @@
 
 use super::capture::LogHub;
 use super::handle::RuntimeHandle;
+use super::lock::{self, LockError, ProjectLock};
 use super::process::{self, SpawnSpec};
 use super::store::{Store, StoreError};
 use super::{now_ms, recovery};
@@ -25,7 +26,18 @@ pub struct RuntimeOptions {
     pub ring_lines: usize,
 }
 
+/// Why the runtime could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 struct Supervisor {
+    /// Held while the supervisor runs: this corral owns the project's agents.
+    _lock: ProjectLock,
     project: PathBuf,
     config: Config,
     store: Store,
@@ -39,7 +51,9 @@ struct Supervisor {
 
 /// Opens the store, sweeps runs left by an earlier corral, and starts the supervisor on the
 /// current tokio runtime. The returned task ends after a `Shutdown` once every agent is gone.
-pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>), StoreError> {
+pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>), StartError> {
+    // Before anything else: the sweep below is only right when no other corral owns the project.
+    let lock = lock::acquire(&options.project)?;
     let store = Store::open(&options.project)?;
     let swept = recovery::sweep_leftover_runs(&store, now_ms())?;
     if swept > 0 {
@@ -51,6 +65,7 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
     let initial = model.snapshot(&options.project, 1);
     let (snap_tx, snap_rx) = watch::channel(initial);
     let mut sup = Supervisor {
+        _lock: lock,
         runs_dir: super::store::state_dir(&options.project).join("runs"),
         project: options.project,
         config: options.config,
