@@ -4,7 +4,7 @@
 mod common;
 
 use common::{group_members, wait_for_async, write_script};
-use corral::api::{Command, Event, FeatureId, FeatureStatus, RunState, RunView, Snapshot};
+use corral::api::{Command, Event, FeatureId, FeatureStatus, RunState, RunView, Snapshot, Stream};
 use corral::config::Config;
 use corral::runtime::store::{NewFeature, Store};
 use corral::runtime::{self, RuntimeHandle, RuntimeOptions};
@@ -288,6 +288,57 @@ async fn a_missing_agent_binary_marks_the_feature_failing_with_its_name() {
     .await;
     assert!(notice.contains("could not start feature 1"), "{notice}");
     assert_eq!(snap(&h).features[0].status, FeatureStatus::Failing);
+    // The attempt shows in the Agents pane and the Queue, and its log says why.
+    let run = run_of(&h, 1).expect("the failed attempt is listed");
+    assert_eq!((run.state, run.pid), (RunState::SpawnFailed, None));
+    let job = snap(&h).jobs.into_iter().find(|j| j.id == run.job).unwrap();
+    assert!(job.last_error.unwrap().contains("not found"));
+    let lines = h.log_tail(run.id, 10);
+    assert!(
+        lines[0]
+            .text
+            .contains("could not start the agent: program `corral-no-such-agent-binary` not found")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reopened_project_lists_earlier_runs_and_reads_their_logs_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = project(
+        dir.path(),
+        1,
+        &[(1, &[], "echo first; echo oops >&2; exit 4")],
+    );
+    let (h, task) = start(dir.path(), config.clone());
+    let run = wait_for_async("the run to fail", LIMIT, || {
+        run_of(&h, 1).filter(|r| r.state == RunState::Failed { code: 4 })
+    })
+    .await;
+    h.send(Command::Shutdown);
+    task.await.unwrap();
+
+    let (h, _task) = start(dir.path(), config);
+    let again = run_of(&h, 1).expect("history is listed after a reopen");
+    assert_eq!(
+        (again.id, again.state),
+        (run.id, RunState::Failed { code: 4 })
+    );
+    assert!(snap(&h).jobs.iter().any(|j| j.id == run.job));
+    // Two pipes: the order between stdout and stderr lines is not defined, the content is.
+    let mut texts: Vec<(String, Stream)> = h
+        .log_tail(run.id, 10)
+        .into_iter()
+        .map(|l| (l.text, l.stream))
+        .collect();
+    texts.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        texts,
+        vec![
+            ("first".into(), Stream::Stdout),
+            ("oops".into(), Stream::Stderr)
+        ]
+    );
+    h.send(Command::Shutdown);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,9 +14,11 @@ pub enum Input {
     Kick,
     Command(Command),
     Spawned(NewRun),
+    /// The spawn did not happen. `record` is the job and run the runtime stored for the
+    /// attempt (pid 0), when it got that far, so the failure shows like any ended run.
     SpawnFailed {
         feature: FeatureId,
-        job: Option<JobId>,
+        record: Option<NewRun>,
         error: String,
     },
     Exited {
@@ -73,6 +75,17 @@ impl Model {
         (model, effects)
     }
 
+    /// Adds ended runs and their jobs from earlier sessions, for display only.
+    pub fn with_history(mut self, history: Vec<(Run, Job)>) -> Model {
+        for (run, job) in history {
+            if !run.state.is_live() {
+                self.jobs.insert(job.id, job);
+                self.runs.insert(run.id, run);
+            }
+        }
+        self
+    }
+
     /// Live coding runs plus spawns in flight.
     pub fn busy_slots(&self) -> usize {
         let live = self
@@ -91,9 +104,9 @@ impl Model {
             Input::Spawned(new) => self.spawned(new),
             Input::SpawnFailed {
                 feature,
-                job,
+                record,
                 error,
-            } => self.spawn_failed(feature, job, error),
+            } => self.spawn_failed(feature, record, error),
             Input::Exited {
                 run,
                 code,
@@ -136,9 +149,9 @@ impl Model {
 
     fn command(&mut self, cmd: Command) -> Vec<Effect> {
         match cmd {
-            Command::StartFeature { feature } => self.start(feature),
+            Command::StartFeature { feature } => self.start_by_hand(feature),
             Command::StartNext => match graph::ready_in_order(&self.features).first() {
-                Some(&id) => self.start(id),
+                Some(&id) => self.start_by_hand(id),
                 None => self.notice("no feature is ready to start".into()),
             },
             Command::Pause { run } => self.run_event(run, RunEvent::Pause),
@@ -169,6 +182,29 @@ impl Model {
         }
     }
 
+    /// A start a person asked for: it may pass `max_agents` or a blocked dependency, and
+    /// says so rather than doing it silently.
+    fn start_by_hand(&mut self, id: FeatureId) -> Vec<Effect> {
+        let mut effects = self.start(id);
+        if !effects.iter().any(|e| matches!(e, Effect::Spawn { .. })) {
+            return effects;
+        }
+        let blocked = graph::blocked_by(&self.features, id);
+        let busy = self.busy_slots();
+        let mut notes = Vec::new();
+        if !blocked.is_empty() {
+            let ids: Vec<String> = blocked.iter().map(|b| b.to_string()).collect();
+            notes.push(format!("although it waits on {}", ids.join(", ")));
+        }
+        if busy > self.max_agents as usize {
+            notes.push(format!("past max agents ({busy}/{})", self.max_agents));
+        }
+        if !notes.is_empty() {
+            effects.extend(self.notice(format!("started feature {id} {}", notes.join(" and "))));
+        }
+        effects
+    }
+
     /// Starts a feature now unless it is already being worked on or corral is shutting down.
     fn start(&mut self, id: FeatureId) -> Vec<Effect> {
         let Some(feature) = self.features.get(&id) else {
@@ -194,7 +230,7 @@ impl Model {
             return self.run_event(id, RunEvent::Kill { force: false });
         }
         match feature {
-            Some(f) => self.start(f),
+            Some(f) => self.start_by_hand(f),
             None => self.notice(format!("run {id} has no feature to restart")),
         }
     }
@@ -208,20 +244,34 @@ impl Model {
             feature.last_error = None;
             effects.push(save_feature(feature));
         }
+        if let Some(after_ms) = new.timeout_ms {
+            effects.push(Effect::StartTimer {
+                run: new.id,
+                epoch: 0,
+                kind: TimerKind::Timeout,
+                after_ms,
+            });
+        }
+        self.insert_run(new, JobState::Running, None);
+        effects
+    }
+
+    /// Records a run (running, unless the caller changes it) and the job it came from.
+    fn insert_run(&mut self, new: NewRun, job_state: JobState, last_error: Option<String>) {
         let attempt = new
             .feature
             .and_then(|f| self.features.get(&f))
-            .map_or(1, |f| f.attempts);
+            .map_or(1, |f| f.attempts.max(1));
         self.jobs.insert(
             new.job,
             Job {
                 id: new.job,
                 profile: new.profile.clone(),
                 feature: new.feature,
-                state: JobState::Running,
+                state: job_state,
                 attempt,
-                max_attempts: attempt.max(1),
-                last_error: None,
+                max_attempts: attempt,
+                last_error,
             },
         );
         let run = Run {
@@ -242,27 +292,31 @@ impl Model {
             kill_sent: false,
             epoch: 0,
         };
-        if let Some(after_ms) = new.timeout_ms {
-            effects.push(Effect::StartTimer {
-                run: run.id,
-                epoch: 0,
-                kind: TimerKind::Timeout,
-                after_ms,
-            });
-        }
         self.runs.insert(run.id, run);
-        effects
     }
 
-    fn spawn_failed(&mut self, id: FeatureId, job: Option<JobId>, error: String) -> Vec<Effect> {
+    fn spawn_failed(
+        &mut self,
+        id: FeatureId,
+        record: Option<NewRun>,
+        error: String,
+    ) -> Vec<Effect> {
         self.pending_spawns.retain(|f| *f != id);
         let mut effects = Vec::new();
         if let Some(feature) = self.features.get_mut(&id) {
             feature.status = FeatureStatus::Failing;
             feature.last_error = Some(error.clone());
+            feature.attempts += 1;
             effects.push(save_feature(feature));
         }
-        if let Some(job) = job {
+        if let Some(new) = record {
+            let at = new.started_at_ms;
+            let (run, job) = (new.id, new.job);
+            self.insert_run(new, JobState::Failed, Some(error.clone()));
+            if let Some(r) = self.runs.get_mut(&run) {
+                r.state = RunState::SpawnFailed;
+                r.finished_at_ms = Some(at);
+            }
             effects.push(Effect::SaveJob {
                 job,
                 state: JobState::Failed,
@@ -309,15 +363,22 @@ impl Model {
             });
         }
         self.trim_jobs();
+        // Stopped because corral is quitting: not the feature's fault, so it is picked up again
+        // on the next start instead of waiting for a person to requeue it.
+        let quit = self.shutting_down && job_state != JobState::Done;
         if run.role == Role::Coding
             && let Some(feature) = run.feature.and_then(|f| self.features.get_mut(&f))
         {
-            feature.status = if job_state == JobState::Done {
-                FeatureStatus::Passing
-            } else {
-                FeatureStatus::Failing
+            feature.status = match job_state {
+                JobState::Done => FeatureStatus::Passing,
+                _ if quit => FeatureStatus::Pending,
+                _ => FeatureStatus::Failing,
             };
-            feature.last_error = error;
+            feature.last_error = if quit {
+                Some("stopped when corral quit".into())
+            } else {
+                error
+            };
             effects.push(save_feature(feature));
         }
         if run.restart_after

@@ -37,7 +37,7 @@ impl Model {
             profile: r.profile.clone(),
             role: r.role,
             state: r.state,
-            pid: Some(r.pid),
+            pid: (r.pid != 0).then_some(r.pid),
             started_at_ms: r.started_at_ms,
             finished_at_ms: r.finished_at_ms,
             kill_requested: r.kill_requested,

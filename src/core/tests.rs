@@ -346,16 +346,58 @@ fn shutdown_stops_every_live_run_and_completes_when_quiet() {
 }
 
 #[test]
-fn spawn_failure_marks_feature_failing_and_frees_the_slot() {
+fn spawn_failure_marks_feature_failing_frees_the_slot_and_shows_the_attempt() {
     let mut m = diamond(1);
     m.handle(Input::Command(Command::StartNext));
+    let Input::Spawned(mut record) = spawned(1, 1) else {
+        unreachable!()
+    };
+    record.pid = 0;
     let e = m.handle(Input::SpawnFailed {
         feature: FeatureId(1),
-        job: None,
-        error: "no such file".into(),
+        record: Some(record),
+        error: "program `x` not found".into(),
     });
     assert_eq!(m.features[&FeatureId(1)].status, FeatureStatus::Failing);
     assert_eq!(spawns(&e), vec![2]);
+    assert_eq!(m.runs[&RunId(1)].state, RunState::SpawnFailed);
+    assert_eq!(
+        m.jobs[&JobId(1)].last_error.as_deref(),
+        Some("program `x` not found")
+    );
+    let s = m.snapshot(std::path::Path::new("/p"), 1);
+    let shown = s.runs.iter().find(|r| r.id == RunId(1)).unwrap();
+    assert_eq!(shown.pid, None, "no process, no pid");
+}
+
+#[test]
+fn quitting_puts_interrupted_features_back_to_pending_not_failing() {
+    let mut m = diamond(2);
+    m.handle(Input::Kick);
+    m.handle(spawned(1, 1));
+    m.handle(spawned(2, 2));
+    m.handle(exited(2, Some(0), None, false));
+    m.handle(Input::Command(Command::Shutdown));
+    m.handle(exited(1, None, Some(15), false));
+    assert_eq!(m.features[&FeatureId(1)].status, FeatureStatus::Pending);
+    assert_eq!(m.features[&FeatureId(2)].status, FeatureStatus::Passing);
+    assert_eq!(m.jobs[&JobId(1)].state, JobState::Cancelled);
+}
+
+#[test]
+fn starts_by_hand_past_the_limit_or_a_blocker_say_so() {
+    let mut m = diamond(1);
+    m.handle(Input::Kick);
+    m.handle(spawned(1, 1));
+    let e = m.handle(Input::Command(Command::StartFeature {
+        feature: FeatureId(4),
+    }));
+    assert_eq!(spawns(&e), vec![4], "a person may start anything");
+    let note = m.notice.clone().unwrap_or_default();
+    assert!(
+        note.contains("waits on 3") && note.contains("past max agents (2/1)"),
+        "{note}"
+    );
 }
 
 #[test]

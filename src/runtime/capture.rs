@@ -4,7 +4,7 @@ use crate::api::{Event, LogLine, RunId, Stream};
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::sync::broadcast;
@@ -31,15 +31,18 @@ pub struct LogHub {
     runs: Arc<Mutex<HashMap<RunId, Arc<Mutex<RunLog>>>>>,
     tx: broadcast::Sender<Event>,
     ring_lines: usize,
+    /// Where `<run_id>.log` files live, to read back runs this corral did not start.
+    runs_dir: PathBuf,
 }
 
 impl LogHub {
-    pub fn new(ring_lines: usize) -> LogHub {
+    pub fn new(ring_lines: usize, runs_dir: PathBuf) -> LogHub {
         let (tx, _) = broadcast::channel(4096);
         LogHub {
             runs: Default::default(),
             tx,
             ring_lines: ring_lines.max(1),
+            runs_dir,
         }
     }
 
@@ -52,14 +55,42 @@ impl LogHub {
         let _ = self.tx.send(event);
     }
 
-    /// Up to `max` most recent lines of a run, oldest first.
+    /// Up to `max` most recent lines of a run, oldest first: from memory, or for a run from
+    /// an earlier session, read back from its log file.
     pub fn tail(&self, run: RunId, max: usize) -> Vec<LogLine> {
         let Some(log) = lock(&self.runs).get(&run).cloned() else {
-            return Vec::new();
+            return self.tail_from_file(run, max);
         };
         let log = lock(&log);
         let skip = log.ring.len().saturating_sub(max);
         log.ring.iter().skip(skip).cloned().collect()
+    }
+
+    fn tail_from_file(&self, run: RunId, max: usize) -> Vec<LogLine> {
+        let Ok(bytes) = std::fs::read(self.runs_dir.join(format!("{run}.log"))) else {
+            return Vec::new();
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        let lines: Vec<&str> = text.lines().collect();
+        let first = lines.len().saturating_sub(max);
+        lines[first..]
+            .iter()
+            .enumerate()
+            .map(|(i, line)| {
+                let (stream, text) = match line.split_at_checked(2) {
+                    Some(("E ", rest)) => (Stream::Stderr, rest),
+                    Some(("O ", rest)) => (Stream::Stdout, rest),
+                    _ => (Stream::Stdout, *line),
+                };
+                LogLine {
+                    run,
+                    seq: (first + i) as u64,
+                    stream,
+                    at_ms: 0,
+                    text: text.to_string(),
+                }
+            })
+            .collect()
     }
 
     /// Opens the run's log file (append) and starts its ring. A file that cannot be opened is
@@ -113,6 +144,12 @@ impl LogHub {
         log.ring.push_back(line.clone());
         drop(log);
         self.announce(Event::Log(line));
+    }
+
+    /// Adds a line of corral's own about the run (shown on the stderr side), e.g. why it
+    /// could not start.
+    pub fn note(&self, run: RunId, text: &str) {
+        self.push(run, Stream::Stderr, text.to_string(), super::now_ms(), true);
     }
 
     /// Flushes and closes the run's file; the ring stays for display.

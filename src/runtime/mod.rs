@@ -2,6 +2,7 @@
 
 pub mod capture;
 mod handle;
+mod history;
 pub mod lock;
 pub mod process;
 mod recovery;

@@ -5,7 +5,7 @@ use super::handle::RuntimeHandle;
 use super::lock::{self, LockError, ProjectLock};
 use super::process::{self, SpawnSpec};
 use super::store::{Store, StoreError};
-use super::{now_ms, recovery};
+use super::{history, now_ms, recovery};
 use crate::api::{Event, FeatureId, Snapshot, Stream};
 use crate::config::{Config, Placeholders, expand_argv};
 use crate::core::{Effect, Input, Model, NewRun};
@@ -60,8 +60,12 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
         log::warn!("{swept} run(s) from an earlier corral were recorded lost");
     }
     let (model, effects) = Model::new(store.load_features()?, options.config.scheduler.max_agents);
+    let model = model.with_history(history::load_history(&store)?);
     let (tx, rx) = mpsc::unbounded_channel();
-    let logs = LogHub::new(options.ring_lines);
+    let logs = LogHub::new(
+        options.ring_lines,
+        super::store::state_dir(&options.project).join("runs"),
+    );
     let initial = model.snapshot(&options.project, 1);
     let (snap_tx, snap_rx) = watch::channel(initial);
     let mut sup = Supervisor {
@@ -196,16 +200,12 @@ impl Supervisor {
     }
 
     fn spawn(&mut self, feature: FeatureId) -> Input {
-        let failed = |job, error: String| Input::SpawnFailed {
-            feature,
-            job,
-            error,
-        };
         let Some(profile) = self.config.coding_profile().cloned() else {
-            return failed(
-                None,
-                "no enabled profile with role \"coding\" in corral.toml".into(),
-            );
+            return Input::SpawnFailed {
+                feature,
+                record: None,
+                error: "no enabled profile with role \"coding\" in corral.toml".into(),
+            };
         };
         let name = self
             .model
@@ -222,7 +222,38 @@ impl Supervisor {
             now,
         ) {
             Ok(ids) => ids,
-            Err(e) => return failed(None, e.to_string()),
+            Err(e) => {
+                return Input::SpawnFailed {
+                    feature,
+                    record: None,
+                    error: e.to_string(),
+                };
+            }
+        };
+        let record = |pid| NewRun {
+            id: run,
+            job,
+            feature: Some(feature),
+            profile: profile.name.clone(),
+            role: profile.role,
+            pid,
+            started_at_ms: now,
+            grace_ms: profile.grace.as_millis() as u64,
+            timeout_ms: profile.timeout.map(|t| t.as_millis() as u64),
+        };
+        // The attempt is stored and shown like any run, with its error in its log.
+        let failed = |error: String| {
+            self.logs
+                .note(run, &format!("corral: could not start the agent: {error}"));
+            let _ = self
+                .store
+                .save_run(run, crate::api::RunState::SpawnFailed, None, Some(now));
+            self.logs.close(run);
+            Input::SpawnFailed {
+                feature,
+                record: Some(record(0)),
+                error,
+            }
         };
         let (feature_s, run_s) = (feature.to_string(), run.to_string());
         let project_s = self.project.to_string_lossy().into_owned();
@@ -256,15 +287,11 @@ impl Supervisor {
                 } else {
                     format!("{program}: {e}")
                 };
-                let _ =
-                    self.store
-                        .save_run(run, crate::api::RunState::SpawnFailed, None, Some(now));
-                self.logs.close(run);
-                return failed(Some(job), error);
+                return failed(error);
             }
         };
         let Some(pid) = child.id() else {
-            return failed(Some(job), "process vanished at spawn".into());
+            return failed("process vanished at spawn".into());
         };
         process::remember_group(pid);
         self.logs.announce(Event::RunStarted {
@@ -335,16 +362,6 @@ impl Supervisor {
             logs.close(run);
             process::forget_group(pid);
         });
-        Input::Spawned(NewRun {
-            id: run,
-            job,
-            feature: Some(feature),
-            profile: profile.name.clone(),
-            role: profile.role,
-            pid,
-            started_at_ms: now,
-            grace_ms: profile.grace.as_millis() as u64,
-            timeout_ms: profile.timeout.map(|t| t.as_millis() as u64),
-        })
+        Input::Spawned(record(pid))
     }
 }

@@ -4,7 +4,7 @@ mod features;
 mod runs;
 
 pub use features::{NewFeature, parse_feature_status};
-pub use runs::StoredRun;
+pub use runs::{HistoryRow, StoredRun};
 
 use super::schema::MIGRATIONS;
 use rusqlite::Connection;
@@ -89,7 +89,7 @@ impl Store {
         Ok(store)
     }
 
-    fn err(&self, source: rusqlite::Error) -> StoreError {
+    pub(crate) fn err(&self, source: rusqlite::Error) -> StoreError {
         StoreError::Sqlite {
             path: self.path.clone(),
             source,

@@ -171,3 +171,45 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 }
+
+/// An ended run with its job, for the dashboard's history after a restart.
+#[derive(Debug, Clone)]
+pub struct HistoryRow {
+    pub run: StoredRun,
+    pub job_state: String,
+    pub job_attempts: u32,
+    pub job_max_attempts: u32,
+    pub job_last_error: Option<String>,
+}
+
+impl Store {
+    /// The `limit` most recent ended runs with their jobs, newest first.
+    pub fn history(&self, limit: usize) -> Result<Vec<HistoryRow>, StoreError> {
+        let ended: Vec<StoredRun> = self
+            .runs(false)?
+            .into_iter()
+            .filter(|r| !matches!(r.status.as_str(), "running" | "paused" | "stopping"))
+            .take(limit)
+            .collect();
+        let mut stmt = self
+            .connection()
+            .prepare("SELECT state, attempts, max_attempts, last_error FROM jobs WHERE id = ?1")
+            .map_err(|e| self.err(e))?;
+        let mut rows = Vec::with_capacity(ended.len());
+        for run in ended {
+            let (job_state, job_attempts, job_max_attempts, job_last_error) = stmt
+                .query_row([run.job_id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })
+                .map_err(|e| self.err(e))?;
+            rows.push(HistoryRow {
+                run,
+                job_state,
+                job_attempts,
+                job_max_attempts,
+                job_last_error,
+            });
+        }
+        Ok(rows)
+    }
+}
