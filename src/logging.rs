@@ -28,6 +28,8 @@ pub fn init() -> Option<PathBuf> {
         tui_logger::TuiLoggerFile::new(name)
             .output_file(false)
             .output_line(false)
+            .output_target(false)
+            .output_separator(' ')
             .output_timestamp(Some("%Y-%m-%d %H:%M:%S".into())),
     );
     Some(path)

@@ -404,3 +404,62 @@ fn log_view_follows_scrolls_and_ignores_other_runs() {
     app.act(Action::Bottom);
     assert!(app.log.follow);
 }
+
+#[test]
+fn the_log_follows_the_agents_selection() {
+    let mut app = app();
+    assert_eq!(app.log_run(), Some(RunId(12)));
+    app.act(Action::Down);
+    assert_eq!(
+        app.log_run(),
+        Some(RunId(13)),
+        "the log shows the selected agent"
+    );
+    app.show_log(Some(RunId(13)), Vec::new());
+    app.act(Action::NextPane); // Features
+    app.act(Action::NextPane); // Queue
+    app.act(Action::NextPane); // Log keeps what it showed
+    assert_eq!(app.log_run(), Some(RunId(13)));
+}
+
+#[test]
+fn top_of_the_log_still_fills_the_pane() {
+    let mut app = app();
+    let many: Vec<LogLine> = (0..100)
+        .map(|i| LogLine {
+            run: RunId(12),
+            seq: i,
+            stream: Stream::Stdout,
+            at_ms: 0,
+            text: format!("line {i}"),
+        })
+        .collect();
+    app.show_log(Some(RunId(12)), many);
+    app.focus = Pane::Log;
+    app.act(Action::Top);
+    let text = draw(&app, Theme::default(), 120, 40).backend().to_string();
+    assert!(
+        text.contains("line 0 ") && text.contains("line 10 "),
+        "a full page from the top:\n{text}"
+    );
+}
+
+#[test]
+fn a_long_notice_gets_room_in_the_footer_and_is_cut_visibly() {
+    let mut snap = snapshot();
+    snap.notice = Some(format!(
+        "could not start feature 1: program `{}` not found",
+        "x".repeat(80)
+    ));
+    let app = App::new(snap);
+    let text = draw(&app, Theme::default(), 80, 24).backend().to_string();
+    let footer = text.lines().last().unwrap();
+    assert!(
+        footer.contains("could not start feature 1") && footer.contains("..."),
+        "{footer}"
+    );
+    assert!(
+        footer.contains("help") && footer.contains("quit"),
+        "{footer}"
+    );
+}

@@ -120,7 +120,7 @@ pub fn print_status(project: &Path, as_json: bool) -> Result<(), StatusError> {
     for f in features {
         println!(
             "  {:>4}  {:<12} {:<28} {}",
-            f["id"],
+            f["id"].as_i64().unwrap_or_default(),
             f["status"].as_str().unwrap_or(""),
             f["name"].as_str().unwrap_or(""),
             f["last_error"].as_str().unwrap_or("")

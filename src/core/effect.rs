@@ -9,6 +9,18 @@ pub enum Sig {
     Kill,
 }
 
+impl Sig {
+    /// The signal's usual name, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Sig::Stop => "SIGSTOP",
+            Sig::Cont => "SIGCONT",
+            Sig::Term => "SIGTERM",
+            Sig::Kill => "SIGKILL",
+        }
+    }
+}
+
 /// Why a timer was set; a timer whose epoch no longer matches its run is ignored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimerKind {

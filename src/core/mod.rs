@@ -11,7 +11,7 @@ mod run;
 mod snapshot;
 
 pub use effect::{Effect, Sig, TimerKind};
-pub use model::{Feature, Input, Job, Model, NewRun};
+pub use model::{Feature, Input, Job, Model, NewRun, describe_end};
 pub use run::{Run, RunEvent};
 
 #[cfg(test)]

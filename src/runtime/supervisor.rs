@@ -138,9 +138,9 @@ impl Supervisor {
         let result = match effect {
             Effect::Spawn { feature } => return Some(self.spawn(feature)),
             Effect::Signal { run, pgid, sig } => {
-                log::info!("run {run}: {sig:?} to process group {pgid}");
+                log::info!("run {run}: {} to process group {pgid}", sig.name());
                 process::signal_group(pgid, sig)
-                    .map_err(|e| format!("run {run}: {sig:?} failed: {e}"))
+                    .map_err(|e| format!("run {run}: {} failed: {e}", sig.name()))
             }
             Effect::StartTimer {
                 run,
@@ -171,7 +171,7 @@ impl Supervisor {
                 finished_at_ms,
             } => {
                 if !state.is_live() {
-                    log::info!("run {run}: {} (exit code {exit_code:?})", state.label());
+                    log::info!("run {run}: {}", crate::core::describe_end(state));
                     self.logs.announce(Event::RunEnded { run, state });
                 }
                 self.store

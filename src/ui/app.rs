@@ -105,7 +105,9 @@ impl App {
         match self.focus {
             Pane::Features => self.feature_run().or(self.selected_run),
             Pane::Queue => self.job_run().or(self.selected_run),
-            Pane::Agents | Pane::Log => self.log.run.or(self.selected_run),
+            Pane::Agents => self.selected_run,
+            // Moving focus to the Log pane keeps what it shows.
+            Pane::Log => self.log.run.or(self.selected_run),
         }
     }
 

@@ -86,10 +86,19 @@ pub fn header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-/// Key hints generated from the keymap, then the latest message on the right. When space is
-/// short, hints are dropped from the end of the list, but help and quit always stay.
+/// Key hints generated from the keymap, then the latest message on the right. A message gets
+/// room first (up to 60% of the line): optional hints are dropped from the end of the list to
+/// make it, but help and quit always stay.
 pub fn footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let room = area.width as usize;
+    let message = if app.quitting {
+        Some("stopping every agent...".to_string())
+    } else {
+        app.message.clone().or_else(|| app.snapshot.notice.clone())
+    };
+    let wanted = message
+        .as_ref()
+        .map_or(0, |m| (m.chars().count() + 2).min(room * 6 / 10));
     let hint = |label: &'static str, word: &str| {
         vec![
             Span::styled(label, theme.key()),
@@ -111,7 +120,7 @@ pub fn footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             .sum::<usize>()
     };
     for i in (0..hints.len()).rev() {
-        if total(&keep) <= room {
+        if total(&keep) + wanted <= room {
             break;
         }
         if !hints[i].0 {
@@ -124,19 +133,20 @@ pub fn footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             spans.extend(h);
         }
     }
-    let message = if app.quitting {
-        Some("stopping every agent...".to_string())
-    } else {
-        app.message.clone().or_else(|| app.snapshot.notice.clone())
-    };
     if let Some(msg) = message {
         let free = room.saturating_sub(width(&spans) + 1);
-        if free >= 12 {
-            let msg: String = msg.chars().take(free).collect();
+        if free >= 8 {
+            let msg: String = if msg.chars().count() > free {
+                let mut cut: String = msg.chars().take(free.saturating_sub(3)).collect();
+                cut.push_str("...");
+                cut
+            } else {
+                msg
+            };
             spans.push(Span::raw(
                 " ".repeat(free.saturating_sub(msg.chars().count())),
             ));
-            spans.push(Span::styled(msg, theme.dim()));
+            spans.push(Span::styled(msg, theme.accent()));
         }
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);

@@ -52,6 +52,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
                 theme,
             ))
             .output_timestamp(Some("%H:%M:%S".into()))
+            .output_separator(' ')
             .output_target(false)
             .output_file(false)
             .output_line(false);
@@ -82,7 +83,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
     let inner = block.inner(area);
     let height = inner.height as usize;
     let width = inner.width.max(1) as usize;
-    let end = log.lines.len().saturating_sub(log.scroll_back);
+    // Scrolled to the top, the pane still shows a full page: the first line sits at the top.
+    let len = log.lines.len();
+    let end = len.saturating_sub(log.scroll_back).max(height.min(len));
     // Walk back from the last line shown until the pane is full (wrapped lines take more rows).
     let mut rows = 0;
     let mut start = end;

@@ -49,11 +49,12 @@ fn help(frame: &mut Frame, theme: &Theme) {
         .unwrap_or(1);
     let cell = |i: usize| -> Vec<Span> {
         entries.get(i).map_or(Vec::new(), |(_, keys, help)| {
-            let text_room = col_width.saturating_sub(key_width + 1);
+            // Two spaces always separate the left column's text from the right column's keys.
+            let text_room = col_width.saturating_sub(key_width + 3);
             let help: String = help.chars().take(text_room).collect();
             let pad = col_width.saturating_sub(key_width + 1 + help.chars().count());
             vec![
-                Span::styled(format!("{keys:>key_width$} "), theme.key()),
+                Span::styled(format!("{keys:<key_width$} "), theme.key()),
                 Span::raw(help),
                 Span::raw(" ".repeat(pad)),
             ]

@@ -196,7 +196,8 @@ pub fn features(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused
     let title = format!("Features {}/{} passing", t.passing, t.features);
     let selected = app
         .selected_feature
-        .and_then(|id| features.iter().position(|f| f.id == id));
+        .and_then(|id| features.iter().position(|f| f.id == id))
+        .filter(|_| focused);
     render_table(
         frame,
         area,
@@ -235,9 +236,11 @@ pub fn queue(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: b
     ];
     let header = Row::new(["id", "profile", "feature", "state", "attempt", "last error"]);
     let title = format!("Queue {} jobs", jobs.len());
+    // Unfocused, the pane shows its top (live jobs first) rather than scrolling to a selection.
     let selected = app
         .selected_job
-        .and_then(|id| jobs.iter().position(|j| j.id == id));
+        .and_then(|id| jobs.iter().position(|j| j.id == id))
+        .filter(|_| focused);
     render_table(
         frame,
         area,
