@@ -116,7 +116,31 @@ pub(crate) struct Command(pub Vec<String>);
 
 impl<'de> Deserialize<'de> for Command {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let args = Vec::<Arg>::deserialize(deserializer)?;
+        struct Visitor;
+        impl<'de> de::Visitor<'de> for Visitor {
+            type Value = Vec<Arg>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of strings: the program and its arguments")
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Arg>, A::Error> {
+                let mut args = Vec::new();
+                while let Some(arg) = seq.next_element::<Arg>()? {
+                    args.push(arg);
+                }
+                Ok(args)
+            }
+            // The commonest slip: a shell-style string. corral never runs a shell, so say how
+            // to write it instead.
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Vec<Arg>, E> {
+                let split: Vec<String> = s.split_whitespace().map(|w| format!("{w:?}")).collect();
+                Err(E::custom(format!(
+                    "expected a list of arguments, not a string (corral never runs a shell): \
+                     write [{}]",
+                    split.join(", ")
+                )))
+            }
+        }
+        let args = deserializer.deserialize_seq(Visitor)?;
         match args.first() {
             None => Err(de::Error::custom(
                 "must not be empty: give the program and its arguments, e.g. [\"my-agent\", \"{feature_id}\"]",

@@ -180,8 +180,8 @@ fn bad_commands_name_key_and_line() {
     );
     assert_eq!(
         parse_err(&profile("\"agent --feature {feature_id}\"")),
-        "corral.toml:3: profiles.coding.command: invalid type: string \
-         \"agent --feature {feature_id}\", expected a sequence"
+        "corral.toml:3: profiles.coding.command: expected a list of arguments, not a string \
+         (corral never runs a shell): write [\"agent\", \"--feature\", \"{feature_id}\"]"
     );
     // Braces that are not `{word}` are ordinary text (e.g. JSON arguments).
     let ok = profile(r#"["agent", "{\"id\": \"{feature_id}\"}", "{}", "{a b}"]"#);
