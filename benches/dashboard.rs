@@ -50,6 +50,7 @@ fn busy_model(n: i64) -> Model {
             started_at_ms: 0,
             grace_ms: 5000,
             timeout_ms: None,
+            silence_ms: None,
         }));
     }
     model

@@ -52,6 +52,7 @@ fn run(
         started_at_ms: started,
         finished_at_ms: finished,
         kill_requested: matches!(state, RunState::Killed { .. }),
+        stats: None,
     }
 }
 
@@ -79,6 +80,8 @@ fn snapshot() -> Snapshot {
             features: 6,
             passing: 2,
             live_agents: 2,
+            cpu_tenths: 0,
+            rss_bytes: 0,
         },
         features: vec![
             feature(1, "Auth", "User accounts", Passing, &[], &[]),
@@ -121,6 +124,7 @@ fn snapshot() -> Snapshot {
             job(11, 6, JobState::Failed, Some("exit 1")),
         ],
         notice: None,
+        sampled_at_ms: 0,
     }
 }
 

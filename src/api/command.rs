@@ -20,6 +20,8 @@ pub enum Command {
     Kill { run: RunId, force: bool },
     /// Kill the run if it is live, then start its feature again once it has ended.
     Restart { run: RunId },
+    /// Write `text` and a newline to the run's stdin (for agents that ask questions).
+    SendInput { run: RunId, text: String },
     /// Stop or restart automatic scheduling; live agents are not touched.
     SetSchedulerPaused { paused: bool },
     /// Change how many coding agents the scheduler keeps running.

@@ -11,7 +11,8 @@ pub use command::{Command, LogLine, Stream};
 pub use event::Event;
 pub use ids::{FeatureId, JobId, Role, RunId};
 pub use snapshot::{
-    FeatureStatus, FeatureView, JobState, JobView, RunState, RunView, Snapshot, TotalsView,
+    FeatureStatus, FeatureView, JobState, JobView, RunState, RunStats, RunView, Snapshot,
+    TotalsView,
 };
 
 /// Bumped whenever a message shape changes incompatibly.

@@ -46,6 +46,10 @@ pub enum RunState {
     Failed { code: i32 },
     /// Ended by a signal (ours or anyone's); `signal` is the one that ended it, if it died of one.
     Killed { signal: Option<i32> },
+    /// Stopped by corral after the profile's wall-clock `timeout`.
+    TimedOut,
+    /// Stopped by corral after printing nothing for the profile's `silence`.
+    Stalled,
     /// Could not be started (binary missing, permission denied).
     SpawnFailed,
     /// corral was not there to see how it ended.
@@ -70,6 +74,8 @@ impl RunState {
             RunState::Exited => "exited",
             RunState::Failed { .. } => "failed",
             RunState::Killed { .. } => "killed",
+            RunState::TimedOut => "timed_out",
+            RunState::Stalled => "stalled",
             RunState::SpawnFailed => "spawn_failed",
             RunState::Lost => "lost",
         }
@@ -112,6 +118,19 @@ pub struct FeatureView {
     pub attempts: u32,
 }
 
+/// What the sampler measured of a live run's whole process tree (the leader and every
+/// descendant), about once a second.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunStats {
+    /// CPU use in tenths of a percent of one core (1000 = one core busy).
+    pub cpu_tenths: u32,
+    pub rss_bytes: u64,
+    pub threads: u32,
+    pub processes: u32,
+    /// Bytes of output captured so far.
+    pub log_bytes: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunView {
     pub id: RunId,
@@ -127,6 +146,8 @@ pub struct RunView {
     pub finished_at_ms: Option<i64>,
     /// Set when a person asked to stop this run (so an exit by signal reads as "killed", not a crash).
     pub kill_requested: bool,
+    /// The latest sample, while the run is live.
+    pub stats: Option<RunStats>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -146,6 +167,10 @@ pub struct TotalsView {
     pub features: usize,
     pub passing: usize,
     pub live_agents: usize,
+    /// Sum over live runs of [`RunStats::cpu_tenths`].
+    pub cpu_tenths: u32,
+    /// Sum over live runs of [`RunStats::rss_bytes`].
+    pub rss_bytes: u64,
 }
 
 /// Everything the UI draws, owned and self-contained. A new one replaces the old one whole.
@@ -167,4 +192,7 @@ pub struct Snapshot {
     pub jobs: Vec<JobView>,
     /// A one-line message for the status area (last error or notice), if any.
     pub notice: Option<String>,
+    /// When the latest stats sample was taken (ms since the epoch); moves once a second while
+    /// runs are live, which is what refreshes uptimes on screen.
+    pub sampled_at_ms: i64,
 }

@@ -7,6 +7,7 @@ mod duration;
 mod error;
 mod placeholders;
 mod raw;
+mod sections;
 
 #[cfg(test)]
 mod tests;
@@ -21,6 +22,7 @@ use crate::api::Role;
 pub use duration::parse_duration;
 pub use error::{ConfigError, Location};
 pub use placeholders::{KNOWN_PLACEHOLDERS, Placeholders, expand_argv};
+pub use sections::{LogsConfig, RedactConfig, parse_size};
 
 /// The commented template that `corral init` writes to `<project>/corral.toml`.
 pub const DEFAULT_CONFIG: &str = include_str!("../../assets/corral.toml");
@@ -40,6 +42,8 @@ pub struct Config {
     pub scheduler: SchedulerConfig,
     /// Profiles by name; may be empty (then the scheduler has nothing to run).
     pub profiles: BTreeMap<String, Profile>,
+    pub logs: LogsConfig,
+    pub redact: RedactConfig,
     /// Files that were read, in merge order (user file first if it exists, then the project
     /// file). Empty for [`Config::parse`].
     pub sources: Vec<PathBuf>,
@@ -71,8 +75,10 @@ pub struct Profile {
     pub command: Vec<String>,
     /// Extra environment variables for the agent process.
     pub env: BTreeMap<String, String>,
-    /// Wall-clock limit for one run; `None` means no limit.
+    /// Wall-clock limit for one run; `None` means no limit. Ends as `timed-out`.
     pub timeout: Option<Duration>,
+    /// Longest stretch without any output before the run is stopped as `stalled`.
+    pub silence: Option<Duration>,
     /// Time between SIGTERM and SIGKILL when stopping the agent.
     pub grace: Duration,
     /// Disabled profiles are kept but never chosen by the scheduler.
@@ -108,11 +114,7 @@ impl Config {
             }
         };
 
-        let mut config = Config {
-            scheduler: SchedulerConfig::default(),
-            profiles: BTreeMap::new(),
-            sources: Vec::new(),
-        };
+        let mut config = Config::empty();
         if let Some(user) = user {
             match std::fs::read_to_string(user) {
                 Ok(text) => {
@@ -138,13 +140,19 @@ impl Config {
     /// Parses and validates one document with defaults applied. `label` is what error
     /// messages call the file (e.g. `"corral.toml"`). `sources` is left empty.
     pub fn parse(text: &str, label: &str) -> Result<Config, ConfigError> {
-        let mut config = Config {
-            scheduler: SchedulerConfig::default(),
-            profiles: BTreeMap::new(),
-            sources: Vec::new(),
-        };
+        let mut config = Config::empty();
         config.apply(Layer::parse(text, label)?);
         Ok(config)
+    }
+
+    fn empty() -> Config {
+        Config {
+            scheduler: SchedulerConfig::default(),
+            profiles: BTreeMap::new(),
+            logs: LogsConfig::default(),
+            redact: RedactConfig::default(),
+            sources: Vec::new(),
+        }
     }
 
     /// The first enabled profile with role [`Role::Coding`], in name order.
@@ -162,6 +170,21 @@ impl Config {
             self.scheduler.max_agents = max_agents;
         }
         self.profiles.extend(layer.profiles);
+        let (logs, raw) = (&mut self.logs, layer.logs);
+        if let Some(n) = raw.ring_lines {
+            logs.ring_lines = n.0;
+        }
+        if let Some(n) = raw.keep_days {
+            logs.keep_days = n;
+        }
+        if let Some(n) = raw.keep_files {
+            logs.keep_files = n;
+        }
+        if let Some(n) = raw.keep_bytes {
+            logs.keep_bytes = n.0;
+        }
+        // Patterns add up: a secret the user file hides stays hidden in every project.
+        self.redact.patterns.extend(layer.redact_patterns);
     }
 }
 
@@ -169,6 +192,8 @@ impl Config {
 struct Layer {
     max_agents: Option<u32>,
     profiles: BTreeMap<String, Profile>,
+    logs: sections::RawLogs,
+    redact_patterns: Vec<String>,
 }
 
 impl Layer {
@@ -187,6 +212,7 @@ impl Layer {
                     command: p.command.0,
                     env: p.env.into_iter().map(|(k, v)| (k.0, v.0)).collect(),
                     timeout: p.timeout.map(|t| t.0),
+                    silence: p.silence.map(|t| t.0),
                     grace: p.grace.map_or(DEFAULT_GRACE, |g| g.0),
                     enabled: p.enabled,
                 };
@@ -196,6 +222,8 @@ impl Layer {
         Ok(Layer {
             max_agents: raw.scheduler.max_agents.map(|m| m.0),
             profiles,
+            logs: raw.logs,
+            redact_patterns: raw.redact.patterns.into_iter().map(|p| p.0).collect(),
         })
     }
 }

@@ -26,6 +26,10 @@ pub(crate) struct RawFile {
     pub scheduler: RawScheduler,
     #[serde(default)]
     pub profiles: BTreeMap<String, RawProfile>,
+    #[serde(default)]
+    pub logs: super::sections::RawLogs,
+    #[serde(default)]
+    pub redact: super::sections::RawRedact,
 }
 
 /// `[scheduler]`; fields are optional so a project file can override a user file field by field.
@@ -44,6 +48,7 @@ pub(crate) struct RawProfile {
     #[serde(default)]
     pub env: BTreeMap<EnvKey, EnvValue>,
     pub timeout: Option<DurationValue>,
+    pub silence: Option<DurationValue>,
     pub grace: Option<DurationValue>,
     #[serde(default = "default_enabled")]
     pub enabled: bool,

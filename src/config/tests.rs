@@ -154,11 +154,11 @@ fn unknown_keys_are_named() {
     assert_eq!(
         parse_err(&format!("{}\ntimout = \"5m\"\n", profile("[\"a\"]"))),
         "corral.toml:5: profiles.coding.timout: unknown key, expected one of \
-         `role`, `command`, `env`, `timeout`, `grace`, `enabled`"
+         `role`, `command`, `env`, `timeout`, `silence`, `grace`, `enabled`"
     );
     assert_eq!(
         parse_err("agents = 1\n"),
-        "corral.toml:1: agents: unknown key, expected `scheduler` or `profiles`"
+        "corral.toml:1: agents: unknown key, expected one of `scheduler`, `profiles`, `logs`, `redact`"
     );
 }
 
@@ -313,4 +313,67 @@ fn user_config_path_is_corral_config_toml() {
     if let Some(path) = user_config_path() {
         assert!(path.ends_with("corral/config.toml"), "{}", path.display());
     }
+}
+
+#[test]
+fn logs_redact_and_silence_keys_parse_and_errors_name_the_key() {
+    let text = "[logs]\nring_lines = 500\nkeep_days = 3\nkeep_files = 20\nkeep_bytes = \"64MiB\"\n\n\
+                [redact]\npatterns = [\"tok_[a-z0-9]{8}\"]\n\n\
+                [profiles.coding]\nrole = \"coding\"\ncommand = [\"a\"]\nsilence = \"10m\"\n";
+    let c = Config::parse(text, "corral.toml").unwrap();
+    assert_eq!(c.logs.ring_lines, 500);
+    assert_eq!(
+        (c.logs.keep_days, c.logs.keep_files, c.logs.keep_bytes),
+        (3, 20, 64 << 20)
+    );
+    assert_eq!(c.redact.patterns, vec!["tok_[a-z0-9]{8}".to_string()]);
+    assert_eq!(
+        c.profiles["coding"].silence,
+        Some(std::time::Duration::from_secs(600))
+    );
+    let defaults = Config::parse("", "corral.toml").unwrap();
+    assert_eq!(defaults.logs.ring_lines, 10_000);
+    assert_eq!(defaults.logs.keep_bytes, 2_000_000_000);
+
+    let bad = |t: &str| Config::parse(t, "corral.toml").unwrap_err().to_string();
+    assert_eq!(
+        bad("[logs]\nring_lines = 0\n"),
+        "corral.toml:2: logs.ring_lines: must be between 1 and 10000000, got 0"
+    );
+    assert!(
+        bad("[logs]\nkeep_bytes = \"lots\"\n")
+            .starts_with("corral.toml:2: logs.keep_bytes: expected a size")
+    );
+    let err = bad("[redact]\npatterns = [\"ok\", \"(unclosed\"]\n");
+    assert!(
+        err.starts_with("corral.toml:2: redact.patterns[1]: not a valid regular expression"),
+        "{err}"
+    );
+    let err = bad("[profiles.c]\nrole = \"coding\"\ncommand = [\"a\"]\nsilence = \"quiet\"\n");
+    assert_eq!(
+        err,
+        "corral.toml:4: profiles.c.silence: expected a duration like \"30m\""
+    );
+}
+
+#[test]
+fn redaction_patterns_from_both_files_add_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let user = dir.path().join("user.toml");
+    std::fs::write(
+        &user,
+        "[redact]\npatterns = [\"user_secret\"]\n[logs]\nkeep_days = 1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("corral.toml"),
+        "[redact]\npatterns = [\"proj_secret\"]\n",
+    )
+    .unwrap();
+    let c = Config::load_with_user(dir.path(), Some(&user)).unwrap();
+    assert_eq!(
+        c.redact.patterns,
+        vec!["user_secret".to_string(), "proj_secret".to_string()]
+    );
+    assert_eq!(c.logs.keep_days, 1);
 }

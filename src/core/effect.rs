@@ -28,6 +28,8 @@ pub enum TimerKind {
     KillGrace,
     /// The profile's wall-clock timeout.
     Timeout,
+    /// Time to check whether the run has printed anything within the profile's `silence`.
+    Silence,
 }
 
 /// Something the runtime must do on the core's behalf.
@@ -65,6 +67,10 @@ pub enum Effect {
         state: JobState,
         last_error: Option<String>,
     },
+    /// Answer with `Input::Quiet { run, epoch, quiet_ms }`: how long since the run's last output.
+    CheckQuiet { run: RunId, epoch: u64 },
+    /// Write `text` and a newline to the run's stdin.
+    WriteInput { run: RunId, text: String },
     /// Tell the person something (logged and shown on the status line).
     Notice(String),
     /// Every agent is gone after a shutdown; the runtime may stop.

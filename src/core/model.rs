@@ -4,7 +4,9 @@ use super::effect::{Effect, TimerKind};
 use super::graph;
 pub use super::records::{Feature, Job, NewRun};
 use super::run::{Run, RunEvent};
-use crate::api::{Command, FeatureId, FeatureStatus, JobId, JobState, Role, RunId, RunState};
+use crate::api::{
+    Command, FeatureId, FeatureStatus, JobId, JobState, Role, RunId, RunState, RunStats,
+};
 use std::collections::BTreeMap;
 
 /// Everything that can change the model.
@@ -33,6 +35,17 @@ pub enum Input {
         epoch: u64,
         kind: TimerKind,
     },
+    /// The answer to [`Effect::CheckQuiet`].
+    Quiet {
+        run: RunId,
+        epoch: u64,
+        quiet_ms: u64,
+    },
+    /// A stats sample of live runs, taken at `at_ms`.
+    Sample {
+        at_ms: i64,
+        stats: Vec<(RunId, RunStats)>,
+    },
 }
 
 /// How many ended jobs the model keeps for display.
@@ -50,6 +63,8 @@ pub struct Model {
     /// Spawns asked for and not yet answered; they count against `max_agents`.
     pending_spawns: Vec<FeatureId>,
     pub notice: Option<String>,
+    /// When the latest stats sample was taken.
+    pub sampled_at_ms: i64,
 }
 
 impl Model {
@@ -125,6 +140,20 @@ impl Model {
             Input::Timer { run, epoch, kind } => {
                 self.run_event(run, RunEvent::Timer { epoch, kind })
             }
+            Input::Quiet {
+                run,
+                epoch,
+                quiet_ms,
+            } => self.run_event(run, RunEvent::Quiet { epoch, quiet_ms }),
+            Input::Sample { at_ms, stats } => {
+                self.sampled_at_ms = at_ms;
+                for (id, sample) in stats {
+                    if let Some(run) = self.runs.get_mut(&id).filter(|r| r.state.is_live()) {
+                        run.stats = Some(sample);
+                    }
+                }
+                Vec::new()
+            }
         };
         effects.extend(self.schedule());
         if self.shutting_down && self.all_quiet() {
@@ -158,6 +187,14 @@ impl Model {
             Command::Resume { run } => self.run_event(run, RunEvent::Resume),
             Command::Kill { run, force } => self.run_event(run, RunEvent::Kill { force }),
             Command::Restart { run } => self.restart(run),
+            Command::SendInput { run, text } => match self.runs.get(&run) {
+                Some(r) if r.state == RunState::Running => vec![Effect::WriteInput { run, text }],
+                Some(r) => {
+                    let state = r.state.label();
+                    self.notice(format!("run {run} is {state}: it cannot take input"))
+                }
+                None => self.notice(format!("no run {run}")),
+            },
             Command::SetSchedulerPaused { paused } => {
                 self.scheduler_paused = paused;
                 let word = if paused { "paused" } else { "resumed" };
@@ -252,7 +289,11 @@ impl Model {
                 after_ms,
             });
         }
+        let (id, silence) = (new.id, new.silence_ms);
         self.insert_run(new, JobState::Running, None);
+        if let (Some(limit), Some(run)) = (silence, self.runs.get_mut(&id)) {
+            effects.push(run.silence_timer(limit));
+        }
         effects
     }
 
@@ -289,6 +330,9 @@ impl Model {
             kill_requested: false,
             restart_after: false,
             cleanup_pending: false,
+            stopped_for: None,
+            silence_ms: new.silence_ms,
+            stats: None,
             kill_sent: false,
             epoch: 0,
         };

@@ -51,4 +51,5 @@ pub struct NewRun {
     pub started_at_ms: i64,
     pub grace_ms: u64,
     pub timeout_ms: Option<u64>,
+    pub silence_ms: Option<u64>,
 }

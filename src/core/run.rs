@@ -1,7 +1,7 @@
 //! The state machine of one run: running ⇄ paused → stopping → ended.
 
 use super::effect::{Effect, Sig, TimerKind};
-use crate::api::{FeatureId, JobId, Role, RunId, RunState};
+use crate::api::{FeatureId, JobId, Role, RunId, RunState, RunStats};
 
 /// A run as the core tracks it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +24,13 @@ pub struct Run {
     pub restart_after: bool,
     /// The leader has exited but other processes of its group were still there; a KILL is due.
     pub cleanup_pending: bool,
+    /// Stopped by the watchdog: the outcome to record (`TimedOut` or `Stalled`) whatever
+    /// signal ends it.
+    pub stopped_for: Option<RunState>,
+    /// The profile's `silence`, if it has one.
+    pub silence_ms: Option<u64>,
+    /// The latest stats sample while live.
+    pub stats: Option<RunStats>,
     /// KILL has gone to the group already: nothing of it can outlast that.
     pub kill_sent: bool,
     /// Bumped whenever a timer is set; timers carrying an older epoch are stale.
@@ -48,6 +55,11 @@ pub enum RunEvent {
     Timer {
         epoch: u64,
         kind: TimerKind,
+    },
+    /// The silence timer fired; the runtime says how long the run has been quiet.
+    Quiet {
+        epoch: u64,
+        quiet_ms: u64,
     },
 }
 
@@ -93,6 +105,26 @@ impl Run {
         ]
     }
 
+    /// Sets the silence check `after_ms` from now (a new epoch, so older checks are stale).
+    pub fn silence_timer(&mut self, after_ms: u64) -> Effect {
+        self.epoch += 1;
+        Effect::StartTimer {
+            run: self.id,
+            epoch: self.epoch,
+            kind: TimerKind::Silence,
+            after_ms,
+        }
+    }
+
+    /// Stops the run for the watchdog; it will be recorded as `outcome`.
+    fn watchdog_stop(&mut self, outcome: RunState) -> Vec<Effect> {
+        self.stopped_for = Some(outcome);
+        self.state = RunState::Stopping;
+        let mut effects = self.terminate();
+        effects.push(self.save());
+        effects
+    }
+
     /// Applies one event and returns what must be done. Events that do not apply in the
     /// current state (pausing an ended run, a stale timer) change nothing and return nothing.
     pub fn apply(&mut self, event: RunEvent) -> Vec<Effect> {
@@ -103,7 +135,12 @@ impl Run {
             }
             (RunState::Paused, RunEvent::Resume) => {
                 self.state = RunState::Running;
-                vec![self.signal(Sig::Cont), self.save()]
+                let mut effects = vec![self.signal(Sig::Cont), self.save()];
+                // Quiet while paused was our doing: the agent gets a whole period from now.
+                if let Some(limit) = self.silence_ms {
+                    effects.push(self.silence_timer(limit));
+                }
+                effects
             }
             (RunState::Running | RunState::Paused, RunEvent::Kill { force }) => {
                 self.kill_requested = true;
@@ -134,7 +171,9 @@ impl Run {
             ) if state.is_live() => {
                 self.exit_code = code;
                 self.finished_at_ms = Some(at_ms);
+                self.stats = None;
                 self.state = match (signal, code) {
+                    _ if self.stopped_for.is_some() => self.stopped_for.unwrap_or(RunState::Lost),
                     (Some(sig), _) => RunState::Killed { signal: Some(sig) },
                     (None, _) if self.kill_requested => RunState::Killed { signal: None },
                     (None, Some(0)) => RunState::Exited,
@@ -174,14 +213,39 @@ impl Run {
                     kind: TimerKind::Timeout,
                     ..
                 },
-            ) => {
-                // Set once at spawn: it can only be stale once the run is stopping or ended.
-                self.kill_requested = true;
-                self.state = RunState::Stopping;
-                let mut effects = self.terminate();
-                effects.push(self.save());
-                effects
+            ) => self.watchdog_stop(RunState::TimedOut),
+            (
+                RunState::Running,
+                RunEvent::Timer {
+                    epoch,
+                    kind: TimerKind::Silence,
+                },
+            ) if epoch == self.epoch => {
+                // The runtime answers with Quiet, telling how long the run has printed nothing.
+                vec![Effect::CheckQuiet {
+                    run: self.id,
+                    epoch,
+                }]
             }
+            (RunState::Running, RunEvent::Quiet { epoch, quiet_ms }) if epoch == self.epoch => {
+                match self.silence_ms {
+                    Some(limit) if quiet_ms >= limit => self.watchdog_stop(RunState::Stalled),
+                    Some(limit) => vec![self.silence_timer(limit - quiet_ms)],
+                    None => Vec::new(),
+                }
+            }
+            // A paused run prints nothing by our doing: look again a whole period later.
+            (
+                RunState::Paused,
+                RunEvent::Timer {
+                    epoch,
+                    kind: TimerKind::Silence,
+                },
+            ) if epoch == self.epoch => self
+                .silence_ms
+                .map(|l| self.silence_timer(l))
+                .into_iter()
+                .collect(),
             _ => Vec::new(),
         }
     }

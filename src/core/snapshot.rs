@@ -41,6 +41,7 @@ impl Model {
             started_at_ms: r.started_at_ms,
             finished_at_ms: r.finished_at_ms,
             kill_requested: r.kill_requested,
+            stats: r.stats.filter(|_| r.state.is_live()),
         };
         let mut runs: Vec<RunView> = self
             .runs
@@ -79,6 +80,12 @@ impl Model {
             .collect();
         jobs.truncate(100);
 
+        let live_stats = || {
+            self.runs
+                .values()
+                .filter(|r| r.state.is_live())
+                .filter_map(|r| r.stats)
+        };
         let totals = TotalsView {
             features: features.len(),
             passing: features
@@ -86,6 +93,8 @@ impl Model {
                 .filter(|f| f.status == FeatureStatus::Passing)
                 .count(),
             live_agents: self.runs.values().filter(|r| r.state.is_live()).count(),
+            cpu_tenths: live_stats().map(|s| s.cpu_tenths).sum(),
+            rss_bytes: live_stats().map(|s| s.rss_bytes).sum(),
         };
         Snapshot {
             version,
@@ -98,6 +107,7 @@ impl Model {
             runs,
             jobs,
             notice: self.notice.clone(),
+            sampled_at_ms: self.sampled_at_ms,
         }
     }
 }

@@ -27,6 +27,7 @@ fn spawned(run: i64, feature: i64) -> Input {
         started_at_ms: 0,
         grace_ms: 5000,
         timeout_ms: None,
+        silence_ms: None,
     })
 }
 

@@ -23,6 +23,10 @@ struct RunLog {
     ring: VecDeque<LogLine>,
     next_seq: u64,
     file: Option<BufWriter<File>>,
+    /// When the latest line arrived (or the log was opened), for the silence watchdog.
+    last_output_ms: i64,
+    /// Bytes of output captured.
+    bytes: u64,
 }
 
 /// Every run's output. Cloned handles share the same rings.
@@ -108,6 +112,8 @@ impl LogHub {
             ring: VecDeque::new(),
             next_seq: 0,
             file,
+            last_output_ms: super::now_ms(),
+            bytes: 0,
         };
         lock(&self.runs).insert(run, Arc::new(Mutex::new(log)));
         result
@@ -130,6 +136,8 @@ impl LogHub {
                 log.file = None;
             }
         }
+        log.last_output_ms = at_ms;
+        log.bytes += text.len() as u64 + 1;
         let line = LogLine {
             run,
             seq: log.next_seq,
@@ -144,6 +152,18 @@ impl LogHub {
         log.ring.push_back(line.clone());
         drop(log);
         self.announce(Event::Log(line));
+    }
+
+    /// Milliseconds since the run last printed anything (or since it started), at `now_ms`.
+    pub fn quiet_for(&self, run: RunId, now_ms: i64) -> u64 {
+        lock(&self.runs)
+            .get(&run)
+            .map_or(0, |log| (now_ms - lock(log).last_output_ms).max(0) as u64)
+    }
+
+    /// Bytes of output the run has printed so far.
+    pub fn bytes(&self, run: RunId) -> u64 {
+        lock(&self.runs).get(&run).map_or(0, |log| lock(log).bytes)
     }
 
     /// Adds a line of corral's own about the run (shown on the stderr side), e.g. why it

@@ -15,6 +15,8 @@ fn run_state(status: &str, code: Option<i32>, signal: Option<i32>) -> RunState {
         },
         "killed" => RunState::Killed { signal },
         "spawn_failed" => RunState::SpawnFailed,
+        "timed_out" => RunState::TimedOut,
+        "stalled" => RunState::Stalled,
         _ => RunState::Lost,
     }
 }
@@ -55,6 +57,9 @@ fn to_records(row: HistoryRow) -> (Run, Job) {
         kill_requested: r.status == "killed",
         restart_after: false,
         cleanup_pending: false,
+        stopped_for: None,
+        silence_ms: None,
+        stats: None,
         kill_sent: false,
         epoch: 0,
     };

@@ -15,8 +15,8 @@ pub struct SpawnSpec<'a> {
     pub env: &'a BTreeMap<String, String>,
 }
 
-/// Starts the agent as the leader of a new process group (pgid = pid) with stdin closed and
-/// stdout and stderr piped. The child is not killed on drop: the supervisor decides its end.
+/// Starts the agent as the leader of a new process group (pgid = pid) with stdin, stdout and
+/// stderr piped (never the terminal: the dashboard owns it). The child is not killed on drop: the supervisor decides its end.
 pub fn spawn(spec: &SpawnSpec) -> std::io::Result<Child> {
     let (program, args) = spec
         .argv
@@ -26,7 +26,7 @@ pub fn spawn(spec: &SpawnSpec) -> std::io::Result<Child> {
         .args(args)
         .current_dir(spec.cwd)
         .envs(spec.env)
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)

@@ -6,11 +6,12 @@ use super::lock::{self, LockError, ProjectLock};
 use super::process::{self, SpawnSpec};
 use super::store::{Store, StoreError};
 use super::{history, now_ms, recovery};
-use crate::api::{Event, FeatureId, Snapshot, Stream};
+use crate::api::{Event, FeatureId, RunId, Snapshot, Stream};
 use crate::config::{Config, Placeholders, expand_argv};
 use crate::core::{Effect, Input, Model, NewRun};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -47,6 +48,8 @@ struct Supervisor {
     snapshots: watch::Sender<Snapshot>,
     version: u64,
     runs_dir: PathBuf,
+    /// Each live run's stdin, for `SendInput`; dropped (closing the pipe) when the run ends.
+    stdins: HashMap<RunId, Arc<tokio::sync::Mutex<tokio::process::ChildStdin>>>,
 }
 
 /// Opens the store, sweeps runs left by an earlier corral, and starts the supervisor on the
@@ -79,6 +82,7 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
         tx: tx.clone(),
         snapshots: snap_tx,
         version: 1,
+        stdins: HashMap::new(),
     };
     for effect in effects {
         sup.execute(effect);
@@ -171,6 +175,7 @@ impl Supervisor {
                 finished_at_ms,
             } => {
                 if !state.is_live() {
+                    self.stdins.remove(&run);
                     log::info!("run {run}: {}", crate::core::describe_end(state));
                     self.logs.announce(Event::RunEnded { run, state });
                 }
@@ -191,6 +196,33 @@ impl Supervisor {
                 self.logs.announce(Event::Notice { text });
                 Ok(())
             }
+            Effect::CheckQuiet { run, epoch } => {
+                let quiet_ms = self.logs.quiet_for(run, now);
+                return Some(Input::Quiet {
+                    run,
+                    epoch,
+                    quiet_ms,
+                });
+            }
+            Effect::WriteInput { run, text } => match self.stdins.get(&run) {
+                Some(stdin) => {
+                    let stdin = stdin.clone();
+                    self.logs
+                        .note(run, &format!("corral: sent to stdin: {text}"));
+                    // In a task of its own: an agent that never reads must not block the loop.
+                    tokio::spawn(async move {
+                        use tokio::io::AsyncWriteExt;
+                        let mut pipe = stdin.lock().await;
+                        let line = format!("{text}\n");
+                        if let Err(e) = pipe.write_all(line.as_bytes()).await {
+                            log::warn!("run {run}: writing to stdin failed: {e}");
+                        }
+                        let _ = pipe.flush().await;
+                    });
+                    Ok(())
+                }
+                None => Err(format!("run {run}: its stdin is closed")),
+            },
             Effect::ShutdownComplete => Ok(()),
         };
         if let Err(e) = result {
@@ -240,6 +272,7 @@ impl Supervisor {
             started_at_ms: now,
             grace_ms: profile.grace.as_millis() as u64,
             timeout_ms: profile.timeout.map(|t| t.as_millis() as u64),
+            silence_ms: profile.silence.map(|t| t.as_millis() as u64),
         };
         // The attempt is stored and shown like any run, with its error in its log.
         let failed = |error: String| {
@@ -294,6 +327,10 @@ impl Supervisor {
             return failed("process vanished at spawn".into());
         };
         process::remember_group(pid);
+        if let Some(stdin) = child.stdin.take() {
+            self.stdins
+                .insert(run, Arc::new(tokio::sync::Mutex::new(stdin)));
+        }
         self.logs.announce(Event::RunStarted {
             run,
             feature: Some(feature),
