@@ -16,6 +16,16 @@ const LIMIT: Duration = Duration::from_secs(10);
 
 /// A project whose agent for feature N runs `agent-N.sh`; features are (id, deps, script body).
 fn project(dir: &Path, max_agents: u32, features: &[(i64, &[i64], &str)]) -> Config {
+    project_with(dir, max_agents, "", features)
+}
+
+/// As [`project`], with extra keys for the coding profile (e.g. `timeout = "1s"`).
+fn project_with(
+    dir: &Path,
+    max_agents: u32,
+    profile_keys: &str,
+    features: &[(i64, &[i64], &str)],
+) -> Config {
     let toml = format!(
         r#"
 [scheduler]
@@ -25,6 +35,7 @@ max_agents = {max_agents}
 role = "coding"
 command = ["sh", "{{project}}/agent-{{feature_id}}.sh"]
 grace = "1s"
+{profile_keys}
 "#
     );
     std::fs::write(dir.join("corral.toml"), &toml).expect("config");
@@ -342,34 +353,6 @@ async fn a_reopened_project_lists_earlier_runs_and_reads_their_logs_back() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_panic_path_stops_every_live_group_without_the_supervisor() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = project(dir.path(), 1, &[(1, &[], "trap '' TERM; sleep 300 & wait")]);
-    let (h, _task) = start(dir.path(), config);
-    let pgid = live_run(&h, 1, 2).await.pid.unwrap();
-    h.send(Command::Pause {
-        run: run_of(&h, 1).unwrap().id,
-    });
-    wait_for_async("paused", LIMIT, || {
-        group_members(pgid)
-            .iter()
-            .all(|(_, s)| *s == 'T')
-            .then_some(())
-    })
-    .await;
-    // What a panic hook calls: no async code, no supervisor.
-    tokio::task::spawn_blocking(|| {
-        runtime::process::stop_all_groups_now(Duration::from_millis(300))
-    })
-    .await
-    .unwrap();
-    wait_for_async("the TERM-ignoring, paused group is gone", LIMIT, || {
-        group_members(pgid).is_empty().then_some(())
-    })
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_runtime_on_the_same_project_is_refused_and_touches_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let config = project(dir.path(), 1, &[(1, &[], "sleep 300 & wait")]);
@@ -393,5 +376,142 @@ async fn a_second_runtime_on_the_same_project_is_refused_and_touches_nothing() {
         "the first owner's agent is untouched"
     );
     assert_eq!(run_of(&h, 1).unwrap().state, RunState::Running);
+    h.send(Command::Shutdown);
+}
+
+async fn ended(h: &RuntimeHandle, feature: i64) -> RunView {
+    wait_for_async("the run to end", LIMIT, || {
+        run_of(h, feature).filter(|r| !r.state.is_live())
+    })
+    .await
+}
+
+fn stored_status(dir: &Path, feature: i64) -> String {
+    let runs = Store::open(dir).unwrap().runs(false).unwrap();
+    runs.into_iter()
+        .find(|r| r.feature_id == Some(feature))
+        .unwrap()
+        .status
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_past_its_timeout_is_stopped_and_recorded_timed_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = project_with(
+        dir.path(),
+        1,
+        "timeout = \"1s\"",
+        &[(1, &[], "trap '' TERM; sleep 300 & wait")],
+    );
+    let (h, _task) = start(dir.path(), config);
+    let pgid = live_run(&h, 1, 2).await.pid.unwrap();
+    let run = ended(&h, 1).await;
+    assert_eq!(run.state, RunState::TimedOut);
+    assert!(!run.kill_requested, "the watchdog stopped it, not a person");
+    wait_for_async("no process left", LIMIT, || {
+        group_members(pgid).is_empty().then_some(())
+    })
+    .await;
+    assert_eq!(stored_status(dir.path(), 1), "timed_out");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_run_is_stalled_and_a_chatty_one_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let chatty = "for i in 1 2 3 4 5 6 7 8 9 10; do echo tick $i; sleep 0.2; done";
+    let config = project_with(
+        dir.path(),
+        2,
+        "silence = \"1s\"",
+        &[(1, &[], "echo hello; sleep 300"), (2, &[], chatty)],
+    );
+    let (h, _task) = start(dir.path(), config);
+    let quiet = ended(&h, 1).await;
+    assert_eq!(quiet.state, RunState::Stalled);
+    assert_eq!(stored_status(dir.path(), 1), "stalled");
+    let talker = ended(&h, 2).await;
+    assert_eq!(
+        talker.state,
+        RunState::Exited,
+        "2 s of output every 0.2 s is never 1 s of silence"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn input_reaches_the_agents_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = project(
+        dir.path(),
+        1,
+        &[(1, &[], "echo question; read answer; echo \"got $answer\"")],
+    );
+    let (h, _task) = start(dir.path(), config);
+    let run = live_run(&h, 1, 1).await;
+    h.send(Command::SendInput {
+        run: run.id,
+        text: "yes please".into(),
+    });
+    let done = ended(&h, 1).await;
+    assert_eq!(done.state, RunState::Exited);
+    let texts: Vec<String> = h.log_tail(run.id, 10).into_iter().map(|l| l.text).collect();
+    assert!(texts.contains(&"got yes please".to_string()), "{texts:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_cover_the_whole_tree_while_live_and_stop_when_ended() {
+    let dir = tempfile::tempdir().unwrap();
+    // A busy child and a sleeping one: CPU comes from a descendant, not the leader.
+    let body = "echo started; (while :; do :; done) & sleep 300 & wait";
+    let config = project(dir.path(), 1, &[(1, &[], body)]);
+    let (h, _task) = start(dir.path(), config);
+    let run = live_run(&h, 1, 3).await;
+    let stats = wait_for_async("a sample with CPU from the busy child", LIMIT, || {
+        let s = run_of(&h, 1)?.stats;
+        s.filter(|s| s.cpu_tenths >= 300)
+    })
+    .await;
+    assert!(stats.processes >= 3, "{stats:?}");
+    assert!(stats.rss_bytes > 0 && stats.threads >= 3);
+    assert_eq!(stats.log_bytes, "started\n".len() as u64);
+    let totals = snap(&h).totals;
+    assert!(totals.cpu_tenths >= 300 && totals.rss_bytes >= stats.rss_bytes);
+    h.send(Command::Kill {
+        run: run.id,
+        force: true,
+    });
+    let gone = ended(&h, 1).await;
+    assert_eq!(gone.stats, None, "an ended run has no live figures");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_run_logs_are_deleted_by_policy_but_never_a_live_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = project_with(
+        dir.path(),
+        1,
+        "[logs]\nkeep_files = 1",
+        &[
+            (1, &[], "echo one"),
+            (2, &[1], "echo two"),
+            (3, &[2], "echo three; sleep 300"),
+        ],
+    );
+    let (h, _task) = start(dir.path(), config);
+    let third = live_run(&h, 3, 1).await;
+    let runs_dir = dir.path().join(".corral/runs");
+    let logs = || {
+        let mut names: Vec<String> = std::fs::read_dir(&runs_dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    // One file allowed, and the live run's own log must stay: the ended ones go.
+    wait_for_async("only the live run's log left", LIMIT, || {
+        (logs() == vec![format!("{}.log", third.id)]).then_some(())
+    })
+    .await;
     h.send(Command::Shutdown);
 }

@@ -7,8 +7,10 @@ mod effect;
 pub mod graph;
 mod model;
 mod records;
+pub mod retention;
 mod run;
 mod snapshot;
+pub mod stats;
 
 pub use effect::{Effect, Sig, TimerKind};
 pub use model::{Feature, Input, Job, Model, NewRun, describe_end};

@@ -6,6 +6,8 @@ mod history;
 pub mod lock;
 pub mod process;
 mod recovery;
+pub mod retention;
+pub mod sampler;
 mod schema;
 pub mod store;
 mod supervisor;

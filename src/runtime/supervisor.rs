@@ -48,6 +48,8 @@ struct Supervisor {
     snapshots: watch::Sender<Snapshot>,
     version: u64,
     runs_dir: PathBuf,
+    /// The (run, leader pid) pairs the sampler measures; empty when nothing is live.
+    live: watch::Sender<Vec<(RunId, u32)>>,
     /// Each live run's stdin, for `SendInput`; dropped (closing the pipe) when the run ends.
     stdins: HashMap<RunId, Arc<tokio::sync::Mutex<tokio::process::ChildStdin>>>,
 }
@@ -65,6 +67,7 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
     let (model, effects) = Model::new(store.load_features()?, options.config.scheduler.max_agents);
     let model = model.with_history(history::load_history(&store)?);
     let (tx, rx) = mpsc::unbounded_channel();
+    let (live_tx, live_rx) = watch::channel(Vec::new());
     let logs = LogHub::new(
         options.ring_lines,
         super::store::state_dir(&options.project).join("runs"),
@@ -83,10 +86,17 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
         snapshots: snap_tx,
         version: 1,
         stdins: HashMap::new(),
+        live: live_tx,
     };
     for effect in effects {
         sup.execute(effect);
     }
+    sup.sweep_old_logs();
+    tokio::spawn(super::sampler::run_sampler(
+        live_rx,
+        tx.clone(),
+        logs.clone(),
+    ));
     let handle = RuntimeHandle {
         tx,
         snapshots: snap_rx,
@@ -126,7 +136,55 @@ impl Supervisor {
         }
     }
 
+    /// Applies `[logs]` retention to the run logs, off the loop; live runs' logs are kept.
+    fn sweep_old_logs(&self) {
+        let policy = crate::core::retention::RetentionPolicy {
+            keep_days: self.config.logs.keep_days,
+            keep_files: self.config.logs.keep_files,
+            keep_bytes: self.config.logs.keep_bytes,
+        };
+        let live: std::collections::HashSet<i64> = self
+            .model
+            .runs
+            .values()
+            .filter(|r| r.state.is_live())
+            .map(|r| r.id.0)
+            .collect();
+        let dir = self.runs_dir.clone();
+        tokio::task::spawn_blocking(move || {
+            let swept = super::retention::sweep_logs(&dir, &policy, &live, now_ms());
+            if !swept.deleted.is_empty() {
+                log::info!(
+                    "deleted {} old run log(s), {} bytes",
+                    swept.deleted.len(),
+                    swept.freed_bytes
+                );
+            }
+            for e in swept.errors {
+                log::warn!("log retention: {e}");
+            }
+        });
+    }
+
     fn publish(&mut self) {
+        let live: Vec<(RunId, u32)> = self
+            .model
+            .runs
+            .values()
+            .filter(|r| r.state.is_live() && r.pid > 1)
+            .map(|r| (r.id, r.pid))
+            .collect();
+        let changed = self.live.send_if_modified(|cur| {
+            let changed = *cur != live;
+            if changed {
+                *cur = live;
+            }
+            changed
+        });
+        // A run started (a new log) or ended: apply retention now.
+        if changed {
+            self.sweep_old_logs();
+        }
         let mut next = self.model.snapshot(&self.project, self.version);
         if next == *self.snapshots.borrow() {
             return;

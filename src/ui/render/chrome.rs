@@ -65,6 +65,14 @@ pub fn header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         if with_extras {
             spans.push(sep());
             spans.push(Span::raw(format!("ready {ready}")));
+            if t.live_agents > 0 {
+                spans.push(sep());
+                spans.push(Span::raw(format!(
+                    "cpu {} mem {}",
+                    super::format_cpu(t.cpu_tenths),
+                    super::format_bytes(t.rss_bytes)
+                )));
+            }
         }
         if s.scheduler_paused {
             spans.push(sep());

@@ -41,7 +41,7 @@ fn areas(full: Rect) -> Areas {
         .constraints(if full.width < 100 {
             [Constraint::Percentage(60), Constraint::Percentage(40)]
         } else {
-            [Constraint::Percentage(52), Constraint::Percentage(48)]
+            [Constraint::Percentage(56), Constraint::Percentage(44)]
         })
         .split(rows[1]);
     Areas {
@@ -92,5 +92,24 @@ pub fn format_uptime(ms: i64) -> String {
         0..60 => format!("{s}s"),
         60..3600 => format!("{}m{:02}s", s / 60, s % 60),
         _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+/// CPU in tenths of a percent as `38%` (`1.2k%` never happens: a tree rarely passes 999%).
+pub fn format_cpu(tenths: u32) -> String {
+    format!("{}%", (tenths + 5) / 10)
+}
+
+/// A byte count in four characters or fewer: `900K`, `210M`, `1.2G`.
+pub fn format_bytes(bytes: u64) -> String {
+    const K: u64 = 1 << 10;
+    const M: u64 = 1 << 20;
+    const G: u64 = 1 << 30;
+    match bytes {
+        0..K => format!("{bytes}B"),
+        K..M => format!("{}K", bytes / K),
+        M..G => format!("{}M", bytes / M),
+        _ if bytes < 10 * G => format!("{:.1}G", bytes as f64 / G as f64),
+        _ => format!("{}G", bytes / G),
     }
 }

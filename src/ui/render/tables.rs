@@ -1,6 +1,6 @@
 //! The Agents, Features and Queue panes.
 
-use super::{format_uptime, pane_block};
+use super::{format_bytes, format_cpu, format_uptime, pane_block};
 use crate::api::{FeatureStatus, RunState, RunView};
 use crate::ui::app::App;
 use crate::ui::theme::Theme;
@@ -12,6 +12,10 @@ use ratatui::widgets::{Cell, Row, Table, TableState};
 
 /// Columns narrow panes drop first are left out below this inner width.
 const WIDE: u16 = 54;
+/// The Agents pane shows cpu and mem columns from this inner width on.
+const WIDE_WITH_STATS: u16 = 62;
+/// The Features pane shows category and deps from this inner width on.
+const FEATURES_WIDE: u16 = 50;
 
 fn signal_name(sig: i32) -> String {
     match sig {
@@ -57,6 +61,7 @@ fn render_table(
 
 pub fn agents(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, now_ms: i64, focused: bool) {
     let wide = area.width.saturating_sub(2) >= WIDE;
+    let with_stats = area.width.saturating_sub(2) >= WIDE_WITH_STATS;
     let runs = &app.snapshot.runs;
     let rows: Vec<Row> = runs
         .iter()
@@ -73,14 +78,22 @@ pub fn agents(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, now_ms: i
             let uptime = Cell::from(format_uptime(end - r.started_at_ms));
             if wide {
                 let pid = r.pid.map_or("-".into(), |p| p.to_string());
-                Row::new(vec![
+                let mut cells = vec![
                     id,
                     Cell::from(r.role.as_str()),
                     Cell::from(feature),
                     state,
                     Cell::from(pid),
                     uptime,
-                ])
+                ];
+                if with_stats {
+                    let (cpu, mem) = r.stats.map_or((String::new(), String::new()), |s| {
+                        (format_cpu(s.cpu_tenths), format_bytes(s.rss_bytes))
+                    });
+                    cells.push(Cell::from(cpu));
+                    cells.push(Cell::from(mem));
+                }
+                Row::new(cells)
             } else {
                 let pid = r.pid.map_or("-".into(), |p| p.to_string());
                 Row::new(vec![
@@ -94,17 +107,20 @@ pub fn agents(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, now_ms: i
         })
         .collect();
     let (widths, header) = if wide {
-        (
-            vec![
-                Constraint::Length(6),
-                Constraint::Length(7),
-                Constraint::Min(10),
-                Constraint::Length(11),
-                Constraint::Length(7),
-                Constraint::Length(6),
-            ],
-            Row::new(["  id", "role", "feature", "state", "pid", "up"]),
-        )
+        let mut widths = vec![
+            Constraint::Length(5),
+            Constraint::Length(7),
+            Constraint::Min(10),
+            Constraint::Length(11),
+            Constraint::Length(7),
+            Constraint::Length(6),
+        ];
+        let mut titles = vec!["  id", "role", "feature", "state", "pid", "up"];
+        if with_stats {
+            widths.extend([Constraint::Length(4), Constraint::Length(5)]);
+            titles.extend(["cpu", "mem"]);
+        }
+        (widths, Row::new(titles))
     } else {
         (
             vec![
@@ -141,7 +157,7 @@ fn id_list(ids: &[crate::api::FeatureId]) -> String {
 }
 
 pub fn features(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool) {
-    let wide = area.width.saturating_sub(2) >= WIDE;
+    let wide = area.width.saturating_sub(2) >= FEATURES_WIDE;
     let features = &app.snapshot.features;
     let rows: Vec<Row> = features
         .iter()
