@@ -1,0 +1,106 @@
+//! Drives a program in a private tmux server, as a person at a terminal would.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// A detached tmux session on a socket of its own, with no user config. Dropping it kills
+/// the server, removes the socket file and SIGKILLs every process group handed to
+/// [`Tmux::clean_up_group`], so a failing test leaks nothing.
+pub struct Tmux {
+    socket: String,
+    socket_path: Option<PathBuf>,
+    groups: std::cell::RefCell<Vec<u32>>,
+}
+
+/// Quotes `s` for the `sh -c` tmux runs a session command with.
+pub fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+impl Tmux {
+    /// Starts `command` (a shell command line) in a `width`x`height` session; `None` when tmux
+    /// is not installed.
+    pub fn start(command: &str, width: u16, height: u16) -> Option<Tmux> {
+        Command::new("tmux").arg("-V").output().ok()?;
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let mut tmux = Tmux {
+            socket: format!("corral-test-{}-{nanos}", std::process::id()),
+            socket_path: None,
+            groups: Default::default(),
+        };
+        let (w, h) = (width.to_string(), height.to_string());
+        tmux.run(&["new-session", "-d", "-s", "t", "-x", &w, "-y", &h, command]);
+        let path = tmux.run(&["display-message", "-p", "#{socket_path}"]);
+        tmux.socket_path = Some(PathBuf::from(String::from_utf8_lossy(&path.stdout).trim()));
+        Some(tmux)
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("run tmux");
+        assert!(
+            out.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    pub fn capture(&self) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
+    }
+
+    /// Types `keys` literally.
+    pub fn press(&self, keys: &str) {
+        self.run(&["send-keys", "-t", "t", "-l", keys]);
+    }
+
+    /// Polls the screen until `pred` holds; panics with the last screen after `limit`.
+    pub fn wait_for_screen(
+        &self,
+        what: &str,
+        limit: Duration,
+        pred: impl Fn(&str) -> bool,
+    ) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            let screen = self.capture();
+            if pred(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out after {limit:?} waiting for {what}:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGKILLs this process group when the guard drops (only matters when a test fails).
+    pub fn clean_up_group(&self, pgid: u32) {
+        self.groups.borrow_mut().push(pgid);
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+        if let Some(path) = &self.socket_path {
+            let _ = std::fs::remove_file(path);
+        }
+        for &g in self.groups.borrow().iter() {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(g as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! corral's own death, driven through the real binary in a terminal: SIGTERM and SIGHUP (a
+//! dropped SSH link) stop every agent; after SIGKILL the next start kills what was left and
+//! records it `lost`, without touching an unrelated process that now has a recorded pid.
+
+mod common;
+
+use common::tmux::{Tmux, shell_quote};
+use common::{group_members, wait_for, write_script};
+use corral::api::Role;
+use corral::runtime::process::process_start_time;
+use corral::runtime::store::{NewFeature, Store};
+use serde_json::Value;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::time::Duration;
+
+const LIMIT: Duration = Duration::from_secs(10);
+const EXE: &str = env!("CARGO_BIN_EXE_corral");
+
+/// A project with two agents that ignore SIGTERM (so only the KILL after grace ends them).
+fn project(dir: &Path, agent: &str) {
+    write_script(&dir.join("agent.sh"), agent);
+    let toml = "[scheduler]\nmax_agents = 2\n\n[profiles.coding]\nrole = \"coding\"\n\
+                command = [\"sh\", \"{project}/agent.sh\"]\ngrace = \"1s\"\n";
+    std::fs::write(dir.join("corral.toml"), toml).unwrap();
+    let item = |id: i64| NewFeature {
+        id: Some(id),
+        category: "T".into(),
+        name: format!("feature {id}"),
+        description: String::new(),
+        steps: vec![],
+        priority: 0,
+        dependencies: vec![],
+    };
+    Store::open(dir)
+        .unwrap()
+        .add_features(&[item(1), item(2)], 0)
+        .unwrap();
+}
+
+/// Runs the dashboard in tmux; the pane says how corral exited and then stays.
+fn open(dir: &Path) -> Option<Tmux> {
+    let xdg = dir.join(".xdg");
+    let cmd = format!(
+        "env XDG_CONFIG_HOME={x} XDG_DATA_HOME={x} {exe} --project {dir}; echo \"corral exited $?\"; sleep 120",
+        x = shell_quote(&xdg.to_string_lossy()),
+        exe = shell_quote(EXE),
+        dir = shell_quote(&dir.to_string_lossy()),
+    );
+    Tmux::start(&cmd, 120, 40)
+}
+
+fn status(dir: &Path) -> Value {
+    let out = std::process::Command::new(EXE)
+        .arg("--project")
+        .arg(dir)
+        .args(["status", "--json"])
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The pids of runs recorded with `status`.
+fn run_pids(dir: &Path, status_word: &str) -> Vec<u32> {
+    status(dir)["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == status_word)
+        .filter_map(|r| r["pid"].as_u64().map(|p| p as u32))
+        .collect()
+}
+
+/// The pid of the corral that holds the project (written in its lock file).
+fn corral_pid(dir: &Path) -> i32 {
+    let text = std::fs::read_to_string(dir.join(".corral/lock")).unwrap();
+    text.split_whitespace().next().unwrap().parse().unwrap()
+}
+
+fn two_live_agents(tmux: &Tmux, dir: &Path) -> Vec<u32> {
+    let pids = wait_for("two agents with their children", LIMIT, || {
+        let pids = run_pids(dir, "running");
+        (pids.len() == 2 && pids.iter().all(|p| group_members(*p).len() == 2)).then_some(pids)
+    });
+    for &p in &pids {
+        tmux.clean_up_group(p);
+    }
+    pids
+}
+
+fn signal_stops_every_agent(signal: nix::sys::signal::Signal, code: i32) {
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path(), "trap '' TERM; sleep 300 & wait");
+    let Some(tmux) = open(dir.path()) else {
+        eprintln!("tmux is not installed: skipped");
+        return;
+    };
+    let pids = two_live_agents(&tmux, dir.path());
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(corral_pid(dir.path())), signal).unwrap();
+    tmux.wait_for_screen("corral to exit", LIMIT, |s| s.contains("corral exited"));
+    let screen = tmux.capture();
+    assert!(
+        screen.contains(&format!("corral exited {code}")),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("Agents"),
+        "the terminal was restored (no dashboard left on screen)"
+    );
+    for p in pids {
+        assert!(group_members(p).is_empty(), "group {p} outlived corral");
+    }
+    assert!(
+        run_pids(dir.path(), "running").is_empty(),
+        "no run is left recorded live"
+    );
+}
+
+#[test]
+fn sigterm_to_corral_stops_every_agent() {
+    signal_stops_every_agent(nix::sys::signal::Signal::SIGTERM, 143);
+}
+
+#[test]
+fn sighup_to_corral_stops_every_agent() {
+    signal_stops_every_agent(nix::sys::signal::Signal::SIGHUP, 129);
+}
+
+#[test]
+fn after_sigkill_the_next_start_kills_leftovers_and_spares_a_reused_pid() {
+    let dir = tempfile::tempdir().unwrap();
+    // Agents that print nothing, so they cannot die of a closed pipe when corral goes.
+    project(dir.path(), "sleep 300 & wait");
+    let Some(first) = open(dir.path()) else {
+        eprintln!("tmux is not installed: skipped");
+        return;
+    };
+    let leftovers = two_live_agents(&first, dir.path());
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(corral_pid(dir.path())),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    first.wait_for_screen("corral to die", LIMIT, |s| s.contains("corral exited 137"));
+    for &p in &leftovers {
+        assert_eq!(
+            group_members(p).len(),
+            2,
+            "without corral, its agents live on"
+        );
+    }
+    // An unrelated process whose pid a run row claims, with another start time: a reused pid.
+    let mut stranger = std::process::Command::new("sleep")
+        .arg("300")
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let stranger_pid = stranger.id();
+    {
+        let mut store = Store::open(dir.path()).unwrap();
+        let runs_dir = dir.path().join(".corral/runs");
+        let (_, run, _) = store
+            .begin_run("coding", Role::Coding, None, &runs_dir, 0)
+            .unwrap();
+        let other_start = process_start_time(stranger_pid).unwrap() + 7;
+        store
+            .set_run_process(run, stranger_pid, Some(other_start))
+            .unwrap();
+    }
+
+    let second = open(dir.path()).expect("tmux");
+    second.wait_for_screen("the dashboard", LIMIT, |s| s.contains("Agents"));
+    wait_for("the leftover groups killed", LIMIT, || {
+        leftovers
+            .iter()
+            .all(|p| group_members(*p).is_empty())
+            .then_some(())
+    });
+    let lost = run_pids(dir.path(), "lost");
+    for p in leftovers.iter().chain([&stranger_pid]) {
+        assert!(lost.contains(p), "run of pid {p} recorded lost: {lost:?}");
+    }
+    assert_eq!(
+        group_members(stranger_pid).len(),
+        1,
+        "the unrelated process survives"
+    );
+    let _ = stranger.kill();
+    let _ = stranger.wait();
+    // Its features were put back and started again: two fresh agents, then quit cleanly.
+    let fresh = two_live_agents(&second, dir.path());
+    second.press("q");
+    second.wait_for_screen("the quit question", LIMIT, |s| s.contains("Quit?"));
+    second.press("y");
+    second.wait_for_screen("corral to exit", LIMIT, |s| s.contains("corral exited 0"));
+    for p in fresh {
+        assert!(group_members(p).is_empty());
+    }
+}
