@@ -7,6 +7,7 @@ mod effect;
 pub mod graph;
 mod model;
 mod records;
+pub mod redact;
 pub mod retention;
 mod run;
 mod snapshot;
