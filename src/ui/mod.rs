@@ -4,6 +4,7 @@
 pub mod app;
 pub mod keymap;
 mod log_view;
+pub mod prompt;
 pub mod render;
 pub mod theme;
 
