@@ -635,6 +635,42 @@ fn the_search_prompt_edits_at_the_bottom_of_the_log_with_a_cursor() {
 }
 
 #[test]
+fn i_sends_one_line_to_the_running_agent_and_esc_sends_nothing() {
+    let mut app = app();
+    type_text(&mut app, "i");
+    let text = draw(&app, Theme::default(), 80, 24).backend().to_string();
+    assert!(text.contains("Send to run 12 (stdin)"), "{text}");
+    assert!(
+        type_text(&mut app, "yes, quit").is_empty(),
+        "q and x type letters"
+    );
+    assert!(!app.quitting);
+    assert_eq!(
+        press(&mut app, KeyCode::Enter).commands,
+        vec![Command::SendInput {
+            run: RunId(12),
+            text: "yes, quit".into()
+        }]
+    );
+    assert!(app.overlay.is_none());
+    type_text(&mut app, "ixq");
+    assert!(press(&mut app, KeyCode::Esc).commands.is_empty());
+    assert!(app.overlay.is_none() && !app.quitting);
+}
+
+#[test]
+fn i_on_an_agent_that_is_not_running_opens_nothing() {
+    let mut app = app();
+    app.act(Action::Down); // run 13, paused
+    assert!(type_text(&mut app, "i").is_empty());
+    assert!(app.overlay.is_none());
+    assert_eq!(
+        app.message.as_deref(),
+        Some("run 13 is paused: only a running agent takes input")
+    );
+}
+
+#[test]
 fn q_in_the_search_prompt_is_a_letter() {
     let mut app = app();
     assert!(type_text(&mut app, "/q").is_empty());

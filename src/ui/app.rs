@@ -214,6 +214,7 @@ impl App {
             Action::Search => self.open_search(),
             Action::NextMatch => self.step_match(true),
             Action::PrevMatch => self.step_match(false),
+            Action::Input => self.open_input(),
             Action::Help => self.overlay = Some(Overlay::Help),
             Action::Quit => match self.live_agents() {
                 0 => {

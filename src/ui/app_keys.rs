@@ -90,6 +90,24 @@ impl App {
         }
     }
 
+    /// `i`: opens a prompt for a line to the target run, if it is running. A paused agent
+    /// would not read it, and an ended one has no stdin left.
+    pub(super) fn open_input(&mut self) {
+        let target = self.target_run().map(|r| (r.id, r.state));
+        match target {
+            None => self.message = Some("no agent selected".into()),
+            Some((run, RunState::Running)) => {
+                self.overlay = Some(Overlay::Prompt(Prompt::new(PromptKind::Input(run))));
+            }
+            Some((run, state)) => {
+                self.message = Some(format!(
+                    "run {run} is {}: only a running agent takes input",
+                    state_word(state)
+                ))
+            }
+        }
+    }
+
     fn send_input(&mut self, run: crate::api::RunId, text: String) -> Outcome {
         let mut out = Outcome::default();
         // The run may have ended while the line was typed; say so rather than send into nothing.

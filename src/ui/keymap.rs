@@ -31,6 +31,8 @@ pub enum Action {
     NextMatch,
     /// Go to the previous search match, further up (older).
     PrevMatch,
+    /// Open a prompt for a line to the target run's stdin.
+    Input,
     Help,
     Quit,
 }
@@ -217,6 +219,13 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
         Action::PrevMatch,
         "previous match (older)",
         None,
+    ),
+    key(
+        KeyCode::Char('i'),
+        "i",
+        Action::Input,
+        "send a line to its stdin",
+        Some("input"),
     ),
     key(
         KeyCode::Char('?'),
