@@ -1,13 +1,14 @@
 //! The dashboard rendered on ratatui's TestBackend, and keys turned into commands.
 
 use corral::api::*;
-use corral::ui::app::{App, Confirm, Overlay, Pane};
+use corral::ui::app::{App, Confirm, Outcome, Overlay, Pane};
 use corral::ui::keymap::Action;
 use corral::ui::render;
 use corral::ui::theme::Theme;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use ratatui::style::Color;
+use ratatui::style::{Color, Modifier};
 
 /// 10 minutes after the first run started; every uptime below is relative to it.
 const NOW: i64 = 1_000_000 + 600_000;
@@ -473,4 +474,219 @@ fn a_long_notice_gets_room_in_the_footer_and_is_cut_visibly() {
         footer.contains("help") && footer.contains("quit"),
         "{footer}"
     );
+}
+
+fn press(app: &mut App, code: KeyCode) -> Outcome {
+    app.key(&KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+/// Types `text` into whatever has the keys; returns every command the keys produced.
+fn type_text(app: &mut App, text: &str) -> Vec<Command> {
+    text.chars()
+        .flat_map(|c| press(app, KeyCode::Char(c)).commands)
+        .collect()
+}
+
+fn search(app: &mut App, query: &str) {
+    type_text(app, "/");
+    type_text(app, query);
+    press(app, KeyCode::Enter);
+}
+
+/// The cells where `needle` is drawn, from the first place it occurs on screen.
+fn cells_of(term: &Terminal<TestBackend>, needle: &str) -> Vec<ratatui::buffer::Cell> {
+    let buf = term.backend().buffer();
+    let n = needle.chars().count() as u16;
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width.saturating_sub(n) {
+            let cells: Vec<_> = (x..x + n).map(|i| buf[(i, y)].clone()).collect();
+            if cells.iter().map(|c| c.symbol()).collect::<String>() == needle {
+                return cells;
+            }
+        }
+    }
+    panic!("{needle} is not on screen:\n{}", term.backend());
+}
+
+fn log_title(term: &Terminal<TestBackend>) -> String {
+    let text = term.backend().to_string();
+    let title = text.lines().find(|l| l.contains(" Log ")).unwrap_or("");
+    title.to_string()
+}
+
+#[test]
+fn search_highlights_every_match_and_counts_in_the_title() {
+    let mut app = app();
+    search(&mut app, "CATALOG");
+    assert!(app.overlay.is_none(), "enter closes the prompt");
+    let term = draw(&app, Theme::default(), 120, 40);
+    // Four lines match; the current one is the newest at or above the bottom of the view.
+    assert!(
+        log_title(&term).contains("/CATALOG 4/4"),
+        "{}",
+        log_title(&term)
+    );
+    let older = cells_of(&term, "src/catalog/list.rs");
+    assert!(older[4..11].iter().all(|c| c.bg == Color::Yellow));
+    assert!(older[..4].iter().all(|c| c.bg == Color::Reset));
+    let current = cells_of(&term, "test catalog::");
+    assert!(current[5..12].iter().all(|c| c.bg == Color::LightRed));
+    assert_eq!(current[12].bg, Color::Reset);
+    // Without colour, matches are reversed, the current one bold as well.
+    let plain = Theme {
+        color: false,
+        ascii: false,
+    };
+    let term = draw(&app, plain, 120, 40);
+    let older = cells_of(&term, "src/catalog/list.rs");
+    assert!(older[4].modifier.contains(Modifier::REVERSED));
+    assert!(!older[4].modifier.contains(Modifier::BOLD));
+    let current = cells_of(&term, "test catalog::");
+    assert!(
+        current[5]
+            .modifier
+            .contains(Modifier::REVERSED | Modifier::BOLD)
+    );
+    // A new line that matches counts at once.
+    let n = app.log.lines.len() as u64;
+    app.log.push(LogLine {
+        run: RunId(12),
+        seq: n,
+        stream: Stream::Stdout,
+        at_ms: 0,
+        text: "catalog done".into(),
+    });
+    let term = draw(&app, Theme::default(), 120, 40);
+    assert!(
+        log_title(&term).contains("/CATALOG 4/5"),
+        "{}",
+        log_title(&term)
+    );
+    // Esc with nothing open clears the search.
+    press(&mut app, KeyCode::Esc);
+    assert!(!log_title(&draw(&app, Theme::default(), 120, 40)).contains("CATALOG"));
+}
+
+#[test]
+fn n_and_shift_n_move_between_matches_wrap_and_scroll_to_them() {
+    let mut app = app();
+    let many: Vec<LogLine> = (0..200)
+        .map(|i| LogLine {
+            run: RunId(12),
+            seq: i,
+            stream: Stream::Stdout,
+            at_ms: 0,
+            text: if i % 60 == 10 {
+                format!("line {i} needle")
+            } else {
+                format!("line {i}")
+            },
+        })
+        .collect();
+    app.show_log(Some(RunId(12)), many);
+    draw(&app, Theme::default(), 120, 40); // the pane's size is known after a draw
+    search(&mut app, "needle");
+    let shows = |app: &App, what: &str| {
+        let term = draw(app, Theme::default(), 120, 40);
+        let text = term.backend().to_string();
+        let title = log_title(&term);
+        (text.contains(what), title)
+    };
+    // Matches on lines 10, 70, 130 and 190; following, the view ends at 199.
+    let (seen, title) = shows(&app, "line 190 needle");
+    assert!(seen && title.contains("4/4"), "{title}");
+    assert!(!app.log.follow, "a match pins the view");
+    type_text(&mut app, "n");
+    let (seen, title) = shows(&app, "line 10 needle");
+    assert!(seen && title.contains("1/4"), "{title}");
+    assert_eq!(app.message.as_deref(), Some("search wrapped to the top"));
+    type_text(&mut app, "n");
+    let (seen, title) = shows(&app, "line 70 needle");
+    assert!(seen && title.contains("2/4"), "{title}");
+    type_text(&mut app, "NN");
+    let (seen, title) = shows(&app, "line 190 needle");
+    assert!(seen && title.contains("4/4"), "{title}");
+    assert_eq!(app.message.as_deref(), Some("search wrapped to the bottom"));
+}
+
+#[test]
+fn a_search_without_match_says_so_and_does_not_move() {
+    let mut app = app();
+    search(&mut app, "zebra");
+    type_text(&mut app, "nN");
+    assert!(app.log.follow && app.log.scroll_back == 0);
+    let term = draw(&app, Theme::default(), 120, 40);
+    assert!(
+        log_title(&term).contains("/zebra no match"),
+        "{}",
+        log_title(&term)
+    );
+}
+
+#[test]
+fn the_search_prompt_edits_at_the_bottom_of_the_log_with_a_cursor() {
+    let mut app = app();
+    type_text(&mut app, "/catx");
+    press(&mut app, KeyCode::Backspace);
+    press(&mut app, KeyCode::Home);
+    let mut term = draw(&app, Theme::default(), 80, 24);
+    let text = term.backend().to_string();
+    let bottom = text.lines().rev().nth(2).unwrap().trim_matches('"');
+    assert!(bottom.starts_with("│/cat "), "{bottom}");
+    assert!(text.lines().last().unwrap().contains("enter search"));
+    // The terminal's cursor sits on the prompt, after the slash (Home moved it to the start).
+    assert_eq!(
+        term.get_cursor_position().unwrap(),
+        ratatui::layout::Position::new(2, 21)
+    );
+}
+
+#[test]
+fn i_sends_one_line_to_the_running_agent_and_esc_sends_nothing() {
+    let mut app = app();
+    type_text(&mut app, "i");
+    let text = draw(&app, Theme::default(), 80, 24).backend().to_string();
+    assert!(text.contains("Send to run 12 (stdin)"), "{text}");
+    assert!(
+        type_text(&mut app, "yes, quit").is_empty(),
+        "q and x type letters"
+    );
+    assert!(!app.quitting);
+    assert_eq!(
+        press(&mut app, KeyCode::Enter).commands,
+        vec![Command::SendInput {
+            run: RunId(12),
+            text: "yes, quit".into()
+        }]
+    );
+    assert!(app.overlay.is_none());
+    type_text(&mut app, "ixq");
+    assert!(press(&mut app, KeyCode::Esc).commands.is_empty());
+    assert!(app.overlay.is_none() && !app.quitting);
+}
+
+#[test]
+fn i_on_an_agent_that_is_not_running_opens_nothing() {
+    let mut app = app();
+    app.act(Action::Down); // run 13, paused
+    assert!(type_text(&mut app, "i").is_empty());
+    assert!(app.overlay.is_none());
+    assert_eq!(
+        app.message.as_deref(),
+        Some("run 13 is paused: only a running agent takes input")
+    );
+}
+
+#[test]
+fn q_in_the_search_prompt_is_a_letter() {
+    let mut app = app();
+    assert!(type_text(&mut app, "/q").is_empty());
+    assert!(!app.quitting);
+    assert!(matches!(app.overlay, Some(Overlay::Prompt(_))));
+    let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    assert!(
+        app.key(&ctrl_c).commands.is_empty(),
+        "ctrl-c cancels the prompt"
+    );
+    assert!(app.overlay.is_none() && !app.quitting);
 }

@@ -3,6 +3,7 @@
 
 use super::keymap::Action;
 use super::log_view::LogView;
+use super::prompt::Prompt;
 use crate::api::{Command, FeatureId, JobId, LogLine, RunId, RunView, Snapshot};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,10 +30,13 @@ pub enum Confirm {
     Quit { live: usize },
 }
 
+/// What is drawn over the panes and takes the keys while it is open.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
     Help,
     Confirm(Confirm),
+    /// A line being typed: every key goes to it until Enter or Esc.
+    Prompt(Prompt),
 }
 
 /// What the event loop must do after a key.
@@ -207,6 +211,10 @@ impl App {
             Action::Follow => self.log.toggle_follow(),
             Action::Wrap => self.log.wrap = !self.log.wrap,
             Action::AppLog => self.show_app_log = !self.show_app_log,
+            Action::Search => self.open_search(),
+            Action::NextMatch => self.step_match(true),
+            Action::PrevMatch => self.step_match(false),
+            Action::Input => self.open_input(),
             Action::Help => self.overlay = Some(Overlay::Help),
             Action::Quit => match self.live_agents() {
                 0 => {
@@ -237,10 +245,14 @@ impl App {
         out
     }
 
-    /// Closes Help, or says no to a question.
+    /// Closes Help or a prompt, says no to a question, or with nothing open clears the search.
     pub fn escape(&mut self) -> Outcome {
         match self.overlay {
             Some(Overlay::Confirm(_)) => self.answer(false),
+            None => {
+                self.log.search = None;
+                Outcome::default()
+            }
             _ => {
                 self.overlay = None;
                 Outcome::default()

@@ -25,6 +25,14 @@ pub enum Action {
     Follow,
     Wrap,
     AppLog,
+    /// Open the search prompt for the Log pane.
+    Search,
+    /// Go to the next search match, further down (newer).
+    NextMatch,
+    /// Go to the previous search match, further up (older).
+    PrevMatch,
+    /// Open a prompt for a line to the target run's stdin.
+    Input,
     Help,
     Quit,
 }
@@ -192,6 +200,34 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
         None,
     ),
     key(
+        KeyCode::Char('/'),
+        "/",
+        Action::Search,
+        "search the log",
+        Some("search"),
+    ),
+    key(
+        KeyCode::Char('n'),
+        "n",
+        Action::NextMatch,
+        "next match (newer)",
+        None,
+    ),
+    key(
+        KeyCode::Char('N'),
+        "N",
+        Action::PrevMatch,
+        "previous match (older)",
+        None,
+    ),
+    key(
+        KeyCode::Char('i'),
+        "i",
+        Action::Input,
+        "send a line to its stdin",
+        Some("input"),
+    ),
+    key(
         KeyCode::Char('?'),
         "?",
         Action::Help,
@@ -215,8 +251,6 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
     },
 ];
 
-/// The action bound to a key press, if any. Shift is ignored for characters, since the
-/// character itself already says whether it was shifted.
 /// The label of a key in the current glyph set (arrows have ASCII names).
 pub fn label(b: &Binding, ascii: bool) -> &'static str {
     match (b.label, ascii) {
@@ -226,6 +260,8 @@ pub fn label(b: &Binding, ascii: bool) -> &'static str {
     }
 }
 
+/// The action bound to a key press, if any. Shift is ignored for characters, since the
+/// character itself already says whether it was shifted.
 pub fn lookup(bindings: &[Binding], ev: &KeyEvent) -> Option<Action> {
     let mods = match ev.code {
         KeyCode::Char(_) | KeyCode::BackTab => ev.modifiers - KeyModifiers::SHIFT,
@@ -253,5 +289,14 @@ mod tests {
         assert_eq!(lookup(DEFAULT_BINDINGS, &ctrl_c), Some(Action::Quit));
         let plain_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::NONE);
         assert_eq!(lookup(DEFAULT_BINDINGS, &plain_c), None);
+    }
+
+    #[test]
+    fn help_texts_fit_a_column_of_the_help_at_80_columns() {
+        // 80 columns give each help column 38 cells: the widest key label, a space, the text
+        // and two spaces before the next column leave 26 for the text.
+        for b in DEFAULT_BINDINGS {
+            assert!(b.help.chars().count() <= 26, "{:?} is too long", b.help);
+        }
     }
 }

@@ -1,6 +1,10 @@
-//! The Log pane's own state: which run, the lines it holds, follow, scroll and wrap.
+//! The Log pane's own state: which run, the lines it holds, follow, scroll, wrap and search.
 
-use crate::api::{LogLine, RunId};
+use super::search::Search;
+use crate::api::{LogLine, RunId, Stream};
+use ansi_to_tui::IntoText;
+use ratatui::text::Span;
+use std::cell::Cell;
 use std::collections::VecDeque;
 
 /// Lines the Log pane keeps for the run it shows (the runtime's ring holds the same amount).
@@ -15,6 +19,11 @@ pub struct LogView {
     /// Lines between the bottom of the view and the newest line when not following.
     pub scroll_back: usize,
     pub wrap: bool,
+    /// The search set with `/`, kept across runs and counted over `lines`.
+    pub search: Option<Search>,
+    /// Rows and columns inside the pane at the last draw. The renderer writes it, since only
+    /// the layout knows the size, and a jump to a search match reads it to know what is on screen.
+    pub page: Cell<(usize, usize)>,
 }
 
 impl Default for LogView {
@@ -25,6 +34,8 @@ impl Default for LogView {
             follow: true,
             scroll_back: 0,
             wrap: false,
+            search: None,
+            page: Cell::new((0, 0)),
         }
     }
 }
@@ -35,6 +46,11 @@ impl LogView {
         self.lines = tail.into();
         self.follow = true;
         self.scroll_back = 0;
+        // The query stays: the same search over the new run's lines (or the same run's, fetched
+        // again after falling behind).
+        if let Some(query) = self.search.as_ref().map(|s| s.query().to_string()) {
+            self.search = Search::new(&query, &self.lines);
+        }
     }
 
     /// Appends a live line if it belongs to the shown run and is newer than what is held.
@@ -45,6 +61,12 @@ impl LogView {
         }
         if self.lines.len() >= LOG_VIEW_LINES {
             self.lines.pop_front();
+            if let (Some(search), Some(front)) = (&mut self.search, self.lines.front()) {
+                search.dropped_before(front.seq);
+            }
+        }
+        if let Some(search) = &mut self.search {
+            search.added(&line);
         }
         self.lines.push_back(line);
         if !self.follow {
@@ -82,5 +104,171 @@ impl LogView {
         } else {
             self.follow_bottom();
         }
+    }
+}
+
+impl LogView {
+    /// One past the index of the newest line on screen, for a pane of `rows` rows. Scrolled to
+    /// the top, the pane still shows a full page: the first line sits at the top.
+    pub fn end(&self, rows: usize) -> usize {
+        let len = self.lines.len();
+        len.saturating_sub(self.scroll_back).max(rows.min(len))
+    }
+
+    /// The index of the oldest line wholly on screen when the newest shown is `end - 1`.
+    fn top(&self, end: usize) -> usize {
+        let (rows, cols) = self.page.get();
+        if !self.wrap || cols == 0 {
+            return end.saturating_sub(rows.max(1));
+        }
+        // Wrapped lines take several rows: count them as the renderer does.
+        let mut used = 0;
+        let mut top = end;
+        while top > 0 {
+            let need = line_width(&self.lines[top - 1]).max(1).div_ceil(cols);
+            if used + need > rows {
+                break;
+            }
+            used += need;
+            top -= 1;
+        }
+        top
+    }
+
+    /// Leaves follow mode and scrolls, only if needed, so the line `seq` is on screen; a line
+    /// that was off screen ends up in the middle of the pane, with context on both sides.
+    pub fn reveal(&mut self, seq: u64) {
+        let Ok(idx) = self.lines.binary_search_by_key(&seq, |l| l.seq) else {
+            return;
+        };
+        // Pinned where it is, the view no longer moves as lines arrive.
+        self.follow = false;
+        let rows = self.page.get().0.max(1);
+        let end = self.end(rows);
+        if (self.top(end)..end).contains(&idx) {
+            return;
+        }
+        let len = self.lines.len();
+        self.scroll_back = len - (idx + 1 + rows / 2).min(len);
+        if idx < self.top(self.end(rows)) {
+            // Long wrapped lines below it would push it off the top: put it at the bottom.
+            self.scroll_back = len - (idx + 1);
+        }
+    }
+
+    /// Sets the search (an empty query clears it) and shows the match nearest the bottom of
+    /// the view. Returns false when nothing matches, and then the view does not move.
+    pub fn set_search(&mut self, query: &str) -> bool {
+        self.search = Search::new(query, &self.lines);
+        let end = self.end(self.page.get().0);
+        let bottom = match end.checked_sub(1) {
+            Some(i) => self.lines[i].seq,
+            None => return false,
+        };
+        match self.search.as_mut().and_then(|s| s.nearest(bottom)) {
+            Some(seq) => {
+                self.reveal(seq);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `n`/`N`: moves to the next (newer) or previous match and shows it. Returns whether the
+    /// search wrapped around, or None when there is no match to go to.
+    pub fn step_match(&mut self, forward: bool) -> Option<bool> {
+        let (seq, wrapped) = self.search.as_mut()?.step(forward)?;
+        self.reveal(seq);
+        Some(wrapped)
+    }
+}
+
+/// A line of agent output as styled spans: SGR colours kept, every other control character
+/// replaced by a space so nothing an agent prints can move the cursor or clear the screen.
+pub fn parse_line(text: &str) -> Vec<Span<'static>> {
+    let parsed = text
+        .as_bytes()
+        .into_text()
+        .ok()
+        .and_then(|t| t.lines.into_iter().next());
+    let Some(parsed) = parsed else {
+        return vec![Span::raw(clean(text))];
+    };
+    parsed
+        .spans
+        .into_iter()
+        .map(|span| Span::styled(clean(&span.content), span.style))
+        .collect()
+}
+
+fn clean(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// The text of a line as the pane shows it, without colours: what search matches against.
+pub fn plain_text(text: &str) -> String {
+    parse_line(text)
+        .iter()
+        .map(|s| s.content.as_ref())
+        .collect()
+}
+
+/// Cells a line takes unwrapped, the stderr mark included.
+fn line_width(line: &LogLine) -> usize {
+    let mark = if line.stream == Stream::Stderr { 2 } else { 0 };
+    mark + parse_line(&line.text)
+        .iter()
+        .map(Span::width)
+        .sum::<usize>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(texts: impl IntoIterator<Item = String>, rows: usize, cols: usize) -> LogView {
+        let lines = texts.into_iter().enumerate().map(|(i, text)| LogLine {
+            run: RunId(1),
+            seq: i as u64,
+            stream: Stream::Stdout,
+            at_ms: 0,
+            text,
+        });
+        let mut v = LogView::default();
+        v.reset(Some(RunId(1)), lines.collect());
+        v.page.set((rows, cols));
+        v
+    }
+
+    #[test]
+    fn reveal_scrolls_only_to_lines_off_screen_and_centres_them() {
+        let mut v = view((0..100).map(|i| format!("line {i}")), 10, 40);
+        v.reveal(95);
+        assert_eq!(
+            (v.follow, v.scroll_back),
+            (false, 0),
+            "on screen: pinned, not moved"
+        );
+        v.reveal(40);
+        assert_eq!(v.end(10), 46, "five lines below it, four above");
+        v.reveal(2);
+        assert_eq!(
+            v.end(10),
+            10,
+            "near the top the page starts at the first line"
+        );
+    }
+
+    #[test]
+    fn reveal_counts_wrapped_rows() {
+        // Every line takes three rows at 10 columns, so a 9-row pane holds three lines.
+        let mut v = view((0..20).map(|i| format!("{i:<25}")), 9, 10);
+        v.wrap = true;
+        v.reveal(17);
+        assert_eq!(v.scroll_back, 0, "17, 18 and 19 are on screen");
+        v.reveal(16);
+        assert_eq!(v.end(9), 17, "too tall to centre: it goes to the bottom");
     }
 }

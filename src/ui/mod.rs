@@ -2,15 +2,18 @@
 //! a process, a file or the database.
 
 pub mod app;
+mod app_keys;
 pub mod keymap;
 mod log_view;
+pub mod prompt;
 pub mod render;
+mod search;
 pub mod theme;
 
 use crate::api::{LogLine, RunId};
 use crate::runtime::RuntimeHandle;
-use app::{App, Outcome, Overlay};
-use crossterm::event::{Event, EventStream, KeyCode, KeyEventKind};
+use app::{App, Outcome};
+use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
 use std::time::Duration;
 use theme::Theme;
@@ -105,26 +108,10 @@ fn push_line(app: &mut App, line: LogLine) -> bool {
     !app.show_app_log && app.log.push(line)
 }
 
-/// Maps a terminal event to the app: y/n/esc answer popups, everything else goes through the keymap.
+/// Maps a terminal event to the app: keys go to [`App::key`]; resize and focus changes just redraw.
 fn on_event(app: &mut App, ev: &Event) -> Outcome {
-    let Event::Key(key) = ev else {
-        return Outcome::default(); // resize and focus changes just redraw
-    };
-    if key.kind == KeyEventKind::Release {
-        return Outcome::default();
-    }
-    if matches!(app.overlay, Some(Overlay::Confirm(_))) {
-        return match key.code {
-            KeyCode::Char('y' | 'Y') => app.answer(true),
-            KeyCode::Char('n' | 'N') | KeyCode::Esc => app.answer(false),
-            _ => Outcome::default(),
-        };
-    }
-    if key.code == KeyCode::Esc {
-        return app.escape();
-    }
-    match keymap::lookup(keymap::DEFAULT_BINDINGS, key) {
-        Some(action) => app.act(action),
-        None => Outcome::default(),
+    match ev {
+        Event::Key(key) => app.key(key),
+        _ => Outcome::default(),
     }
 }

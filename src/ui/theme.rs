@@ -76,6 +76,25 @@ impl Theme {
         self.fg(Color::Green)
     }
 
+    /// A search match in the Log pane; reverse video without colour.
+    pub fn search_hit(&self) -> Style {
+        if self.color {
+            Style::default().fg(Color::Black).bg(Color::Yellow)
+        } else {
+            Style::default().add_modifier(Modifier::REVERSED)
+        }
+    }
+
+    /// The current search match, set apart from the others.
+    pub fn search_current(&self) -> Style {
+        let s = Style::default().add_modifier(Modifier::BOLD);
+        if self.color {
+            s.fg(Color::Black).bg(Color::LightRed)
+        } else {
+            s.add_modifier(Modifier::REVERSED | Modifier::UNDERLINED)
+        }
+    }
+
     pub fn run_state(&self, state: RunState) -> Style {
         match state {
             RunState::Running => self.fg(Color::Green),

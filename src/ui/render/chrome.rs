@@ -4,6 +4,7 @@
 use crate::api::{FeatureStatus, RunState};
 use crate::ui::app::App;
 use crate::ui::keymap::{Action, DEFAULT_BINDINGS};
+use crate::ui::prompt::PromptKind;
 use crate::ui::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -114,10 +115,23 @@ pub fn footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         ]
     };
     let must = |a: Action| matches!(a, Action::Help | Action::Quit);
-    let hints: Vec<(bool, Vec<Span>)> = DEFAULT_BINDINGS
-        .iter()
-        .filter_map(|b| b.hint.map(|w| (must(b.action), hint(b.label, w))))
-        .collect();
+    let hints: Vec<(bool, Vec<Span>)> = match app.prompt().map(|p| p.kind) {
+        // While a prompt is open the keymap does nothing: hint the prompt's own keys.
+        Some(kind) => {
+            let enter = match kind {
+                PromptKind::Search => "search",
+                PromptKind::Input(_) => "send",
+            };
+            [("enter", enter), ("esc", "cancel"), ("ctrl-u", "clear")]
+                .into_iter()
+                .map(|(k, w)| (true, hint(k, w)))
+                .collect()
+        }
+        None => DEFAULT_BINDINGS
+            .iter()
+            .filter_map(|b| b.hint.map(|w| (must(b.action), hint(b.label, w))))
+            .collect(),
+    };
     let mut keep: Vec<bool> = vec![true; hints.len()];
     let total = |keep: &[bool]| -> usize {
         1 + hints

@@ -1,10 +1,13 @@
 //! The Log pane: the shown run's output with its colours, or corral's own log.
 
+use super::overlay::prompt_line;
 use super::pane_block;
 use crate::api::{LogLine, Stream};
 use crate::ui::app::App;
+use crate::ui::log_view::parse_line;
+use crate::ui::prompt::PromptKind;
+use crate::ui::search::{Search, highlight};
 use crate::ui::theme::Theme;
-use ansi_to_tui::IntoText;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -12,35 +15,50 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 /// Turns one line of agent output into styled text. Colours (SGR) are kept; any other control
 /// character is replaced so nothing an agent prints can move the cursor or clear the screen.
-pub fn styled_line(line: &LogLine, theme: &Theme) -> Line<'static> {
-    let parsed = line
-        .text
-        .as_bytes()
-        .into_text()
-        .ok()
-        .and_then(|t| t.lines.into_iter().next())
-        .unwrap_or_else(|| Line::raw(line.text.clone()));
-    let mut spans: Vec<Span<'static>> = Vec::with_capacity(parsed.spans.len() + 1);
+/// Search matches in it are highlighted, the current one (its index in the line) apart.
+fn styled_line(line: &LogLine, app: &App, theme: &Theme) -> Line<'static> {
+    let mut text = parse_line(&line.text);
+    if !theme.color {
+        for span in &mut text {
+            span.style = Default::default();
+        }
+    }
+    if let Some(search) = &app.log.search {
+        let plain: String = text.iter().map(|s| s.content.as_ref()).collect();
+        let current = search
+            .current()
+            .filter(|(seq, _)| *seq == line.seq)
+            .map(|(_, k)| k);
+        let ranges = search.ranges(&plain);
+        text = highlight(
+            text,
+            &ranges,
+            current,
+            theme.search_hit(),
+            theme.search_current(),
+        );
+    }
+    let mut spans: Vec<Span<'static>> = Vec::with_capacity(text.len() + 1);
     if line.stream == Stream::Stderr {
         spans.push(Span::styled(
             if theme.ascii { "! " } else { "┃ " },
             theme.error(),
         ));
     }
-    for span in parsed.spans {
-        let clean: String = span
-            .content
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
-        let style = if theme.color {
-            span.style
-        } else {
-            Default::default()
-        };
-        spans.push(Span::styled(clean, style));
-    }
+    spans.extend(text);
     Line::from(spans)
+}
+
+/// `/query 3/17` for the title, or `/query no match`; long queries are cut.
+fn search_title(search: &Search, theme: &Theme) -> String {
+    let mut query: String = search.query().chars().take(20).collect();
+    if query.len() < search.query().len() {
+        query.push_str(if theme.ascii { "..." } else { "…" });
+    }
+    match search.position() {
+        Some(at) => format!("/{query} {at}/{}", search.total()),
+        None => format!("/{query} no match"),
+    }
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool) {
@@ -79,19 +97,33 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
     if log.wrap {
         title.push_str(&format!(" {dot} wrap"));
     }
+    if let Some(search) = &log.search {
+        title.push_str(&format!(" {dot} {}", search_title(search, theme)));
+    }
     let block = pane_block(title, focused, theme);
-    let inner = block.inner(area);
+    let mut inner = block.inner(area);
+    frame.render_widget(block, area);
+    // The search prompt takes the pane's last row while it is open.
+    if let Some(prompt) = app.prompt().filter(|p| p.kind == PromptKind::Search) {
+        let bottom = inner.height.saturating_sub(1);
+        let row = Rect {
+            y: inner.y + bottom,
+            height: inner.height.min(1),
+            ..inner
+        };
+        prompt_line(frame, row, "/", &prompt.editor);
+        inner.height = bottom;
+    }
     let height = inner.height as usize;
     let width = inner.width.max(1) as usize;
-    // Scrolled to the top, the pane still shows a full page: the first line sits at the top.
-    let len = log.lines.len();
-    let end = len.saturating_sub(log.scroll_back).max(height.min(len));
+    log.page.set((height, width));
+    let end = log.end(height);
     // Walk back from the last line shown until the pane is full (wrapped lines take more rows).
     let mut rows = 0;
     let mut start = end;
     let mut lines: Vec<Line> = Vec::new();
     while start > 0 && rows < height {
-        let line = styled_line(&log.lines[start - 1], theme);
+        let line = styled_line(&log.lines[start - 1], app, theme);
         rows += if log.wrap {
             line.width().max(1).div_ceil(width)
         } else {
@@ -111,9 +143,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
     }
     // When wrapped rows overflow, skip the top rows so the newest line stays in view.
     let overflow = rows.saturating_sub(height) as u16;
-    let mut para = Paragraph::new(lines).block(block);
+    let mut para = Paragraph::new(lines);
     if log.wrap {
         para = para.wrap(Wrap { trim: false }).scroll((overflow, 0));
     }
-    frame.render_widget(para, area);
+    frame.render_widget(para, inner);
 }

@@ -1,7 +1,8 @@
-//! Popups drawn over the dashboard: help and y/n questions.
+//! Popups drawn over the dashboard: help, y/n questions and the input prompt.
 
 use crate::ui::app::{App, Confirm, Overlay};
 use crate::ui::keymap::{Action, DEFAULT_BINDINGS, label};
+use crate::ui::prompt::{LineEditor, PromptKind};
 use crate::ui::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -24,7 +25,43 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         None => {}
         Some(Overlay::Help) => help(frame, theme),
         Some(Overlay::Confirm(q)) => confirm(frame, app, q, theme),
+        Some(Overlay::Prompt(p)) => match p.kind {
+            // The search prompt sits at the bottom of the Log pane, drawn with it.
+            PromptKind::Search => {}
+            PromptKind::Input(run) => {
+                let area = frame.area();
+                let popup = centered(area, area.width.saturating_sub(4).min(64), 3);
+                frame.render_widget(Clear, popup);
+                let block = Block::default()
+                    .borders(Borders::ALL)
+                    .border_set(theme.border_set(true))
+                    .border_style(theme.border(true))
+                    .title(Span::styled(
+                        format!(" Send to run {run} (stdin) "),
+                        theme.title(true),
+                    ));
+                let inner = block.inner(popup);
+                frame.render_widget(block, popup);
+                prompt_line(frame, inner, "", &p.editor);
+            }
+        },
     }
+}
+
+/// Draws a prompt's text after `prefix` on the first row of `area`, scrolled so the cursor
+/// is inside, and puts the terminal's cursor on it.
+pub(super) fn prompt_line(frame: &mut Frame, area: Rect, prefix: &str, editor: &LineEditor) {
+    if area.width == 0 || area.height == 0 {
+        return;
+    }
+    let row = Rect { height: 1, ..area };
+    let lead = prefix.chars().count() as u16;
+    let room = row.width.saturating_sub(lead) as usize;
+    let (shown, cursor) = editor.window(room);
+    frame.render_widget(Clear, row);
+    frame.render_widget(Paragraph::new(format!("{prefix}{shown}")), row);
+    let x = (row.x + lead + cursor as u16).min(row.right().saturating_sub(1));
+    frame.set_cursor_position((x, row.y));
 }
 
 /// One entry per action, its keys joined ("j/↓"), laid out in two columns.
