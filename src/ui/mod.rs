@@ -43,9 +43,8 @@ pub async fn run(
     let mut shown: Option<RunId> = None;
     let mut dirty = true;
     let mut last_draw = Instant::now() - FRAME;
-    // Uptimes tick once a second, and only while something is live.
-    let mut clock = tokio::time::interval(Duration::from_secs(1));
-    clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    // No clock of its own: while runs are live the sampler's snapshot arrives once a second
+    // (its `sampled_at_ms` moves), which redraws the uptimes; idle, nothing wakes the UI.
 
     loop {
         let wanted = app.log_run();
@@ -60,7 +59,6 @@ pub async fn run(
         if app.snapshot.shut_down {
             return Ok(());
         }
-        let live = app.live_agents() > 0;
         tokio::select! {
             _ = tokio::time::sleep_until(last_draw + FRAME), if dirty => {
                 terminal.draw(|f| render::draw(f, &app, &theme, now_ms()))?;
@@ -99,7 +97,6 @@ pub async fn run(
                 }
                 Err(RecvError::Closed) => {}
             },
-            _ = clock.tick(), if live => dirty = true,
         }
     }
 }
