@@ -88,6 +88,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
         if let Some(name) = &run.feature_name {
             title.push_str(&format!(" {name}"));
         }
+        if let Some(stats) = run.stats {
+            title.push_str(&format!(" {dot} {}", super::format_bytes(stats.log_bytes)));
+        }
     }
     let mode = if log.follow { "follow" } else { "scrolled" };
     title.push_str(&format!(" {dot} {mode}"));
