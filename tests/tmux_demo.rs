@@ -1,168 +1,36 @@
 //! End-to-end test of the demo dashboard, driven through tmux the way a person would use it:
 //! start `corral demo DIR`, pause / resume / kill the selected agent with the keyboard, quit,
 //! and check the real processes (via /proc) and the project database (via `status --json`)
-//! after every step.
-//!
-//! The tmux server runs on its own socket (`tmux -L <unique>`) with no config file, so the test
-//! never touches a user's tmux. The child gets temporary XDG dirs so no user config is read and
-//! the log file lands in a temp dir.
+//! after every step. The child gets temporary XDG dirs so no user config is read and the log
+//! file lands in a temp dir.
 
-use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+mod common;
 
+use common::tmux::{Tmux, shell_quote};
+use common::{group_members, wait_for};
 use serde_json::Value;
-use tempfile::TempDir;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
 
-const SESSION: &str = "demo";
-const POLL_INTERVAL: Duration = Duration::from_millis(75);
+const EXE: &str = env!("CARGO_BIN_EXE_corral");
 /// The demo config's kill grace period is 3 s; allow generous margin on a loaded machine.
 const KILL_TIMEOUT: Duration = Duration::from_secs(8);
 const STEP_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A tmux server on a private socket. Dropping it kills the server, and then any demo agent
-/// left behind by a failed run, so a failing assertion does not leak processes.
-struct Tmux {
-    socket: String,
-    /// Where tmux put the socket, once the server runs. tmux 3.3 leaves the file behind after
-    /// `kill-server`, so the guard removes it.
-    socket_path: Option<PathBuf>,
-    project: PathBuf,
-}
-
-impl Tmux {
-    fn cmd(&self) -> Command {
-        let mut cmd = Command::new("tmux");
-        // `-f /dev/null`: ignore the user's ~/.tmux.conf (it could change keys or the size).
-        cmd.args(["-L", &self.socket, "-f", "/dev/null"]);
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        let out = self.cmd().args(args).output().expect("run tmux");
-        assert!(
-            out.status.success(),
-            "tmux {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    }
-
-    fn capture(&self) -> String {
-        let out = self.run(&["capture-pane", "-p", "-t", SESSION]);
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Sends one key, as typed (`-l` so e.g. `y` is never read as a key name).
-    fn press(&self, key: &str) {
-        self.run(&["send-keys", "-t", SESSION, "-l", key]);
-    }
-
-    /// Polls the screen until `pred` holds; panics with the last screen on timeout.
-    fn wait_for_screen(
-        &self,
-        what: &str,
-        timeout: Duration,
-        pred: impl Fn(&str) -> bool,
-    ) -> String {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let screen = self.capture();
-            if pred(&screen) {
-                return screen;
-            }
-            if Instant::now() >= deadline {
-                panic!("timed out after {timeout:?} waiting for {what}; screen:\n{screen}");
-            }
-            thread::sleep(POLL_INTERVAL);
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd().arg("kill-server").output();
-        if let Some(path) = &self.socket_path {
-            let _ = fs::remove_file(path);
-        }
-        // Agents lead their own process groups, so killing the tmux server (and with it the
-        // dashboard) does not reach them. Only relevant when the test failed half-way.
-        for pid in demo_agent_pids(&self.project) {
-            let _ = Command::new("kill")
-                .args(["-KILL", "--", &format!("-{pid}")])
-                .output();
-        }
-    }
-}
-
-/// Polls `check` until it returns `Ok`, or panics after `timeout` with `what` and the last
-/// `Err` (a description of what was seen instead).
-fn wait_until<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Result<T, String>) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        match check() {
-            Ok(value) => return value,
-            Err(last) if Instant::now() >= deadline => {
-                panic!("timed out after {timeout:?} waiting for {what}; last seen: {last}")
-            }
-            Err(_) => thread::sleep(POLL_INTERVAL),
-        }
-    }
-}
-
-/// `(pid, state)` of every process whose process group is `pgid`, read from /proc/*/stat.
-/// The fields after the command name (which may contain spaces and parentheses) start after
-/// the last ')': state, ppid, pgrp, ...
-fn group_members(pgid: i64) -> Vec<(i64, char)> {
-    let mut members = Vec::new();
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return members;
-    };
-    for entry in entries.flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i64>() else {
-            continue;
-        };
-        // The process may exit between read_dir and this read; that is fine.
-        let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
-            continue;
-        };
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let (Some(state), Some(pgrp)) = (fields.first(), fields.get(2)) else {
-            continue;
-        };
-        if pgrp.parse::<i64>() == Ok(pgid) {
-            members.push((pid, state.chars().next().unwrap_or('?')));
-        }
-    }
-    members
-}
-
-/// Members of the group that are still alive: a zombie has exited and only waits to be reaped.
-fn live_group_members(pgid: i64) -> Vec<(i64, char)> {
-    group_members(pgid)
-        .into_iter()
-        .filter(|&(_, state)| state != 'Z')
-        .collect()
-}
-
 /// Live `demo-agent` processes belonging to `project`. The agent's command line does not name
 /// the project, so also accept a match on its working directory or its CORRAL_PROJECT variable.
-fn demo_agent_pids(project: &Path) -> Vec<i64> {
+fn demo_agent_pids(project: &Path) -> Vec<u32> {
     let project_str = project.to_string_lossy();
-    let Ok(entries) = fs::read_dir("/proc") else {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
     let mut pids = Vec::new();
     for entry in entries.flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i64>() else {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
             continue;
         };
-        let Ok(cmdline) = fs::read(entry.path().join("cmdline")) else {
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
             continue;
         };
         // Zombies have an empty cmdline, so they never match: they count as gone.
@@ -171,8 +39,8 @@ fn demo_agent_pids(project: &Path) -> Vec<i64> {
             continue;
         }
         let in_cmdline = cmdline.contains(&*project_str);
-        let in_cwd = fs::read_link(entry.path().join("cwd")).is_ok_and(|cwd| cwd == project);
-        let in_env = fs::read(entry.path().join("environ")).is_ok_and(|env| {
+        let in_cwd = std::fs::read_link(entry.path().join("cwd")).is_ok_and(|cwd| cwd == project);
+        let in_env = std::fs::read(entry.path().join("environ")).is_ok_and(|env| {
             env.split(|&b| b == 0)
                 .any(|var| var == format!("CORRAL_PROJECT={project_str}").as_bytes())
         });
@@ -183,33 +51,19 @@ fn demo_agent_pids(project: &Path) -> Vec<i64> {
     pids
 }
 
-/// A process-wide unique name for the tmux socket, so parallel or leftover runs never collide.
-fn unique_socket_name() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("corral-test-{}-{nanos}", std::process::id())
-}
-
-/// Quotes `s` for the `sh -c` that tmux runs the session command with.
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
-
-struct Corral {
-    exe: &'static str,
+struct Corral<'a> {
+    tmux: &'a Tmux,
     project: PathBuf,
-    config_home: PathBuf,
-    data_home: PathBuf,
+    xdg: PathBuf,
 }
 
-impl Corral {
-    /// `corral --project DIR status --json`, parsed. Works while the dashboard is open.
+impl Corral<'_> {
+    /// `corral --project DIR status --json`, parsed (works while the dashboard is open). Every
+    /// live run's group is handed to the tmux guard, so a failing test leaks no agent.
     fn status(&self) -> Value {
-        let out = Command::new(self.exe)
-            .env("XDG_CONFIG_HOME", &self.config_home)
-            .env("XDG_DATA_HOME", &self.data_home)
+        let out = Command::new(EXE)
+            .env("XDG_CONFIG_HOME", self.xdg.join("config"))
+            .env("XDG_DATA_HOME", self.xdg.join("data"))
             .arg("--project")
             .arg(&self.project)
             .args(["status", "--json"])
@@ -220,7 +74,17 @@ impl Corral {
             "corral status --json failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        serde_json::from_slice(&out.stdout).expect("status --json prints JSON")
+        let status: Value = serde_json::from_slice(&out.stdout).expect("status --json prints JSON");
+        for run in status["runs"].as_array().into_iter().flatten() {
+            let live = matches!(
+                run["status"].as_str(),
+                Some("running" | "paused" | "stopping")
+            );
+            if let (true, Some(pgid)) = (live, run["pgid"].as_u64()) {
+                self.tmux.clean_up_group(pgid as u32);
+            }
+        }
+        status
     }
 
     fn run_status(&self, run_id: i64) -> String {
@@ -235,7 +99,7 @@ impl Corral {
 }
 
 /// The screen line of the Agents row showing `pid`, if any.
-fn agent_row(screen: &str, pid: i64) -> Option<&str> {
+fn agent_row(screen: &str, pid: u32) -> Option<&str> {
     let pid = pid.to_string();
     screen
         .lines()
@@ -244,63 +108,34 @@ fn agent_row(screen: &str, pid: i64) -> Option<&str> {
 
 #[test]
 fn demo_dashboard_pause_resume_kill_quit() {
-    let tmux_usable = Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if !tmux_usable {
-        println!("skipping tmux_demo: tmux is not installed");
-        return;
-    }
     let started = Instant::now();
-
-    let tmp = TempDir::new().expect("temp dir");
+    let tmp = tempfile::tempdir().expect("temp dir");
     // corral canonicalizes the project path; do the same so path comparisons match.
     let root = tmp.path().canonicalize().expect("canonical temp dir");
-    let config_home = root.join("config");
-    let data_home = root.join("data");
-    fs::create_dir_all(&config_home).unwrap();
-    fs::create_dir_all(&data_home).unwrap();
+    let xdg = root.join("xdg");
     let project = root.join("project");
-
-    let corral = Corral {
-        exe: env!("CARGO_BIN_EXE_corral"),
-        project: project.clone(),
-        config_home: config_home.clone(),
-        data_home: data_home.clone(),
-    };
-    let mut tmux = Tmux {
-        socket: unique_socket_name(),
-        socket_path: None,
-        project: project.clone(),
-    };
+    for dir in ["config", "data"] {
+        std::fs::create_dir_all(xdg.join(dir)).unwrap();
+    }
 
     // 1. Start the dashboard. `; sleep 60` keeps the pane (and its last screen) after corral
     // exits, so step 6 can read the farewell message and the exit code.
     let command = format!(
         "env XDG_CONFIG_HOME={} XDG_DATA_HOME={} {} demo {}; echo \"corral exited $?\"; sleep 60",
-        shell_quote(&config_home.to_string_lossy()),
-        shell_quote(&data_home.to_string_lossy()),
-        shell_quote(corral.exe),
+        shell_quote(&xdg.join("config").to_string_lossy()),
+        shell_quote(&xdg.join("data").to_string_lossy()),
+        shell_quote(EXE),
         shell_quote(&project.to_string_lossy()),
     );
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        SESSION,
-        "-x",
-        "120",
-        "-y",
-        "40",
-        &command,
-    ]);
-    let socket_path = tmux
-        .run(&["display-message", "-p", "#{socket_path}"])
-        .stdout;
-    tmux.socket_path = Some(PathBuf::from(
-        String::from_utf8_lossy(&socket_path).trim_end(),
-    ));
+    let Some(tmux) = Tmux::start(&command, 120, 40) else {
+        eprintln!("tmux is not installed: skipped");
+        return;
+    };
+    let corral = Corral {
+        tmux: &tmux,
+        project: project.clone(),
+        xdg,
+    };
 
     // 2. The four panes are drawn and at least one agent is running.
     tmux.wait_for_screen("the dashboard with a running agent", STEP_TIMEOUT, |s| {
@@ -311,34 +146,28 @@ fn demo_dashboard_pause_resume_kill_quit() {
     });
 
     // 3. The selected row is the oldest live run: the lowest-id "running" run in the db.
-    let (run_id, pgid) = wait_until("a running run in status --json", STEP_TIMEOUT, || {
-        let status = corral.status();
-        status["runs"]
+    let (run_id, pgid) = wait_for("a running run in status --json", STEP_TIMEOUT, || {
+        corral.status()["runs"]
             .as_array()
             .into_iter()
             .flatten()
             .filter(|r| r["status"] == "running")
-            .filter_map(|r| Some((r["id"].as_i64()?, r["pgid"].as_i64()?, r["pid"].as_i64()?)))
+            .filter_map(|r| Some((r["id"].as_i64()?, r["pgid"].as_u64()?, r["pid"].as_u64()?)))
             .min_by_key(|&(id, _, _)| id)
             .map(|(id, pgid, pid)| {
                 assert_eq!(pgid, pid, "an agent leads its own process group");
-                (id, pgid)
+                (id, pgid as u32)
             })
-            .ok_or_else(|| status.to_string())
     });
     assert!(
-        !live_group_members(pgid).is_empty(),
+        !group_members(pgid).is_empty(),
         "run {run_id}'s group {pgid} has no live process"
     );
 
     tmux.press("p");
-    wait_until("the agent's group to be stopped", STEP_TIMEOUT, || {
+    wait_for("the agent's group to be stopped", STEP_TIMEOUT, || {
         let members = group_members(pgid);
-        if !members.is_empty() && members.iter().all(|&(_, state)| state == 'T') {
-            Ok(())
-        } else {
-            Err(format!("{members:?}"))
-        }
+        (!members.is_empty() && members.iter().all(|&(_, state)| state == 'T')).then_some(())
     });
     tmux.wait_for_screen("the agent's row to say paused", STEP_TIMEOUT, |s| {
         agent_row(s, pgid).is_some_and(|row| row.contains("paused"))
@@ -346,13 +175,8 @@ fn demo_dashboard_pause_resume_kill_quit() {
 
     // 4. Resume: nothing in the group stays stopped.
     tmux.press("r");
-    wait_until("the agent's group to be resumed", STEP_TIMEOUT, || {
-        let members = group_members(pgid);
-        if members.iter().any(|&(_, state)| state == 'T') {
-            Err(format!("{members:?}"))
-        } else {
-            Ok(())
-        }
+    wait_for("the agent's group to be resumed", STEP_TIMEOUT, || {
+        (!group_members(pgid).iter().any(|&(_, state)| state == 'T')).then_some(())
     });
     tmux.wait_for_screen("the agent's row to say running", STEP_TIMEOUT, |s| {
         agent_row(s, pgid).is_some_and(|row| row.contains("running"))
@@ -364,21 +188,11 @@ fn demo_dashboard_pause_resume_kill_quit() {
         s.contains(&format!("Kill run {run_id}")) && s.contains("y yes") && s.contains("n no")
     });
     tmux.press("y");
-    wait_until("the killed agent's group to be gone", KILL_TIMEOUT, || {
-        let live = live_group_members(pgid);
-        if live.is_empty() {
-            Ok(())
-        } else {
-            Err(format!("{live:?}"))
-        }
+    wait_for("the killed agent's group to be gone", KILL_TIMEOUT, || {
+        group_members(pgid).is_empty().then_some(())
     });
-    wait_until("status --json to say killed", KILL_TIMEOUT, || {
-        let status = corral.run_status(run_id);
-        if status == "killed" {
-            Ok(())
-        } else {
-            Err(status)
-        }
+    wait_for("status --json to say killed", KILL_TIMEOUT, || {
+        (corral.run_status(run_id) == "killed").then_some(())
     });
 
     // 6. Quit, with confirmation: every agent is stopped and the program exits.
