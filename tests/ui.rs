@@ -690,3 +690,46 @@ fn q_in_the_search_prompt_is_a_letter() {
     );
     assert!(app.overlay.is_none() && !app.quitting);
 }
+
+#[test]
+fn escape_sequences_other_than_colour_never_reach_the_screen() {
+    let mut app = app();
+    let nasty = [
+        "title\x1b]0;pwned\x07 after", // OSC window title, BEL-terminated
+        "link \x1b]8;;http://x\x1b\\here\x1b]8;;\x1b\\ end", // OSC 8 hyperlink, ST-terminated
+        "move\x1b[10;10Hcursor\x1b[?25l hidden", // cursor position, hide cursor
+        "clear\x1b[2J\x1bc reset",     // erase display, full reset
+        "\x1b[31mred\x1b[0m stays coloured",
+    ];
+    let lines = nasty
+        .iter()
+        .enumerate()
+        .map(|(i, t)| LogLine {
+            run: RunId(12),
+            seq: i as u64,
+            stream: Stream::Stdout,
+            at_ms: 0,
+            text: (*t).into(),
+        })
+        .collect();
+    app.show_log(Some(RunId(12)), lines);
+    let term = draw(&app, Theme::default(), 120, 40);
+    let text = term.backend().to_string();
+    for ch in ['\x1b', '\x07'] {
+        assert!(!text.contains(ch), "a control character reached the screen");
+    }
+    assert!(
+        !text.contains("pwned") && !text.contains("]0;") && !text.contains("]8;"),
+        "{text}"
+    );
+    assert!(
+        text.contains("title") && text.contains(" after") && text.contains("here"),
+        "{text}"
+    );
+    let buf = term.backend().buffer();
+    let red = buf
+        .content
+        .iter()
+        .any(|c| c.symbol() == "r" && c.fg == Color::Red);
+    assert!(red, "SGR colour survives");
+}

@@ -186,6 +186,8 @@ impl LogView {
 /// A line of agent output as styled spans: SGR colours kept, every other control character
 /// replaced by a space so nothing an agent prints can move the cursor or clear the screen.
 pub fn parse_line(text: &str) -> Vec<Span<'static>> {
+    let text = super::sanitize::keep_only_colours(text);
+    let text = text.as_ref();
     let parsed = text
         .as_bytes()
         .into_text()

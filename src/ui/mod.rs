@@ -7,6 +7,7 @@ pub mod keymap;
 mod log_view;
 pub mod prompt;
 pub mod render;
+mod sanitize;
 mod search;
 pub mod theme;
 
