@@ -2,7 +2,7 @@
 
 use crate::api::Command;
 use crate::config::{Config, ConfigError};
-use crate::runtime::{self, RuntimeOptions, StartError, capture::DEFAULT_RING_LINES};
+use crate::runtime::{self, RuntimeOptions, StartError};
 use crate::ui::{self, theme::Theme};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -53,8 +53,9 @@ pub fn open_dashboard(opts: DashboardOptions) -> Result<Ended, DashboardError> {
             ratatui::try_init().map_err(|e| DashboardError::Terminal(format!(": {e}")))?;
         let (handle, supervisor) = match runtime::start(RuntimeOptions {
             project: opts.project.clone(),
+            // `[logs] ring_lines` from corral.toml (10,000 when left out).
+            ring_lines: config.logs.ring_lines,
             config,
-            ring_lines: DEFAULT_RING_LINES,
         }) {
             Ok(started) => started,
             Err(e) => {
