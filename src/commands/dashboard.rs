@@ -53,6 +53,7 @@ pub fn open_dashboard(opts: DashboardOptions) -> Result<Ended, DashboardError> {
             ratatui::try_init().map_err(|e| DashboardError::Terminal(format!(": {e}")))?;
         let (handle, supervisor) = match runtime::start(RuntimeOptions {
             project: opts.project.clone(),
+            // `[logs] ring_lines` from corral.toml (10,000 when left out).
             ring_lines: config.logs.ring_lines,
             config,
         }) {

@@ -22,7 +22,7 @@ use crate::api::Role;
 pub use duration::parse_duration;
 pub use error::{ConfigError, Location};
 pub use placeholders::{KNOWN_PLACEHOLDERS, Placeholders, expand_argv};
-pub use sections::{LogsConfig, RedactConfig, parse_size};
+pub use sections::{DEFAULT_RING_LINES, LogsConfig, RedactConfig, parse_size};
 
 /// The commented template that `corral init` writes to `<project>/corral.toml`.
 pub const DEFAULT_CONFIG: &str = include_str!("../../assets/corral.toml");

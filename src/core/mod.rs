@@ -5,6 +5,7 @@
 
 mod effect;
 pub mod graph;
+pub mod lines;
 mod model;
 mod records;
 pub mod redact;

@@ -1,18 +1,28 @@
 //! Per-run output: a bounded ring in memory, a log file on disk, and a broadcast to subscribers.
 
 use crate::api::{Event, LogLine, RunId, Stream};
+use crate::core::lines::{Line, LineSplitter, cut_marker};
+use futures::FutureExt;
+use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::sync::broadcast;
 
-/// Lines kept in memory per run; older ones are only in the log file.
-pub const DEFAULT_RING_LINES: usize = 10_000;
-/// Bytes of one line kept; the rest is cut so one endless line cannot eat memory.
-const MAX_LINE_BYTES: usize = 64 * 1024;
+/// Lines kept in memory per run when corral.toml does not say (`[logs] ring_lines`).
+pub use crate::config::DEFAULT_RING_LINES;
+/// Bytes read from a pipe at once: a full pipe buffer, so a flood costs one read per 64 KiB.
+const READ_CHUNK: usize = 64 * 1024;
+/// Longest time written lines may wait in memory before they reach the log file.
+pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
+
+/// What every line's text passes through before it is kept, written or sent (redaction).
+/// Returning the input borrowed means "unchanged" and costs nothing.
+pub type LineFilter = Arc<dyn Fn(&str) -> Cow<'_, str> + Send + Sync>;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock leaves plain data behind; keep using it.
@@ -20,13 +30,51 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 struct RunLog {
+    run: RunId,
     ring: VecDeque<LogLine>,
     next_seq: u64,
     file: Option<BufWriter<File>>,
-    /// When the latest line arrived (or the log was opened), for the silence watchdog.
+    /// When the file was last flushed, so a flood still reaches the disk every second.
+    last_flush: Instant,
+    /// When the latest output arrived (or the log was opened), for the silence watchdog.
     last_output_ms: i64,
     /// Bytes of output captured.
     bytes: u64,
+}
+
+impl RunLog {
+    fn write(&mut self, stream: Stream, text: &str) {
+        let Some(file) = self.file.as_mut() else {
+            return;
+        };
+        let marker: &[u8] = if stream == Stream::Stderr {
+            b"E "
+        } else {
+            b"O "
+        };
+        let ok = file
+            .write_all(marker)
+            .and_then(|_| file.write_all(text.as_bytes()))
+            .and_then(|_| file.write_all(b"\n"));
+        if let Err(e) = ok {
+            self.file_failed(e);
+        }
+    }
+
+    fn flush(&mut self) {
+        self.last_flush = Instant::now();
+        if let Some(Err(e)) = self.file.as_mut().map(Write::flush) {
+            self.file_failed(e);
+        }
+    }
+
+    fn file_failed(&mut self, e: std::io::Error) {
+        log::warn!(
+            "run {}: log file write failed, keeping output in memory only: {e}",
+            self.run
+        );
+        self.file = None;
+    }
 }
 
 /// Every run's output. Cloned handles share the same rings.
@@ -37,9 +85,12 @@ pub struct LogHub {
     ring_lines: usize,
     /// Where `<run_id>.log` files live, to read back runs this corral did not start.
     runs_dir: PathBuf,
+    filter: Option<LineFilter>,
 }
 
 impl LogHub {
+    /// A hub keeping `ring_lines` lines per run in memory (at least 1); `runs_dir` is where
+    /// log files of earlier runs are read back from.
     pub fn new(ring_lines: usize, runs_dir: PathBuf) -> LogHub {
         let (tx, _) = broadcast::channel(4096);
         LogHub {
@@ -47,9 +98,18 @@ impl LogHub {
             tx,
             ring_lines: ring_lines.max(1),
             runs_dir,
+            filter: None,
         }
     }
 
+    /// Passes every line's text (after `\r` handling and the cut of long lines, before the cut
+    /// marker) through `filter` before it reaches the ring, the file or a subscriber.
+    pub fn with_filter(mut self, filter: LineFilter) -> LogHub {
+        self.filter = Some(filter);
+        self
+    }
+
+    /// Every event from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.tx.subscribe()
     }
@@ -62,7 +122,7 @@ impl LogHub {
     /// Up to `max` most recent lines of a run, oldest first: from memory, or for a run from
     /// an earlier session, read back from its log file.
     pub fn tail(&self, run: RunId, max: usize) -> Vec<LogLine> {
-        let Some(log) = lock(&self.runs).get(&run).cloned() else {
+        let Some(log) = self.log_of(run) else {
             return self.tail_from_file(run, max);
         };
         let log = lock(&log);
@@ -97,6 +157,10 @@ impl LogHub {
             .collect()
     }
 
+    fn log_of(&self, run: RunId) -> Option<Arc<Mutex<RunLog>>> {
+        lock(&self.runs).get(&run).cloned()
+    }
+
     /// Opens the run's log file (append) and starts its ring. A file that cannot be opened is
     /// reported and the run goes on with the ring alone.
     pub fn open(&self, run: RunId, path: &Path) -> std::io::Result<()> {
@@ -105,13 +169,16 @@ impl LogHub {
             .append(true)
             .open(path);
         let (file, result) = match file {
-            Ok(f) => (Some(BufWriter::new(f)), Ok(())),
+            // As big as a read: a flood is written with about one write per read.
+            Ok(f) => (Some(BufWriter::with_capacity(READ_CHUNK, f)), Ok(())),
             Err(e) => (None, Err(e)),
         };
         let log = RunLog {
+            run,
             ring: VecDeque::new(),
             next_seq: 0,
             file,
+            last_flush: Instant::now(),
             last_output_ms: super::now_ms(),
             bytes: 0,
         };
@@ -119,27 +186,19 @@ impl LogHub {
         result
     }
 
-    fn push(&self, run: RunId, stream: Stream, text: String, at_ms: i64, flush: bool) {
-        let Some(log) = lock(&self.runs).get(&run).cloned() else {
-            return;
+    /// Filters, marks a cut, writes, keeps and announces one line.
+    fn push(&self, log: &mut RunLog, stream: Stream, text: &str, cut: u64, at_ms: i64) {
+        let filtered = match &self.filter {
+            Some(filter) => filter(text),
+            None => Cow::Borrowed(text),
         };
-        let mut log = lock(&log);
-        if let Some(file) = log.file.as_mut() {
-            let marker = if stream == Stream::Stderr { "E " } else { "O " };
-            let ok = file
-                .write_all(marker.as_bytes())
-                .and_then(|_| file.write_all(text.as_bytes()))
-                .and_then(|_| file.write_all(b"\n"))
-                .and_then(|_| if flush { file.flush() } else { Ok(()) });
-            if let Err(e) = ok {
-                log::warn!("run {run}: log file write failed, keeping output in memory only: {e}");
-                log.file = None;
-            }
+        let mut text = filtered.into_owned();
+        if cut > 0 {
+            text.push_str(&cut_marker(cut));
         }
-        log.last_output_ms = at_ms;
-        log.bytes += text.len() as u64 + 1;
+        log.write(stream, &text);
         let line = LogLine {
-            run,
+            run: log.run,
             seq: log.next_seq,
             stream,
             at_ms,
@@ -149,40 +208,54 @@ impl LogHub {
         if log.ring.len() >= self.ring_lines {
             log.ring.pop_front();
         }
-        log.ring.push_back(line.clone());
-        drop(log);
-        self.announce(Event::Log(line));
+        // Copying the line for nobody would be the biggest cost of a flood.
+        if self.tx.receiver_count() > 0 {
+            self.announce(Event::Log(line.clone()));
+        }
+        log.ring.push_back(line);
+    }
+
+    fn push_line(&self, log: &mut RunLog, stream: Stream, line: Line<'_>, at_ms: i64) {
+        self.push(log, stream, &line.text(), line.cut, at_ms);
     }
 
     /// Milliseconds since the run last printed anything (or since it started), at `now_ms`.
     pub fn quiet_for(&self, run: RunId, now_ms: i64) -> u64 {
-        lock(&self.runs)
-            .get(&run)
-            .map_or(0, |log| (now_ms - lock(log).last_output_ms).max(0) as u64)
+        self.log_of(run)
+            .map_or(0, |log| (now_ms - lock(&log).last_output_ms).max(0) as u64)
     }
 
     /// Bytes of output the run has printed so far.
     pub fn bytes(&self, run: RunId) -> u64 {
-        lock(&self.runs).get(&run).map_or(0, |log| lock(log).bytes)
+        self.log_of(run).map_or(0, |log| lock(&log).bytes)
     }
 
     /// Adds a line of corral's own about the run (shown on the stderr side), e.g. why it
     /// could not start.
     pub fn note(&self, run: RunId, text: &str) {
-        self.push(run, Stream::Stderr, text.to_string(), super::now_ms(), true);
+        let Some(log) = self.log_of(run) else {
+            return;
+        };
+        let mut log = lock(&log);
+        let now = super::now_ms();
+        log.last_output_ms = now;
+        log.bytes += text.len() as u64 + 1;
+        self.push(&mut log, Stream::Stderr, text, 0, now);
+        log.flush();
     }
 
     /// Flushes and closes the run's file; the ring stays for display.
     pub fn close(&self, run: RunId) {
-        if let Some(log) = lock(&self.runs).get(&run).cloned() {
+        if let Some(log) = self.log_of(run) {
             let mut log = lock(&log);
-            if let Some(mut file) = log.file.take() {
-                let _ = file.flush();
-            }
+            log.flush();
+            log.file = None;
         }
     }
 
-    /// Reads `pipe` to its end, one line at a time. Always drains, whatever the readers do.
+    /// Reads `pipe` to its end, splitting it into lines (see [`LineSplitter`]). Always drains,
+    /// whatever the readers do. The file is flushed whenever the pipe has nothing more to
+    /// read and at least every [`FLUSH_EVERY`] while the agent floods.
     pub async fn pump<R: AsyncRead + Unpin>(
         self,
         run: RunId,
@@ -190,27 +263,49 @@ impl LogHub {
         pipe: R,
         clock: fn() -> i64,
     ) {
-        let mut reader = BufReader::new(pipe);
-        let mut buf = Vec::new();
+        // Looked up once: a flood must not take the lock of every run's map per read.
+        let log = self.log_of(run);
+        let mut reader = BufReader::with_capacity(READ_CHUNK, pipe);
+        let mut splitter = LineSplitter::default();
         loop {
-            buf.clear();
-            match reader.read_until(b'\n', &mut buf).await {
-                Ok(0) => break,
-                Ok(_) => {
-                    while matches!(buf.last(), Some(b'\n' | b'\r')) {
-                        buf.pop();
-                    }
-                    buf.truncate(MAX_LINE_BYTES);
-                    let text = String::from_utf8_lossy(&buf).into_owned();
-                    // Flush when caught up; while the agent floods, writes batch in the buffer.
-                    let caught_up = reader.buffer().is_empty();
-                    self.push(run, stream, text, clock(), caught_up);
-                }
+            // Nothing to read right now: the agent may stay quiet a long time, so write out
+            // what it printed before waiting.
+            if reader.fill_buf().now_or_never().is_none()
+                && let Some(log) = &log
+            {
+                lock(log).flush();
+            }
+            let chunk = match reader.fill_buf().await {
+                Ok([]) => break,
+                Ok(chunk) => chunk,
                 Err(e) => {
                     log::warn!("run {run}: reading {stream:?} failed: {e}");
                     break;
                 }
+            };
+            let n = chunk.len();
+            if let Some(log) = &log {
+                let at_ms = clock();
+                let mut log = lock(log);
+                log.last_output_ms = at_ms;
+                log.bytes += n as u64;
+                splitter.feed(chunk, &mut |line| {
+                    self.push_line(&mut log, stream, line, at_ms)
+                });
+                if log.last_flush.elapsed() >= FLUSH_EVERY {
+                    log.flush();
+                }
             }
+            reader.consume(n);
+        }
+        if let Some(log) = &log {
+            let mut log = lock(log);
+            let at_ms = clock();
+            splitter.finish(&mut |line| self.push_line(&mut log, stream, line, at_ms));
+            log.flush();
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

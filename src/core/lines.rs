@@ -1,0 +1,169 @@
+//! Splitting an agent's raw output into display lines, with bounded memory.
+//!
+//! Pure: bytes in, lines out, whatever size the chunks come in. The runtime feeds it what it
+//! reads from a pipe; everything that depends on where a chunk happened to end lives here.
+
+use std::borrow::Cow;
+
+/// Bytes of one line kept; the rest is counted and dropped so one endless line cannot eat memory.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// One finished line: its kept bytes (not yet decoded) and how many bytes were cut after them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Line<'a> {
+    /// The start of the line, at most the splitter's limit, never ending inside a UTF-8 sequence
+    /// when the line was cut.
+    pub bytes: &'a [u8],
+    /// Bytes dropped from the end of the line (0: the line is whole).
+    pub cut: u64,
+}
+
+impl Line<'_> {
+    /// The kept bytes as text; invalid UTF-8 becomes U+FFFD.
+    pub fn text(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(self.bytes)
+    }
+}
+
+/// What is appended to a cut line, with the number of bytes dropped.
+pub fn cut_marker(cut: u64) -> String {
+    format!(" … [cut {cut} bytes]")
+}
+
+/// Turns chunks of bytes into lines.
+///
+/// A `\r` followed by more text starts the line over (a progress bar redrawing itself), so only
+/// the last state is kept; `\r\n` and a `\r` at the very end just end the line.
+#[derive(Debug)]
+pub struct LineSplitter {
+    /// The unfinished line, at most `max` bytes.
+    buf: Vec<u8>,
+    max: usize,
+    /// Bytes of the unfinished line dropped after `buf` filled up.
+    cut: u64,
+    /// The last byte seen was a `\r`: what follows decides between a line end and a redraw.
+    after_cr: bool,
+}
+
+impl Default for LineSplitter {
+    fn default() -> Self {
+        LineSplitter::new(MAX_LINE_BYTES)
+    }
+}
+
+impl LineSplitter {
+    /// A splitter keeping at most `max` bytes of each line (at least 4, one UTF-8 character).
+    pub fn new(max: usize) -> LineSplitter {
+        LineSplitter {
+            buf: Vec::new(),
+            max: max.max(4),
+            cut: 0,
+            after_cr: false,
+        }
+    }
+
+    /// Takes the next chunk and hands `out` every line it finishes, in order.
+    pub fn feed(&mut self, chunk: &[u8], out: &mut impl FnMut(Line<'_>)) {
+        let mut rest = chunk;
+        while let Some(&first) = rest.first() {
+            if self.after_cr {
+                match first {
+                    b'\n' => {
+                        self.emit(out);
+                        rest = &rest[1..];
+                        continue;
+                    }
+                    b'\r' => {
+                        rest = &rest[1..];
+                        continue;
+                    }
+                    // Text after a carriage return redraws the line from its start.
+                    _ => {
+                        self.buf.clear();
+                        self.cut = 0;
+                        self.after_cr = false;
+                    }
+                }
+            }
+            let Some(i) = memchr::memchr2(b'\n', b'\r', rest) else {
+                self.append(rest);
+                return;
+            };
+            let part = &rest[..i];
+            if rest[i] == b'\n' {
+                if self.buf.is_empty() && self.cut == 0 && part.len() <= self.max {
+                    // The common case: a whole line inside one chunk, handed out without a copy.
+                    out(Line {
+                        bytes: part,
+                        cut: 0,
+                    });
+                } else {
+                    self.append(part);
+                    self.emit(out);
+                }
+            } else {
+                self.append(part);
+                self.after_cr = true;
+            }
+            rest = &rest[i + 1..];
+        }
+    }
+
+    /// The stream has ended: hands out the unfinished last line, if it holds anything.
+    pub fn finish(&mut self, out: &mut impl FnMut(Line<'_>)) {
+        if !self.buf.is_empty() || self.cut > 0 {
+            self.emit(out);
+        }
+        self.after_cr = false;
+    }
+
+    fn append(&mut self, part: &[u8]) {
+        let room = self.max - self.buf.len();
+        if part.len() <= room {
+            self.buf.extend_from_slice(part);
+        } else {
+            self.buf.extend_from_slice(&part[..room]);
+            self.cut += (part.len() - room) as u64;
+        }
+    }
+
+    fn emit(&mut self, out: &mut impl FnMut(Line<'_>)) {
+        let mut keep = self.buf.len();
+        if self.cut > 0 {
+            // The cut may have split a character: drop its first bytes too rather than show
+            // a replacement character that the agent never printed.
+            keep = complete_utf8_prefix(&self.buf);
+        }
+        out(Line {
+            bytes: &self.buf[..keep],
+            cut: self.cut + (self.buf.len() - keep) as u64,
+        });
+        self.buf.clear();
+        self.cut = 0;
+        self.after_cr = false;
+    }
+}
+
+/// Length of `bytes` without a UTF-8 sequence left unfinished at its end.
+fn complete_utf8_prefix(bytes: &[u8]) -> usize {
+    let len = bytes.len();
+    // A sequence is at most 4 bytes: look back over up to 3 continuation bytes for its lead.
+    for back in 1..=len.min(4) {
+        let b = bytes[len - back];
+        if b & 0xC0 == 0x80 {
+            continue;
+        }
+        let need = match b {
+            0xC0..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF7 => 4,
+            _ => 1,
+        };
+        return if need > back { len - back } else { len };
+    }
+    len
+}
+
+#[cfg(test)]
+#[path = "lines_tests.rs"]
+mod tests;

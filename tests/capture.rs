@@ -1,0 +1,118 @@
+//! Output capture with real `sh` agents through the whole runtime: the ring keeps the newest
+//! lines, the log file keeps all of them and reaches the disk while the agent still prints.
+
+mod common;
+
+use common::{wait_for_async, write_script};
+use corral::api::{FeatureId, RunState, RunView, Stream};
+use corral::config::Config;
+use corral::runtime::store::{NewFeature, Store};
+use corral::runtime::{self, RuntimeHandle, RuntimeOptions};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+/// A project with one feature whose agent runs `agent.sh` (holding `body`), started with
+/// `ring_lines` lines of memory per run.
+fn start(dir: &Path, body: &str, ring_lines: usize) -> RuntimeHandle {
+    let toml = "[scheduler]\nmax_agents = 1\n\n[profiles.coding]\nrole = \"coding\"\n\
+                command = [\"sh\", \"{project}/agent.sh\"]\ngrace = \"1s\"\n";
+    std::fs::write(dir.join("corral.toml"), toml).expect("config");
+    write_script(&dir.join("agent.sh"), body);
+    let feature = NewFeature {
+        id: Some(1),
+        category: "Test".into(),
+        name: "feature 1".into(),
+        description: String::new(),
+        steps: vec![],
+        priority: 0,
+        dependencies: vec![],
+    };
+    Store::open(dir)
+        .expect("store")
+        .add_features(&[feature], 0)
+        .expect("features");
+    let config = Config::load_with_user(dir, None).expect("config loads");
+    let (handle, _task) = runtime::start(RuntimeOptions {
+        project: dir.to_path_buf(),
+        config,
+        ring_lines,
+    })
+    .expect("runtime starts");
+    handle
+}
+
+fn run(h: &RuntimeHandle) -> Option<RunView> {
+    let snap = h.snapshots().borrow().clone();
+    snap.runs
+        .into_iter()
+        .find(|r| r.feature == Some(FeatureId(1)))
+}
+
+fn log_path(dir: &Path, run: &RunView) -> PathBuf {
+    dir.join(".corral/runs").join(format!("{}.log", run.id))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ring_keeps_the_newest_lines_with_their_numbers_and_the_file_keeps_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = "i=0\nwhile [ $i -lt 150 ]; do echo \"line $i\"; i=$((i+1)); done";
+    let h = start(dir.path(), body, 50);
+    let ended = wait_for_async("the agent to exit 0", LIMIT, || {
+        run(&h).filter(|r| r.state == RunState::Exited)
+    })
+    .await;
+    let ring = h.log_tail(ended.id, 1000);
+    assert_eq!(ring.len(), 50, "exactly ring_lines lines are kept");
+    for (line, i) in ring.iter().zip(100..) {
+        assert_eq!(
+            (line.seq, line.text.as_str(), line.stream),
+            (i, format!("line {i}").as_str(), Stream::Stdout)
+        );
+    }
+    let file = std::fs::read_to_string(log_path(dir.path(), &ended)).expect("log file");
+    let want: String = (0..150).map(|i| format!("O line {i}\n")).collect();
+    assert_eq!(file, want);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lines_reach_the_file_while_the_agent_is_still_printing() {
+    let dir = tempfile::tempdir().unwrap();
+    // Prints without a pause for 2-3 s (date has whole seconds), then says it is done.
+    let body = "end=$(( $(date +%s) + 3 ))\ni=0\n\
+                while :; do\n\
+                  echo \"line $i of an agent that does not pause\"\n\
+                  i=$((i+1))\n\
+                  if [ $((i % 500)) = 0 ] && [ $(date +%s) -ge $end ]; then break; fi\n\
+                done\n\
+                echo \"printed $i lines\"\ntouch done";
+    let h = start(dir.path(), body, 100);
+    let live = wait_for_async("the agent to start", LIMIT, || run(&h)).await;
+    let path = log_path(dir.path(), &live);
+    wait_for_async("lines in the log file", LIMIT, || {
+        let text = std::fs::read_to_string(&path).ok()?;
+        text.lines().next().map(|_| ())
+    })
+    .await;
+    assert!(
+        !dir.path().join("done").exists(),
+        "the agent had already stopped printing when its first lines reached the file"
+    );
+    let ended = wait_for_async("the agent to exit 0", LIMIT, || {
+        run(&h).filter(|r| r.state == RunState::Exited)
+    })
+    .await;
+    let file = std::fs::read_to_string(&path).expect("log file");
+    let last = file.lines().last().expect("lines").to_string();
+    let printed: usize = last
+        .strip_prefix("O printed ")
+        .and_then(|s| s.strip_suffix(" lines"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("last line: {last:?}"));
+    assert_eq!(file.lines().count(), printed + 1, "no line lost");
+    assert_eq!(
+        h.log_tail(ended.id, 1).last().map(|l| l.seq),
+        Some(printed as u64)
+    );
+}
