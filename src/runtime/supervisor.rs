@@ -8,6 +8,7 @@ use super::store::{Store, StoreError};
 use super::{history, now_ms, recovery};
 use crate::api::{Event, FeatureId, RunId, Snapshot, Stream};
 use crate::config::{Config, Placeholders, expand_argv};
+use crate::core::redact::Redactor;
 use crate::core::{Effect, Input, Model, NewRun};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
@@ -34,6 +35,8 @@ pub enum StartError {
     Lock(#[from] LockError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("corral.toml: redact.patterns: {0}")]
+    Redact(String),
 }
 
 struct Supervisor {
@@ -68,10 +71,16 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
     let model = model.with_history(history::load_history(&store)?);
     let (tx, rx) = mpsc::unbounded_channel();
     let (live_tx, live_rx) = watch::channel(Vec::new());
+    // Secrets are replaced before a line reaches the ring, the file or any screen.
+    let redactor = Arc::new(
+        Redactor::new(&options.config.redact.patterns)
+            .map_err(|e| StartError::Redact(e.to_string()))?,
+    );
     let logs = LogHub::new(
         options.ring_lines,
         super::store::state_dir(&options.project).join("runs"),
-    );
+    )
+    .with_filter(Arc::new(move |line: &str| redactor.redact(line)));
     let initial = model.snapshot(&options.project, 1);
     let (snap_tx, snap_rx) = watch::channel(initial);
     let mut sup = Supervisor {
