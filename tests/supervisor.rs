@@ -515,3 +515,96 @@ async fn old_run_logs_are_deleted_by_policy_but_never_a_live_ones() {
     .await;
     h.send(Command::Shutdown);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feature_commands_the_detail_view_and_a_reload_from_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = project(
+        dir.path(),
+        1,
+        &[(1, &[], "exit 3"), (2, &[1], "exit 0"), (3, &[2], "exit 0")],
+    );
+    let (h, _task) = start(dir.path(), config);
+    let failed = ended(&h, 1).await;
+    assert_eq!(failed.state, RunState::Failed { code: 3 });
+    let feature = |id: i64| {
+        snap(&h)
+            .features
+            .into_iter()
+            .find(|f| f.id == FeatureId(id))
+            .unwrap()
+    };
+
+    // Detail: text, the whole chain of what 3 waits on, and the run history of 1.
+    let d3 = h.feature_detail(FeatureId(3)).unwrap();
+    assert_eq!(d3.dependency_chain, vec![FeatureId(2), FeatureId(1)]);
+    assert_eq!(d3.name, "feature 3");
+    let d1 = h.feature_detail(FeatureId(1)).unwrap();
+    assert_eq!(d1.runs.len(), 1);
+    assert_eq!(
+        (d1.runs[0].state, d1.runs[0].exit_code),
+        (RunState::Failed { code: 3 }, Some(3))
+    );
+    assert!(h.feature_detail(FeatureId(99)).is_none());
+
+    h.send(Command::SetPriority {
+        feature: FeatureId(3),
+        priority: 7,
+    });
+    h.send(Command::MarkFeature {
+        feature: FeatureId(1),
+        passing: true,
+    });
+    wait_for_async("1 passing unblocks 2, which passes", LIMIT, || {
+        (feature(2).status == FeatureStatus::Passing).then_some(())
+    })
+    .await;
+    assert_eq!(feature(3).priority, 7);
+    let stored = Store::open(dir.path()).unwrap().load_features().unwrap();
+    assert_eq!(stored[2].priority, 7);
+
+    // Another process adds a feature to the database; Reload makes the dashboard see it.
+    let extra = NewFeature {
+        id: Some(4),
+        category: "Test".into(),
+        name: "added elsewhere".into(),
+        description: String::new(),
+        steps: vec![],
+        priority: 0,
+        dependencies: vec![],
+    };
+    write_script(&dir.path().join("agent-4.sh"), "exit 0");
+    Store::open(dir.path())
+        .unwrap()
+        .add_features(&[extra], 0)
+        .unwrap();
+    h.send(Command::Reload);
+    wait_for_async("the new feature scheduled and passing", LIMIT, || {
+        snap(&h)
+            .features
+            .iter()
+            .find(|f| f.id == FeatureId(4))
+            .filter(|f| f.status == FeatureStatus::Passing)
+            .map(|_| ())
+    })
+    .await;
+
+    h.send(Command::RequeueFeature {
+        feature: FeatureId(4),
+    });
+    h.send(Command::SetProfileEnabled {
+        profile: "coding".into(),
+        enabled: false,
+    });
+    wait_for_async("the profile shown disabled", LIMIT, || {
+        snap(&h)
+            .profiles
+            .iter()
+            .find(|p| p.name == "coding")
+            .filter(|p| !p.enabled)
+            .map(|_| ())
+    })
+    .await;
+    let text = std::fs::read_to_string(dir.path().join("corral.toml")).unwrap();
+    assert!(text.contains("enabled = false"), "{text}");
+}

@@ -133,6 +133,7 @@ fn snapshot() -> Snapshot {
         ],
         notice: None,
         sampled_at_ms: 0,
+        profiles: vec![],
     }
 }
 

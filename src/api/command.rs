@@ -26,6 +26,17 @@ pub enum Command {
     SetSchedulerPaused { paused: bool },
     /// Change how many coding agents the scheduler keeps running.
     SetMaxAgents { max_agents: u32 },
+    /// Put a feature back to pending with its attempts reset (e.g. after it `failed`).
+    RequeueFeature { feature: FeatureId },
+    /// Mark a feature passing or failing by hand.
+    MarkFeature { feature: FeatureId, passing: bool },
+    /// Change a feature's priority (lower starts sooner).
+    SetPriority { feature: FeatureId, priority: i64 },
+    /// Turn a profile on or off for scheduling; written back to corral.toml.
+    SetProfileEnabled { profile: String, enabled: bool },
+    /// The backlog changed in the database (another process added or edited features):
+    /// read it again.
+    Reload,
     /// Stop every live agent (as Kill) and end the runtime once all are gone.
     Shutdown,
 }

@@ -11,8 +11,8 @@ pub use command::{Command, LogLine, Stream};
 pub use event::Event;
 pub use ids::{FeatureId, JobId, Role, RunId};
 pub use snapshot::{
-    FeatureStatus, FeatureView, JobState, JobView, RunState, RunStats, RunView, Snapshot,
-    TotalsView,
+    FeatureDetail, FeatureStatus, FeatureView, JobState, JobView, ProfileView, RunState, RunStats,
+    RunSummary, RunView, Snapshot, TotalsView,
 };
 
 /// Bumped whenever a message shape changes incompatibly.

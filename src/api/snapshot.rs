@@ -14,7 +14,10 @@ pub enum FeatureStatus {
     Blocked,
     InProgress,
     Passing,
+    /// The last attempt failed; it will be tried again (attempts remain).
     Failing,
+    /// Every attempt failed; only a person (requeue) starts it again.
+    Failed,
 }
 
 impl FeatureStatus {
@@ -26,6 +29,7 @@ impl FeatureStatus {
             FeatureStatus::InProgress => "in_progress",
             FeatureStatus::Passing => "passing",
             FeatureStatus::Failing => "failing",
+            FeatureStatus::Failed => "failed",
         }
     }
 }
@@ -150,6 +154,47 @@ pub struct RunView {
     pub stats: Option<RunStats>,
 }
 
+/// A profile as the Profiles view lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileView {
+    pub name: String,
+    pub role: Role,
+    pub command: Vec<String>,
+    pub model: Option<String>,
+    pub enabled: bool,
+    pub live_runs: usize,
+}
+
+/// One run in a feature's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub id: RunId,
+    pub profile: String,
+    pub role: Role,
+    pub state: RunState,
+    pub exit_code: Option<i32>,
+    pub started_at_ms: i64,
+    pub finished_at_ms: Option<i64>,
+}
+
+/// Everything about one feature, for the detail view (asked for on demand, not in snapshots).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeatureDetail {
+    pub id: FeatureId,
+    pub category: String,
+    pub name: String,
+    pub description: String,
+    pub steps: Vec<String>,
+    pub priority: i64,
+    pub status: FeatureStatus,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    /// Every feature this one waits on, directly or not, nearest first.
+    pub dependency_chain: Vec<FeatureId>,
+    /// Newest first.
+    pub runs: Vec<RunSummary>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobView {
     pub id: JobId,
@@ -190,6 +235,8 @@ pub struct Snapshot {
     pub runs: Vec<RunView>,
     /// Jobs that are not finished, then the most recent finished ones.
     pub jobs: Vec<JobView>,
+    /// Profiles from corral.toml, by name.
+    pub profiles: Vec<ProfileView>,
     /// A one-line message for the status area (last error or notice), if any.
     pub notice: Option<String>,
     /// When the latest stats sample was taken (ms since the epoch); moves once a second while

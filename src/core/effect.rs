@@ -54,6 +54,12 @@ pub enum Effect {
         attempts: u32,
         last_error: Option<String>,
     },
+    /// Store a feature's priority.
+    SavePriority { id: FeatureId, priority: i64 },
+    /// Read the backlog from the store again and answer with `Input::Backlog`.
+    ReloadBacklog,
+    /// Set a profile's `enabled` in corral.toml (keeping its comments) and use it from now on.
+    SetProfileEnabled { profile: String, enabled: bool },
     /// Store a run's state (and end time and exit details once it has ended).
     SaveRun {
         run: RunId,

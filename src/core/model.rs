@@ -41,6 +41,8 @@ pub enum Input {
         epoch: u64,
         quiet_ms: u64,
     },
+    /// The backlog as now stored (after `Effect::ReloadBacklog`).
+    Backlog(Vec<Feature>),
     /// A stats sample of live runs, taken at `at_ms`.
     Sample {
         at_ms: i64,
@@ -101,6 +103,30 @@ impl Model {
         self
     }
 
+    /// Takes the stored backlog as it is now: new features appear, edited ones change, removed
+    /// ones go. A feature with a live run keeps the in-progress status only the core knows.
+    fn merge_backlog(&mut self, features: Vec<Feature>) -> Vec<Effect> {
+        let busy: std::collections::HashSet<FeatureId> = self
+            .runs
+            .values()
+            .filter(|r| r.state.is_live())
+            .filter_map(|r| r.feature)
+            .chain(self.pending_spawns.iter().copied())
+            .collect();
+        self.features = features
+            .into_iter()
+            .map(|mut f| {
+                if busy.contains(&f.id) {
+                    f.status = FeatureStatus::InProgress;
+                } else if f.status == FeatureStatus::InProgress {
+                    f.status = FeatureStatus::Pending;
+                }
+                (f.id, f)
+            })
+            .collect();
+        Vec::new()
+    }
+
     /// Live coding runs plus spawns in flight.
     pub fn busy_slots(&self) -> usize {
         let live = self
@@ -145,6 +171,7 @@ impl Model {
                 epoch,
                 quiet_ms,
             } => self.run_event(run, RunEvent::Quiet { epoch, quiet_ms }),
+            Input::Backlog(features) => self.merge_backlog(features),
             Input::Sample { at_ms, stats } => {
                 self.sampled_at_ms = at_ms;
                 for (id, sample) in stats {
@@ -187,6 +214,45 @@ impl Model {
             Command::Resume { run } => self.run_event(run, RunEvent::Resume),
             Command::Kill { run, force } => self.run_event(run, RunEvent::Kill { force }),
             Command::Restart { run } => self.restart(run),
+            Command::RequeueFeature { feature } => match self.features.get_mut(&feature) {
+                Some(f) if f.status != FeatureStatus::InProgress => {
+                    f.status = FeatureStatus::Pending;
+                    f.attempts = 0;
+                    f.last_error = None;
+                    let save = save_feature(f);
+                    let mut effects = vec![save];
+                    effects.extend(self.notice(format!("feature {feature} requeued")));
+                    effects
+                }
+                Some(_) => self.notice(format!("feature {feature} is in progress")),
+                None => self.notice(format!("no feature {feature}")),
+            },
+            Command::MarkFeature { feature, passing } => match self.features.get_mut(&feature) {
+                Some(f) => {
+                    f.status = if passing {
+                        FeatureStatus::Passing
+                    } else {
+                        FeatureStatus::Failing
+                    };
+                    f.last_error = (!passing).then(|| "marked failing by hand".to_string());
+                    vec![save_feature(f)]
+                }
+                None => self.notice(format!("no feature {feature}")),
+            },
+            Command::SetPriority { feature, priority } => match self.features.get_mut(&feature) {
+                Some(f) => {
+                    f.priority = priority;
+                    vec![Effect::SavePriority {
+                        id: feature,
+                        priority,
+                    }]
+                }
+                None => self.notice(format!("no feature {feature}")),
+            },
+            Command::SetProfileEnabled { profile, enabled } => {
+                vec![Effect::SetProfileEnabled { profile, enabled }]
+            }
+            Command::Reload => vec![Effect::ReloadBacklog],
             Command::SendInput { run, text } => match self.runs.get(&run) {
                 Some(r) if r.state == RunState::Running => vec![Effect::WriteInput { run, text }],
                 Some(r) => {

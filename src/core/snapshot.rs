@@ -106,6 +106,8 @@ impl Model {
             features,
             runs,
             jobs,
+            // Profiles come from the config, which the runtime owns: it fills them in.
+            profiles: Vec::new(),
             notice: self.notice.clone(),
             sampled_at_ms: self.sampled_at_ms,
         }

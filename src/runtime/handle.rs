@@ -1,5 +1,6 @@
 use super::capture::LogHub;
-use crate::api::{Command, Event, LogLine, RunId, Snapshot};
+use super::store::Store;
+use crate::api::{Command, Event, FeatureDetail, FeatureId, LogLine, RunId, Snapshot};
 use crate::core::Input;
 use tokio::sync::{broadcast, mpsc, watch};
 
@@ -10,6 +11,8 @@ pub struct RuntimeHandle {
     pub(super) tx: mpsc::UnboundedSender<Input>,
     pub(super) snapshots: watch::Receiver<Snapshot>,
     pub(super) logs: LogHub,
+    /// The project's database, for on-demand reads such as [`RuntimeHandle::feature_detail`].
+    pub(super) db: std::path::PathBuf,
 }
 
 impl RuntimeHandle {
@@ -35,5 +38,49 @@ impl RuntimeHandle {
     /// Up to `max` latest lines of a run kept in memory, oldest first.
     pub fn log_tail(&self, run: RunId, max: usize) -> Vec<LogLine> {
         self.logs.tail(run, max)
+    }
+
+    /// Everything about one feature for the detail view: its text, the whole chain of features
+    /// it waits on (nearest first) and its runs (newest first). `None` for an unknown id.
+    pub fn feature_detail(&self, id: FeatureId) -> Option<FeatureDetail> {
+        let store = Store::open_path(&self.db).ok()?;
+        let features = store.load_features().ok()?;
+        let feature = features.iter().find(|f| f.id == id)?.clone();
+        let (description, steps) = store.feature_text(id).ok()??;
+        let by_id: std::collections::HashMap<FeatureId, &crate::core::Feature> =
+            features.iter().map(|f| (f.id, f)).collect();
+        // Breadth first from the feature: nearest dependencies first, each listed once.
+        let mut chain = Vec::new();
+        let mut seen = std::collections::HashSet::from([id]);
+        let mut queue: std::collections::VecDeque<FeatureId> =
+            feature.dependencies.iter().copied().collect();
+        while let Some(dep) = queue.pop_front() {
+            if seen.insert(dep) {
+                chain.push(dep);
+                if let Some(f) = by_id.get(&dep) {
+                    queue.extend(f.dependencies.iter().copied());
+                }
+            }
+        }
+        let runs = store
+            .runs(false)
+            .ok()?
+            .into_iter()
+            .filter(|r| r.feature_id == Some(id.0))
+            .map(|r| super::history::summary(&r))
+            .collect();
+        Some(FeatureDetail {
+            id,
+            category: feature.category,
+            name: feature.name,
+            description,
+            steps,
+            priority: feature.priority,
+            status: feature.status,
+            attempts: feature.attempts,
+            last_error: feature.last_error,
+            dependency_chain: chain,
+            runs,
+        })
     }
 }

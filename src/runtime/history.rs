@@ -1,7 +1,7 @@
 //! Ended runs from the store, turned back into core records so a reopened dashboard shows them.
 
-use super::store::{HistoryRow, Store, StoreError};
-use crate::api::{FeatureId, JobId, JobState, Role, RunId, RunState};
+use super::store::{HistoryRow, Store, StoreError, StoredRun};
+use crate::api::{FeatureId, JobId, JobState, Role, RunId, RunState, RunSummary};
 use crate::core::{Job, Run};
 
 /// How many ended runs a reopened dashboard lists.
@@ -37,6 +37,22 @@ fn job_state(word: &str) -> JobState {
         "queued" => JobState::Queued,
         "running" => JobState::Running,
         _ => JobState::Failed,
+    }
+}
+
+/// A stored run as the feature detail lists it.
+pub fn summary(r: &StoredRun) -> RunSummary {
+    RunSummary {
+        id: RunId(r.id),
+        profile: r.profile.clone(),
+        role: role(&r.role),
+        state: match r.status.as_str() {
+            "running" | "paused" | "stopping" => RunState::Running,
+            other => run_state(other, r.exit_code, r.signal),
+        },
+        exit_code: r.exit_code,
+        started_at_ms: r.started_at,
+        finished_at_ms: r.finished_at,
     }
 }
 

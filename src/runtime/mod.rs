@@ -5,6 +5,7 @@ mod handle;
 mod history;
 pub mod lock;
 pub mod process;
+pub mod profile_toggle;
 mod recovery;
 pub mod retention;
 pub mod sampler;

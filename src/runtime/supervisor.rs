@@ -83,6 +83,7 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
     .with_filter(Arc::new(move |line: &str| redactor.redact(line)));
     let initial = model.snapshot(&options.project, 1);
     let (snap_tx, snap_rx) = watch::channel(initial);
+    let sup_project = options.project.clone();
     let mut sup = Supervisor {
         _lock: lock,
         runs_dir: super::store::state_dir(&options.project).join("runs"),
@@ -110,6 +111,7 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
         tx,
         snapshots: snap_rx,
         logs,
+        db: super::store::state_dir(&sup_project).join("corral.db"),
     };
     let task = tokio::spawn(sup.run(rx));
     Ok((handle, task))
@@ -143,6 +145,16 @@ impl Supervisor {
                 None => return,
             }
         }
+    }
+
+    /// Writes the profile's `enabled` to corral.toml and takes the new config into use.
+    fn set_profile_enabled(&mut self, profile: &str, enabled: bool) -> Result<(), String> {
+        super::profile_toggle::set_profile_enabled(&self.project, profile, enabled)
+            .map_err(|e| e.to_string())?;
+        self.config = Config::load(&self.project).map_err(|e| e.to_string())?;
+        let word = if enabled { "enabled" } else { "disabled" };
+        self.model.notice = Some(format!("profile {profile} {word} (saved in corral.toml)"));
+        Ok(())
     }
 
     /// Applies `[logs]` retention to the run logs, off the loop; live runs' logs are kept.
@@ -195,6 +207,24 @@ impl Supervisor {
             self.sweep_old_logs();
         }
         let mut next = self.model.snapshot(&self.project, self.version);
+        next.profiles = self
+            .config
+            .profiles
+            .values()
+            .map(|p| crate::api::ProfileView {
+                name: p.name.clone(),
+                role: p.role,
+                command: p.command.clone(),
+                model: None,
+                enabled: p.enabled,
+                live_runs: self
+                    .model
+                    .runs
+                    .values()
+                    .filter(|r| r.state.is_live() && r.profile == p.name)
+                    .count(),
+            })
+            .collect();
         if next == *self.snapshots.borrow() {
             return;
         }
@@ -262,6 +292,22 @@ impl Supervisor {
                 log::info!("{text}");
                 self.logs.announce(Event::Notice { text });
                 Ok(())
+            }
+            Effect::SavePriority { id, priority } => self
+                .store
+                .save_priority(id, priority, now)
+                .map_err(|e| e.to_string()),
+            Effect::ReloadBacklog => {
+                return match self.store.load_features() {
+                    Ok(features) => Some(Input::Backlog(features)),
+                    Err(e) => {
+                        log::error!("reloading the backlog: {e}");
+                        None
+                    }
+                };
+            }
+            Effect::SetProfileEnabled { profile, enabled } => {
+                self.set_profile_enabled(&profile, enabled)
             }
             Effect::CheckQuiet { run, epoch } => {
                 let quiet_ms = self.logs.quiet_for(run, now);

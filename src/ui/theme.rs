@@ -127,6 +127,7 @@ impl Theme {
             FeatureStatus::Ready => Style::default(),
             FeatureStatus::Pending | FeatureStatus::Blocked => self.fg(Color::DarkGray),
             FeatureStatus::Failing => self.fg(Color::Red),
+            FeatureStatus::Failed => self.fg(Color::Red).add_modifier(Modifier::BOLD),
         }
     }
 
@@ -142,6 +143,8 @@ impl Theme {
             (FeatureStatus::Pending | FeatureStatus::Blocked, true) => "-",
             (FeatureStatus::Failing, false) => "✗",
             (FeatureStatus::Failing, true) => "x",
+            (FeatureStatus::Failed, false) => "⊗",
+            (FeatureStatus::Failed, true) => "X",
         }
     }
 

@@ -160,6 +160,38 @@ pub fn parse_feature_status(s: &str) -> FeatureStatus {
         "in_progress" => FeatureStatus::InProgress,
         "passing" => FeatureStatus::Passing,
         "failing" => FeatureStatus::Failing,
+        "failed" => FeatureStatus::Failed,
         _ => FeatureStatus::Pending,
+    }
+}
+
+impl Store {
+    /// Stores a feature's priority.
+    pub fn save_priority(
+        &self,
+        id: FeatureId,
+        priority: i64,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.connection()
+            .execute(
+                "UPDATE features SET priority = ?2, updated_at = ?3 WHERE id = ?1",
+                params![id.0, priority, now_ms],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Description and steps of one feature (the parts snapshots leave out).
+    pub fn feature_text(&self, id: FeatureId) -> Result<Option<(String, Vec<String>)>, StoreError> {
+        self.connection()
+            .query_row(
+                "SELECT description, steps FROM features WHERE id = ?1",
+                [id.0],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+            .map(|row| row.map(|(d, steps)| (d, serde_json::from_str(&steps).unwrap_or_default())))
     }
 }
