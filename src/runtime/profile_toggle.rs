@@ -46,7 +46,17 @@ pub fn set_profile_enabled(
             path: shown.clone(),
             profile: profile.to_string(),
         })?;
-    table.insert("enabled", toml_edit::value(enabled));
+    match table.get_mut("enabled").and_then(|item| item.as_value_mut()) {
+        // Keep the spacing and any comment around the old value.
+        Some(value) => {
+            let decor = value.decor().clone();
+            *value = toml_edit::Value::from(enabled);
+            *value.decor_mut() = decor;
+        }
+        None => {
+            table.insert("enabled", toml_edit::value(enabled));
+        }
+    }
     let tmp = project.join(format!(".{PROJECT_FILE}.corral-tmp"));
     std::fs::write(&tmp, doc.to_string()).map_err(io)?;
     std::fs::rename(&tmp, &path).map_err(io)
