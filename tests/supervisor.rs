@@ -608,3 +608,28 @@ async fn feature_commands_the_detail_view_and_a_reload_from_the_database() {
     let text = std::fs::read_to_string(dir.path().join("corral.toml")).unwrap();
     assert!(text.contains("enabled = false"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_process_reaches_the_owner_through_the_control_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = project(dir.path(), 0, &[(1, &[], "exit 0")]);
+    let (h, _task) = start(dir.path(), config);
+    let path = dir.path().to_path_buf();
+    let sent = tokio::task::spawn_blocking(move || {
+        corral::runtime::control::send(
+            &path,
+            &Command::SetPriority {
+                feature: FeatureId(1),
+                priority: 9,
+            },
+        )
+    })
+    .await
+    .unwrap();
+    assert!(sent);
+    wait_for_async("the priority changed", LIMIT, || {
+        (snap(&h).features[0].priority == 9).then_some(())
+    })
+    .await;
+    h.send(Command::Shutdown);
+}

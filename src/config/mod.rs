@@ -42,6 +42,7 @@ pub struct Config {
     pub scheduler: SchedulerConfig,
     /// Profiles by name; may be empty (then the scheduler has nothing to run).
     pub profiles: BTreeMap<String, Profile>,
+    pub defaults: Defaults,
     pub logs: LogsConfig,
     pub redact: RedactConfig,
     /// Files that were read, in merge order (user file first if it exists, then the project
@@ -52,16 +53,46 @@ pub struct Config {
 /// `[scheduler]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SchedulerConfig {
-    /// How many agents may run at once, 0..=64; 0 means start nothing automatically.
+    /// How many coding agents may run at once, 0..=64; 0 means start nothing automatically.
     pub max_agents: u32,
+    /// Testing agents kept re-checking passing features (0 = none).
+    pub testing_agents: u32,
+    /// Attempts per feature before it is `failed`.
+    pub max_attempts: u32,
+    /// Most dependencies one feature may have (imports and edits refuse more).
+    pub max_dependencies: u32,
+    /// A testing claim older than this is released.
+    pub testing_claim_timeout: Duration,
 }
 
 impl Default for SchedulerConfig {
     fn default() -> Self {
         SchedulerConfig {
             max_agents: DEFAULT_MAX_AGENTS,
+            testing_agents: 0,
+            max_attempts: 3,
+            max_dependencies: 50,
+            testing_claim_timeout: Duration::from_secs(30 * 60),
         }
     }
+}
+
+/// How a run's success is decided.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Success {
+    /// Exit code 0 means the feature passes.
+    #[default]
+    Exit,
+    /// The agent must call `corral feature pass ID` (or `fail`) during its run.
+    Report,
+}
+
+/// `[defaults]`: used by profiles that name no model or effort of their own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Defaults {
+    pub model: Option<String>,
+    pub effort: Option<String>,
 }
 
 /// `[profiles.NAME]`: how to run one kind of agent.
@@ -83,6 +114,21 @@ pub struct Profile {
     pub grace: Duration,
     /// Disabled profiles are kept but never chosen by the scheduler.
     pub enabled: bool,
+    pub success: Success,
+    /// A command that must also pass after the agent exits (argv template, like `command`).
+    pub verify: Option<Vec<String>>,
+    /// Prompt template file, relative to the project (default: the built-in one for the role).
+    pub prompt: Option<String>,
+    /// Raw model and effort as written; checked when a run resolves them (bad ones are skipped
+    /// with a log line saying where they came from, never passed on).
+    pub model: Option<String>,
+    pub effort: Option<String>,
+    /// Allowed efforts; when set, any other effort is skipped.
+    pub efforts: Option<Vec<String>>,
+    /// A dotenv file (relative to the project) merged under `env`.
+    pub env_file: Option<String>,
+    /// Most runs of this profile at once.
+    pub max_parallel: Option<u32>,
 }
 
 impl Config {
@@ -149,10 +195,16 @@ impl Config {
         Config {
             scheduler: SchedulerConfig::default(),
             profiles: BTreeMap::new(),
+            defaults: Defaults::default(),
             logs: LogsConfig::default(),
             redact: RedactConfig::default(),
             sources: Vec::new(),
         }
+    }
+
+    /// The first enabled profile with `role`, in name order.
+    pub fn profile_for(&self, role: Role) -> Option<&Profile> {
+        self.profiles.values().find(|p| p.enabled && p.role == role)
     }
 
     /// The first enabled profile with role [`Role::Coding`], in name order.
@@ -166,8 +218,27 @@ impl Config {
     /// sets override field by field; profiles replace same-named ones whole, because merging
     /// half of one agent's command with half of another's would run something nobody wrote.
     fn apply(&mut self, layer: Layer) {
-        if let Some(max_agents) = layer.max_agents {
-            self.scheduler.max_agents = max_agents;
+        let (sched, raw) = (&mut self.scheduler, layer.scheduler);
+        if let Some(n) = raw.max_agents {
+            sched.max_agents = n.0;
+        }
+        if let Some(n) = raw.testing_agents {
+            sched.testing_agents = n;
+        }
+        if let Some(n) = raw.max_attempts {
+            sched.max_attempts = n.max(1);
+        }
+        if let Some(n) = raw.max_dependencies {
+            sched.max_dependencies = n;
+        }
+        if let Some(d) = raw.testing_claim_timeout {
+            sched.testing_claim_timeout = d.0;
+        }
+        if layer.defaults.model.is_some() {
+            self.defaults.model = layer.defaults.model;
+        }
+        if layer.defaults.effort.is_some() {
+            self.defaults.effort = layer.defaults.effort;
         }
         self.profiles.extend(layer.profiles);
         let (logs, raw) = (&mut self.logs, layer.logs);
@@ -190,7 +261,8 @@ impl Config {
 
 /// The settings one file states, validated, before merging.
 struct Layer {
-    max_agents: Option<u32>,
+    scheduler: raw::RawScheduler,
+    defaults: raw::RawDefaults,
     profiles: BTreeMap<String, Profile>,
     logs: sections::RawLogs,
     redact_patterns: Vec<String>,
@@ -215,12 +287,21 @@ impl Layer {
                     silence: p.silence.map(|t| t.0),
                     grace: p.grace.map_or(DEFAULT_GRACE, |g| g.0),
                     enabled: p.enabled,
+                    success: p.success,
+                    verify: p.verify.map(|v| v.0),
+                    prompt: p.prompt,
+                    model: p.model,
+                    effort: p.effort,
+                    efforts: p.efforts,
+                    env_file: p.env_file,
+                    max_parallel: p.max_parallel,
                 };
                 (name, profile)
             })
             .collect();
         Ok(Layer {
-            max_agents: raw.scheduler.max_agents.map(|m| m.0),
+            scheduler: raw.scheduler,
+            defaults: raw.defaults,
             profiles,
             logs: raw.logs,
             redact_patterns: raw.redact.patterns.into_iter().map(|p| p.0).collect(),

@@ -27,6 +27,8 @@ pub(crate) struct RawFile {
     #[serde(default)]
     pub profiles: BTreeMap<String, RawProfile>,
     #[serde(default)]
+    pub defaults: RawDefaults,
+    #[serde(default)]
     pub logs: super::sections::RawLogs,
     #[serde(default)]
     pub redact: super::sections::RawRedact,
@@ -37,6 +39,18 @@ pub(crate) struct RawFile {
 #[serde(deny_unknown_fields, expecting = "a [scheduler] table")]
 pub(crate) struct RawScheduler {
     pub max_agents: Option<MaxAgents>,
+    pub testing_agents: Option<u32>,
+    pub max_attempts: Option<u32>,
+    pub max_dependencies: Option<u32>,
+    pub testing_claim_timeout: Option<DurationValue>,
+}
+
+/// `[defaults]`: model and effort for every profile that names none.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [defaults] table")]
+pub(crate) struct RawDefaults {
+    pub model: Option<String>,
+    pub effort: Option<String>,
 }
 
 /// `[profiles.NAME]`.
@@ -52,6 +66,15 @@ pub(crate) struct RawProfile {
     pub grace: Option<DurationValue>,
     #[serde(default = "default_enabled")]
     pub enabled: bool,
+    #[serde(default)]
+    pub success: super::Success,
+    pub verify: Option<Command>,
+    pub prompt: Option<String>,
+    pub model: Option<String>,
+    pub effort: Option<String>,
+    pub efforts: Option<Vec<String>>,
+    pub env_file: Option<String>,
+    pub max_parallel: Option<u32>,
 }
 
 fn default_enabled() -> bool {

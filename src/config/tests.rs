@@ -36,7 +36,13 @@ fn default_template_parses() {
 #[test]
 fn defaults_and_empty_documents() {
     let config = Config::parse("", "corral.toml").unwrap();
-    assert_eq!(config.scheduler, SchedulerConfig { max_agents: 2 });
+    assert_eq!(
+        config.scheduler,
+        SchedulerConfig {
+            max_agents: 2,
+            ..SchedulerConfig::default()
+        }
+    );
     assert!(config.profiles.is_empty());
     assert!(config.coding_profile().is_none());
 
@@ -149,16 +155,19 @@ fn missing_required_keys_name_the_profile() {
 fn unknown_keys_are_named() {
     assert_eq!(
         parse_err("[scheduler]\nmax_agent = 3\n"),
-        "corral.toml:2: scheduler.max_agent: unknown key, expected `max_agents`"
+        "corral.toml:2: scheduler.max_agent: unknown key, expected one of `max_agents`, \
+         `testing_agents`, `max_attempts`, `max_dependencies`, `testing_claim_timeout`"
     );
     assert_eq!(
         parse_err(&format!("{}\ntimout = \"5m\"\n", profile("[\"a\"]"))),
         "corral.toml:5: profiles.coding.timout: unknown key, expected one of \
-         `role`, `command`, `env`, `timeout`, `silence`, `grace`, `enabled`"
+         `role`, `command`, `env`, `timeout`, `silence`, `grace`, `enabled`, `success`, \
+         `verify`, `prompt`, `model`, `effort`, `efforts`, `env_file`, `max_parallel`"
     );
     assert_eq!(
         parse_err("agents = 1\n"),
-        "corral.toml:1: agents: unknown key, expected one of `scheduler`, `profiles`, `logs`, `redact`"
+        "corral.toml:1: agents: unknown key, expected one of `scheduler`, `profiles`, \
+         `defaults`, `logs`, `redact`"
     );
 }
 

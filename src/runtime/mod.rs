@@ -1,6 +1,7 @@
 //! I/O adapters on tokio: they execute the core's effects and turn the world back into inputs.
 
 pub mod capture;
+pub mod control;
 mod handle;
 mod history;
 pub mod lock;

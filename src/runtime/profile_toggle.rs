@@ -46,7 +46,10 @@ pub fn set_profile_enabled(
             path: shown.clone(),
             profile: profile.to_string(),
         })?;
-    match table.get_mut("enabled").and_then(|item| item.as_value_mut()) {
+    match table
+        .get_mut("enabled")
+        .and_then(|item| item.as_value_mut())
+    {
         // Keep the spacing and any comment around the old value.
         Some(value) => {
             let decor = value.decor().clone();

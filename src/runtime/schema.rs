@@ -56,4 +56,22 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX runs_by_status ON runs(status);
     CREATE INDEX jobs_by_state ON jobs(state);
     ",
+    // 2: what agents report, per-feature overrides, testing recency, what each run used.
+    "
+    ALTER TABLE features ADD COLUMN model TEXT;
+    ALTER TABLE features ADD COLUMN effort TEXT;
+    ALTER TABLE features ADD COLUMN profile TEXT;
+    ALTER TABLE features ADD COLUMN last_tested_at INTEGER;
+    ALTER TABLE runs ADD COLUMN model TEXT;
+    ALTER TABLE runs ADD COLUMN effort TEXT;
+    CREATE TABLE reports (
+        id         INTEGER PRIMARY KEY,
+        run_id     INTEGER,
+        feature_id INTEGER NOT NULL REFERENCES features(id) ON DELETE CASCADE,
+        passed     INTEGER NOT NULL,
+        reason     TEXT,
+        at         INTEGER NOT NULL
+    );
+    CREATE INDEX reports_by_run ON reports(run_id);
+    ",
 ];

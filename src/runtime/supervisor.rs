@@ -107,6 +107,10 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
         tx.clone(),
         logs.clone(),
     ));
+    if let Err(e) = super::control::listen(&sup_project, tx.clone()) {
+        // The dashboard works without it; other corral commands just cannot reach it.
+        log::warn!("control socket: {e}");
+    }
     let handle = RuntimeHandle {
         tx,
         snapshots: snap_rx,
