@@ -70,9 +70,9 @@ fn main() -> Result<()> {
         corral_floods(rt.handle(), true)?.report("corral", million);
     }
     if wants("memory") {
-        let (at_start, at_end) = flat_memory(rt.handle())?;
+        let (captured, at_start, at_end) = flat_memory(rt.handle())?;
         println!("memory: 1 agent x {FLAT_LINES} lines");
-        println!("  VmRSS after {FLAT_SAMPLE_AFTER} lines  {at_start:6.1} MB");
+        println!("  VmRSS after {captured:7} lines  {at_start:6.1} MB");
         println!("  VmRSS at the end          {at_end:6.1} MB");
         println!(
             "  difference                {:+6.1} MB   (goal: within 10 MB)",
@@ -163,13 +163,17 @@ fn start(rt: &tokio::runtime::Handle, dir: &Path, config: Config) -> Result<Runt
 }
 
 /// Polls every 20 ms until `check` holds, or fails after [`LIMIT`].
-fn wait_until(what: &str, mut check: impl FnMut() -> bool) -> Result<()> {
+fn wait_until(what: &str, check: impl FnMut() -> bool) -> Result<()> {
+    wait_until_every(what, Duration::from_millis(20), check)
+}
+
+fn wait_until_every(what: &str, every: Duration, mut check: impl FnMut() -> bool) -> Result<()> {
     let deadline = Instant::now() + LIMIT;
     while !check() {
         if Instant::now() > deadline {
             return Err(format!("timed out waiting for {what}").into());
         }
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(every);
     }
     Ok(())
 }
@@ -328,26 +332,31 @@ fn status_mb(key: &str) -> Result<f64> {
     Ok(kb / 1024.0)
 }
 
-/// VmRSS once the first [`FLAT_SAMPLE_AFTER`] lines are captured, and once all are.
-fn flat_memory(rt: &tokio::runtime::Handle) -> Result<(f64, f64)> {
+/// VmRSS once the first [`FLAT_SAMPLE_AFTER`] lines are captured (and how many were by then),
+/// and once all are.
+fn flat_memory(rt: &tokio::runtime::Handle) -> Result<(u64, f64, f64)> {
     let dir = tempfile::tempdir()?;
     let config = project(dir.path(), 1, FLAT_LINES)?;
     let h = start(rt, dir.path(), config)?;
     let mut run = None;
-    wait_until("the first lines", || {
+    let mut captured = 0;
+    // Polled often: the agent prints some 100,000 lines every 20 ms.
+    wait_until_every("the first lines", Duration::from_millis(1), || {
         let snap = h.snapshots().borrow().clone();
         run = snap.runs.first().map(|r| r.id);
-        run.and_then(|id| h.log_tail(id, 1).pop())
-            .is_some_and(|line| line.seq + 1 >= FLAT_SAMPLE_AFTER)
+        captured = run
+            .and_then(|id| h.log_tail(id, 1).pop())
+            .map_or(0, |line| line.seq + 1);
+        captured >= FLAT_SAMPLE_AFTER
     })?;
     let at_start = status_mb("VmRSS")?;
     wait_until("the agent to end", || all_ended(&h, 1))?;
     let at_end = status_mb("VmRSS")?;
     let run = run.ok_or("no run")?;
-    let captured = h.log_tail(run, 1).pop().map_or(0, |l| l.seq + 1);
-    if captured != FLAT_LINES {
-        return Err(format!("captured {captured} of {FLAT_LINES} lines").into());
+    let all = h.log_tail(run, 1).pop().map_or(0, |l| l.seq + 1);
+    if all != FLAT_LINES {
+        return Err(format!("captured {all} of {FLAT_LINES} lines").into());
     }
     stop(h)?;
-    Ok((at_start, at_end))
+    Ok((captured, at_start, at_end))
 }
