@@ -77,6 +77,14 @@ impl RunLog {
     }
 }
 
+/// What the lines of one read share.
+#[derive(Clone, Copy)]
+struct Out {
+    stream: Stream,
+    at_ms: i64,
+    announce: bool,
+}
+
 /// Every run's output. Cloned handles share the same rings.
 #[derive(Clone)]
 pub struct LogHub {
@@ -186,8 +194,9 @@ impl LogHub {
         result
     }
 
-    /// Filters, marks a cut, writes, keeps and announces one line.
-    fn push(&self, log: &mut RunLog, stream: Stream, text: &str, cut: u64, at_ms: i64) {
+    /// Filters, marks a cut, writes and keeps one line, and sends it when `announce` (there
+    /// are subscribers: copying the line for nobody would be the biggest cost of a flood).
+    fn push(&self, log: &mut RunLog, out: Out, text: &str, cut: u64) {
         let filtered = match &self.filter {
             Some(filter) => filter(text),
             None => Cow::Borrowed(text),
@@ -196,27 +205,36 @@ impl LogHub {
         if cut > 0 {
             text.push_str(&cut_marker(cut));
         }
-        log.write(stream, &text);
+        log.write(out.stream, &text);
         let line = LogLine {
             run: log.run,
             seq: log.next_seq,
-            stream,
-            at_ms,
+            stream: out.stream,
+            at_ms: out.at_ms,
             text,
         };
         log.next_seq += 1;
         if log.ring.len() >= self.ring_lines {
             log.ring.pop_front();
         }
-        // Copying the line for nobody would be the biggest cost of a flood.
-        if self.tx.receiver_count() > 0 {
+        if out.announce {
             self.announce(Event::Log(line.clone()));
         }
         log.ring.push_back(line);
     }
 
-    fn push_line(&self, log: &mut RunLog, stream: Stream, line: Line<'_>, at_ms: i64) {
-        self.push(log, stream, &line.text(), line.cut, at_ms);
+    fn push_line(&self, log: &mut RunLog, out: Out, line: Line<'_>) {
+        self.push(log, out, &line.text(), line.cut);
+    }
+
+    /// How lines read now are stamped and whether they are sent. Asking the channel for its
+    /// receivers takes its lock, so this is asked once per read, not per line.
+    fn out(&self, stream: Stream, at_ms: i64) -> Out {
+        Out {
+            stream,
+            at_ms,
+            announce: self.tx.receiver_count() > 0,
+        }
     }
 
     /// Milliseconds since the run last printed anything (or since it started), at `now_ms`.
@@ -240,7 +258,7 @@ impl LogHub {
         let now = super::now_ms();
         log.last_output_ms = now;
         log.bytes += text.len() as u64 + 1;
-        self.push(&mut log, Stream::Stderr, text, 0, now);
+        self.push(&mut log, self.out(Stream::Stderr, now), text, 0);
         log.flush();
     }
 
@@ -289,9 +307,8 @@ impl LogHub {
                 let mut log = lock(log);
                 log.last_output_ms = at_ms;
                 log.bytes += n as u64;
-                splitter.feed(chunk, &mut |line| {
-                    self.push_line(&mut log, stream, line, at_ms)
-                });
+                let out = self.out(stream, at_ms);
+                splitter.feed(chunk, &mut |line| self.push_line(&mut log, out, line));
                 if log.last_flush.elapsed() >= FLUSH_EVERY {
                     log.flush();
                 }
@@ -300,8 +317,8 @@ impl LogHub {
         }
         if let Some(log) = &log {
             let mut log = lock(log);
-            let at_ms = clock();
-            splitter.finish(&mut |line| self.push_line(&mut log, stream, line, at_ms));
+            let out = self.out(stream, clock());
+            splitter.finish(&mut |line| self.push_line(&mut log, out, line));
             log.flush();
         }
     }
