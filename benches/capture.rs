@@ -228,8 +228,8 @@ async fn drain(
     use tokio::sync::broadcast::error::RecvError;
     loop {
         match rx.recv().await {
-            Ok(Event::Log(_)) => {
-                received.fetch_add(1, Ordering::Relaxed);
+            Ok(Event::Log(lines)) => {
+                received.fetch_add(lines.len() as u64, Ordering::Relaxed);
             }
             Ok(_) => {}
             Err(RecvError::Lagged(n)) => {

@@ -132,9 +132,11 @@ async fn secrets_never_reach_the_file_the_ring_the_events_or_the_screen() {
 
     let mut seen = String::new();
     while let Ok(ev) = events.try_recv() {
-        if let Event::Log(line) = ev {
-            seen.push_str(&line.text);
-            seen.push('\n');
+        if let Event::Log(lines) = ev {
+            for line in lines {
+                seen.push_str(&line.text);
+                seen.push('\n');
+            }
         }
     }
     assert!(!seen.is_empty());

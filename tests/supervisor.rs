@@ -237,7 +237,9 @@ async fn exits_are_recorded_and_passing_features_unblock_their_dependents() {
     while let Ok(ev) = events.try_recv() {
         match ev {
             Event::RunStarted { run, .. } if run == run2 => seen.push("started".to_string()),
-            Event::Log(line) if line.run == run2 => seen.push(line.text),
+            Event::Log(lines) => {
+                seen.extend(lines.into_iter().filter(|l| l.run == run2).map(|l| l.text))
+            }
             Event::RunEnded { run, state } if run == run2 => seen.push(state.label().to_string()),
             _ => {}
         }

@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
-    /// One line of an agent's output.
-    Log(LogLine),
+    /// Lines of one run's output, in order: everything one read of its pipe produced (sending
+    /// them together keeps a flood from costing one event per line).
+    Log(Vec<LogLine>),
     /// An agent process was spawned.
     RunStarted {
         run: RunId,

@@ -196,7 +196,7 @@ impl LogHub {
 
     /// Filters, marks a cut, writes and keeps one line, and sends it when `announce` (there
     /// are subscribers: copying the line for nobody would be the biggest cost of a flood).
-    fn push(&self, log: &mut RunLog, out: Out, text: &str, cut: u64) {
+    fn push(&self, log: &mut RunLog, out: Out, text: &str, cut: u64, sent: &mut Vec<LogLine>) {
         let filtered = match &self.filter {
             Some(filter) => filter(text),
             None => Cow::Borrowed(text),
@@ -218,13 +218,20 @@ impl LogHub {
             log.ring.pop_front();
         }
         if out.announce {
-            self.announce(Event::Log(line.clone()));
+            sent.push(line.clone());
         }
         log.ring.push_back(line);
     }
 
-    fn push_line(&self, log: &mut RunLog, out: Out, line: Line<'_>) {
-        self.push(log, out, &line.text(), line.cut);
+    fn push_line(&self, log: &mut RunLog, out: Out, line: Line<'_>, sent: &mut Vec<LogLine>) {
+        self.push(log, out, &line.text(), line.cut, sent);
+    }
+
+    /// Sends the lines one read produced as one event (after the run's lock is released).
+    fn send_lines(&self, sent: Vec<LogLine>) {
+        if !sent.is_empty() {
+            self.announce(Event::Log(sent));
+        }
     }
 
     /// How lines read now are stamped and whether they are sent. Asking the channel for its
@@ -258,8 +265,11 @@ impl LogHub {
         let now = super::now_ms();
         log.last_output_ms = now;
         log.bytes += text.len() as u64 + 1;
-        self.push(&mut log, self.out(Stream::Stderr, now), text, 0);
+        let mut sent = Vec::new();
+        self.push(&mut log, self.out(Stream::Stderr, now), text, 0, &mut sent);
         log.flush();
+        drop(log);
+        self.send_lines(sent);
     }
 
     /// Flushes and closes the run's file; the ring stays for display.
@@ -304,22 +314,30 @@ impl LogHub {
             let n = chunk.len();
             if let Some(log) = &log {
                 let at_ms = clock();
+                let mut sent = Vec::new();
                 let mut log = lock(log);
                 log.last_output_ms = at_ms;
                 log.bytes += n as u64;
                 let out = self.out(stream, at_ms);
-                splitter.feed(chunk, &mut |line| self.push_line(&mut log, out, line));
+                splitter.feed(chunk, &mut |line| {
+                    self.push_line(&mut log, out, line, &mut sent)
+                });
                 if log.last_flush.elapsed() >= FLUSH_EVERY {
                     log.flush();
                 }
+                drop(log);
+                self.send_lines(sent);
             }
             reader.consume(n);
         }
         if let Some(log) = &log {
+            let mut sent = Vec::new();
             let mut log = lock(log);
             let out = self.out(stream, clock());
-            splitter.finish(&mut |line| self.push_line(&mut log, out, line));
+            splitter.finish(&mut |line| self.push_line(&mut log, out, line, &mut sent));
             log.flush();
+            drop(log);
+            self.send_lines(sent);
         }
     }
 }

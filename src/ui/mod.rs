@@ -89,7 +89,11 @@ pub async fn run(
                 dirty = true;
             }
             event = events.recv() => match event {
-                Ok(crate::api::Event::Log(line)) => dirty |= push_line(&mut app, line),
+                Ok(crate::api::Event::Log(lines)) => {
+                    for line in lines {
+                        dirty |= push_line(&mut app, line);
+                    }
+                }
                 // Starts, ends and notices arrive in the next snapshot too.
                 Ok(_) => {}
                 Err(RecvError::Lagged(_)) => {

@@ -31,8 +31,8 @@ fn ring_texts(hub: &LogHub) -> Vec<String> {
 fn received(rx: &mut broadcast::Receiver<Event>) -> Vec<String> {
     let mut out = Vec::new();
     while let Ok(ev) = rx.try_recv() {
-        if let Event::Log(line) = ev {
-            out.push(line.text);
+        if let Event::Log(lines) = ev {
+            out.extend(lines.into_iter().map(|l| l.text));
         }
     }
     out
