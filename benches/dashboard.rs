@@ -31,6 +31,7 @@ fn backlog(n: i64) -> Vec<Feature> {
             },
             attempts: 1,
             last_error: None,
+            last_tested_at: None,
         })
         .collect()
 }
@@ -38,6 +39,13 @@ fn backlog(n: i64) -> Vec<Feature> {
 /// A model with `n` features and 8 live runs.
 fn busy_model(n: i64) -> Model {
     let (mut model, _) = Model::new(backlog(n), 8);
+    model.profiles.insert(
+        Role::Coding,
+        corral::core::scheduler::ProfileSlot {
+            name: "coding".into(),
+            max_parallel: None,
+        },
+    );
     for i in 0..8 {
         let feature = n / 2 + 1 + i;
         model.handle(Input::Spawned(NewRun {

@@ -37,7 +37,12 @@ pub enum TimerKind {
 pub enum Effect {
     /// Create a job and a run for this feature, spawn the agent and answer with
     /// `Input::Spawned` or `Input::SpawnFailed`.
-    Spawn { feature: FeatureId },
+    Spawn {
+        feature: Option<FeatureId>,
+        role: crate::api::Role,
+    },
+    /// Store when a feature was last re-checked by a testing agent.
+    SaveTestedAt { id: FeatureId, at_ms: i64 },
     /// Send `sig` to the process group `pgid` (the run's leader pid).
     Signal { run: RunId, pgid: u32, sig: Sig },
     /// Answer with `Input::Timer { run, epoch, kind }` after `after_ms`.

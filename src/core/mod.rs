@@ -11,6 +11,7 @@ mod records;
 pub mod redact;
 pub mod retention;
 mod run;
+pub mod scheduler;
 mod snapshot;
 pub mod stats;
 

@@ -4,6 +4,7 @@ use super::effect::{Effect, TimerKind};
 use super::graph;
 pub use super::records::{Feature, Job, NewRun};
 use super::run::{Run, RunEvent};
+use super::scheduler::{Policy, ProfileSlot};
 use crate::api::{
     Command, FeatureId, FeatureStatus, JobId, JobState, Role, RunId, RunState, RunStats,
 };
@@ -19,7 +20,8 @@ pub enum Input {
     /// The spawn did not happen. `record` is the job and run the runtime stored for the
     /// attempt (pid 0), when it got that far, so the failure shows like any ended run.
     SpawnFailed {
-        feature: FeatureId,
+        feature: Option<FeatureId>,
+        role: Role,
         record: Option<NewRun>,
         error: String,
     },
@@ -29,6 +31,9 @@ pub enum Input {
         signal: Option<i32>,
         group_alive: bool,
         at_ms: i64,
+        /// Whether the work passed, when the profile decides it otherwise than by exit code
+        /// (a report by the agent, a verify command); `None`: exit code 0 passes.
+        verdict: Option<bool>,
     },
     Timer {
         run: RunId,
@@ -62,8 +67,13 @@ pub struct Model {
     pub max_agents: u32,
     pub scheduler_paused: bool,
     pub shutting_down: bool,
-    /// Spawns asked for and not yet answered; they count against `max_agents`.
-    pending_spawns: Vec<FeatureId>,
+    /// Spawns asked for and not yet answered (feature, role); they count against the limits.
+    pub(crate) pending_spawns: Vec<(Option<FeatureId>, Role)>,
+    /// The enabled profile the scheduler uses for each role (set by the runtime).
+    pub profiles: BTreeMap<Role, ProfileSlot>,
+    pub policy: Policy,
+    /// The initializer is started by itself at most once per session.
+    pub(crate) initializer_started: bool,
     pub notice: Option<String>,
     /// When the latest stats sample was taken.
     pub sampled_at_ms: i64,
@@ -111,7 +121,12 @@ impl Model {
             .values()
             .filter(|r| r.state.is_live())
             .filter_map(|r| r.feature)
-            .chain(self.pending_spawns.iter().copied())
+            .chain(
+                self.pending_spawns
+                    .iter()
+                    .filter(|(_, r)| *r == Role::Coding)
+                    .filter_map(|(f, _)| *f),
+            )
             .collect();
         self.features = features
             .into_iter()
@@ -127,16 +142,6 @@ impl Model {
         Vec::new()
     }
 
-    /// Live coding runs plus spawns in flight.
-    pub fn busy_slots(&self) -> usize {
-        let live = self
-            .runs
-            .values()
-            .filter(|r| r.state.is_live() && r.role == Role::Coding)
-            .count();
-        live + self.pending_spawns.len()
-    }
-
     /// Applies one input and returns the effects, including any new starts the scheduler makes.
     pub fn handle(&mut self, input: Input) -> Vec<Effect> {
         let mut effects = match input {
@@ -145,24 +150,31 @@ impl Model {
             Input::Spawned(new) => self.spawned(new),
             Input::SpawnFailed {
                 feature,
+                role,
                 record,
                 error,
-            } => self.spawn_failed(feature, record, error),
+            } => self.spawn_failed(feature, role, record, error),
             Input::Exited {
                 run,
                 code,
                 signal,
                 group_alive,
                 at_ms,
-            } => self.run_event(
-                run,
-                RunEvent::Exited {
-                    code,
-                    signal,
-                    group_alive,
-                    at_ms,
-                },
-            ),
+                verdict,
+            } => {
+                if let Some(r) = self.runs.get_mut(&run) {
+                    r.verdict = verdict;
+                }
+                self.run_event(
+                    run,
+                    RunEvent::Exited {
+                        code,
+                        signal,
+                        group_alive,
+                        at_ms,
+                    },
+                )
+            }
             Input::Timer { run, epoch, kind } => {
                 self.run_event(run, RunEvent::Timer { epoch, kind })
             }
@@ -198,7 +210,7 @@ impl Model {
                 .all(|r| !r.state.is_live() && !r.cleanup_pending)
     }
 
-    fn notice(&mut self, text: String) -> Vec<Effect> {
+    pub(crate) fn notice(&mut self, text: String) -> Vec<Effect> {
         self.notice = Some(text.clone());
         vec![Effect::Notice(text)]
     }
@@ -285,44 +297,6 @@ impl Model {
         }
     }
 
-    /// A start a person asked for: it may pass `max_agents` or a blocked dependency, and
-    /// says so rather than doing it silently.
-    fn start_by_hand(&mut self, id: FeatureId) -> Vec<Effect> {
-        let mut effects = self.start(id);
-        if !effects.iter().any(|e| matches!(e, Effect::Spawn { .. })) {
-            return effects;
-        }
-        let blocked = graph::blocked_by(&self.features, id);
-        let busy = self.busy_slots();
-        let mut notes = Vec::new();
-        if !blocked.is_empty() {
-            let ids: Vec<String> = blocked.iter().map(|b| b.to_string()).collect();
-            notes.push(format!("although it waits on {}", ids.join(", ")));
-        }
-        if busy > self.max_agents as usize {
-            notes.push(format!("past max agents ({busy}/{})", self.max_agents));
-        }
-        if !notes.is_empty() {
-            effects.extend(self.notice(format!("started feature {id} {}", notes.join(" and "))));
-        }
-        effects
-    }
-
-    /// Starts a feature now unless it is already being worked on or corral is shutting down.
-    fn start(&mut self, id: FeatureId) -> Vec<Effect> {
-        let Some(feature) = self.features.get(&id) else {
-            return self.notice(format!("no feature {id}"));
-        };
-        if self.shutting_down {
-            return Vec::new();
-        }
-        if feature.status == FeatureStatus::InProgress || self.pending_spawns.contains(&id) {
-            return self.notice(format!("feature {id} is already in progress"));
-        }
-        self.pending_spawns.push(id);
-        vec![Effect::Spawn { feature: id }]
-    }
-
     fn restart(&mut self, id: RunId) -> Vec<Effect> {
         let Some(run) = self.runs.get_mut(&id) else {
             return self.notice(format!("no run {id}"));
@@ -339,9 +313,14 @@ impl Model {
     }
 
     fn spawned(&mut self, new: NewRun) -> Vec<Effect> {
-        self.pending_spawns.retain(|f| Some(*f) != new.feature);
+        let key = (new.feature, new.role);
+        if let Some(i) = self.pending_spawns.iter().position(|p| *p == key) {
+            self.pending_spawns.remove(i);
+        }
         let mut effects = Vec::new();
-        if let Some(feature) = new.feature.and_then(|f| self.features.get_mut(&f)) {
+        if new.role == Role::Coding
+            && let Some(feature) = new.feature.and_then(|f| self.features.get_mut(&f))
+        {
             feature.status = FeatureStatus::InProgress;
             feature.attempts += 1;
             feature.last_error = None;
@@ -400,6 +379,7 @@ impl Model {
             silence_ms: new.silence_ms,
             stats: None,
             kill_sent: false,
+            verdict: None,
             epoch: 0,
         };
         self.runs.insert(run.id, run);
@@ -407,16 +387,22 @@ impl Model {
 
     fn spawn_failed(
         &mut self,
-        id: FeatureId,
+        id: Option<FeatureId>,
+        role: Role,
         record: Option<NewRun>,
         error: String,
     ) -> Vec<Effect> {
-        self.pending_spawns.retain(|f| *f != id);
+        if let Some(i) = self.pending_spawns.iter().position(|p| *p == (id, role)) {
+            self.pending_spawns.remove(i);
+        }
         let mut effects = Vec::new();
-        if let Some(feature) = self.features.get_mut(&id) {
-            feature.status = FeatureStatus::Failing;
-            feature.last_error = Some(error.clone());
+        if role == Role::Coding
+            && let Some(feature) = id.and_then(|f| self.features.get_mut(&f))
+        {
             feature.attempts += 1;
+            // A program that cannot start will not start on a retry either.
+            feature.status = FeatureStatus::Failed;
+            feature.last_error = Some(error.clone());
             effects.push(save_feature(feature));
         }
         if let Some(new) = record {
@@ -433,7 +419,8 @@ impl Model {
                 last_error: Some(error.clone()),
             });
         }
-        effects.extend(self.notice(format!("could not start feature {id}: {error}")));
+        let what = id.map_or(format!("the {role} agent"), |f| format!("feature {f}"));
+        effects.extend(self.notice(format!("could not start {what}: {error}")));
         effects
     }
 
@@ -453,53 +440,7 @@ impl Model {
         effects
     }
 
-    /// Book-keeping once a run's leader is gone: its job, its feature, a restart if asked for.
-    fn run_ended(&mut self, run: &Run) -> Vec<Effect> {
-        let mut effects = Vec::new();
-        let (job_state, error) = match run.state {
-            RunState::Exited => (JobState::Done, None),
-            RunState::Killed { .. } if run.kill_requested => {
-                (JobState::Cancelled, Some("killed by request".to_string()))
-            }
-            other => (JobState::Failed, Some(describe_end(other))),
-        };
-        if let Some(job) = self.jobs.get_mut(&run.job) {
-            job.state = job_state;
-            job.last_error = error.clone();
-            effects.push(Effect::SaveJob {
-                job: job.id,
-                state: job_state,
-                last_error: error.clone(),
-            });
-        }
-        self.trim_jobs();
-        // Stopped because corral is quitting: not the feature's fault, so it is picked up again
-        // on the next start instead of waiting for a person to requeue it.
-        let quit = self.shutting_down && job_state != JobState::Done;
-        if run.role == Role::Coding
-            && let Some(feature) = run.feature.and_then(|f| self.features.get_mut(&f))
-        {
-            feature.status = match job_state {
-                JobState::Done => FeatureStatus::Passing,
-                _ if quit => FeatureStatus::Pending,
-                _ => FeatureStatus::Failing,
-            };
-            feature.last_error = if quit {
-                Some("stopped when corral quit".into())
-            } else {
-                error
-            };
-            effects.push(save_feature(feature));
-        }
-        if run.restart_after
-            && let Some(feature) = run.feature
-        {
-            effects.extend(self.start(feature));
-        }
-        effects
-    }
-
-    fn trim_jobs(&mut self) {
+    pub(crate) fn trim_jobs(&mut self) {
         let ended: Vec<JobId> = self
             .jobs
             .values()
@@ -511,23 +452,9 @@ impl Model {
             self.jobs.remove(&id);
         }
     }
-
-    /// Fills free coding slots with ready features, best first.
-    fn schedule(&mut self) -> Vec<Effect> {
-        if self.scheduler_paused || self.shutting_down {
-            return Vec::new();
-        }
-        let free = (self.max_agents as usize).saturating_sub(self.busy_slots());
-        let picks: Vec<FeatureId> = graph::ready_in_order(&self.features)
-            .into_iter()
-            .filter(|f| !self.pending_spawns.contains(f))
-            .take(free)
-            .collect();
-        picks.into_iter().flat_map(|f| self.start(f)).collect()
-    }
 }
 
-fn save_feature(f: &Feature) -> Effect {
+pub(crate) fn save_feature(f: &Feature) -> Effect {
     Effect::SaveFeature {
         id: f.id,
         status: f.status,

@@ -14,6 +14,8 @@ pub struct Feature {
     pub status: FeatureStatus,
     pub attempts: u32,
     pub last_error: Option<String>,
+    /// When a testing agent last re-checked it (ms since the epoch).
+    pub last_tested_at: Option<i64>,
 }
 
 impl Node for Feature {

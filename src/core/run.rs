@@ -31,6 +31,8 @@ pub struct Run {
     pub silence_ms: Option<u64>,
     /// The latest stats sample while live.
     pub stats: Option<RunStats>,
+    /// How the work was judged when that is not the exit code (see `Input::Exited`).
+    pub verdict: Option<bool>,
     /// KILL has gone to the group already: nothing of it can outlast that.
     pub kill_sent: bool,
     /// Bumped whenever a timer is set; timers carrying an older epoch are stale.

@@ -13,6 +13,7 @@ fn feature(id: i64, deps: &[i64], status: FeatureStatus) -> Feature {
         status,
         attempts: 0,
         last_error: None,
+        last_tested_at: None,
     }
 }
 
@@ -35,7 +36,10 @@ fn spawns(effects: &[Effect]) -> Vec<i64> {
     effects
         .iter()
         .filter_map(|e| match e {
-            Effect::Spawn { feature } => Some(feature.0),
+            Effect::Spawn {
+                feature: Some(f),
+                role: Role::Coding,
+            } => Some(f.0),
             _ => None,
         })
         .collect()
@@ -58,6 +62,7 @@ fn exited(run: i64, code: Option<i32>, signal: Option<i32>, group_alive: bool) -
         signal,
         group_alive,
         at_ms: 10,
+        verdict: None,
     }
 }
 
@@ -69,7 +74,19 @@ fn diamond(max_agents: u32) -> Model {
         feature(3, &[1, 2], FeatureStatus::Pending),
         feature(4, &[3], FeatureStatus::Pending),
     ];
-    Model::new(features, max_agents).0
+    with_coding(Model::new(features, max_agents).0)
+}
+
+/// A model whose runtime offers a coding profile (as corral.toml would).
+fn with_coding(mut m: Model) -> Model {
+    m.profiles.insert(
+        Role::Coding,
+        scheduler::ProfileSlot {
+            name: "coding".into(),
+            max_parallel: None,
+        },
+    );
+    m
 }
 
 #[test]
@@ -295,7 +312,7 @@ fn kill_of_a_group_whose_leader_died_still_kills_leftovers_once() {
 }
 
 #[test]
-fn user_kill_marks_feature_failing_and_cancels_job_without_restart() {
+fn user_kill_marks_feature_failed_and_cancels_job_without_restart() {
     let mut m = diamond(1);
     m.handle(Input::Command(Command::StartNext));
     m.handle(spawned(1, 1));
@@ -305,7 +322,7 @@ fn user_kill_marks_feature_failing_and_cancels_job_without_restart() {
     }));
     let e = m.handle(exited(1, None, Some(9), false));
     assert_eq!(m.jobs[&JobId(1)].state, JobState::Cancelled);
-    assert_eq!(m.features[&FeatureId(1)].status, FeatureStatus::Failing);
+    assert_eq!(m.features[&FeatureId(1)].status, FeatureStatus::Failed);
     assert_eq!(
         spawns(&e),
         vec![2],
@@ -347,7 +364,7 @@ fn shutdown_stops_every_live_run_and_completes_when_quiet() {
 }
 
 #[test]
-fn spawn_failure_marks_feature_failing_frees_the_slot_and_shows_the_attempt() {
+fn spawn_failure_marks_feature_failed_frees_the_slot_and_shows_the_attempt() {
     let mut m = diamond(1);
     m.handle(Input::Command(Command::StartNext));
     let Input::Spawned(mut record) = spawned(1, 1) else {
@@ -355,11 +372,12 @@ fn spawn_failure_marks_feature_failing_frees_the_slot_and_shows_the_attempt() {
     };
     record.pid = 0;
     let e = m.handle(Input::SpawnFailed {
-        feature: FeatureId(1),
+        feature: Some(FeatureId(1)),
+        role: Role::Coding,
         record: Some(record),
         error: "program `x` not found".into(),
     });
-    assert_eq!(m.features[&FeatureId(1)].status, FeatureStatus::Failing);
+    assert_eq!(m.features[&FeatureId(1)].status, FeatureStatus::Failed);
     assert_eq!(spawns(&e), vec![2]);
     assert_eq!(m.runs[&RunId(1)].state, RunState::SpawnFailed);
     assert_eq!(

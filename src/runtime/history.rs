@@ -77,6 +77,7 @@ fn to_records(row: HistoryRow) -> (Run, Job) {
         silence_ms: None,
         stats: None,
         kill_sent: false,
+        verdict: None,
         epoch: 0,
     };
     let job = Job {

@@ -11,6 +11,7 @@ mod recovery;
 pub mod retention;
 pub mod sampler;
 mod schema;
+mod spawner;
 pub mod store;
 mod supervisor;
 

@@ -3,22 +3,19 @@
 use super::capture::LogHub;
 use super::handle::RuntimeHandle;
 use super::lock::{self, LockError, ProjectLock};
-use super::process::{self, SpawnSpec};
+use super::process;
 use super::store::{Store, StoreError};
 use super::{history, now_ms, recovery};
-use crate::api::{Event, FeatureId, RunId, Snapshot, Stream};
-use crate::config::{Config, Placeholders, expand_argv};
+use crate::api::{Event, RunId, Snapshot};
+use crate::config::Config;
 use crate::core::redact::Redactor;
-use crate::core::{Effect, Input, Model, NewRun};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use crate::core::{Effect, Input, Model};
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
-
-/// How long an ended agent's pipes may take to drain before its end is reported anyway.
-const DRAIN_BEFORE_EXIT: Duration = Duration::from_millis(500);
 
 /// What the runtime needs to start.
 pub struct RuntimeOptions {
@@ -39,22 +36,42 @@ pub enum StartError {
     Redact(String),
 }
 
-struct Supervisor {
+pub(super) struct Supervisor {
     /// Held while the supervisor runs: this corral owns the project's agents.
     _lock: ProjectLock,
-    project: PathBuf,
-    config: Config,
-    store: Store,
-    model: Model,
-    logs: LogHub,
-    tx: mpsc::UnboundedSender<Input>,
+    pub(super) project: PathBuf,
+    pub(super) config: Config,
+    pub(super) store: Store,
+    pub(super) model: Model,
+    pub(super) logs: LogHub,
+    pub(super) tx: mpsc::UnboundedSender<Input>,
     snapshots: watch::Sender<Snapshot>,
     version: u64,
-    runs_dir: PathBuf,
+    pub(super) runs_dir: PathBuf,
     /// The (run, leader pid) pairs the sampler measures; empty when nothing is live.
     live: watch::Sender<Vec<(RunId, u32)>>,
     /// Each live run's stdin, for `SendInput`; dropped (closing the pipe) when the run ends.
-    stdins: HashMap<RunId, Arc<tokio::sync::Mutex<tokio::process::ChildStdin>>>,
+    pub(super) stdins: HashMap<RunId, Arc<tokio::sync::Mutex<tokio::process::ChildStdin>>>,
+}
+
+/// Tells the core which profile serves each role and the scheduler's limits.
+fn configure_model(model: &mut Model, config: &Config) {
+    use crate::api::Role;
+    model.profiles = [Role::Initializer, Role::Coding, Role::Testing]
+        .into_iter()
+        .filter_map(|role| {
+            let p = config.profile_for(role)?;
+            let slot = crate::core::scheduler::ProfileSlot {
+                name: p.name.clone(),
+                max_parallel: p.max_parallel,
+            };
+            Some((role, slot))
+        })
+        .collect();
+    model.policy = crate::core::scheduler::Policy {
+        max_attempts: config.scheduler.max_attempts,
+        testing_agents: config.scheduler.testing_agents,
+    };
 }
 
 /// Opens the store, sweeps runs left by an earlier corral, and starts the supervisor on the
@@ -68,7 +85,8 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
         log::warn!("{swept} run(s) from an earlier corral were recorded lost");
     }
     let (model, effects) = Model::new(store.load_features()?, options.config.scheduler.max_agents);
-    let model = model.with_history(history::load_history(&store)?);
+    let mut model = model.with_history(history::load_history(&store)?);
+    configure_model(&mut model, &options.config);
     let (tx, rx) = mpsc::unbounded_channel();
     let (live_tx, live_rx) = watch::channel(Vec::new());
     // Secrets are replaced before a line reaches the ring, the file or any screen.
@@ -156,6 +174,7 @@ impl Supervisor {
         super::profile_toggle::set_profile_enabled(&self.project, profile, enabled)
             .map_err(|e| e.to_string())?;
         self.config = Config::load(&self.project).map_err(|e| e.to_string())?;
+        configure_model(&mut self.model, &self.config);
         let word = if enabled { "enabled" } else { "disabled" };
         self.model.notice = Some(format!("profile {profile} {word} (saved in corral.toml)"));
         Ok(())
@@ -241,7 +260,11 @@ impl Supervisor {
     fn execute(&mut self, effect: Effect) -> Option<Input> {
         let now = now_ms();
         let result = match effect {
-            Effect::Spawn { feature } => return Some(self.spawn(feature)),
+            Effect::Spawn { feature, role } => return Some(self.spawn(feature, role)),
+            Effect::SaveTestedAt { id, at_ms } => self
+                .store
+                .save_tested_at(id, at_ms)
+                .map_err(|e| e.to_string()),
             Effect::Signal { run, pgid, sig } => {
                 log::info!("run {run}: {} to process group {pgid}", sig.name());
                 process::signal_group(pgid, sig)
@@ -346,176 +369,5 @@ impl Supervisor {
             log::error!("{e}");
         }
         None
-    }
-
-    fn spawn(&mut self, feature: FeatureId) -> Input {
-        let Some(profile) = self.config.coding_profile().cloned() else {
-            return Input::SpawnFailed {
-                feature,
-                record: None,
-                error: "no enabled profile with role \"coding\" in corral.toml".into(),
-            };
-        };
-        let name = self
-            .model
-            .features
-            .get(&feature)
-            .map(|f| f.name.clone())
-            .unwrap_or_default();
-        let now = now_ms();
-        let (job, run, log_path) = match self.store.begin_run(
-            &profile.name,
-            profile.role,
-            Some(feature),
-            &self.runs_dir,
-            now,
-        ) {
-            Ok(ids) => ids,
-            Err(e) => {
-                return Input::SpawnFailed {
-                    feature,
-                    record: None,
-                    error: e.to_string(),
-                };
-            }
-        };
-        let record = |pid| NewRun {
-            id: run,
-            job,
-            feature: Some(feature),
-            profile: profile.name.clone(),
-            role: profile.role,
-            pid,
-            started_at_ms: now,
-            grace_ms: profile.grace.as_millis() as u64,
-            timeout_ms: profile.timeout.map(|t| t.as_millis() as u64),
-            silence_ms: profile.silence.map(|t| t.as_millis() as u64),
-        };
-        // The attempt is stored and shown like any run, with its error in its log.
-        let failed = |error: String| {
-            self.logs
-                .note(run, &format!("corral: could not start the agent: {error}"));
-            let _ = self
-                .store
-                .save_run(run, crate::api::RunState::SpawnFailed, None, Some(now));
-            self.logs.close(run);
-            Input::SpawnFailed {
-                feature,
-                record: Some(record(0)),
-                error,
-            }
-        };
-        let (feature_s, run_s) = (feature.to_string(), run.to_string());
-        let project_s = self.project.to_string_lossy().into_owned();
-        let argv = expand_argv(
-            &profile.command,
-            &Placeholders {
-                feature_id: &feature_s,
-                feature_name: &name,
-                project: &project_s,
-                run_id: &run_s,
-            },
-        );
-        let mut env: BTreeMap<String, String> = profile.env.clone();
-        env.insert("CORRAL_PROJECT".into(), project_s.clone());
-        env.insert("CORRAL_RUN_ID".into(), run_s.clone());
-        env.insert("CORRAL_FEATURE_ID".into(), feature_s.clone());
-        if let Err(e) = self.logs.open(run, &log_path) {
-            log::warn!("run {run}: cannot open {}: {e}", log_path.display());
-        }
-        let spec = SpawnSpec {
-            argv: &argv,
-            cwd: &self.project,
-            env: &env,
-        };
-        let mut child = match process::spawn(&spec) {
-            Ok(child) => child,
-            Err(e) => {
-                let program = argv.first().map_or("", String::as_str);
-                let error = if e.kind() == std::io::ErrorKind::NotFound {
-                    format!("program `{program}` not found (is it installed and on PATH?)")
-                } else {
-                    format!("{program}: {e}")
-                };
-                return failed(error);
-            }
-        };
-        let Some(pid) = child.id() else {
-            return failed("process vanished at spawn".into());
-        };
-        process::remember_group(pid);
-        if let Some(stdin) = child.stdin.take() {
-            self.stdins
-                .insert(run, Arc::new(tokio::sync::Mutex::new(stdin)));
-        }
-        self.logs.announce(Event::RunStarted {
-            run,
-            feature: Some(feature),
-            pid,
-        });
-        log::info!(
-            "run {run}: started {:?} as pid {pid} for feature {feature}",
-            argv
-        );
-        if let Err(e) = self
-            .store
-            .set_run_process(run, pid, process::process_start_time(pid))
-        {
-            log::error!("{e}");
-        }
-        let mut pumps: Vec<JoinHandle<()>> = [
-            child
-                .stdout
-                .take()
-                .map(|p| tokio::spawn(self.logs.clone().pump(run, Stream::Stdout, p, now_ms))),
-            child
-                .stderr
-                .take()
-                .map(|p| tokio::spawn(self.logs.clone().pump(run, Stream::Stderr, p, now_ms))),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        let tx = self.tx.clone();
-        let logs = self.logs.clone();
-        tokio::spawn(async move {
-            let status = child.wait().await;
-            let (code, signal) = match &status {
-                Ok(s) => {
-                    use std::os::unix::process::ExitStatusExt;
-                    (s.code(), s.signal())
-                }
-                Err(e) => {
-                    log::error!("run {run}: waiting for pid {pid} failed: {e}");
-                    (None, None)
-                }
-            };
-            let at_ms = now_ms();
-            // Read what the agent printed before saying it ended, so every line comes before
-            // the end. Bounded: a leftover child holding the pipe keeps it open, and only the
-            // end report gets that child stopped.
-            let drain = async {
-                for pump in pumps.iter_mut() {
-                    let _ = pump.await;
-                }
-            };
-            let drained = tokio::time::timeout(DRAIN_BEFORE_EXIT, drain).await.is_ok();
-            let _ = tx.send(Input::Exited {
-                run,
-                code,
-                signal,
-                group_alive: process::group_alive(pid),
-                at_ms,
-            });
-            if !drained {
-                // Pipes close once the last process of the group holding them is gone.
-                for pump in pumps {
-                    let _ = pump.await;
-                }
-            }
-            logs.close(run);
-            process::forget_group(pid);
-        });
-        Input::Spawned(record(pid))
     }
 }

@@ -108,7 +108,7 @@ impl Store {
         }
         let mut stmt = self
             .conn
-            .prepare("SELECT id, category, name, priority, status, attempts, last_error FROM features ORDER BY id")
+            .prepare("SELECT id, category, name, priority, status, attempts, last_error, last_tested_at FROM features ORDER BY id")
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([], |r| {
@@ -123,6 +123,7 @@ impl Store {
                     status: parse_feature_status(&status),
                     attempts: r.get(5)?,
                     last_error: r.get(6)?,
+                    last_tested_at: r.get(7)?,
                 })
             })
             .map_err(|e| self.err(e))?;
@@ -193,5 +194,30 @@ impl Store {
             .optional()
             .map_err(|e| self.err(e))
             .map(|row| row.map(|(d, steps)| (d, serde_json::from_str(&steps).unwrap_or_default())))
+    }
+}
+
+impl Store {
+    /// Stores when a testing agent last re-checked the feature.
+    pub fn save_tested_at(&self, id: FeatureId, at_ms: i64) -> Result<(), StoreError> {
+        self.connection()
+            .execute(
+                "UPDATE features SET last_tested_at = ?2 WHERE id = ?1",
+                params![id.0, at_ms],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// The latest pass (true) or fail (false) a run reported with `corral feature pass|fail --run`.
+    pub fn report_for_run(&self, run: crate::api::RunId) -> Result<Option<bool>, StoreError> {
+        self.connection()
+            .query_row(
+                "SELECT passed FROM reports WHERE run_id = ?1 ORDER BY id DESC LIMIT 1",
+                [run.0],
+                |r| r.get::<_, bool>(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
     }
 }

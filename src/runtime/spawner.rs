@@ -1,0 +1,312 @@
+//! Starting one run: the job and run rows, the argv from the profile's template, the process
+//! in its own group, its output pumps, and the waiter that reports how it ended and whether
+//! the work passed (exit code, the agent's own report, a verify command).
+
+use super::capture::LogHub;
+use super::now_ms;
+use super::process::{self, SpawnSpec};
+use super::store::Store;
+use super::supervisor::Supervisor;
+use crate::api::{Event, FeatureId, Role, RunId, Stream};
+use crate::config::{Placeholders, Profile, Success, expand_argv};
+use crate::core::{Input, NewRun};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+/// How long an ended agent's pipes may take to drain before its end is reported anyway.
+const DRAIN_BEFORE_EXIT: Duration = Duration::from_millis(500);
+
+/// How a run's work is judged once its process has exited.
+struct Judge {
+    project: PathBuf,
+    run: RunId,
+    success: Success,
+    /// The verify command, already expanded.
+    verify: Option<Vec<String>>,
+    env: BTreeMap<String, String>,
+    logs: LogHub,
+}
+
+impl Judge {
+    /// `None` when the exit code alone decides (the `exit` mode without `verify`).
+    async fn verdict(&self, code: Option<i32>) -> Option<bool> {
+        let mut passed = match self.success {
+            Success::Exit => code == Some(0),
+            Success::Report => self.reported(),
+        };
+        if let (true, Some(argv)) = (passed, &self.verify) {
+            passed = self.run_verify(argv).await;
+        }
+        match (self.success, &self.verify) {
+            (Success::Exit, None) => None,
+            _ => Some(passed),
+        }
+    }
+
+    /// What the agent said about its work with `corral feature pass|fail --run`.
+    fn reported(&self) -> bool {
+        let report = Store::open(&self.project).and_then(|s| s.report_for_run(self.run));
+        match report {
+            Ok(Some(passed)) => passed,
+            Ok(None) => {
+                self.logs.note(
+                    self.run,
+                    "corral: the agent exited without reporting pass or fail",
+                );
+                false
+            }
+            Err(e) => {
+                self.logs.note(
+                    self.run,
+                    &format!("corral: reading the agent's report failed: {e}"),
+                );
+                false
+            }
+        }
+    }
+
+    /// Runs the verify command in the project, its output going to the run's log.
+    async fn run_verify(&self, argv: &[String]) -> bool {
+        self.logs
+            .note(self.run, &format!("corral: verify: {}", argv.join(" ")));
+        let spec = SpawnSpec {
+            argv,
+            cwd: &self.project,
+            env: &self.env,
+        };
+        let mut child = match process::spawn(&spec) {
+            Ok(child) => child,
+            Err(e) => {
+                self.logs
+                    .note(self.run, &format!("corral: verify could not start: {e}"));
+                return false;
+            }
+        };
+        let pid = child.id();
+        if let Some(pid) = pid {
+            process::remember_group(pid);
+        }
+        drop(child.stdin.take());
+        let pumps: Vec<JoinHandle<()>> =
+            [
+                child.stdout.take().map(|p| {
+                    tokio::spawn(self.logs.clone().pump(self.run, Stream::Stdout, p, now_ms))
+                }),
+                child.stderr.take().map(|p| {
+                    tokio::spawn(self.logs.clone().pump(self.run, Stream::Stderr, p, now_ms))
+                }),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+        let ok = matches!(child.wait().await, Ok(s) if s.success());
+        for pump in pumps {
+            let _ = pump.await;
+        }
+        if let Some(pid) = pid {
+            process::forget_group(pid);
+        }
+        let word = if ok { "passed" } else { "failed" };
+        self.logs.note(self.run, &format!("corral: verify {word}"));
+        ok
+    }
+}
+
+impl Supervisor {
+    /// The profile for `role`: the feature's own choice when it names one, else the first
+    /// enabled profile with that role.
+    fn profile_for(&self, role: Role) -> Option<Profile> {
+        self.config.profile_for(role).cloned()
+    }
+
+    /// Spawns a `role` agent (on `feature`, if any) and answers with the input that reports it.
+    pub(super) fn spawn(&mut self, feature: Option<FeatureId>, role: Role) -> Input {
+        let failed_early = |error: String| Input::SpawnFailed {
+            feature,
+            role,
+            record: None,
+            error,
+        };
+        let Some(profile) = self.profile_for(role) else {
+            return failed_early(format!(
+                "no enabled profile with role \"{role}\" in corral.toml"
+            ));
+        };
+        let name = feature
+            .and_then(|f| self.model.features.get(&f))
+            .map(|f| f.name.clone())
+            .unwrap_or_default();
+        let now = now_ms();
+        let (job, run, log_path) =
+            match self
+                .store
+                .begin_run(&profile.name, role, feature, &self.runs_dir, now)
+            {
+                Ok(ids) => ids,
+                Err(e) => return failed_early(e.to_string()),
+            };
+        // A testing claim is released after `testing_claim_timeout` at the latest.
+        let claim = (role == Role::Testing).then(|| self.config.scheduler.testing_claim_timeout);
+        let timeout = match (profile.timeout, claim) {
+            (Some(t), Some(c)) => Some(t.min(c)),
+            (t, c) => t.or(c),
+        };
+        let record = |pid| NewRun {
+            id: run,
+            job,
+            feature,
+            profile: profile.name.clone(),
+            role,
+            pid,
+            started_at_ms: now,
+            grace_ms: profile.grace.as_millis() as u64,
+            timeout_ms: timeout.map(|t| t.as_millis() as u64),
+            silence_ms: profile.silence.map(|t| t.as_millis() as u64),
+        };
+        let failed = |error: String| {
+            self.logs
+                .note(run, &format!("corral: could not start the agent: {error}"));
+            let _ = self
+                .store
+                .save_run(run, crate::api::RunState::SpawnFailed, None, Some(now));
+            self.logs.close(run);
+            Input::SpawnFailed {
+                feature,
+                role,
+                record: Some(record(0)),
+                error,
+            }
+        };
+        let feature_s = feature.map_or(String::new(), |f| f.to_string());
+        let run_s = run.to_string();
+        let project_s = self.project.to_string_lossy().into_owned();
+        let vars = Placeholders {
+            feature_id: &feature_s,
+            feature_name: &name,
+            project: &project_s,
+            run_id: &run_s,
+        };
+        let argv = expand_argv(&profile.command, &vars);
+        let verify = profile.verify.as_ref().map(|v| expand_argv(v, &vars));
+        let mut env: BTreeMap<String, String> = profile.env.clone();
+        env.insert("CORRAL_PROJECT".into(), project_s.clone());
+        env.insert(
+            "CORRAL_DB".into(),
+            super::store::state_dir(&self.project)
+                .join("corral.db")
+                .to_string_lossy()
+                .into_owned(),
+        );
+        env.insert("CORRAL_RUN_ID".into(), run_s.clone());
+        env.insert("CORRAL_FEATURE_ID".into(), feature_s.clone());
+        env.insert("CORRAL_ROLE".into(), role.to_string());
+        if let Err(e) = self.logs.open(run, &log_path) {
+            log::warn!("run {run}: cannot open {}: {e}", log_path.display());
+        }
+        let spec = SpawnSpec {
+            argv: &argv,
+            cwd: &self.project,
+            env: &env,
+        };
+        let mut child = match process::spawn(&spec) {
+            Ok(child) => child,
+            Err(e) => {
+                let program = argv.first().map_or("", String::as_str);
+                let error = if e.kind() == std::io::ErrorKind::NotFound {
+                    format!("program `{program}` not found (is it installed and on PATH?)")
+                } else {
+                    format!("{program}: {e}")
+                };
+                return failed(error);
+            }
+        };
+        let Some(pid) = child.id() else {
+            return failed("process vanished at spawn".into());
+        };
+        process::remember_group(pid);
+        if let Some(stdin) = child.stdin.take() {
+            self.stdins
+                .insert(run, Arc::new(tokio::sync::Mutex::new(stdin)));
+        }
+        self.logs.announce(Event::RunStarted { run, feature, pid });
+        let what = feature.map_or(String::new(), |f| format!(" for feature {f}"));
+        log::info!("run {run}: started {role} {argv:?} as pid {pid}{what}");
+        if let Err(e) = self
+            .store
+            .set_run_process(run, pid, process::process_start_time(pid))
+        {
+            log::error!("{e}");
+        }
+        let mut pumps: Vec<JoinHandle<()>> = [
+            child
+                .stdout
+                .take()
+                .map(|p| tokio::spawn(self.logs.clone().pump(run, Stream::Stdout, p, now_ms))),
+            child
+                .stderr
+                .take()
+                .map(|p| tokio::spawn(self.logs.clone().pump(run, Stream::Stderr, p, now_ms))),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let tx = self.tx.clone();
+        let logs = self.logs.clone();
+        let judge = Judge {
+            project: self.project.clone(),
+            run,
+            success: profile.success,
+            verify,
+            env,
+            logs: self.logs.clone(),
+        };
+        tokio::spawn(async move {
+            let status = child.wait().await;
+            let (code, signal) = match &status {
+                Ok(s) => {
+                    use std::os::unix::process::ExitStatusExt;
+                    (s.code(), s.signal())
+                }
+                Err(e) => {
+                    log::error!("run {run}: waiting for pid {pid} failed: {e}");
+                    (None, None)
+                }
+            };
+            let at_ms = now_ms();
+            // Read what the agent printed before saying it ended, so every line comes before
+            // the end. Bounded: a leftover child holding the pipe keeps it open, and only the
+            // end report gets that child stopped.
+            let drain = async {
+                for pump in pumps.iter_mut() {
+                    let _ = pump.await;
+                }
+            };
+            let drained = tokio::time::timeout(DRAIN_BEFORE_EXIT, drain).await.is_ok();
+            // Killed or crashed runs are not judged: they did not finish their work.
+            let verdict = match signal {
+                None => judge.verdict(code).await,
+                Some(_) => None,
+            };
+            let _ = tx.send(Input::Exited {
+                run,
+                code,
+                signal,
+                group_alive: process::group_alive(pid),
+                at_ms,
+                verdict,
+            });
+            if !drained {
+                // Pipes close once the last process of the group holding them is gone.
+                for pump in pumps {
+                    let _ = pump.await;
+                }
+            }
+            logs.close(run);
+            process::forget_group(pid);
+        });
+        Input::Spawned(record(pid))
+    }
+}
