@@ -146,8 +146,8 @@ async fn pause_stops_every_process_of_the_tree_and_resume_and_kill_follow() {
     let feature = &snap(&h).features[0];
     assert_eq!(
         feature.status,
-        FeatureStatus::Failing,
-        "a killed feature is not passing"
+        FeatureStatus::Failed,
+        "a feature whose agent a person killed waits for a person"
     );
 }
 
@@ -199,9 +199,20 @@ async fn exits_are_recorded_and_passing_features_unblock_their_dependents() {
         (snap(&h).features[2].status == FeatureStatus::Passing).then_some(())
     })
     .await;
+    // 2 fails every time: it is tried max_attempts (3) times, then it is failed for good.
+    wait_for_async("feature 2 failed after its attempts", LIMIT, || {
+        (snap(&h).features[1].status == FeatureStatus::Failed).then_some(())
+    })
+    .await;
     let s = snap(&h);
     assert_eq!(s.features[0].status, FeatureStatus::Passing);
-    assert_eq!(s.features[1].status, FeatureStatus::Failing);
+    assert_eq!(s.features[1].attempts, 3);
+    let tries = s
+        .runs
+        .iter()
+        .filter(|r| r.feature == Some(FeatureId(2)))
+        .count();
+    assert_eq!(tries, 3, "exactly max_attempts runs");
     assert_eq!(
         s.features[3].status,
         FeatureStatus::Blocked,
@@ -287,7 +298,7 @@ async fn shutdown_stops_every_agent_and_ends_the_supervisor() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_missing_agent_binary_marks_the_feature_failing_with_its_name() {
+async fn a_missing_agent_binary_marks_the_feature_failed_with_its_name() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = project(dir.path(), 1, &[(1, &[], "exit 0")]);
     let profile = config.profiles.get_mut("coding").unwrap();
@@ -300,7 +311,11 @@ async fn a_missing_agent_binary_marks_the_feature_failing_with_its_name() {
     })
     .await;
     assert!(notice.contains("could not start feature 1"), "{notice}");
-    assert_eq!(snap(&h).features[0].status, FeatureStatus::Failing);
+    assert_eq!(
+        snap(&h).features[0].status,
+        FeatureStatus::Failed,
+        "a missing program is not retried"
+    );
     // The attempt shows in the Agents pane and the Queue, and its log says why.
     let run = run_of(&h, 1).expect("the failed attempt is listed");
     assert_eq!((run.state, run.pid), (RunState::SpawnFailed, None));
@@ -527,8 +542,14 @@ async fn feature_commands_the_detail_view_and_a_reload_from_the_database() {
         &[(1, &[], "exit 3"), (2, &[1], "exit 0"), (3, &[2], "exit 0")],
     );
     let (h, _task) = start(dir.path(), config);
-    let failed = ended(&h, 1).await;
-    assert_eq!(failed.state, RunState::Failed { code: 3 });
+    wait_for_async("1 failed after its three attempts", LIMIT, || {
+        snap(&h)
+            .features
+            .iter()
+            .find(|f| f.id == FeatureId(1) && f.status == FeatureStatus::Failed)
+            .map(|_| ())
+    })
+    .await;
     let feature = |id: i64| {
         snap(&h)
             .features
@@ -542,7 +563,7 @@ async fn feature_commands_the_detail_view_and_a_reload_from_the_database() {
     assert_eq!(d3.dependency_chain, vec![FeatureId(2), FeatureId(1)]);
     assert_eq!(d3.name, "feature 3");
     let d1 = h.feature_detail(FeatureId(1)).unwrap();
-    assert_eq!(d1.runs.len(), 1);
+    assert_eq!(d1.runs.len(), 3, "one per attempt, newest first");
     assert_eq!(
         (d1.runs[0].state, d1.runs[0].exit_code),
         (RunState::Failed { code: 3 }, Some(3))

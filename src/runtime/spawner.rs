@@ -149,7 +149,7 @@ impl Supervisor {
                 Err(e) => return failed_early(e.to_string()),
             };
         // A testing claim is released after `testing_claim_timeout` at the latest.
-        let claim = (role == Role::Testing).then(|| self.config.scheduler.testing_claim_timeout);
+        let claim = (role == Role::Testing).then_some(self.config.scheduler.testing_claim_timeout);
         let timeout = match (profile.timeout, claim) {
             (Some(t), Some(c)) => Some(t.min(c)),
             (t, c) => t.or(c),
