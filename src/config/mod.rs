@@ -21,7 +21,7 @@ use crate::api::Role;
 
 pub use duration::parse_duration;
 pub use error::{ConfigError, Location};
-pub use placeholders::{KNOWN_PLACEHOLDERS, Placeholders, expand_argv};
+pub use placeholders::KNOWN_PLACEHOLDERS;
 pub use sections::{DEFAULT_RING_LINES, LogsConfig, RedactConfig, parse_size};
 
 /// The commented template that `corral init` writes to `<project>/corral.toml`.
@@ -102,7 +102,8 @@ pub struct Profile {
     pub name: String,
     pub role: Role,
     /// argv template: non-empty, first element (the program) non-empty, and only known
-    /// placeholders; expand it with [`expand_argv`]. It is never run through a shell.
+    /// placeholders; runs expand it with [`crate::core::argv::expand`]. It is never run through a
+    /// shell.
     pub command: Vec<String>,
     /// Extra environment variables for the agent process.
     pub env: BTreeMap<String, String>,

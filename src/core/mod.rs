@@ -3,10 +3,12 @@
 //! Nothing here touches a process, a file, a clock or the environment. The runtime feeds
 //! [`Input`]s in, executes the [`Effect`]s that come out, and feeds the results back.
 
+pub mod argv;
 mod effect;
 pub mod graph;
 pub mod lines;
 mod model;
+pub mod model_choice;
 mod records;
 pub mod redact;
 pub mod retention;

@@ -2,13 +2,16 @@
 
 pub mod capture;
 pub mod control;
+pub mod env_file;
 mod handle;
 mod history;
 pub mod lock;
 pub mod process;
 pub mod profile_toggle;
+pub mod prompt;
 mod recovery;
 pub mod retention;
+mod run_setup;
 pub mod sampler;
 mod schema;
 mod spawner;

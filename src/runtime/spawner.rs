@@ -8,7 +8,7 @@ use super::process::{self, SpawnSpec};
 use super::store::Store;
 use super::supervisor::Supervisor;
 use crate::api::{Event, FeatureId, Role, RunId, Stream};
-use crate::config::{Placeholders, Profile, Success, expand_argv};
+use crate::config::{Profile, Success};
 use crate::core::{Input, NewRun};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -135,10 +135,6 @@ impl Supervisor {
                 "no enabled profile with role \"{role}\" in corral.toml"
             ));
         };
-        let name = feature
-            .and_then(|f| self.model.features.get(&f))
-            .map(|f| f.name.clone())
-            .unwrap_or_default();
         let now = now_ms();
         let (job, run, log_path) =
             match self
@@ -180,32 +176,34 @@ impl Supervisor {
                 error,
             }
         };
-        let feature_s = feature.map_or(String::new(), |f| f.to_string());
-        let run_s = run.to_string();
-        let project_s = self.project.to_string_lossy().into_owned();
-        let vars = Placeholders {
-            feature_id: &feature_s,
-            feature_name: &name,
-            project: &project_s,
-            run_id: &run_s,
-        };
-        let argv = expand_argv(&profile.command, &vars);
-        let verify = profile.verify.as_ref().map(|v| expand_argv(v, &vars));
-        let mut env: BTreeMap<String, String> = profile.env.clone();
-        env.insert("CORRAL_PROJECT".into(), project_s.clone());
-        env.insert(
-            "CORRAL_DB".into(),
-            super::store::state_dir(&self.project)
-                .join("corral.db")
-                .to_string_lossy()
-                .into_owned(),
-        );
-        env.insert("CORRAL_RUN_ID".into(), run_s.clone());
-        env.insert("CORRAL_FEATURE_ID".into(), feature_s.clone());
-        env.insert("CORRAL_ROLE".into(), role.to_string());
         if let Err(e) = self.logs.open(run, &log_path) {
             log::warn!("run {run}: cannot open {}: {e}", log_path.display());
         }
+        let cx = super::run_setup::Context {
+            project: &self.project,
+            config: &self.config,
+            store: &self.store,
+            features: &self.model.features,
+            env_model: std::env::var("CORRAL_MODEL").ok(),
+            env_effort: std::env::var("CORRAL_EFFORT").ok(),
+        };
+        let prepared = match super::run_setup::prepare(&cx, &profile, role, feature, run) {
+            Ok(p) => p,
+            Err(e) => return failed(e),
+        };
+        for w in &prepared.warnings {
+            log::warn!("{w}");
+            self.logs.note(run, &format!("corral: {w}"));
+        }
+        if let Err(e) =
+            self.store
+                .set_run_model(run, prepared.model.as_deref(), prepared.effort.as_deref())
+        {
+            log::error!("{e}");
+        }
+        let super::run_setup::Prepared {
+            argv, verify, env, ..
+        } = prepared;
         let spec = SpawnSpec {
             argv: &argv,
             cwd: &self.project,

@@ -221,3 +221,21 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 }
+
+impl Store {
+    /// A feature's own model and effort, when it names them.
+    pub fn feature_overrides(
+        &self,
+        id: FeatureId,
+    ) -> Result<(Option<String>, Option<String>), StoreError> {
+        self.connection()
+            .query_row(
+                "SELECT model, effort FROM features WHERE id = ?1",
+                [id.0],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map(Option::unwrap_or_default)
+            .map_err(|e| self.err(e))
+    }
+}

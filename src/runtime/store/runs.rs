@@ -213,3 +213,21 @@ impl Store {
         Ok(rows)
     }
 }
+
+impl Store {
+    /// Records the model and effort a run was started with.
+    pub fn set_run_model(
+        &self,
+        run: RunId,
+        model: Option<&str>,
+        effort: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.connection()
+            .execute(
+                "UPDATE runs SET model = ?2, effort = ?3 WHERE id = ?1",
+                params![run.0, model, effort],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+}

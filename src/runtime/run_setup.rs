@@ -1,0 +1,162 @@
+//! Everything a run needs before its process starts: the rendered prompt file, the model and
+//! effort it will use, its environment, and its argv expanded from the profile's template.
+
+use super::store::Store;
+use super::{env_file, prompt};
+use crate::api::{FeatureId, Role, RunId};
+use crate::config::{Config, Profile};
+use crate::core::Feature;
+use crate::core::model_choice::{Levels, resolve_effort, resolve_model};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+/// A run ready to be spawned.
+pub struct Prepared {
+    pub argv: Vec<String>,
+    pub verify: Option<Vec<String>>,
+    pub env: BTreeMap<String, String>,
+    pub model: Option<String>,
+    pub effort: Option<String>,
+    /// Things a person should know (a model value skipped, say), to log and to note in the run's log.
+    pub warnings: Vec<String>,
+}
+
+/// What the runtime knows that a run's setup reads.
+pub struct Context<'a> {
+    pub project: &'a Path,
+    pub config: &'a Config,
+    pub store: &'a Store,
+    pub features: &'a std::collections::BTreeMap<FeatureId, Feature>,
+    /// `CORRAL_MODEL` / `CORRAL_EFFORT` as corral itself was started with.
+    pub env_model: Option<String>,
+    pub env_effort: Option<String>,
+}
+
+/// Builds the run. Errors (an unreadable prompt template or env file) name the file and stop
+/// the start: a run with half its setup would do the wrong work.
+pub fn prepare(
+    cx: &Context,
+    profile: &Profile,
+    role: Role,
+    feature: Option<FeatureId>,
+    run: RunId,
+) -> Result<Prepared, String> {
+    let f = feature.and_then(|id| cx.features.get(&id));
+    let (description, steps) = match feature {
+        Some(id) => cx
+            .store
+            .feature_text(id)
+            .map_err(|e| e.to_string())?
+            .unwrap_or_default(),
+        None => (String::new(), Vec::new()),
+    };
+    let deps: Vec<(i64, String)> = f.map_or(Vec::new(), |f| {
+        f.dependencies
+            .iter()
+            .map(|d| {
+                (
+                    d.0,
+                    cx.features.get(d).map_or(String::new(), |x| x.name.clone()),
+                )
+            })
+            .collect()
+    });
+    let project_s = cx.project.to_string_lossy().into_owned();
+    let name = f.map_or("", |f| f.name.as_str());
+    let template = prompt::template_for(role.as_str(), cx.project, profile.prompt.as_deref())
+        .map_err(|e| e.to_string())?;
+    let text = prompt::render(
+        &template,
+        &prompt::PromptFields {
+            project: &project_s,
+            run_id: run.0,
+            feature_id: feature.map(|f| f.0),
+            name,
+            category: f.map_or("", |f| f.category.as_str()),
+            description: &description,
+            steps: &steps,
+            dependencies: &deps,
+        },
+    );
+    let prompt_dir = super::store::state_dir(cx.project).join("prompts");
+    let prompt_file: PathBuf = prompt::write_prompt_file(&prompt_dir, run.0, &text)
+        .map_err(|e| format!("{}: {e}", prompt_dir.display()))?;
+
+    let (feature_model, feature_effort) = match feature {
+        Some(id) => cx.store.feature_overrides(id).map_err(|e| e.to_string())?,
+        None => (None, None),
+    };
+    let label = feature.map_or("-".to_string(), |f| f.to_string());
+    let (model, mut warnings) = resolve_model(
+        &Levels {
+            feature: feature_model.as_deref(),
+            profile: profile.model.as_deref(),
+            defaults: cx.config.defaults.model.as_deref(),
+            env: cx.env_model.as_deref(),
+        },
+        &label,
+        &profile.name,
+    );
+    let (effort, more) = resolve_effort(
+        &Levels {
+            feature: feature_effort.as_deref(),
+            profile: profile.effort.as_deref(),
+            defaults: cx.config.defaults.effort.as_deref(),
+            env: cx.env_effort.as_deref(),
+        },
+        profile.efforts.as_deref(),
+        &label,
+        &profile.name,
+    );
+    warnings.extend(more);
+
+    // The env file lies under `env`: what corral.toml says wins.
+    let mut env = match &profile.env_file {
+        Some(rel) => env_file::read_env_file(cx.project, rel).map_err(|e| e.to_string())?,
+        None => BTreeMap::new(),
+    };
+    env.extend(profile.env.clone());
+    let feature_s = feature.map(|f| f.to_string());
+    let run_s = run.to_string();
+    let db = super::store::state_dir(cx.project).join("corral.db");
+    env.insert("CORRAL_PROJECT".into(), project_s.clone());
+    env.insert("CORRAL_DB".into(), db.to_string_lossy().into_owned());
+    env.insert("CORRAL_RUN_ID".into(), run_s.clone());
+    env.insert(
+        "CORRAL_FEATURE_ID".into(),
+        feature_s.clone().unwrap_or_default(),
+    );
+    env.insert("CORRAL_ROLE".into(), role.to_string());
+    env.insert(
+        "CORRAL_PROMPT_FILE".into(),
+        prompt_file.to_string_lossy().into_owned(),
+    );
+
+    let values: HashMap<&str, Option<String>> = HashMap::from([
+        ("prompt", Some(text)),
+        (
+            "prompt_file",
+            Some(prompt_file.to_string_lossy().into_owned()),
+        ),
+        ("model", model.clone()),
+        ("effort", effort.clone()),
+        ("feature_id", feature_s),
+        ("feature_name", f.map(|f| f.name.clone())),
+        ("project", Some(project_s)),
+        ("run_id", Some(run_s)),
+    ]);
+    let lookup = |name: &str| values.get(name).cloned().flatten();
+    let argv = crate::core::argv::expand(&profile.command, &lookup);
+    let verify = profile
+        .verify
+        .as_ref()
+        .map(|v| crate::core::argv::expand(v, &lookup));
+    Ok(Prepared {
+        argv,
+        verify,
+        env,
+        model,
+        effort,
+        warnings,
+    })
+}

@@ -1,0 +1,202 @@
+//! The agent contract with real processes: what an agent is given (argv, prompt, environment),
+//! how success is decided, and what testing agents do with a regression.
+
+mod common;
+
+use common::{wait_for_async, write_script};
+use corral::api::{FeatureId, FeatureStatus, RunState, Snapshot};
+use corral::config::Config;
+use corral::runtime::store::{NewFeature, Store};
+use corral::runtime::{self, RuntimeHandle, RuntimeOptions};
+use std::path::Path;
+use std::time::Duration;
+
+const LIMIT: Duration = Duration::from_secs(15);
+
+fn feature(id: i64, name: &str, deps: &[i64]) -> NewFeature {
+    NewFeature {
+        id: Some(id),
+        category: "Test".into(),
+        name: name.into(),
+        description: format!("{name}, described"),
+        steps: vec![format!("do {name}")],
+        priority: 0,
+        dependencies: deps.to_vec(),
+    }
+}
+
+fn start(dir: &Path, toml: &str, features: &[NewFeature]) -> RuntimeHandle {
+    std::fs::write(dir.join("corral.toml"), toml).unwrap();
+    Store::open(dir).unwrap().add_features(features, 0).unwrap();
+    let config = Config::load_with_user(dir, None).unwrap();
+    let (h, _task) = runtime::start(RuntimeOptions {
+        project: dir.to_path_buf(),
+        config,
+        ring_lines: 1000,
+    })
+    .unwrap();
+    h
+}
+
+fn snap(h: &RuntimeHandle) -> Snapshot {
+    h.snapshots().borrow().clone()
+}
+
+fn status(h: &RuntimeHandle, id: i64) -> FeatureStatus {
+    snap(h)
+        .features
+        .iter()
+        .find(|f| f.id == FeatureId(id))
+        .map(|f| f.status)
+        .unwrap()
+}
+
+async fn until_status(h: &RuntimeHandle, id: i64, want: FeatureStatus) {
+    wait_for_async(&format!("feature {id} {want:?}"), LIMIT, || {
+        (status(h, id) == want).then_some(())
+    })
+    .await
+}
+
+/// An agent that writes each argument on its own line to args-<run>.txt, then exits 0.
+const RECORD_ARGS: &str =
+    "for a in \"$@\"; do printf '%s\\n' \"$a\"; done > \"$CORRAL_PROJECT/args-$CORRAL_RUN_ID.txt\"";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feature_text_is_data_even_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    write_script(&dir.path().join("agent.sh"), RECORD_ARGS);
+    let hostile = "$(touch pwned); touch pwned2";
+    let mut f = feature(1, hostile, &[]);
+    f.description = format!("`touch pwned3` {hostile}");
+    f.steps = vec![hostile.to_string(), "$(touch pwned4)".into()];
+    let toml = "[profiles.coding]\nrole = \"coding\"\n\
+                command = [\"sh\", \"{project}/agent.sh\", \"{feature_name}\", \"{prompt}\", \"--file={prompt_file}\"]\n";
+    let h = start(dir.path(), toml, &[f]);
+    until_status(&h, 1, FeatureStatus::Passing).await;
+    let args = std::fs::read_to_string(dir.path().join("args-1.txt")).unwrap();
+    let first = args.lines().next().unwrap();
+    assert_eq!(first, hostile, "the name arrives as one literal argument");
+    assert!(
+        args.contains("`touch pwned3`"),
+        "the prompt holds the description verbatim"
+    );
+    let prompt_file = dir.path().join(".corral/prompts/1.md");
+    assert!(args.contains(&format!("--file={}", prompt_file.display())));
+    assert!(
+        std::fs::read_to_string(&prompt_file)
+            .unwrap()
+            .contains(hostile)
+    );
+    for name in ["pwned", "pwned2", "pwned3", "pwned4"] {
+        assert!(
+            !dir.path().join(name).exists(),
+            "{name} was created: feature text reached a shell"
+        );
+        assert!(!Path::new(name).exists());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn model_and_effort_fill_their_flags_and_a_missing_one_drops_its_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    write_script(&dir.path().join("agent.sh"), RECORD_ARGS);
+    // The profile names a model and an effort outside its allowed list: the effort is skipped.
+    let toml = "[defaults]\nmodel = \"fallback-model\"\n\n[profiles.coding]\nrole = \"coding\"\n\
+                command = [\"sh\", \"{project}/agent.sh\", \"--model\", \"{model}\", \"--effort\", \"{effort}\", \"end\"]\n\
+                model = \"opus-4.1\"\neffort = \"extreme\"\nefforts = [\"low\", \"high\"]\n";
+    let h = start(dir.path(), toml, &[feature(1, "one", &[])]);
+    until_status(&h, 1, FeatureStatus::Passing).await;
+    let args = std::fs::read_to_string(dir.path().join("args-1.txt")).unwrap();
+    assert_eq!(
+        args, "--model\nopus-4.1\nend\n",
+        "the effort flag went with its empty value"
+    );
+    let run = snap(&h).runs[0].id;
+    let lines: Vec<String> = h.log_tail(run, 10).into_iter().map(|l| l.text).collect();
+    assert!(
+        lines.iter().any(|l| l.contains("effort \"extreme\"")),
+        "the skip is explained: {lines:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_must_pass_too_and_report_needs_a_report() {
+    let dir = tempfile::tempdir().unwrap();
+    write_script(&dir.path().join("ok.sh"), "echo done; exit 0");
+    let toml = "[scheduler]\nmax_attempts = 1\n\n\
+                [profiles.coding]\nrole = \"coding\"\ncommand = [\"sh\", \"{project}/ok.sh\"]\n\
+                verify = [\"sh\", \"-c\", \"echo checking; test -e {project}/built\"]\n";
+    let h = start(dir.path(), toml, &[feature(1, "one", &[])]);
+    until_status(&h, 1, FeatureStatus::Failed).await;
+    let run = &snap(&h).runs[0];
+    assert_eq!(run.state, RunState::Exited, "the agent itself exited 0");
+    let lines: Vec<String> = h.log_tail(run.id, 20).into_iter().map(|l| l.text).collect();
+    assert!(
+        lines.contains(&"checking".to_string())
+            && lines.iter().any(|l| l.contains("verify failed")),
+        "{lines:?}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    write_script(&dir.path().join("ok.sh"), "exit 0");
+    let toml = "[scheduler]\nmax_attempts = 1\n\n\
+                [profiles.coding]\nrole = \"coding\"\ncommand = [\"sh\", \"{project}/ok.sh\"]\nsuccess = \"report\"\n";
+    let h = start(dir.path(), toml, &[feature(1, "one", &[])]);
+    until_status(&h, 1, FeatureStatus::Failed).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_re_check_sends_the_feature_back_to_coding() {
+    let dir = tempfile::tempdir().unwrap();
+    // Coding always succeeds; the first re-check fails (a regression), later ones pass.
+    write_script(
+        &dir.path().join("code.sh"),
+        "echo coded >> \"$CORRAL_PROJECT/coding-runs\"",
+    );
+    write_script(
+        &dir.path().join("test.sh"),
+        "if [ -e \"$CORRAL_PROJECT/tested-once\" ]; then exit 0; fi; touch \"$CORRAL_PROJECT/tested-once\"; exit 1",
+    );
+    let toml = "[scheduler]\nmax_agents = 1\ntesting_agents = 1\n\n\
+                [profiles.coding]\nrole = \"coding\"\ncommand = [\"sh\", \"{project}/code.sh\"]\n\n\
+                [profiles.testing]\nrole = \"testing\"\ncommand = [\"sh\", \"{project}/test.sh\"]\n";
+    let h = start(dir.path(), toml, &[feature(1, "one", &[])]);
+    wait_for_async(
+        "coded twice: once, then again after the failed re-check",
+        LIMIT,
+        || {
+            let n = std::fs::read_to_string(dir.path().join("coding-runs"))
+                .map_or(0, |t| t.lines().count());
+            (n >= 2).then_some(())
+        },
+    )
+    .await;
+    let s = snap(&h);
+    let testing: Vec<_> = s
+        .runs
+        .iter()
+        .filter(|r| r.role == corral::api::Role::Testing)
+        .collect();
+    assert!(
+        testing
+            .iter()
+            .any(|r| r.state == RunState::Failed { code: 1 }),
+        "the regression was seen"
+    );
+    h.send(corral::api::Command::Shutdown);
+}
+
+#[test]
+fn every_example_profile_parses() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/profiles");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let config = Config::parse(&text, &path.display().to_string());
+        assert!(config.is_ok(), "{}: {:?}", path.display(), config.err());
+        seen += 1;
+    }
+    assert!(seen >= 4);
+}
