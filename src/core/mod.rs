@@ -3,6 +3,7 @@
 //! Nothing here touches a process, a file, a clock or the environment. The runtime feeds
 //! [`Input`]s in, executes the [`Effect`]s that come out, and feeds the results back.
 
+pub mod backlog;
 mod effect;
 pub mod graph;
 pub mod lines;
