@@ -1,6 +1,6 @@
 //! Command-line definitions for every subcommand.
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -39,6 +39,23 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Add, list, show, edit, remove and mark the features of the backlog.
+    Feature {
+        #[command(subcommand)]
+        action: FeatureCmd,
+    },
+    /// Add every feature of a JSON backlog file (`-` for stdin), all or nothing.
+    Import {
+        /// The file: a JSON array of features (see `corral export` for the shape).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Print the backlog as JSON in the import format.
+    Export {
+        /// Print JSON (the only format; accepted like every other listing command's).
+        #[arg(long)]
+        json: bool,
+    },
     /// The built-in demo agent (used by `corral demo`).
     #[command(hide = true)]
     DemoAgent {
@@ -52,4 +69,135 @@ pub enum Cmd {
         #[arg(long, default_value_t = 1.0)]
         pace: f64,
     },
+}
+
+/// Status words `feature list --status` takes; `pending` matches both ready and blocked.
+pub const STATUS_WORDS: [&str; 7] = [
+    "pending",
+    "ready",
+    "blocked",
+    "in_progress",
+    "passing",
+    "failing",
+    "failed",
+];
+
+/// `corral feature ...`: the backlog without a dashboard (a running one is told to reload).
+#[derive(Debug, Subcommand)]
+pub enum FeatureCmd {
+    /// Add one feature.
+    Add(FeatureAddArgs),
+    /// List the features: id, status, category, name, dependencies, attempts.
+    List {
+        /// Only features with this status.
+        #[arg(long, value_name = "STATUS", value_parser = STATUS_WORDS)]
+        status: Option<String>,
+        /// Print a JSON array of features with every field.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show everything about one feature.
+    Show {
+        id: i64,
+        /// Print JSON with every field.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a feature; only the options given change.
+    Edit(FeatureEditArgs),
+    /// Remove a feature (refused while others depend on it, unless --force).
+    Rm {
+        id: i64,
+        /// Also remove the dependencies other features have on it.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Mark a feature passing (with --run: the run's own report).
+    Pass {
+        id: i64,
+        /// The run reporting this result (an agent passes its $CORRAL_RUN_ID).
+        #[arg(long, value_name = "RUN")]
+        run: Option<i64>,
+    },
+    /// Mark a feature failing, with the reason (with --run: the run's own report).
+    Fail {
+        id: i64,
+        /// The run reporting this result (an agent passes its $CORRAL_RUN_ID).
+        #[arg(long, value_name = "RUN")]
+        run: Option<i64>,
+        /// Why it fails; kept as the feature's last error.
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+    },
+    /// Put a feature back to pending with its attempts at 0.
+    Requeue { id: i64 },
+}
+
+#[derive(Debug, Args)]
+pub struct FeatureAddArgs {
+    #[arg(long)]
+    pub name: String,
+    #[arg(long, default_value = "")]
+    pub category: String,
+    #[arg(long, default_value = "")]
+    pub description: String,
+    /// One step of the feature; repeat for more.
+    #[arg(long = "step", value_name = "STEP")]
+    pub steps: Vec<String>,
+    /// Lower starts sooner.
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    pub priority: i64,
+    /// A feature this one depends on; repeat for more.
+    #[arg(long = "dep", value_name = "ID")]
+    pub deps: Vec<i64>,
+    /// The id to give it (default: one more than the highest).
+    #[arg(long)]
+    pub id: Option<i64>,
+}
+
+#[derive(Debug, Args)]
+pub struct FeatureEditArgs {
+    pub id: i64,
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long)]
+    pub category: Option<String>,
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Replaces all steps; repeat for more.
+    #[arg(long = "step", value_name = "STEP")]
+    pub steps: Vec<String>,
+    /// Remove every step.
+    #[arg(long, conflicts_with = "steps")]
+    pub no_steps: bool,
+    #[arg(long, allow_negative_numbers = true)]
+    pub priority: Option<i64>,
+    /// Replaces all dependencies; repeat for more.
+    #[arg(long = "dep", value_name = "ID")]
+    pub deps: Vec<i64>,
+    /// Remove every dependency.
+    #[arg(long, conflicts_with = "deps")]
+    pub no_deps: bool,
+    /// Add a dependency; repeat for more.
+    #[arg(long = "add-dep", value_name = "ID")]
+    pub add_deps: Vec<i64>,
+    /// Remove a dependency; repeat for more.
+    #[arg(long = "rm-dep", value_name = "ID")]
+    pub rm_deps: Vec<i64>,
+}
+
+impl FeatureEditArgs {
+    /// True when the command asks for no change at all.
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.category.is_none()
+            && self.description.is_none()
+            && self.steps.is_empty()
+            && !self.no_steps
+            && self.priority.is_none()
+            && self.deps.is_empty()
+            && !self.no_deps
+            && self.add_deps.is_empty()
+            && self.rm_deps.is_empty()
+    }
 }

@@ -166,9 +166,13 @@ async fn a_failed_re_check_sends_the_feature_back_to_coding() {
         "coded twice: once, then again after the failed re-check",
         LIMIT,
         || {
+            // The file and the snapshot move separately: wait for both.
             let n = std::fs::read_to_string(dir.path().join("coding-runs"))
                 .map_or(0, |t| t.lines().count());
-            (n >= 2).then_some(())
+            let seen = snap(&h).runs.iter().any(|r| {
+                r.role == corral::api::Role::Testing && r.state == RunState::Failed { code: 1 }
+            });
+            (n >= 2 && seen).then_some(())
         },
     )
     .await;

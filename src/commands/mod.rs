@@ -1,9 +1,16 @@
 //! What each subcommand does, between the CLI parser and the layers.
 
+mod backlog;
 mod dashboard;
+mod feature;
+mod feature_view;
+mod import;
 mod init;
 mod status;
 
+pub use backlog::BacklogCommandError;
 pub use dashboard::{DashboardError, DashboardOptions, Ended, open_dashboard};
+pub use feature::run_feature_command;
+pub use import::{export_backlog, import_backlog};
 pub use init::init_project;
 pub use status::{print_status, status_json};

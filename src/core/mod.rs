@@ -4,6 +4,7 @@
 //! [`Input`]s in, executes the [`Effect`]s that come out, and feeds the results back.
 
 pub mod argv;
+pub mod backlog;
 mod effect;
 pub mod graph;
 pub mod lines;

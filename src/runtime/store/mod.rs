@@ -1,8 +1,10 @@
 //! The project's SQLite database: what must survive a restart (features, jobs, runs).
 
+pub mod backlog;
 mod features;
 mod runs;
 
+pub use backlog::FeatureRecord;
 pub use features::{NewFeature, parse_feature_status};
 pub use runs::{HistoryRow, StoredRun};
 

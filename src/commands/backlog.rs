@@ -1,0 +1,112 @@
+//! What the backlog commands share: their error, opening the store, telling a dashboard.
+
+use crate::api::Command;
+use crate::config::{Config, ConfigError};
+use crate::core::backlog::BacklogErrors;
+use crate::runtime::control;
+use crate::runtime::store::{Store, StoreError, state_dir};
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BacklogCommandError {
+    #[error("no corral state in {0}: run `corral init` first")]
+    NoState(String),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    /// The checks of `core::backlog` refused the change; nothing was written.
+    #[error("{0}")]
+    Invalid(BacklogErrors),
+    /// Refused for another reason (no such feature, dependents); nothing was written.
+    #[error("{0}")]
+    Refused(String),
+    #[error("writing to stdout: {0}")]
+    Stdout(std::io::Error),
+    #[error("{path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl From<BacklogErrors> for BacklogCommandError {
+    fn from(e: BacklogErrors) -> Self {
+        BacklogCommandError::Invalid(e)
+    }
+}
+
+pub type Result<T> = std::result::Result<T, BacklogCommandError>;
+
+/// Opens the project's existing database (never creates one: that is `corral init`'s job).
+pub fn open_store(project: &Path) -> Result<Store> {
+    let db = state_dir(project).join("corral.db");
+    if !db.exists() {
+        return Err(BacklogCommandError::NoState(project.display().to_string()));
+    }
+    Ok(Store::open_path(&db)?)
+}
+
+/// `[scheduler] max_dependencies` from the project's corral.toml (and the user file).
+pub fn max_dependencies(project: &Path) -> Result<u32> {
+    Ok(Config::load(project)?.scheduler.max_dependencies)
+}
+
+/// Tells a running dashboard the backlog changed; nobody listening is fine.
+pub fn notify(project: &Path) {
+    let _ = control::send(project, &Command::Reload);
+}
+
+/// Prints `text` and a newline; a reader that went away (`| head`) is not an error.
+pub fn emit(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let written = out
+        .write_all(text.as_bytes())
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    match written {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(BacklogCommandError::Stdout(e)),
+        _ => Ok(()),
+    }
+}
+
+/// `feature 4 ("Cart totals")`, quotes and control characters escaped.
+pub fn label(id: i64, name: &str) -> String {
+    format!("feature {id} ({name:?})")
+}
+
+/// `no feature 42`.
+pub fn no_feature(id: i64) -> BacklogCommandError {
+    BacklogCommandError::Refused(format!("no feature {id}"))
+}
+
+/// Text for a terminal: control characters (escape sequences, `\r`) escaped, and newlines too
+/// unless `keep_newlines`.
+pub fn printable(text: &str, keep_newlines: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() && !(keep_newlines && c == '\n') {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printable_escapes_control_characters_only() {
+        assert_eq!(printable("a $(b); `c`", false), "a $(b); `c`");
+        assert_eq!(printable("x\u{1b}[2Jy\nz", false), "x\\u{1b}[2Jy\\nz");
+        assert_eq!(printable("y\nz\r", true), "y\nz\\r");
+        assert_eq!(label(4, "say \"hi\""), "feature 4 (\"say \\\"hi\\\"\")");
+    }
+}

@@ -1,0 +1,199 @@
+//! `corral feature add|edit|rm|pass|fail|requeue`: each one checked and written in one
+//! transaction, then a running dashboard is told to reload.
+
+use super::backlog::{
+    BacklogCommandError, Result, emit, label, max_dependencies, no_feature, notify, open_store,
+};
+use super::feature_view;
+use crate::cli::{FeatureAddArgs, FeatureCmd, FeatureEditArgs};
+use crate::core::backlog::{FeatureSpec, check_edit, validate_new};
+use crate::runtime::now_ms;
+use crate::runtime::store::backlog::{
+    delete_feature, dependency_graph, dependents, feature_record, feature_records, insert_features,
+    insert_report, run_feature, set_dependencies, set_status, update_feature,
+};
+use std::path::Path;
+
+/// Runs one `corral feature` subcommand on `project`.
+pub fn run_feature_command(project: &Path, cmd: &FeatureCmd) -> Result<()> {
+    match cmd {
+        FeatureCmd::Add(args) => add(project, args),
+        FeatureCmd::List { status, json } => feature_view::list(project, status.as_deref(), *json),
+        FeatureCmd::Show { id, json } => feature_view::show(project, *id, *json),
+        FeatureCmd::Edit(args) => edit(project, args),
+        FeatureCmd::Rm { id, force } => remove(project, *id, *force),
+        FeatureCmd::Pass { id, run } => mark(project, *id, *run, None),
+        FeatureCmd::Fail { id, run, reason } => mark(project, *id, *run, Some(reason.as_str())),
+        FeatureCmd::Requeue { id } => requeue(project, *id),
+    }
+}
+
+fn add(project: &Path, args: &FeatureAddArgs) -> Result<()> {
+    let max = max_dependencies(project)?;
+    let mut store = open_store(project)?;
+    let spec = FeatureSpec {
+        id: args.id,
+        name: args.name.clone(),
+        category: args.category.clone(),
+        description: args.description.clone(),
+        steps: args.steps.clone(),
+        priority: args.priority,
+        dependencies: args.deps.clone(),
+    };
+    let spec = store.write(|conn| {
+        let spec = validate_new(spec, &dependency_graph(conn)?, max)?;
+        insert_features(conn, std::slice::from_ref(&spec), now_ms())?;
+        Ok::<_, BacklogCommandError>(spec)
+    })?;
+    notify(project);
+    emit(&format!(
+        "added {}",
+        label(spec.id.unwrap_or_default(), &spec.name)
+    ))?;
+    Ok(())
+}
+
+fn edit(project: &Path, args: &FeatureEditArgs) -> Result<()> {
+    if args.is_empty() {
+        return Err(BacklogCommandError::Refused(
+            "nothing to change: give --name, --category, --description, --step, --no-steps, \
+             --priority, --dep, --no-deps, --add-dep or --rm-dep"
+                .into(),
+        ));
+    }
+    let max = max_dependencies(project)?;
+    let mut store = open_store(project)?;
+    let id = args.id;
+    let name = store.write(|conn| {
+        let old = feature_record(conn, id)?.ok_or_else(|| no_feature(id))?;
+        let mut spec = old.spec();
+        if let Some(name) = &args.name {
+            spec.name = name.clone();
+        }
+        if let Some(category) = &args.category {
+            spec.category = category.clone();
+        }
+        if let Some(description) = &args.description {
+            spec.description = description.clone();
+        }
+        if args.no_steps || !args.steps.is_empty() {
+            spec.steps = args.steps.clone();
+        }
+        if let Some(priority) = args.priority {
+            spec.priority = priority;
+        }
+        let mut deps = if args.no_deps || !args.deps.is_empty() {
+            args.deps.clone()
+        } else {
+            old.dependencies.clone()
+        };
+        for gone in &args.rm_deps {
+            if !deps.contains(gone) {
+                return Err(BacklogCommandError::Refused(format!(
+                    "{} does not depend on {gone}",
+                    label(id, &old.name)
+                )));
+            }
+            deps.retain(|d| d != gone);
+        }
+        deps.extend(&args.add_deps);
+        let deps = check_edit(&dependency_graph(conn)?, id, &spec.name, deps, max)?;
+        update_feature(conn, &spec, now_ms())?;
+        if deps != old.dependencies {
+            set_dependencies(conn, id, &deps)?;
+        }
+        Ok(spec.name)
+    })?;
+    notify(project);
+    emit(&format!("updated {}", label(id, &name)))?;
+    Ok(())
+}
+
+fn remove(project: &Path, id: i64, force: bool) -> Result<()> {
+    let mut store = open_store(project)?;
+    let (name, cut) = store.write(|conn| {
+        let all = feature_records(conn)?;
+        let name = |id: i64| {
+            all.iter()
+                .find(|f| f.id == id)
+                .map(|f| f.name.clone())
+                .unwrap_or_default()
+        };
+        if !all.iter().any(|f| f.id == id) {
+            return Err(no_feature(id));
+        }
+        let users = dependents(conn, id)?;
+        let users_text = users
+            .iter()
+            .map(|&u| format!("{u} ({:?})", name(u)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if !users.is_empty() && !force {
+            return Err(BacklogCommandError::Refused(format!(
+                "{} is a dependency of {users_text}; remove those dependencies first \
+                 (`corral feature edit ID --rm-dep {id}`) or pass --force to remove them with it",
+                label(id, &name(id))
+            )));
+        }
+        delete_feature(conn, id)?;
+        Ok((name(id), users_text))
+    })?;
+    notify(project);
+    if cut.is_empty() {
+        emit(&format!("removed {}", label(id, &name)))?;
+    } else {
+        emit(&format!(
+            "removed {} and the dependencies of {cut} on it",
+            label(id, &name)
+        ))?;
+    }
+    Ok(())
+}
+
+/// `pass` (no reason) or `fail` (with one). With a run, the run's report is recorded too.
+fn mark(project: &Path, id: i64, run: Option<i64>, reason: Option<&str>) -> Result<()> {
+    let mut store = open_store(project)?;
+    let passed = reason.is_none();
+    let name = store.write(|conn| {
+        let feature = feature_record(conn, id)?.ok_or_else(|| no_feature(id))?;
+        let now = now_ms();
+        if let Some(run) = run {
+            match run_feature(conn, run)? {
+                None => return Err(BacklogCommandError::Refused(format!("no run {run}"))),
+                Some(Some(other)) if other != id => {
+                    return Err(BacklogCommandError::Refused(format!(
+                        "run {run} works on feature {other}, not on {id}"
+                    )));
+                }
+                Some(_) => insert_report(conn, run, id, passed, reason, now)?,
+            }
+        }
+        let status = if passed { "passing" } else { "failing" };
+        set_status(conn, id, status, None, reason, now)?;
+        Ok(feature.name)
+    })?;
+    notify(project);
+    let by = run
+        .map(|r| format!(" (reported by run {r})"))
+        .unwrap_or_default();
+    match reason {
+        None => emit(&format!("{} passing{by}", label(id, &name)))?,
+        Some(reason) => emit(&format!("{} failing{by}: {reason:?}", label(id, &name)))?,
+    }
+    Ok(())
+}
+
+fn requeue(project: &Path, id: i64) -> Result<()> {
+    let mut store = open_store(project)?;
+    let name = store.write(|conn| {
+        let feature = feature_record(conn, id)?.ok_or_else(|| no_feature(id))?;
+        set_status(conn, id, "pending", Some(0), None, now_ms())?;
+        Ok::<_, BacklogCommandError>(feature.name)
+    })?;
+    notify(project);
+    emit(&format!(
+        "{} is pending again, attempts 0",
+        label(id, &name)
+    ))?;
+    Ok(())
+}

@@ -1,0 +1,225 @@
+//! `corral feature list` and `corral feature show`: tables and details for people, JSON with
+//! every field for programs.
+
+use super::backlog::{Result, emit, no_feature, open_store, printable};
+use crate::api::FeatureStatus;
+use crate::runtime::store::backlog::{ReportRecord, reports_for};
+use crate::runtime::store::{FeatureRecord, parse_feature_status};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// A feature's status as shown (a stored `pending` is `ready` or `blocked`) and the
+/// dependencies that are not passing yet.
+fn effective(f: &FeatureRecord, by_id: &HashMap<i64, &FeatureRecord>) -> (FeatureStatus, Vec<i64>) {
+    let blocked_by: Vec<i64> = f
+        .dependencies
+        .iter()
+        .copied()
+        .filter(|d| by_id.get(d).is_none_or(|dep| dep.status != "passing"))
+        .collect();
+    let status = match parse_feature_status(&f.status) {
+        FeatureStatus::Pending if blocked_by.is_empty() => FeatureStatus::Ready,
+        FeatureStatus::Pending => FeatureStatus::Blocked,
+        other => other,
+    };
+    (status, blocked_by)
+}
+
+fn matches(status: FeatureStatus, filter: &str) -> bool {
+    status.as_str() == filter
+        || (filter == "pending" && matches!(status, FeatureStatus::Ready | FeatureStatus::Blocked))
+}
+
+/// Every stored field, with `status` as shown, `blocked_by` and `dependents` added.
+fn to_json(
+    f: &FeatureRecord,
+    all: &[FeatureRecord],
+    by_id: &HashMap<i64, &FeatureRecord>,
+) -> Value {
+    let (status, blocked_by) = effective(f, by_id);
+    let dependents: Vec<i64> = all
+        .iter()
+        .filter(|o| o.dependencies.contains(&f.id))
+        .map(|o| o.id)
+        .collect();
+    let mut v = serde_json::to_value(f).unwrap_or(Value::Null);
+    v["status"] = json!(status.as_str());
+    v["blocked_by"] = json!(blocked_by);
+    v["dependents"] = json!(dependents);
+    v
+}
+
+fn ids(ids: &[i64]) -> String {
+    if ids.is_empty() {
+        return "-".into();
+    }
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// `feature list [--status S] [--json]`.
+pub fn list(project: &Path, filter: Option<&str>, as_json: bool) -> Result<()> {
+    let all = open_store(project)?.feature_records()?;
+    let by_id: HashMap<i64, &FeatureRecord> = all.iter().map(|f| (f.id, f)).collect();
+    let shown: Vec<(&FeatureRecord, FeatureStatus)> = all
+        .iter()
+        .map(|f| (f, effective(f, &by_id).0))
+        .filter(|(_, s)| filter.is_none_or(|w| matches(*s, w)))
+        .collect();
+    if as_json {
+        let rows: Vec<Value> = shown
+            .iter()
+            .map(|(f, _)| to_json(f, &all, &by_id))
+            .collect();
+        return emit(&serde_json::to_string_pretty(&rows).unwrap_or_default());
+    }
+    if shown.is_empty() {
+        return emit(&match filter {
+            Some(w) => format!("no {w} features"),
+            None => "no features yet: add some with `corral feature add` or `corral import FILE`"
+                .to_string(),
+        });
+    }
+    let header = ["ID", "STATUS", "CATEGORY", "NAME", "DEPS", "ATTEMPTS"].map(String::from);
+    let rows: Vec<[String; 6]> = shown
+        .iter()
+        .map(|(f, s)| {
+            [
+                f.id.to_string(),
+                s.as_str().to_string(),
+                printable(&f.category, false),
+                printable(&f.name, false),
+                ids(&f.dependencies),
+                f.attempts.to_string(),
+            ]
+        })
+        .collect();
+    let mut widths = [0usize; 6];
+    for row in std::iter::once(&header).chain(&rows) {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut lines = Vec::with_capacity(rows.len() + 1);
+    for row in std::iter::once(&header).chain(&rows) {
+        let mut line = String::new();
+        for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
+            if i + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                let pad = w - cell.chars().count();
+                line.push_str(cell);
+                line.push_str(&" ".repeat(pad + 2));
+            }
+        }
+        lines.push(line);
+    }
+    emit(&lines.join("\n"))
+}
+
+fn time(ms: i64) -> String {
+    jiff::Timestamp::from_second(ms.div_euclid(1000))
+        .map(|t| t.to_string())
+        .unwrap_or_else(|_| ms.to_string())
+}
+
+/// `feature show ID [--json]`.
+pub fn show(project: &Path, id: i64, as_json: bool) -> Result<()> {
+    let store = open_store(project)?;
+    let all = store.feature_records()?;
+    let by_id: HashMap<i64, &FeatureRecord> = all.iter().map(|f| (f.id, f)).collect();
+    let f = *by_id.get(&id).ok_or_else(|| no_feature(id))?;
+    let reports = reports_for(store.connection(), id)?;
+    if as_json {
+        let mut v = to_json(f, &all, &by_id);
+        v["reports"] = json!(reports);
+        return emit(&serde_json::to_string_pretty(&v).unwrap_or_default());
+    }
+    let (status, blocked_by) = effective(f, &by_id);
+    let named = |ids: &[i64]| -> String {
+        if ids.is_empty() {
+            return "-".into();
+        }
+        ids.iter()
+            .map(|d| match by_id.get(d) {
+                Some(dep) => format!(
+                    "{d} ({:?}, {})",
+                    dep.name,
+                    effective(dep, &by_id).0.as_str()
+                ),
+                None => format!("{d} (missing)"),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let dependents: Vec<i64> = all
+        .iter()
+        .filter(|o| o.dependencies.contains(&id))
+        .map(|o| o.id)
+        .collect();
+    let mut out: Vec<String> = Vec::new();
+    out.push(format!("feature {id}: {}", printable(&f.name, false)));
+    let waiting = if status == FeatureStatus::Blocked {
+        format!(" (waiting for {})", ids(&blocked_by))
+    } else {
+        String::new()
+    };
+    out.push(format!("status:       {}{waiting}", status.as_str()));
+    out.push(format!("category:     {}", printable(&f.category, false)));
+    out.push(format!("priority:     {}", f.priority));
+    out.push(format!("attempts:     {}", f.attempts));
+    out.push(format!("depends on:   {}", named(&f.dependencies)));
+    out.push(format!("needed by:    {}", named(&dependents)));
+    for (key, value) in [
+        ("model", &f.model),
+        ("effort", &f.effort),
+        ("profile", &f.profile),
+    ] {
+        if let Some(value) = value {
+            out.push(format!(
+                "{:<13} {}",
+                format!("{key}:"),
+                printable(value, false)
+            ));
+        }
+    }
+    if let Some(e) = &f.last_error {
+        out.push(format!("last error:   {}", printable(e, false)));
+    }
+    out.push(format!("created:      {}", time(f.created_at)));
+    out.push(format!("updated:      {}", time(f.updated_at)));
+    if let Some(at) = f.passed_at {
+        out.push(format!("passed:       {}", time(at)));
+    }
+    if !f.description.is_empty() {
+        out.push("description:".into());
+        for line in printable(&f.description, true).lines() {
+            out.push(format!("  {line}"));
+        }
+    }
+    if !f.steps.is_empty() {
+        out.push("steps:".into());
+        for (n, step) in f.steps.iter().enumerate() {
+            out.push(format!("  {}. {}", n + 1, printable(step, false)));
+        }
+    }
+    print_reports(&mut out, &reports);
+    emit(&out.join("\n"))
+}
+
+fn print_reports(out: &mut Vec<String>, reports: &[ReportRecord]) {
+    if reports.is_empty() {
+        return;
+    }
+    out.push("reports:".into());
+    for r in reports {
+        let word = if r.passed { "passed" } else { "failed" };
+        let run = r.run_id.map(|r| format!("run {r} ")).unwrap_or_default();
+        let reason = r
+            .reason
+            .as_deref()
+            .map(|x| format!(": {}", printable(x, false)))
+            .unwrap_or_default();
+        out.push(format!("  {}  {run}{word}{reason}", time(r.at)));
+    }
+}

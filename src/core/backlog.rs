@@ -1,0 +1,430 @@
+//! Backlog files and edits, checked before anything is written.
+//!
+//! A backlog file (what `corral import` reads and `corral export` writes) is a JSON array of
+//! [`FeatureSpec`]s. [`parse_import`] turns text into specs, naming the item and field of every
+//! type error; [`validate_import`] checks the specs against each other and the stored backlog
+//! (ids, dependencies, cycles) and assigns missing ids; [`check_edit`] does the same for one
+//! changed feature. Nothing here reads a file or the database: the caller passes the stored
+//! dependency graph in and writes only what comes back `Ok`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+
+/// At most this many problems are listed for one file; the rest are counted.
+pub const MAX_ERRORS: usize = 20;
+
+/// The stored backlog as the checks need it: every feature id with the ids it depends on.
+pub type DependencyGraph = BTreeMap<i64, Vec<i64>>;
+
+/// One feature of a backlog file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeatureSpec {
+    /// Assigned in order when absent: after the highest stored or given id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    pub name: String,
+    pub category: String,
+    pub description: String,
+    pub steps: Vec<String>,
+    /// Lower starts sooner.
+    #[serde(default)]
+    pub priority: i64,
+    /// Ids of features in the same file or already stored.
+    #[serde(default)]
+    pub dependencies: Vec<i64>,
+}
+
+/// What a problem is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// The file as a whole (syntax, not an array).
+    File,
+    /// Item `index` of a file, counted from 1.
+    Item { index: usize, name: Option<String> },
+    /// A feature being added on its own (`corral feature add`).
+    New { name: String },
+    /// A stored feature being edited.
+    Feature { id: i64, name: String },
+}
+
+/// One problem: its subject, the field (empty when it is about the whole subject) and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BacklogError {
+    pub subject: Subject,
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for BacklogError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.subject {
+            Subject::File => {}
+            Subject::Item { index, name } => {
+                write!(f, "item {index}")?;
+                if let Some(name) = name.as_deref().filter(|n| !n.is_empty()) {
+                    write!(f, " ({name:?})")?;
+                }
+                f.write_str(": ")?;
+            }
+            Subject::New { name } => write!(f, "new feature ({name:?}): ")?,
+            Subject::Feature { id, name } => write!(f, "feature {id} ({name:?}): ")?,
+        }
+        if !self.field.is_empty() {
+            write!(f, "{}: ", self.field)?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// Every problem found (up to [`MAX_ERRORS`]) and how many more there were.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BacklogErrors {
+    pub errors: Vec<BacklogError>,
+    pub more: usize,
+}
+
+impl BacklogErrors {
+    fn new(mut errors: Vec<BacklogError>) -> BacklogErrors {
+        let more = errors.len().saturating_sub(MAX_ERRORS);
+        errors.truncate(MAX_ERRORS);
+        BacklogErrors { errors, more }
+    }
+
+    fn one(subject: Subject, field: &str, message: String) -> BacklogErrors {
+        BacklogErrors::new(vec![BacklogError {
+            subject,
+            field: field.into(),
+            message,
+        }])
+    }
+
+    /// All problems found, the ones not listed included.
+    pub fn count(&self) -> usize {
+        self.errors.len() + self.more
+    }
+}
+
+impl fmt::Display for BacklogErrors {
+    /// One problem on one line; several as a count and one indented line each.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let [only] = self.errors.as_slice()
+            && self.more == 0
+        {
+            return write!(f, "{only}");
+        }
+        write!(f, "{} problems:", self.count())?;
+        for e in &self.errors {
+            write!(f, "\n  {e}")?;
+        }
+        if self.more > 0 {
+            write!(f, "\n  ... and {} more", self.more)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for BacklogErrors {}
+
+/// Parses a backlog file: a JSON array of [`FeatureSpec`]s. A syntax error gives its line and
+/// column; otherwise every item that does not fit is reported with its field.
+pub fn parse_import(text: &str) -> Result<Vec<FeatureSpec>, BacklogErrors> {
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        let message = e.to_string();
+        let suffix = format!(" at line {} column {}", e.line(), e.column());
+        let message = message.strip_suffix(&suffix).unwrap_or(&message);
+        let message = format!("line {}, column {}: {message}", e.line(), e.column());
+        BacklogErrors::one(Subject::File, "", message)
+    })?;
+    let Value::Array(items) = value else {
+        let message = format!(
+            "expected a JSON array of features, found {}",
+            kind_of(&value)
+        );
+        return Err(BacklogErrors::one(Subject::File, "", message));
+    };
+    let mut specs = Vec::with_capacity(items.len());
+    let mut errors = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        let name = item.get("name").and_then(Value::as_str).map(str::to_owned);
+        match serde_path_to_error::deserialize::<_, FeatureSpec>(item) {
+            Ok(spec) => specs.push(spec),
+            Err(e) => {
+                let path = e.path().to_string();
+                errors.push(BacklogError {
+                    subject: Subject::Item { index: i + 1, name },
+                    field: if path == "." { String::new() } else { path },
+                    message: e.into_inner().to_string(),
+                });
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(specs)
+    } else {
+        Err(BacklogErrors::new(errors))
+    }
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Checks specs against each other and the stored backlog (`existing`), and returns them with
+/// every id set and repeated dependencies dropped. Every problem is reported: empty names, bad
+/// or duplicate ids, more than `max_dependencies` dependencies, unknown dependencies,
+/// self-dependencies and dependency cycles through the new features.
+pub fn validate_import(
+    specs: Vec<FeatureSpec>,
+    existing: &DependencyGraph,
+    max_dependencies: u32,
+) -> Result<Vec<FeatureSpec>, BacklogErrors> {
+    let subject = |i: usize, spec: &FeatureSpec| Subject::Item {
+        index: i + 1,
+        name: Some(spec.name.clone()),
+    };
+    let mut errors = Vec::new();
+    let mut push = |subject: Subject, field: &str, message: String| {
+        errors.push(BacklogError {
+            subject,
+            field: field.into(),
+            message,
+        })
+    };
+    // Ids: given ones must be positive and new; the rest follow the highest of both.
+    let mut given: HashMap<i64, usize> = HashMap::new();
+    let mut bad_id = vec![false; specs.len()];
+    for (i, spec) in specs.iter().enumerate() {
+        let Some(id) = spec.id else { continue };
+        let problem = if id < 1 {
+            Some(format!("must be 1 or more, not {id}"))
+        } else if existing.contains_key(&id) {
+            Some(format!(
+                "duplicate id {id}: feature {id} is already in the backlog"
+            ))
+        } else if let Some(first) = given.get(&id) {
+            Some(format!("duplicate id {id}: item {} has it too", first + 1))
+        } else {
+            given.insert(id, i);
+            None
+        };
+        if let Some(message) = problem {
+            bad_id[i] = true;
+            push(subject(i, spec), "id", message);
+        }
+    }
+    let highest = existing
+        .keys()
+        .chain(given.keys())
+        .copied()
+        .max()
+        .unwrap_or(0);
+    let mut specs = specs;
+    let unnumbered = specs.iter_mut().filter(|s| s.id.is_none());
+    for (id, spec) in (highest.max(0) + 1..).zip(unnumbered) {
+        spec.id = Some(id);
+    }
+    let ids: HashSet<i64> = specs.iter().filter_map(|s| s.id).collect();
+    let mut graph = existing.clone();
+    for (i, spec) in specs.iter_mut().enumerate() {
+        let id = spec.id.unwrap_or_default();
+        if spec.name.trim().is_empty() {
+            push(subject(i, spec), "name", "must not be empty".into());
+        }
+        dedup(&mut spec.dependencies);
+        let deps = &spec.dependencies;
+        if deps.len() > max_dependencies as usize {
+            let message = too_many(deps.len(), max_dependencies);
+            push(subject(i, spec), "dependencies", message);
+        }
+        for &dep in deps {
+            if dep == id {
+                push(subject(i, spec), "dependencies", "depends on itself".into());
+            } else if !ids.contains(&dep) && !existing.contains_key(&dep) {
+                let message = format!("unknown feature {dep}");
+                push(subject(i, spec), "dependencies", message);
+            }
+        }
+        if !bad_id[i] {
+            graph.insert(id, deps.iter().copied().filter(|&d| d != id).collect());
+        }
+    }
+    let order: HashMap<i64, usize> = specs
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !bad_id[*i])
+        .filter_map(|(i, s)| Some((s.id?, i)))
+        .collect();
+    let mut starts: Vec<(usize, i64)> = order.iter().map(|(&id, &i)| (i, id)).collect();
+    starts.sort();
+    let starts: Vec<i64> = starts.into_iter().map(|(_, id)| id).collect();
+    for cycle in find_cycles(&graph, &starts, &order) {
+        let i = order[&cycle[0]];
+        push(subject(i, &specs[i]), "dependencies", cycle_message(&cycle));
+    }
+    if errors.is_empty() {
+        Ok(specs)
+    } else {
+        Err(BacklogErrors::new(errors))
+    }
+}
+
+/// [`validate_import`] for one feature added on its own; problems name it by its name.
+pub fn validate_new(
+    spec: FeatureSpec,
+    existing: &DependencyGraph,
+    max_dependencies: u32,
+) -> Result<FeatureSpec, BacklogErrors> {
+    let name = spec.name.clone();
+    match validate_import(vec![spec], existing, max_dependencies) {
+        Ok(mut specs) => Ok(specs.remove(0)),
+        Err(mut errors) => {
+            for e in &mut errors.errors {
+                e.subject = Subject::New { name: name.clone() };
+            }
+            Err(errors)
+        }
+    }
+}
+
+/// Checks a stored feature's new name and dependencies against the rest of the backlog;
+/// returns the dependencies without repeats.
+pub fn check_edit(
+    existing: &DependencyGraph,
+    id: i64,
+    name: &str,
+    mut dependencies: Vec<i64>,
+    max_dependencies: u32,
+) -> Result<Vec<i64>, BacklogErrors> {
+    let subject = || Subject::Feature {
+        id,
+        name: name.to_string(),
+    };
+    let mut errors = Vec::new();
+    let mut push = |field: &str, message: String| {
+        errors.push(BacklogError {
+            subject: subject(),
+            field: field.into(),
+            message,
+        })
+    };
+    if name.trim().is_empty() {
+        push("name", "must not be empty".into());
+    }
+    dedup(&mut dependencies);
+    if dependencies.len() > max_dependencies as usize {
+        push(
+            "dependencies",
+            too_many(dependencies.len(), max_dependencies),
+        );
+    }
+    for &dep in &dependencies {
+        if dep == id {
+            push("dependencies", "depends on itself".into());
+        } else if !existing.contains_key(&dep) {
+            push("dependencies", format!("unknown feature {dep}"));
+        }
+    }
+    let mut graph = existing.clone();
+    let own: Vec<i64> = dependencies.iter().copied().filter(|&d| d != id).collect();
+    graph.insert(id, own);
+    let order = HashMap::from([(id, 0)]);
+    for cycle in find_cycles(&graph, &[id], &order) {
+        push("dependencies", cycle_message(&cycle));
+    }
+    if errors.is_empty() {
+        Ok(dependencies)
+    } else {
+        Err(BacklogErrors::new(errors))
+    }
+}
+
+/// Drops repeated ids, keeping the first of each.
+fn dedup(ids: &mut Vec<i64>) {
+    let mut seen = HashSet::new();
+    ids.retain(|id| seen.insert(*id));
+}
+
+fn too_many(n: usize, max: u32) -> String {
+    format!("{n} dependencies, more than the {max} allowed ([scheduler] max_dependencies)")
+}
+
+fn cycle_message(cycle: &[i64]) -> String {
+    let ids: Vec<String> = cycle
+        .iter()
+        .chain(cycle.first())
+        .map(i64::to_string)
+        .collect();
+    format!("cycle: {}", ids.join(" -> "))
+}
+
+/// Cycles reachable from `starts` that pass through a node in `order` (the new features), each
+/// as the ids around it (`[4, 7, 9]` is 4 -> 7 -> 9 -> 4), rotated to begin at the new feature
+/// that comes first in `order`. Each back edge of a depth-first search gives one cycle.
+/// Edges to ids missing from `graph` are ignored.
+fn find_cycles(
+    graph: &DependencyGraph,
+    starts: &[i64],
+    order: &HashMap<i64, usize>,
+) -> Vec<Vec<i64>> {
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum Mark {
+        Open,
+        Done,
+    }
+    let mut marks: HashMap<i64, Mark> = HashMap::new();
+    let mut cycles: Vec<Vec<i64>> = Vec::new();
+    for &start in starts {
+        if marks.contains_key(&start) || !graph.contains_key(&start) {
+            continue;
+        }
+        marks.insert(start, Mark::Open);
+        let mut stack: Vec<(i64, usize)> = vec![(start, 0)];
+        while let Some(top) = stack.last_mut() {
+            let (node, next) = *top;
+            let deps = graph.get(&node).map_or(&[][..], Vec::as_slice);
+            let Some(&dep) = deps.get(next) else {
+                marks.insert(node, Mark::Done);
+                stack.pop();
+                continue;
+            };
+            top.1 += 1;
+            match marks.get(&dep) {
+                None if graph.contains_key(&dep) => {
+                    marks.insert(dep, Mark::Open);
+                    stack.push((dep, 0));
+                }
+                Some(Mark::Open) => {
+                    let from = stack.iter().position(|(n, _)| *n == dep).unwrap_or(0);
+                    let mut cycle: Vec<i64> = stack[from..].iter().map(|(n, _)| *n).collect();
+                    let first_new = cycle
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(pos, id)| order.get(id).map(|o| (*o, pos)))
+                        .min();
+                    if let Some((_, pos)) = first_new {
+                        cycle.rotate_left(pos);
+                        if !cycles.contains(&cycle) {
+                            cycles.push(cycle);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    cycles
+}
+
+#[cfg(test)]
+#[path = "backlog_tests.rs"]
+mod tests;
