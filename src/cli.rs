@@ -33,6 +33,16 @@ pub enum Cmd {
         #[arg(long)]
         force: bool,
     },
+    /// Run the scheduler: with --headless, without a dashboard, one line per event.
+    Run {
+        /// No dashboard: print one line per event (starts, ends, feature changes, notices).
+        #[arg(long)]
+        headless: bool,
+        /// Exit once every feature passes (0), or when nothing more can happen because
+        /// features failed (1).
+        #[arg(long)]
+        until_done: bool,
+    },
     /// Print the project's features, jobs and runs (works while a dashboard is open).
     Status {
         /// Print JSON instead of text.

@@ -91,6 +91,22 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 dir.display()
             );
         }
+        Some(Cmd::Run {
+            headless: true,
+            until_done,
+        }) => {
+            corral::logging::init();
+            let end = commands::run_headless(&project_dir(&cli)?, *until_done)?;
+            return Ok(match end {
+                commands::HeadlessEnd::AllPassing => ExitCode::SUCCESS,
+                commands::HeadlessEnd::Stuck => ExitCode::from(1),
+                commands::HeadlessEnd::Signal(0) => ExitCode::SUCCESS,
+                commands::HeadlessEnd::Signal(s) => ExitCode::from((128 + s).clamp(0, 255) as u8),
+            });
+        }
+        Some(Cmd::Run {
+            headless: false, ..
+        }) => return dashboard(&project_dir(&cli)?, theme(&cli)),
         Some(Cmd::Status { json }) => commands::print_status(&project_dir(&cli)?, *json)?,
         Some(Cmd::Feature { action }) => {
             commands::run_feature_command(&project_dir(&cli)?, action)?;

@@ -95,7 +95,7 @@ fn stop_agents_on_panic() {
 
 /// SIGTERM, SIGHUP (the SSH link dropped) and SIGINT stop every agent; the dashboard then sees
 /// the shutdown and exits, restoring the terminal.
-fn spawn_signal_watch(handle: runtime::RuntimeHandle, stopped_by: Arc<AtomicI32>) {
+pub(super) fn spawn_signal_watch(handle: runtime::RuntimeHandle, stopped_by: Arc<AtomicI32>) {
     use tokio::signal::unix::{SignalKind, signal};
     for kind in [
         SignalKind::terminate(),

@@ -1,0 +1,129 @@
+//! `corral run --headless`: the same supervisor and scheduler without a dashboard, printing
+//! one line per event, for CI, scripts and servers without a terminal.
+
+use crate::api::{Command, Event, FeatureStatus, RunView, Snapshot};
+use crate::config::Config;
+use crate::runtime::{self, RuntimeOptions};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, Ordering};
+use tokio::sync::broadcast::error::RecvError;
+
+use super::dashboard::DashboardError;
+
+/// How a headless run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeadlessEnd {
+    /// Every feature passes (only with `until_done`).
+    AllPassing,
+    /// Nothing more can happen: some features failed (only with `until_done`).
+    Stuck,
+    /// A signal stopped it.
+    Signal(i32),
+}
+
+fn clock() -> String {
+    let now = jiff::Zoned::now();
+    now.strftime("%H:%M:%S").to_string()
+}
+
+fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    // A closed stdout (`| head`) must not stop the agents' supervisor.
+    let _ = writeln!(out, "{} {line}", clock());
+    let _ = out.flush();
+}
+
+fn describe(run: Option<&RunView>) -> String {
+    match run {
+        Some(r) => {
+            let feature = match (&r.feature, &r.feature_name) {
+                (Some(id), Some(name)) => format!(" #{id} {name}"),
+                (Some(id), None) => format!(" #{id}"),
+                _ => String::new(),
+            };
+            format!("{} ({}){feature}", r.role, r.profile)
+        }
+        None => String::new(),
+    }
+}
+
+/// True when no work is live and no feature can be started any more.
+fn stuck(s: &Snapshot, max_attempts: u32) -> bool {
+    let live = s.runs.iter().any(|r| r.state.is_live());
+    let startable = s.features.iter().any(|f| match f.status {
+        FeatureStatus::Ready | FeatureStatus::InProgress => true,
+        FeatureStatus::Failing => f.attempts < max_attempts && f.blocked_by.is_empty(),
+        _ => false,
+    });
+    !live && !startable && !s.scheduler_paused
+}
+
+/// Runs the project's agents until a signal, or with `until_done` until every feature passes
+/// (or nothing more can happen).
+pub fn run_headless(project: &Path, until_done: bool) -> Result<HeadlessEnd, DashboardError> {
+    let config = Config::load(project)?;
+    let max_attempts = config.scheduler.max_attempts;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(DashboardError::Tokio)?;
+    rt.block_on(async move {
+        let (handle, supervisor) = runtime::start(RuntimeOptions {
+            project: project.to_path_buf(),
+            ring_lines: config.logs.ring_lines,
+            config,
+        })?;
+        let stopped_by = Arc::new(AtomicI32::new(0));
+        super::dashboard::spawn_signal_watch(handle.clone(), stopped_by.clone());
+        let mut events = handle.subscribe();
+        let mut snapshots = handle.snapshots();
+        let mut statuses: HashMap<crate::api::FeatureId, FeatureStatus> = HashMap::new();
+        let mut end = None;
+        say(&format!("corral: running {} headless", project.display()));
+        loop {
+            let snap = snapshots.borrow_and_update().clone();
+            for f in &snap.features {
+                if statuses.insert(f.id, f.status) != Some(f.status) {
+                    say(&format!("feature {} {}: {}", f.id, f.name, f.status.as_str().replace('_', " ")));
+                }
+            }
+            if snap.shut_down {
+                break;
+            }
+            if until_done && end.is_none() {
+                let all = !snap.features.is_empty() && snap.features.iter().all(|f| f.status == FeatureStatus::Passing);
+                if all || stuck(&snap, max_attempts) {
+                    end = Some(if all { HeadlessEnd::AllPassing } else { HeadlessEnd::Stuck });
+                    handle.send(Command::Shutdown);
+                }
+            }
+            tokio::select! {
+                changed = snapshots.changed() => if changed.is_err() { break },
+                ev = events.recv() => match ev {
+                    Ok(Event::RunStarted { run, pid, .. }) => {
+                        let s = snapshots.borrow().clone();
+                        say(&format!("run {run} started: {} pid {pid}", describe(s.runs.iter().find(|r| r.id == run))));
+                    }
+                    Ok(Event::RunEnded { run, state }) => {
+                        let s = snapshots.borrow().clone();
+                        say(&format!("run {run} ended: {} {}", crate::core::describe_end(state), describe(s.runs.iter().find(|r| r.id == run))));
+                    }
+                    Ok(Event::Notice { text }) => say(&format!("notice: {text}")),
+                    Ok(Event::Log(_)) | Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => break,
+                },
+            }
+        }
+        let _ = supervisor.await;
+        let signal = stopped_by.load(Ordering::SeqCst);
+        Ok(match (signal, end) {
+            (0, Some(end)) => end,
+            (0, None) => HeadlessEnd::Signal(0),
+            (s, _) => HeadlessEnd::Signal(s),
+        })
+    })
+}
