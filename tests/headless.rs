@@ -148,3 +148,43 @@ fn until_done_exits_non_zero_when_a_feature_failed() {
     assert!(stdout.contains("feature 2 feature 2: failed"), "{stdout}");
     assert!(stdout.contains("feature 1 feature 1: passing"), "{stdout}");
 }
+
+#[test]
+fn the_initializer_fills_an_empty_backlog_and_the_work_follows() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let spec = r#"[
+        {"name": "Schema", "description": "tables", "category": "DB", "steps": ["write it"]},
+        {"name": "Queries", "description": "selects", "category": "DB", "steps": [], "dependencies": [1]}
+    ]"#;
+    std::fs::write(p.join("spec.json"), spec).unwrap();
+    write_script(
+        &p.join("init.sh"),
+        "\"$CORRAL_BIN\" --project \"$CORRAL_PROJECT\" import \"$CORRAL_PROJECT/spec.json\"",
+    );
+    write_script(&p.join("code.sh"), "exit 0");
+    let toml = format!(
+        "[profiles.init]\nrole = \"initializer\"\ncommand = [\"sh\", \"{{project}}/init.sh\"]\nenv = {{ CORRAL_BIN = {:?} }}\n\n\
+         [profiles.coding]\nrole = \"coding\"\ncommand = [\"sh\", \"{{project}}/code.sh\"]\n",
+        env!("CARGO_BIN_EXE_corral")
+    );
+    std::fs::write(p.join("corral.toml"), toml).unwrap();
+    Store::open(p).unwrap();
+    let out = cargo_bin_cmd!("corral")
+        .current_dir(p)
+        .env("XDG_CONFIG_HOME", p.join(".xdg"))
+        .env("XDG_DATA_HOME", p.join(".xdg"))
+        .args(["run", "--headless", "--until-done"])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("initializer (init)"), "{stdout}");
+    assert!(stdout.contains("feature 2 Queries: passing"), "{stdout}");
+}

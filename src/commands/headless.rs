@@ -1,7 +1,7 @@
 //! `corral run --headless`: the same supervisor and scheduler without a dashboard, printing
 //! one line per event, for CI, scripts and servers without a terminal.
 
-use crate::api::{Command, Event, FeatureStatus, RunView, Snapshot};
+use crate::api::{Command, Event, FeatureStatus, Role, RunView, Snapshot};
 use crate::config::Config;
 use crate::runtime::{self, RuntimeOptions};
 use std::collections::HashMap;
@@ -50,9 +50,21 @@ fn describe(run: Option<&RunView>) -> String {
     }
 }
 
-/// True when no work is live and no feature can be started any more.
+/// True when no work is live and no feature can be started any more. An empty backlog is
+/// stuck only once an initializer (if there is one) has had its turn.
 fn stuck(s: &Snapshot, max_attempts: u32) -> bool {
     let live = s.runs.iter().any(|r| r.state.is_live());
+    if s.features.is_empty() {
+        let has_initializer = s
+            .profiles
+            .iter()
+            .any(|p| p.enabled && p.role == Role::Initializer);
+        let initializer_ran = s
+            .runs
+            .iter()
+            .any(|r| r.role == Role::Initializer && !r.state.is_live());
+        return !live && (!has_initializer || initializer_ran);
+    }
     let startable = s.features.iter().any(|f| match f.status {
         FeatureStatus::Ready | FeatureStatus::InProgress => true,
         FeatureStatus::Failing => f.attempts < max_attempts && f.blocked_by.is_empty(),

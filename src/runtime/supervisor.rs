@@ -120,6 +120,8 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
         sup.execute(effect);
     }
     sup.sweep_old_logs();
+    // The first snapshot a client sees already carries what only the runtime knows (profiles).
+    sup.publish();
     tokio::spawn(super::sampler::run_sampler(
         live_rx,
         tx.clone(),
