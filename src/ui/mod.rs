@@ -8,6 +8,7 @@ mod log_view;
 pub mod prompt;
 pub mod render;
 mod sanitize;
+pub mod scroll;
 mod search;
 pub mod theme;
 
