@@ -1,7 +1,7 @@
 //! The dashboard rendered on ratatui's TestBackend, and keys turned into commands.
 
 use corral::api::*;
-use corral::ui::app::{App, Confirm, Outcome, Overlay, Pane};
+use corral::ui::app::{App, Confirm, Outcome, Overlay, Pane, View};
 use corral::ui::keymap::Action;
 use corral::ui::render;
 use corral::ui::theme::Theme;
@@ -133,7 +133,29 @@ fn snapshot() -> Snapshot {
         ],
         notice: None,
         sampled_at_ms: 0,
-        profiles: vec![],
+        profiles: vec![
+            profile("coding", Role::Coding, true, 2),
+            profile("review", Role::Testing, false, 0),
+        ],
+    }
+}
+
+fn profile(name: &str, role: Role, enabled: bool, live_runs: usize) -> ProfileView {
+    let argv = [
+        "claude",
+        "-p",
+        "--model",
+        "{model}",
+        "--permission-mode",
+        "acceptEdits",
+    ];
+    ProfileView {
+        name: name.into(),
+        role,
+        command: argv.iter().map(|a| a.to_string()).collect(),
+        model: Some("sonnet".into()),
+        enabled,
+        live_runs,
     }
 }
 
@@ -733,4 +755,393 @@ fn escape_sequences_other_than_colour_never_reach_the_screen() {
         .iter()
         .any(|c| c.symbol() == "r" && c.fg == Color::Red);
     assert!(red, "SGR colour survives");
+}
+
+/// Feature 6 as the runtime would read it: a wrapped description, steps, one dependency and
+/// two runs (newest first).
+fn search_detail() -> FeatureDetail {
+    let run = |id: i64, state: RunState, code: Option<i32>, start: i64, end: i64| RunSummary {
+        id: RunId(id),
+        profile: "coding".into(),
+        role: Role::Coding,
+        state,
+        exit_code: code,
+        started_at_ms: start,
+        finished_at_ms: Some(end),
+    };
+    FeatureDetail {
+        id: FeatureId(6),
+        category: "Search".into(),
+        name: "Product search".into(),
+        description: "Customers search the catalog by name and tag. Results are ranked by \
+            relevance, then by price; an empty query lists nothing.\n\
+            Typing stays responsive with 10,000 products."
+            .into(),
+        steps: vec![
+            "Add a search box to the header".into(),
+            "GET /search?q= returns matching products, best first, as JSON".into(),
+            "Show \"no results\" for an empty match".into(),
+        ],
+        priority: 0,
+        status: FeatureStatus::Failing,
+        attempts: 1,
+        last_error: Some("exit 1: test search::ranks_by_relevance failed".into()),
+        dependency_chain: vec![FeatureId(3)],
+        runs: vec![
+            run(
+                11,
+                RunState::Failed { code: 1 },
+                Some(1),
+                1_000_000,
+                1_095_000,
+            ),
+            run(
+                7,
+                RunState::Killed { signal: Some(15) },
+                None,
+                400_000,
+                460_000,
+            ),
+        ],
+    }
+}
+
+fn screen(app: &App, w: u16, h: u16) -> String {
+    draw(app, Theme::default(), w, h).backend().to_string()
+}
+
+/// The title row of the Features pane (the second line on screen).
+fn features_title(app: &App) -> String {
+    let text = screen(app, 120, 40);
+    let row = text.lines().nth(1).unwrap_or("");
+    row.split('┌')
+        .nth(1)
+        .or(row.split('┏').nth(2))
+        .unwrap_or(row)
+        .to_string()
+}
+
+/// The app with the Features pane focused, on its last feature (6, failing).
+fn on_features() -> App {
+    let mut app = app();
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.focus, Pane::Features);
+    type_text(&mut app, "G");
+    assert_eq!(app.selected_feature, Some(FeatureId(6)));
+    app
+}
+
+#[test]
+fn number_keys_filter_the_features_pane_by_status_and_the_title_says_so() {
+    let mut app = on_features();
+    type_text(&mut app, "3");
+    assert!(
+        features_title(&app).contains("Features · in progress 2/6"),
+        "{}",
+        features_title(&app)
+    );
+    assert_eq!(
+        app.selected_feature,
+        Some(FeatureId(3)),
+        "moved onto a listed row"
+    );
+    type_text(&mut app, "j");
+    assert_eq!(app.selected_feature, Some(FeatureId(4)));
+    type_text(&mut app, "j");
+    assert_eq!(app.selected_feature, Some(FeatureId(4)), "only listed rows");
+    let text = screen(&app, 120, 40);
+    assert!(
+        text.contains("Cart totals") && !text.contains("User accounts"),
+        "{text}"
+    );
+    for (key, shown) in [
+        ("1", "ready 0/6"),
+        ("2", "blocked 1/6"),
+        ("4", "passing 2/6"),
+    ] {
+        type_text(&mut app, key);
+        assert!(
+            features_title(&app).contains(shown),
+            "{key}: {}",
+            features_title(&app)
+        );
+    }
+    type_text(&mut app, "5");
+    assert_eq!(app.selected_feature, Some(FeatureId(6)));
+    type_text(&mut app, "6");
+    assert_eq!(app.selected_feature, None, "nothing has failed for good");
+    assert!(features_title(&app).contains("failed 0/6"));
+    type_text(&mut app, "0");
+    assert!(features_title(&app).contains("Features 2/6 passing"));
+    assert_eq!(app.selected_feature, Some(FeatureId(1)));
+    // Digits mean nothing in the other panes.
+    press(&mut app, KeyCode::BackTab);
+    type_text(&mut app, "5");
+    assert_eq!(app.filter.status, None);
+}
+
+#[test]
+fn the_filter_prompt_matches_name_or_category_in_any_case() {
+    let mut app = on_features();
+    type_text(&mut app, "Fproduct");
+    let text = screen(&app, 120, 40);
+    assert!(
+        text.contains("filter: product"),
+        "the prompt sits in the pane:\n{text}"
+    );
+    assert!(text.lines().last().unwrap().contains("enter filter"));
+    press(&mut app, KeyCode::Enter);
+    assert!(features_title(&app).contains("Features · \"product\" 2/6"));
+    assert_eq!(
+        app.selected_feature,
+        Some(FeatureId(6)),
+        "still listed: kept"
+    );
+    // A category matches too, and the text combines with a status.
+    type_text(&mut app, "F");
+    app.key(&KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
+    type_text(&mut app, "AUTH");
+    press(&mut app, KeyCode::Enter);
+    assert!(
+        features_title(&app).contains("\"AUTH\" 2/6"),
+        "{}",
+        features_title(&app)
+    );
+    assert_eq!(app.selected_feature, Some(FeatureId(1)));
+    type_text(&mut app, "5");
+    assert!(features_title(&app).contains("failing \"AUTH\" 0/6"));
+    // Esc leaves the filter as it was; an empty one removes the text.
+    type_text(&mut app, "0Fxyz");
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.filter.text, "AUTH");
+    type_text(&mut app, "F");
+    app.key(&KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
+    press(&mut app, KeyCode::Enter);
+    assert!(features_title(&app).contains("Features 2/6 passing"));
+}
+
+#[test]
+fn enter_asks_for_the_detail_and_shows_it_when_it_comes() {
+    let mut app = on_features();
+    let out = press(&mut app, KeyCode::Enter);
+    assert_eq!(out.want_detail, Some(FeatureId(6)));
+    assert!(out.commands.is_empty());
+    assert!(screen(&app, 80, 24).contains("reading the feature..."));
+    // An answer for another feature (a late one) is dropped.
+    app.set_detail(FeatureId(3), None);
+    assert!(screen(&app, 80, 24).contains("reading the feature..."));
+    app.set_detail(FeatureId(6), Some(search_detail()));
+    let text = screen(&app, 120, 40);
+    for part in [
+        "#6 Product search",
+        "last error exit 1: test search::ranks_by_relevance failed",
+        "ranked by relevance",
+        "  1. Add a search box to the header",
+        "  3. Show \"no results\" for an empty match",
+        "▶ #3 Product catalog  in progress",
+        "  11    coding     failed 1     1     10m00s ago  1m35s",
+        "  7     coding     killed TERM  -     20m00s ago  1m00s",
+    ] {
+        assert!(text.contains(part), "{part:?} missing:\n{text}");
+    }
+    let t = text.find("  11 ").unwrap();
+    assert!(t < text.find("  7 ").unwrap(), "newest first");
+    // Esc goes back to the panes, with the selection where it was.
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.view, View::Dashboard);
+    assert_eq!(app.selected_feature, Some(FeatureId(6)));
+}
+
+fn detail_app() -> App {
+    let mut app = on_features();
+    press(&mut app, KeyCode::Enter);
+    app.set_detail(FeatureId(6), Some(search_detail()));
+    app
+}
+
+#[test]
+fn feature_detail_120x40() {
+    insta::assert_snapshot!(draw(&detail_app(), Theme::default(), 120, 40).backend());
+}
+
+#[test]
+fn feature_detail_80x24() {
+    insta::assert_snapshot!(draw(&detail_app(), Theme::default(), 80, 24).backend());
+}
+
+#[test]
+fn the_detail_scrolls_with_j_and_k_when_taller_than_the_screen() {
+    let mut app = detail_app();
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("j/k scroll") && !text.contains("Runs, newest first"));
+    type_text(&mut app, "G");
+    let text = screen(&app, 80, 24);
+    assert!(
+        text.contains("killed TERM") && !text.contains("category"),
+        "{text}"
+    );
+    type_text(&mut app, "kg");
+    assert!(screen(&app, 80, 24).contains("category"));
+}
+
+#[test]
+fn a_snapshot_that_changes_the_feature_asks_for_its_detail_again() {
+    let mut app = detail_app();
+    assert_eq!(
+        app.set_snapshot(snapshot()).want_detail,
+        None,
+        "nothing changed"
+    );
+    let mut next = snapshot();
+    next.features[5].attempts = 2;
+    assert_eq!(app.set_snapshot(next).want_detail, Some(FeatureId(6)));
+    let mut next = snapshot();
+    next.features[5].attempts = 2;
+    next.runs[2].state = RunState::Killed { signal: None };
+    assert_eq!(
+        app.set_snapshot(next).want_detail,
+        Some(FeatureId(6)),
+        "its run changed"
+    );
+    app.escape();
+    assert_eq!(
+        app.set_snapshot(snapshot()).want_detail,
+        None,
+        "closed: nothing to read"
+    );
+}
+
+#[test]
+fn feature_keys_ask_then_send_exactly_one_command() {
+    let six = FeatureId(6);
+    for mut app in [on_features(), detail_app()] {
+        assert!(type_text(&mut app, "u").is_empty());
+        assert_eq!(app.overlay, Some(Overlay::Confirm(Confirm::Requeue(six))));
+        assert!(screen(&app, 120, 40).contains("Requeue #6 Product search?"));
+        assert_eq!(
+            type_text(&mut app, "y"),
+            [Command::RequeueFeature { feature: six }]
+        );
+        assert!(type_text(&mut app, "an").is_empty(), "n: nothing sent");
+        assert!(type_text(&mut app, "A").is_empty());
+        assert!(screen(&app, 120, 40).contains("Mark #6 Product search failing by hand?"));
+        let failing = Command::MarkFeature {
+            feature: six,
+            passing: false,
+        };
+        assert_eq!(type_text(&mut app, "y"), [failing]);
+        let passing = Command::MarkFeature {
+            feature: six,
+            passing: true,
+        };
+        assert_eq!(type_text(&mut app, "ay"), [passing]);
+        assert!(press(&mut app, KeyCode::Char('u')).commands.is_empty());
+        assert!(
+            press(&mut app, KeyCode::Esc).commands.is_empty(),
+            "esc is no"
+        );
+        assert_eq!(app.overlay, None);
+        // Priority goes at once, from the snapshot's value (0).
+        let prio = |priority| Command::SetPriority {
+            feature: six,
+            priority,
+        };
+        assert_eq!(type_text(&mut app, "["), [prio(-1)]);
+        assert_eq!(type_text(&mut app, "]"), [prio(1)]);
+    }
+    // The runtime would refuse to requeue a feature in progress: nothing is asked.
+    let mut app = on_features();
+    type_text(&mut app, "gjj");
+    assert!(type_text(&mut app, "uy").is_empty());
+    assert_eq!(
+        app.message.as_deref(),
+        Some("#3 is in progress: not requeued")
+    );
+    // In the Agents pane these keys mean nothing.
+    let mut agents = self::app();
+    assert!(type_text(&mut agents, "uaA[]").is_empty());
+    assert_eq!(agents.overlay, None);
+}
+
+#[test]
+fn profiles_view_lists_profiles_and_e_toggles_the_selected_one() {
+    let mut app = app();
+    type_text(&mut app, "P");
+    assert_eq!(app.view, View::Profiles);
+    let text = screen(&app, 80, 24);
+    for part in [
+        "name",
+        "command",
+        "coding",
+        "claude -p --model",
+        "sonnet",
+        "yes",
+        "no",
+    ] {
+        assert!(text.contains(part), "{part:?} missing:\n{text}");
+    }
+    assert!(
+        text.contains("…") && !text.contains("acceptEdits"),
+        "long commands are cut"
+    );
+    assert!(text.lines().last().unwrap().contains("e on/off"));
+    let enable = |profile: &str, enabled| Command::SetProfileEnabled {
+        profile: profile.into(),
+        enabled,
+    };
+    assert_eq!(type_text(&mut app, "e"), [enable("coding", false)]);
+    assert_eq!(type_text(&mut app, "je"), [enable("review", true)]);
+    assert_eq!(
+        type_text(&mut app, "je"),
+        [enable("review", true)],
+        "j stops at the end"
+    );
+    assert!(
+        type_text(&mut app, "sxp").is_empty(),
+        "pane keys do nothing here"
+    );
+    type_text(&mut app, "P");
+    assert_eq!(app.view, View::Dashboard);
+    type_text(&mut app, "P");
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.view, View::Dashboard);
+    assert!(
+        type_text(&mut app, "e").is_empty(),
+        "e is for the Profiles view"
+    );
+}
+
+#[test]
+fn profiles_view_120x40() {
+    let mut app = app();
+    type_text(&mut app, "Pj");
+    insta::assert_snapshot!(draw(&app, Theme::default(), 120, 40).backend());
+}
+
+#[test]
+fn a_wide_features_pane_shows_attempts() {
+    let mut snap = snapshot();
+    snap.features[5].attempts = 3;
+    let app = App::new(snap);
+    let text = screen(&app, 160, 40);
+    assert!(text.contains(" try deps"), "{text}");
+    assert!(text.contains("failing       3 deps 3"), "{text}");
+    assert!(!screen(&app, 120, 40).contains(" try "), "not when narrow");
+}
+
+#[test]
+fn help_at_80x24_leaves_the_header_and_hint_bar_in_view() {
+    let mut app = app();
+    type_text(&mut app, "?");
+    let text = screen(&app, 80, 24);
+    assert!(text.lines().next().unwrap().contains("corral shop"));
+    assert!(text.lines().last().unwrap().contains("? help"));
+    assert!(!text.contains("j/k scroll"), "everything fits");
+    // Smaller, it scrolls.
+    let small = screen(&app, 80, 16);
+    assert!(small.contains("j/k scroll") && !small.contains("enable/disable"));
+    type_text(&mut app, "G");
+    assert!(screen(&app, 80, 16).contains("enable/disable"));
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.overlay, None);
 }

@@ -1,9 +1,12 @@
 //! View state: focus, selections, popups and the log being shown. Pure over snapshots: a key
 //! press turns into [`Command`]s for the runtime and nothing else.
 
-use super::keymap::Action;
+use super::detail::DetailView;
+use super::features_view::FeatureFilter;
+use super::keymap::{Action, Context};
 use super::log_view::LogView;
 use super::prompt::Prompt;
+use super::scroll::Scroll;
 use crate::api::{Command, FeatureId, JobId, LogLine, RunId, RunView, Snapshot};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,13 +24,32 @@ impl Pane {
         let i = Pane::ORDER.iter().position(|p| *p == self).unwrap_or(0) as isize;
         Pane::ORDER[(i + by).rem_euclid(4) as usize]
     }
+
+    /// Where keys pressed in this pane are looked up.
+    pub fn context(self) -> Context {
+        match self {
+            Pane::Agents => Context::Agents,
+            Pane::Features => Context::Features,
+            Pane::Queue => Context::Queue,
+            Pane::Log => Context::Log,
+        }
+    }
 }
 
 /// A question waiting for `y` or `n`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Confirm {
     Kill(RunId),
-    Quit { live: usize },
+    Quit {
+        live: usize,
+    },
+    /// Put the feature back to pending with its attempts reset.
+    Requeue(FeatureId),
+    /// Mark the feature passing, or failing.
+    Mark {
+        feature: FeatureId,
+        passing: bool,
+    },
 }
 
 /// What is drawn over the panes and takes the keys while it is open.
@@ -39,10 +61,25 @@ pub enum Overlay {
     Prompt(Prompt),
 }
 
-/// What the event loop must do after a key.
+/// What fills the body between the header and the hint bar.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum View {
+    /// The four panes.
+    #[default]
+    Dashboard,
+    /// One feature, in full.
+    Detail(DetailView),
+    /// The profiles from corral.toml.
+    Profiles,
+}
+
+/// What the event loop must do after a key or a snapshot.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Outcome {
     pub commands: Vec<Command>,
+    /// Read this feature's detail from the runtime and give it to [`App::set_detail`]. The
+    /// App never reads it itself: that is a database read, and the App stays pure.
+    pub want_detail: Option<FeatureId>,
 }
 
 pub struct App {
@@ -52,7 +89,14 @@ pub struct App {
     pub selected_run: Option<RunId>,
     pub selected_feature: Option<FeatureId>,
     pub selected_job: Option<JobId>,
+    /// The Profiles view's selection, by name.
+    pub selected_profile: Option<String>,
+    /// Which features the Features pane lists.
+    pub filter: FeatureFilter,
+    pub view: View,
     pub overlay: Option<Overlay>,
+    /// How far the help overlay is scrolled, when it is taller than the screen.
+    pub help_scroll: Scroll,
     pub log: LogView,
     /// Show corral's own log in the Log pane instead of the agent's.
     pub show_app_log: bool,
@@ -70,7 +114,11 @@ impl App {
             selected_run: None,
             selected_feature: None,
             selected_job: None,
+            selected_profile: None,
+            filter: FeatureFilter::default(),
+            view: View::Dashboard,
             overlay: None,
+            help_scroll: Scroll::default(),
             log: LogView::default(),
             show_app_log: false,
             quitting: false,
@@ -80,9 +128,10 @@ impl App {
         app
     }
 
-    /// Takes a new snapshot, keeping selections on the same ids where they still exist.
-    pub fn set_snapshot(&mut self, snapshot: Snapshot) {
-        self.snapshot = snapshot;
+    /// Takes a new snapshot, keeping selections on the same ids where they still exist. Asks
+    /// for the open detail again when its feature or one of its runs changed.
+    pub fn set_snapshot(&mut self, snapshot: Snapshot) -> Outcome {
+        let old = std::mem::replace(&mut self.snapshot, snapshot);
         let s = &self.snapshot;
         if !self
             .selected_run
@@ -90,17 +139,27 @@ impl App {
         {
             self.selected_run = s.runs.first().map(|r| r.id);
         }
-        if !self
-            .selected_feature
-            .is_some_and(|id| s.features.iter().any(|f| f.id == id))
-        {
-            self.selected_feature = s.features.first().map(|f| f.id);
-        }
+        self.keep_feature_visible();
+        self.keep_profile_selected();
+        let s = &self.snapshot;
         if !self
             .selected_job
             .is_some_and(|id| s.jobs.iter().any(|j| j.id == id))
         {
             self.selected_job = s.jobs.first().map(|j| j.id);
+        }
+        Outcome {
+            want_detail: self.detail_changed(&old),
+            ..Outcome::default()
+        }
+    }
+
+    /// Where keys are looked up: the open view, else the focused pane.
+    pub fn context(&self) -> Context {
+        match self.view {
+            View::Dashboard => self.focus.context(),
+            View::Detail(_) => Context::Detail,
+            View::Profiles => Context::Profiles,
         }
     }
 
@@ -157,14 +216,60 @@ impl App {
     /// Applies one action and says which commands to send.
     pub fn act(&mut self, action: Action) -> Outcome {
         self.message = None;
-        let mut out = Outcome::default();
-        if let Some(overlay) = &self.overlay {
-            // Only Help closes itself with its own key or q; everything else waits for y/n.
-            if *overlay == Overlay::Help && matches!(action, Action::Help | Action::Quit) {
-                self.overlay = None;
-            }
-            return out;
+        if self.overlay.is_some() {
+            return self.act_on_overlay(action);
         }
+        match action {
+            Action::Help => {
+                self.help_scroll = Scroll::default();
+                self.overlay = Some(Overlay::Help);
+                return Outcome::default();
+            }
+            Action::Quit => return self.quit(),
+            Action::Profiles => {
+                self.view = match self.view {
+                    View::Profiles => View::Dashboard,
+                    _ => View::Profiles,
+                };
+                return Outcome::default();
+            }
+            _ => {}
+        }
+        match self.view {
+            View::Dashboard => self.act_on_panes(action),
+            View::Detail(_) => self.act_on_detail(action),
+            View::Profiles => self.act_on_profiles(action),
+        }
+    }
+
+    /// With Help open, movement keys scroll it and its own key, q or Esc close it; a question
+    /// or a prompt takes no actions at all (they get their keys before the keymap).
+    fn act_on_overlay(&mut self, action: Action) -> Outcome {
+        if self.overlay == Some(Overlay::Help) {
+            match action {
+                Action::Help | Action::Quit | Action::Back => self.overlay = None,
+                other => {
+                    self.help_scroll.apply(other);
+                }
+            }
+        }
+        Outcome::default()
+    }
+
+    fn quit(&mut self) -> Outcome {
+        let mut out = Outcome::default();
+        match self.live_agents() {
+            0 => {
+                self.quitting = true;
+                out.commands.push(Command::Shutdown);
+            }
+            live => self.overlay = Some(Overlay::Confirm(Confirm::Quit { live })),
+        }
+        out
+    }
+
+    fn act_on_panes(&mut self, action: Action) -> Outcome {
+        let mut out = Outcome::default();
         let target = self.target_run().map(|r| (r.id, r.state.is_live()));
         let mut send = |c: Command| out.commands.push(c);
         match action {
@@ -215,14 +320,17 @@ impl App {
             Action::NextMatch => self.step_match(true),
             Action::PrevMatch => self.step_match(false),
             Action::Input => self.open_input(),
-            Action::Help => self.overlay = Some(Overlay::Help),
-            Action::Quit => match self.live_agents() {
-                0 => {
-                    self.quitting = true;
-                    send(Command::Shutdown);
-                }
-                live => self.overlay = Some(Overlay::Confirm(Confirm::Quit { live })),
-            },
+            Action::Detail => return self.open_detail(),
+            Action::FilterStatus(status) => self.filter_status(status),
+            Action::FilterText => self.open_filter(),
+            Action::Requeue
+            | Action::MarkPassing
+            | Action::MarkFailing
+            | Action::Sooner
+            | Action::Later => return self.act_on_feature(action),
+            Action::Back => return self.escape(),
+            // Handled in `act`, or only in the Profiles view.
+            Action::Help | Action::Quit | Action::Profiles | Action::ToggleProfile => {}
         }
         out
     }
@@ -234,79 +342,28 @@ impl App {
             return out;
         };
         if yes {
-            match question {
-                Confirm::Kill(run) => out.commands.push(Command::Kill { run, force: false }),
+            out.commands.push(match question {
+                Confirm::Kill(run) => Command::Kill { run, force: false },
                 Confirm::Quit { .. } => {
                     self.quitting = true;
-                    out.commands.push(Command::Shutdown);
+                    Command::Shutdown
                 }
-            }
+                Confirm::Requeue(feature) => Command::RequeueFeature { feature },
+                Confirm::Mark { feature, passing } => Command::MarkFeature { feature, passing },
+            });
         }
         out
     }
 
-    /// Closes Help or a prompt, says no to a question, or with nothing open clears the search.
+    /// Closes Help or a prompt, says no to a question, closes the open view, or with nothing
+    /// open clears the search.
     pub fn escape(&mut self) -> Outcome {
         match self.overlay {
-            Some(Overlay::Confirm(_)) => self.answer(false),
-            None => {
-                self.log.search = None;
-                Outcome::default()
-            }
-            _ => {
-                self.overlay = None;
-                Outcome::default()
-            }
+            Some(Overlay::Confirm(_)) => return self.answer(false),
+            Some(_) => self.overlay = None,
+            None if self.view != View::Dashboard => self.view = View::Dashboard,
+            None => self.log.search = None,
         }
-    }
-
-    fn move_by(&mut self, by: isize) {
-        let s = &self.snapshot;
-        fn step<T: Copy + PartialEq>(ids: Vec<T>, cur: Option<T>, by: isize) -> Option<T> {
-            let last = ids.len().checked_sub(1)?;
-            let i = cur
-                .and_then(|c| ids.iter().position(|x| *x == c))
-                .unwrap_or(0) as isize;
-            Some(ids[(i + by).clamp(0, last as isize) as usize])
-        }
-        match self.focus {
-            Pane::Agents => {
-                self.selected_run =
-                    step(s.runs.iter().map(|r| r.id).collect(), self.selected_run, by)
-            }
-            Pane::Features => {
-                self.selected_feature = step(
-                    s.features.iter().map(|f| f.id).collect(),
-                    self.selected_feature,
-                    by,
-                )
-            }
-            Pane::Queue => {
-                self.selected_job =
-                    step(s.jobs.iter().map(|j| j.id).collect(), self.selected_job, by)
-            }
-            Pane::Log if by < 0 => self.log.scroll_up(1),
-            Pane::Log => self.log.scroll_down(1),
-        }
-    }
-
-    fn move_to(&mut self, top: bool) {
-        let s = &self.snapshot;
-        fn pick<T: Copy>(ids: Vec<T>, top: bool) -> Option<T> {
-            if top {
-                ids.first().copied()
-            } else {
-                ids.last().copied()
-            }
-        }
-        match self.focus {
-            Pane::Agents => self.selected_run = pick(s.runs.iter().map(|r| r.id).collect(), top),
-            Pane::Features => {
-                self.selected_feature = pick(s.features.iter().map(|f| f.id).collect(), top)
-            }
-            Pane::Queue => self.selected_job = pick(s.jobs.iter().map(|j| j.id).collect(), top),
-            Pane::Log if top => self.log.scroll_to_top(),
-            Pane::Log => self.log.follow_bottom(),
-        }
+        Outcome::default()
     }
 }

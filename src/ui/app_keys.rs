@@ -1,5 +1,5 @@
 //! Key routing, and the [`App`]'s side of prompts: opening them, feeding them keys and what
-//! Enter does (set the log search, or send a line to an agent).
+//! Enter does (set the log search or the feature filter, or send a line to an agent).
 
 use super::app::{App, Outcome, Overlay};
 use super::keymap;
@@ -9,7 +9,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 
 impl App {
     /// Handles one key press. An open prompt takes every key (so `q` types a q), a question
-    /// takes only y, n and Esc, and anything else goes through the keymap.
+    /// takes only y, n and Esc, and anything else goes through the keymap of the open view or
+    /// focused pane.
     pub fn key(&mut self, key: &KeyEvent) -> Outcome {
         if key.kind == KeyEventKind::Release {
             return Outcome::default();
@@ -25,10 +26,7 @@ impl App {
             }
             _ => {}
         }
-        if key.code == KeyCode::Esc {
-            return self.escape();
-        }
-        match keymap::lookup(keymap::DEFAULT_BINDINGS, key) {
+        match keymap::lookup(keymap::DEFAULT_BINDINGS, self.context(), key) {
             Some(action) => self.act(action),
             None => Outcome::default(),
         }
@@ -61,6 +59,10 @@ impl App {
                         Outcome::default()
                     }
                     PromptKind::Input(run) => self.send_input(run, text),
+                    PromptKind::Filter => {
+                        self.set_filter_text(&text);
+                        Outcome::default()
+                    }
                 }
             }
         }

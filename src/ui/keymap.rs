@@ -1,5 +1,7 @@
-//! Keys as data: each binding carries the description the help overlay and hint bar show.
+//! Keys as data: each binding says where it applies and carries the description the help
+//! overlay and hint bar show.
 
+use crate::api::FeatureStatus;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// What a key asks the UI to do.
@@ -33,13 +35,129 @@ pub enum Action {
     PrevMatch,
     /// Open a prompt for a line to the target run's stdin.
     Input,
+    /// Open the selected feature's detail view.
+    Detail,
+    /// Show only features with this status in the Features pane; `None` shows them all.
+    FilterStatus(Option<FeatureStatus>),
+    /// Open the prompt for a name or category filter on the Features pane.
+    FilterText,
+    /// Put the feature back to pending with its attempts reset (asks first).
+    Requeue,
+    /// Mark the feature passing (asks first).
+    MarkPassing,
+    /// Mark the feature failing (asks first).
+    MarkFailing,
+    /// Priority one lower: the feature starts sooner.
+    Sooner,
+    /// Priority one higher: the feature starts later.
+    Later,
+    /// Open or close the Profiles view.
+    Profiles,
+    /// Turn the selected profile on or off.
+    ToggleProfile,
+    /// Close the open view, or clear the log search on the dashboard.
+    Back,
     Help,
     Quit,
 }
 
-/// One key bound to one action.
+/// Where a key is pressed: one of the dashboard's panes, or a view drawn in their place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    Agents,
+    Features,
+    Queue,
+    Log,
+    /// One feature's detail view.
+    Detail,
+    /// The Profiles view.
+    Profiles,
+}
+
+impl Context {
+    /// Every context, in the order scopes name them.
+    pub const ALL: [Context; 6] = [
+        Context::Agents,
+        Context::Features,
+        Context::Queue,
+        Context::Log,
+        Context::Detail,
+        Context::Profiles,
+    ];
+
+    const fn bit(self) -> u8 {
+        1 << self as u8
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Context::Agents => "Agents pane",
+            Context::Features => "Features pane",
+            Context::Queue => "Queue pane",
+            Context::Log => "Log pane",
+            Context::Detail => "feature detail",
+            Context::Profiles => "profiles view",
+        }
+    }
+}
+
+/// The contexts a binding applies in (a set of [`Context`]s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scope(u8);
+
+impl Scope {
+    /// Every pane and view.
+    pub const ANY: Scope = Scope(0b11_1111);
+    /// The four panes of the dashboard.
+    pub const PANES: Scope = Scope(0b1111);
+    /// The Features pane only.
+    pub const FEATURES: Scope = Scope(Context::Features.bit());
+    /// Where a feature is at hand: the Features pane and its detail view.
+    pub const FEATURE: Scope = Scope(Context::Features.bit() | Context::Detail.bit());
+    /// The views that replace the panes.
+    pub const VIEWS: Scope = Scope(Context::Detail.bit() | Context::Profiles.bit());
+    /// The Profiles view only.
+    pub const PROFILES: Scope = Scope(Context::Profiles.bit());
+
+    /// True if a binding with this scope works in `context`.
+    pub fn contains(self, context: Context) -> bool {
+        self.0 & context.bit() != 0
+    }
+
+    /// How many contexts it covers: the hint bar lists narrower bindings first.
+    fn width(self) -> u32 {
+        self.0.count_ones()
+    }
+
+    /// The heading of this scope's section in the help ("Features pane, feature detail").
+    pub fn title(self) -> String {
+        if self == Scope::ANY {
+            return "Everywhere".into();
+        }
+        let mut parts: Vec<&str> = Vec::new();
+        let mut rest = self.0;
+        if rest & Scope::PANES.0 == Scope::PANES.0 {
+            parts.push("dashboard");
+            rest &= !Scope::PANES.0;
+        }
+        parts.extend(
+            Context::ALL
+                .iter()
+                .filter(|c| rest & c.bit() != 0)
+                .map(|c| c.name()),
+        );
+        let title = parts.join(", ");
+        let mut chars = title.chars();
+        chars
+            .next()
+            .map_or(String::new(), |c| c.to_uppercase().chain(chars).collect())
+    }
+}
+
+/// One key bound to one action, in some contexts.
 #[derive(Debug, Clone, Copy)]
 pub struct Binding {
+    pub scope: Scope,
     pub code: KeyCode,
     pub mods: KeyModifiers,
     /// How the key is written in the hint bar and help.
@@ -51,6 +169,7 @@ pub struct Binding {
 }
 
 const fn key(
+    scope: Scope,
     code: KeyCode,
     label: &'static str,
     action: Action,
@@ -58,6 +177,7 @@ const fn key(
     hint: Option<&'static str>,
 ) -> Binding {
     Binding {
+        scope,
         code,
         mods: KeyModifiers::NONE,
         label,
@@ -67,189 +187,77 @@ const fn key(
     }
 }
 
-/// The default keymap, in the order the help overlay lists it.
+use Action as A;
+use FeatureStatus as S;
+use KeyCode as K;
+use Scope as On;
+
+/// The default keymap, grouped by scope in the order the help overlay lists the groups (in
+/// this order the groups fill two columns of 20 rows, so help at 80x24 leaves the header and
+/// hint bar in view).
+/// Next to each other, bindings with the same action or help text share one help line.
+// One binding a line reads as a table; rustfmt would spread each over eight.
+#[rustfmt::skip]
 pub const DEFAULT_BINDINGS: &[Binding] = &[
-    key(
-        KeyCode::Char('s'),
-        "s",
-        Action::Start,
-        "start selected or next",
-        Some("start"),
-    ),
-    key(
-        KeyCode::Char('p'),
-        "p",
-        Action::Pause,
-        "pause: SIGSTOP the group",
-        Some("pause"),
-    ),
-    key(
-        KeyCode::Char('r'),
-        "r",
-        Action::Resume,
-        "resume: SIGCONT the group",
-        Some("resume"),
-    ),
-    key(
-        KeyCode::Char('x'),
-        "x",
-        Action::Kill,
-        "kill: asks, TERM, KILL",
-        Some("kill"),
-    ),
-    key(
-        KeyCode::Char('X'),
-        "X",
-        Action::KillNow,
-        "kill now, no question",
-        None,
-    ),
-    key(
-        KeyCode::Char('R'),
-        "R",
-        Action::Restart,
-        "kill if live, start again",
-        Some("restart"),
-    ),
-    key(
-        KeyCode::Char(' '),
-        "space",
-        Action::ToggleScheduler,
-        "pause/resume scheduler",
-        None,
-    ),
-    key(
-        KeyCode::Char('+'),
-        "+",
-        Action::MoreAgents,
-        "one more agent at once",
-        None,
-    ),
-    key(
-        KeyCode::Char('-'),
-        "-",
-        Action::FewerAgents,
-        "one agent fewer at once",
-        None,
-    ),
-    key(
-        KeyCode::Tab,
-        "tab",
-        Action::NextPane,
-        "next pane",
-        Some("pane"),
-    ),
-    key(
-        KeyCode::BackTab,
-        "shift-tab",
-        Action::PrevPane,
-        "previous pane",
-        None,
-    ),
-    key(
-        KeyCode::Char('j'),
-        "j",
-        Action::Down,
-        "move down / scroll log",
-        None,
-    ),
-    key(KeyCode::Down, "↓", Action::Down, "move down", None),
-    key(
-        KeyCode::Char('k'),
-        "k",
-        Action::Up,
-        "move up / scroll log",
-        None,
-    ),
-    key(KeyCode::Up, "↑", Action::Up, "move up", None),
-    key(KeyCode::Char('g'), "g", Action::Top, "go to top", None),
-    key(
-        KeyCode::Char('G'),
-        "G",
-        Action::Bottom,
-        "go to bottom",
-        None,
-    ),
-    key(KeyCode::PageUp, "PgUp", Action::PageUp, "log page up", None),
-    key(
-        KeyCode::PageDown,
-        "PgDn",
-        Action::PageDown,
-        "log page down",
-        None,
-    ),
-    key(
-        KeyCode::Char('f'),
-        "f",
-        Action::Follow,
-        "follow newest log line",
-        Some("follow"),
-    ),
-    key(
-        KeyCode::Char('w'),
-        "w",
-        Action::Wrap,
-        "wrap long log lines",
-        None,
-    ),
-    key(
-        KeyCode::Char('L'),
-        "L",
-        Action::AppLog,
-        "corral's own log",
-        None,
-    ),
-    key(
-        KeyCode::Char('/'),
-        "/",
-        Action::Search,
-        "search the log",
-        Some("search"),
-    ),
-    key(
-        KeyCode::Char('n'),
-        "n",
-        Action::NextMatch,
-        "next match (newer)",
-        None,
-    ),
-    key(
-        KeyCode::Char('N'),
-        "N",
-        Action::PrevMatch,
-        "previous match (older)",
-        None,
-    ),
-    key(
-        KeyCode::Char('i'),
-        "i",
-        Action::Input,
-        "send a line to its stdin",
-        Some("input"),
-    ),
-    key(
-        KeyCode::Char('?'),
-        "?",
-        Action::Help,
-        "this help",
-        Some("help"),
-    ),
-    key(
-        KeyCode::Char('q'),
-        "q",
-        Action::Quit,
-        "quit, stopping all agents",
-        Some("quit"),
-    ),
+    key(On::ANY, K::Char('j'), "j", A::Down, "move down / scroll", None),
+    key(On::ANY, K::Down, "↓", A::Down, "move down", None),
+    key(On::ANY, K::Char('k'), "k", A::Up, "move up / scroll", None),
+    key(On::ANY, K::Up, "↑", A::Up, "move up", None),
+    key(On::ANY, K::Char('g'), "g", A::Top, "go to top / bottom", None),
+    key(On::ANY, K::Char('G'), "G", A::Bottom, "go to top / bottom", None),
+    key(On::ANY, K::PageUp, "PgUp", A::PageUp, "page up / down", None),
+    key(On::ANY, K::PageDown, "PgDn", A::PageDown, "page up / down", None),
+    key(On::ANY, K::Char('P'), "P", A::Profiles, "profiles view, or close it", None),
+    key(On::ANY, K::Char('?'), "?", A::Help, "this help", Some("help")),
+    key(On::ANY, K::Char('q'), "q", A::Quit, "quit, stopping all agents", Some("quit")),
     Binding {
-        code: KeyCode::Char('c'),
+        scope: On::ANY,
+        code: K::Char('c'),
         mods: KeyModifiers::CONTROL,
         label: "ctrl-c",
-        action: Action::Quit,
+        action: A::Quit,
         help: "quit, as q",
         hint: None,
     },
+    key(On::FEATURES, K::Enter, "enter", A::Detail, "feature detail", Some("detail")),
+    key(On::FEATURES, K::Char('1'), "1-3", A::FilterStatus(Some(S::Ready)), FILTER_1, None),
+    key(On::FEATURES, K::Char('2'), "1-3", A::FilterStatus(Some(S::Blocked)), FILTER_1, None),
+    key(On::FEATURES, K::Char('3'), "1-3", A::FilterStatus(Some(S::InProgress)), FILTER_1, None),
+    key(On::FEATURES, K::Char('4'), "4-6", A::FilterStatus(Some(S::Passing)), FILTER_2, None),
+    key(On::FEATURES, K::Char('5'), "4-6", A::FilterStatus(Some(S::Failing)), FILTER_2, None),
+    key(On::FEATURES, K::Char('6'), "4-6", A::FilterStatus(Some(S::Failed)), FILTER_2, None),
+    key(On::FEATURES, K::Char('0'), "0", A::FilterStatus(None), "show every feature", None),
+    key(On::FEATURES, K::Char('F'), "F", A::FilterText, "filter name or category", Some("filter")),
+    key(On::FEATURE, K::Char('u'), "u", A::Requeue, "requeue, asks", Some("requeue")),
+    key(On::FEATURE, K::Char('a'), "a", A::MarkPassing, "mark passing/failing, asks", None),
+    key(On::FEATURE, K::Char('A'), "A", A::MarkFailing, "mark passing/failing, asks", None),
+    key(On::FEATURE, K::Char('['), "[", A::Sooner, "priority -1 / +1", None),
+    key(On::FEATURE, K::Char(']'), "]", A::Later, "priority -1 / +1", None),
+    key(On::VIEWS, K::Esc, "esc", A::Back, "close the view", Some("close")),
+    key(On::PANES, K::Char('s'), "s", A::Start, "start selected or next", Some("start")),
+    key(On::PANES, K::Char('p'), "p", A::Pause, "pause: SIGSTOP the group", Some("pause")),
+    key(On::PANES, K::Char('r'), "r", A::Resume, "resume: SIGCONT the group", Some("resume")),
+    key(On::PANES, K::Char('x'), "x", A::Kill, "kill: asks, TERM, KILL", Some("kill")),
+    key(On::PANES, K::Char('X'), "X", A::KillNow, "kill now, no question", None),
+    key(On::PANES, K::Char('R'), "R", A::Restart, "kill if live, start again", Some("restart")),
+    key(On::PANES, K::Char(' '), "space", A::ToggleScheduler, "pause/resume scheduler", None),
+    key(On::PANES, K::Char('+'), "+", A::MoreAgents, "one agent more / fewer", None),
+    key(On::PANES, K::Char('-'), "-", A::FewerAgents, "one agent more / fewer", None),
+    key(On::PANES, K::Tab, "tab", A::NextPane, "next pane", Some("pane")),
+    key(On::PANES, K::BackTab, "shift-tab", A::PrevPane, "previous pane", None),
+    key(On::PANES, K::Char('f'), "f", A::Follow, "follow newest log line", Some("follow")),
+    key(On::PANES, K::Char('w'), "w", A::Wrap, "wrap long log lines", None),
+    key(On::PANES, K::Char('L'), "L", A::AppLog, "corral's own log", None),
+    key(On::PANES, K::Char('/'), "/", A::Search, "search the log", Some("search")),
+    key(On::PANES, K::Char('n'), "n", A::NextMatch, "next / previous match", None),
+    key(On::PANES, K::Char('N'), "N", A::PrevMatch, "next / previous match", None),
+    key(On::PANES, K::Char('i'), "i", A::Input, "send a line to its stdin", Some("input")),
+    key(On::PANES, K::Esc, "esc", A::Back, "clear the search", None),
+    key(On::PROFILES, K::Char('e'), "e", A::ToggleProfile, "enable/disable profile", Some("on/off")),
 ];
+
+const FILTER_1: &str = "ready/blocked/in progress";
+const FILTER_2: &str = "passing/failing/failed";
 
 /// The label of a key in the current glyph set (arrows have ASCII names).
 pub fn label(b: &Binding, ascii: bool) -> &'static str {
@@ -260,17 +268,28 @@ pub fn label(b: &Binding, ascii: bool) -> &'static str {
     }
 }
 
-/// The action bound to a key press, if any. Shift is ignored for characters, since the
-/// character itself already says whether it was shifted.
-pub fn lookup(bindings: &[Binding], ev: &KeyEvent) -> Option<Action> {
+/// The action bound to a key press in `context`, if any. Shift is ignored for characters,
+/// since the character itself already says whether it was shifted.
+pub fn lookup(bindings: &[Binding], context: Context, ev: &KeyEvent) -> Option<Action> {
     let mods = match ev.code {
         KeyCode::Char(_) | KeyCode::BackTab => ev.modifiers - KeyModifiers::SHIFT,
         _ => ev.modifiers,
     };
     bindings
         .iter()
-        .find(|b| b.code == ev.code && b.mods == mods)
+        .find(|b| b.scope.contains(context) && b.code == ev.code && b.mods == mods)
         .map(|b| b.action)
+}
+
+/// The bindings with a hint word in `context`, narrower scopes first: what only works here
+/// is what the bar should show before the keys that work everywhere.
+pub fn hints(bindings: &[Binding], context: Context) -> Vec<&Binding> {
+    let mut hints: Vec<&Binding> = bindings
+        .iter()
+        .filter(|b| b.hint.is_some() && b.scope.contains(context))
+        .collect();
+    hints.sort_by_key(|b| b.scope.width()); // stable: keymap order within a width
+    hints
 }
 
 #[cfg(test)]
@@ -278,25 +297,47 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_action_has_a_key_and_no_key_is_bound_twice() {
-        let mut seen = std::collections::HashSet::new();
-        for b in DEFAULT_BINDINGS {
-            assert!(seen.insert((b.code, b.mods)), "{} bound twice", b.label);
+    fn no_key_is_bound_twice_in_any_context() {
+        for context in Context::ALL {
+            let mut seen = std::collections::HashSet::new();
+            for b in DEFAULT_BINDINGS
+                .iter()
+                .filter(|b| b.scope.contains(context))
+            {
+                let twice = !seen.insert((b.code, b.mods));
+                assert!(!twice, "{} bound twice in {context:?}", b.label);
+            }
         }
         let upper_x = KeyEvent::new(KeyCode::Char('X'), KeyModifiers::SHIFT);
-        assert_eq!(lookup(DEFAULT_BINDINGS, &upper_x), Some(Action::KillNow));
+        let found = |ctx, ev: &KeyEvent| lookup(DEFAULT_BINDINGS, ctx, ev);
+        assert_eq!(found(Context::Agents, &upper_x), Some(Action::KillNow));
+        assert_eq!(found(Context::Detail, &upper_x), None, "only on the panes");
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-        assert_eq!(lookup(DEFAULT_BINDINGS, &ctrl_c), Some(Action::Quit));
+        assert_eq!(found(Context::Profiles, &ctrl_c), Some(Action::Quit));
         let plain_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::NONE);
-        assert_eq!(lookup(DEFAULT_BINDINGS, &plain_c), None);
+        assert_eq!(found(Context::Agents, &plain_c), None);
+        let two = KeyEvent::new(KeyCode::Char('2'), KeyModifiers::NONE);
+        let blocked = Action::FilterStatus(Some(FeatureStatus::Blocked));
+        assert_eq!(found(Context::Features, &two), Some(blocked));
+        assert_eq!(found(Context::Agents, &two), None);
     }
 
     #[test]
-    fn help_texts_fit_a_column_of_the_help_at_80_columns() {
-        // 80 columns give each help column 38 cells: the widest key label, a space, the text
-        // and two spaces before the next column leave 26 for the text.
-        for b in DEFAULT_BINDINGS {
-            assert!(b.help.chars().count() <= 26, "{:?} is too long", b.help);
-        }
+    fn hints_put_what_works_only_here_first() {
+        let words = |ctx| -> Vec<&str> {
+            hints(DEFAULT_BINDINGS, ctx)
+                .iter()
+                .filter_map(|b| b.hint)
+                .collect()
+        };
+        assert_eq!(
+            words(Context::Features)[..3],
+            ["detail", "filter", "requeue"]
+        );
+        assert_eq!(
+            words(Context::Profiles),
+            ["on/off", "close", "help", "quit"]
+        );
+        assert!(!words(Context::Agents).contains(&"detail"));
     }
 }

@@ -3,11 +3,17 @@
 
 pub mod app;
 mod app_keys;
+mod app_moves;
+pub mod detail;
+pub mod features_view;
+mod help;
 pub mod keymap;
 mod log_view;
+mod profiles;
 pub mod prompt;
 pub mod render;
 mod sanitize;
+pub mod scroll;
 mod search;
 pub mod theme;
 
@@ -69,9 +75,7 @@ pub async fn run(
             ev = keys.next() => match ev {
                 Some(Ok(ev)) => {
                     let outcome = on_event(&mut app, &ev);
-                    for cmd in outcome.commands {
-                        handle.send(cmd);
-                    }
+                    apply(&handle, &mut app, outcome).await;
                     dirty = true;
                 }
                 Some(Err(e)) => return Err(e),
@@ -85,7 +89,8 @@ pub async fn run(
                 if changed.is_err() {
                     return Ok(()); // the runtime is gone
                 }
-                app.set_snapshot(snapshots.borrow_and_update().clone());
+                let outcome = app.set_snapshot(snapshots.borrow_and_update().clone());
+                apply(&handle, &mut app, outcome).await;
                 dirty = true;
             }
             event = events.recv() => match event {
@@ -103,6 +108,22 @@ pub async fn run(
                 Err(RecvError::Closed) => {}
             },
         }
+    }
+}
+
+/// Sends the commands and, if the App asked for a feature's detail, reads it for the App.
+async fn apply(handle: &RuntimeHandle, app: &mut App, outcome: Outcome) {
+    for cmd in outcome.commands {
+        handle.send(cmd);
+    }
+    if let Some(id) = outcome.want_detail {
+        // A read of the database: on a blocking thread, so the runtime's threads go on.
+        let reader = handle.clone();
+        let detail = tokio::task::spawn_blocking(move || reader.feature_detail(id))
+            .await
+            .ok()
+            .flatten();
+        app.set_detail(id, detail);
     }
 }
 

@@ -1,4 +1,5 @@
-//! A one-line text prompt: the editor shared by the log search (`/`) and input to an agent (`i`).
+//! A one-line text prompt: the editor shared by the log search (`/`), input to an agent (`i`)
+//! and the Features pane's filter (`F`).
 //!
 //! The editor only edits; what Enter means is up to whoever opened it (see `app_keys.rs`).
 
@@ -13,6 +14,8 @@ pub enum PromptKind {
     Search,
     /// A line for this run's stdin.
     Input(RunId),
+    /// Text to match in feature names and categories.
+    Filter,
 }
 
 /// An open prompt: its purpose and the text typed so far.

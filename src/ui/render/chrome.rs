@@ -3,7 +3,7 @@
 
 use crate::api::{FeatureStatus, RunState};
 use crate::ui::app::App;
-use crate::ui::keymap::{Action, DEFAULT_BINDINGS};
+use crate::ui::keymap::{Action, DEFAULT_BINDINGS, hints};
 use crate::ui::prompt::PromptKind;
 use crate::ui::theme::Theme;
 use ratatui::Frame;
@@ -121,14 +121,16 @@ pub fn footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             let enter = match kind {
                 PromptKind::Search => "search",
                 PromptKind::Input(_) => "send",
+                PromptKind::Filter => "filter",
             };
             [("enter", enter), ("esc", "cancel"), ("ctrl-u", "clear")]
                 .into_iter()
                 .map(|(k, w)| (true, hint(k, w)))
                 .collect()
         }
-        None => DEFAULT_BINDINGS
-            .iter()
+        // What works here: the open view's keys, or the focused pane's.
+        None => hints(DEFAULT_BINDINGS, app.context())
+            .into_iter()
             .filter_map(|b| b.hint.map(|w| (must(b.action), hint(b.label, w))))
             .collect(),
     };

@@ -1,11 +1,13 @@
 //! Draws an [`App`] into a frame. Pure: the same app, theme and time give the same frame.
 
 mod chrome;
+mod detail;
 mod log_pane;
 mod overlay;
+mod profiles;
 mod tables;
 
-use super::app::{App, Pane};
+use super::app::{App, Pane, View};
 use super::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
@@ -14,6 +16,8 @@ use ratatui::widgets::{Block, Borders};
 /// Where each part of the screen goes for a given terminal size.
 struct Areas {
     header: Rect,
+    /// Everything between the header and the hint bar: the panes, or a view.
+    body: Rect,
     agents: Rect,
     features: Rect,
     queue: Rect,
@@ -46,6 +50,7 @@ fn areas(full: Rect) -> Areas {
         .split(rows[1]);
     Areas {
         header: rows[0],
+        body: rows[1].union(rows[3]),
         agents: cols[0],
         features: cols[1],
         queue: rows[2],
@@ -70,17 +75,17 @@ fn pane_block<'a>(title: String, focused: bool, theme: &Theme) -> Block<'a> {
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, now_ms: i64) {
     let a = areas(frame.area());
     chrome::header(frame, a.header, app, theme);
-    tables::agents(
-        frame,
-        a.agents,
-        app,
-        theme,
-        now_ms,
-        app.focus == Pane::Agents,
-    );
-    tables::features(frame, a.features, app, theme, app.focus == Pane::Features);
-    tables::queue(frame, a.queue, app, theme, app.focus == Pane::Queue);
-    log_pane::draw(frame, a.log, app, theme, app.focus == Pane::Log);
+    match &app.view {
+        View::Dashboard => {
+            let focus = app.focus;
+            tables::agents(frame, a.agents, app, theme, now_ms, focus == Pane::Agents);
+            tables::features(frame, a.features, app, theme, focus == Pane::Features);
+            tables::queue(frame, a.queue, app, theme, focus == Pane::Queue);
+            log_pane::draw(frame, a.log, app, theme, focus == Pane::Log);
+        }
+        View::Detail(view) => detail::draw(frame, a.body, app, view, theme, now_ms),
+        View::Profiles => profiles::draw(frame, a.body, app, theme),
+    }
     chrome::footer(frame, a.footer, app, theme);
     overlay::draw(frame, app, theme);
 }

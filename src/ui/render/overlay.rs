@@ -1,7 +1,8 @@
 //! Popups drawn over the dashboard: help, y/n questions and the input prompt.
 
 use crate::ui::app::{App, Confirm, Overlay};
-use crate::ui::keymap::{Action, DEFAULT_BINDINGS, label};
+use crate::ui::help::{HelpEntry, HelpSection, help_sections};
+use crate::ui::keymap::DEFAULT_BINDINGS;
 use crate::ui::prompt::{LineEditor, PromptKind};
 use crate::ui::theme::Theme;
 use ratatui::Frame;
@@ -23,11 +24,11 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     match &app.overlay {
         None => {}
-        Some(Overlay::Help) => help(frame, theme),
+        Some(Overlay::Help) => help(frame, app, theme),
         Some(Overlay::Confirm(q)) => confirm(frame, app, q, theme),
         Some(Overlay::Prompt(p)) => match p.kind {
-            // The search prompt sits at the bottom of the Log pane, drawn with it.
-            PromptKind::Search => {}
+            // These sit at the bottom of the Log and Features panes, drawn with them.
+            PromptKind::Search | PromptKind::Filter => {}
             PromptKind::Input(run) => {
                 let area = frame.area();
                 let popup = centered(area, area.width.saturating_sub(4).min(64), 3);
@@ -64,55 +65,97 @@ pub(super) fn prompt_line(frame: &mut Frame, area: Rect, prefix: &str, editor: &
     frame.set_cursor_position((x, row.y));
 }
 
-/// One entry per action, its keys joined ("j/↓"), laid out in two columns.
-fn help(frame: &mut Frame, theme: &Theme) {
-    let mut entries: Vec<(Action, String, &str)> = Vec::new();
-    for b in DEFAULT_BINDINGS {
-        match entries.iter_mut().find(|e| e.0 == b.action) {
-            Some((_, keys, _)) => {
-                keys.push('/');
-                keys.push_str(label(b, theme.ascii));
+/// Width of one help column: keys (9), a space, the text (26) and two spaces of gap.
+const HELP_COLUMN: u16 = 38;
+
+/// A row of the help: a section's title or one of its entries.
+#[derive(Clone, Copy)]
+enum HelpLine<'a> {
+    Title(&'a str),
+    Entry(&'a HelpEntry),
+}
+
+/// Sections of the help split into columns of at most `rows` lines, a section moved whole
+/// to the next column when it does not fit in what is left (one taller than a column is
+/// split). None if that takes more than `columns` columns.
+fn pack(sections: &[HelpSection], columns: usize, rows: usize) -> Option<Vec<Vec<HelpLine<'_>>>> {
+    let mut cols: Vec<Vec<HelpLine>> = vec![Vec::new()];
+    for section in sections {
+        let used = cols.last().map_or(0, Vec::len);
+        if used > 0 && used + section.entries.len() + 1 > rows {
+            cols.push(Vec::new());
+        }
+        let title = std::iter::once(HelpLine::Title(&section.title));
+        for line in title.chain(section.entries.iter().map(HelpLine::Entry)) {
+            if cols.last().map_or(0, Vec::len) >= rows {
+                cols.push(Vec::new());
             }
-            None => entries.push((b.action, label(b, theme.ascii).to_string(), b.help)),
+            cols.last_mut().expect("never empty").push(line);
         }
     }
+    (cols.len() <= columns).then_some(cols)
+}
+
+/// Every binding by scope, in as many columns of 38 cells as fit (up to three), scrolled
+/// with j/k when even that is taller than the screen.
+fn help(frame: &mut Frame, app: &App, theme: &Theme) {
+    let sections = help_sections(DEFAULT_BINDINGS, theme.ascii);
     let area = frame.area();
-    let half = entries.len().div_ceil(2);
-    let col_width = (area.width.saturating_sub(4) / 2) as usize; // inside the popup's borders
-    let key_width = entries
-        .iter()
-        .map(|(_, k, _)| k.chars().count())
-        .max()
-        .unwrap_or(1);
-    let cell = |i: usize| -> Vec<Span> {
-        entries.get(i).map_or(Vec::new(), |(_, keys, help)| {
-            // Two spaces always separate the left column's text from the right column's keys.
-            let text_room = col_width.saturating_sub(key_width + 3);
-            let help: String = help.chars().take(text_room).collect();
-            let pad = col_width.saturating_sub(key_width + 1 + help.chars().count());
-            vec![
-                Span::styled(format!("{keys:<key_width$} "), theme.key()),
-                Span::raw(help),
-                Span::raw(" ".repeat(pad)),
-            ]
-        })
+    let inner = area.width.saturating_sub(4); // the popup's margin and borders
+    let columns = usize::from((inner / HELP_COLUMN).clamp(1, 3));
+    let heights = sections.iter().map(|s| s.entries.len() + 1);
+    let lines: usize = heights.clone().sum();
+    // The fewest rows that hold every section in the columns there are, splitting none when
+    // the tallest fits on the screen.
+    let room = usize::from(area.height.saturating_sub(2));
+    let tallest = heights.max().unwrap_or(0).min(room);
+    let cols = (lines.div_ceil(columns).max(tallest)..=lines)
+        .find_map(|rows| pack(&sections, columns, rows))
+        .unwrap_or_default();
+    let rows = cols.iter().map(Vec::len).max().unwrap_or(0);
+    let key_width = 9;
+    let width = HELP_COLUMN as usize;
+    let cell = |line: Option<&HelpLine>| -> Vec<Span> {
+        match line {
+            Some(HelpLine::Entry(e)) => {
+                let help: String = e.help.chars().take(width - key_width - 3).collect();
+                let pad = width.saturating_sub(key_width + 1 + help.chars().count());
+                vec![
+                    Span::styled(format!("{:<key_width$} ", e.keys), theme.key()),
+                    Span::raw(help),
+                    Span::raw(" ".repeat(pad)),
+                ]
+            }
+            Some(HelpLine::Title(t)) => vec![Span::styled(format!("{t:<width$}"), theme.accent())],
+            None => vec![Span::raw(" ".repeat(width))],
+        }
     };
-    let lines: Vec<Line> = (0..half)
+    let body: Vec<Line> = (0..rows)
         .map(|row| {
-            let mut spans = cell(row);
-            spans.extend(cell(row + half));
-            Line::from(spans)
+            Line::from(
+                cols.iter()
+                    .flat_map(|c| cell(c.get(row)))
+                    .collect::<Vec<_>>(),
+            )
         })
         .collect();
-    let popup = centered(area, area.width.saturating_sub(2), half as u16 + 2);
+    let width = (cols.len() as u16 * HELP_COLUMN).min(inner) + 2;
+    let popup = centered(area, width, rows as u16 + 2);
+    let offset = app.help_scroll.fit(rows, popup.height.saturating_sub(2));
     frame.render_widget(Clear, popup);
-    let title = format!(" Keys {} ? or esc to close ", theme.dot());
+    let dot = theme.dot();
+    let scroll = if app.help_scroll.scrolls() {
+        format!(" {dot} j/k scroll")
+    } else {
+        String::new()
+    };
+    let title = format!(" Keys {dot} ? or esc to close{scroll} ");
     let block = Block::default()
         .borders(Borders::ALL)
         .border_set(theme.border_set(true))
         .border_style(theme.border(true))
         .title(Span::styled(title, theme.title(true)));
-    frame.render_widget(Paragraph::new(lines).block(block), popup);
+    frame.render_widget(Paragraph::new(body).block(block).scroll((offset, 0)), popup);
 }
 
 fn confirm(frame: &mut Frame, app: &App, question: &Confirm, theme: &Theme) {
@@ -132,6 +175,14 @@ fn confirm(frame: &mut Frame, app: &App, question: &Confirm, theme: &Theme) {
         }
         Confirm::Quit { live } => {
             format!("Quit? {live} live agent(s) will be stopped (TERM, grace, KILL).")
+        }
+        Confirm::Requeue(f) => format!(
+            "Requeue {}? It goes back to pending with its attempts reset.",
+            feature_name(app, *f)
+        ),
+        Confirm::Mark { feature, passing } => {
+            let how = if *passing { "passing" } else { "failing" };
+            format!("Mark {} {how} by hand?", feature_name(app, *feature))
         }
     };
     let lines = vec![
@@ -158,4 +209,12 @@ fn confirm(frame: &mut Frame, app: &App, question: &Confirm, theme: &Theme) {
             .wrap(ratatui::widgets::Wrap { trim: true }),
         popup,
     );
+}
+
+/// `#4 Cart totals`, or `#4` for a feature the snapshot no longer has.
+fn feature_name(app: &App, id: crate::api::FeatureId) -> String {
+    match app.snapshot.features.iter().find(|f| f.id == id) {
+        Some(f) => format!("#{id} {}", f.name),
+        None => format!("#{id}"),
+    }
 }

@@ -1,8 +1,10 @@
 //! The Agents, Features and Queue panes.
 
+use super::overlay::prompt_line;
 use super::{format_bytes, format_cpu, format_uptime, pane_block};
-use crate::api::{FeatureStatus, RunState, RunView};
+use crate::api::{FeatureStatus, RunState};
 use crate::ui::app::App;
+use crate::ui::prompt::PromptKind;
 use crate::ui::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -16,6 +18,8 @@ const WIDE: u16 = 54;
 const WIDE_WITH_STATS: u16 = 62;
 /// The Features pane shows category and deps from this inner width on.
 const FEATURES_WIDE: u16 = 50;
+/// The Features pane shows how many times each feature was tried from this inner width on.
+const FEATURES_WITH_ATTEMPTS: u16 = 60;
 
 fn signal_name(sig: i32) -> String {
     match sig {
@@ -27,9 +31,10 @@ fn signal_name(sig: i32) -> String {
     }
 }
 
-/// The state column: the word plus what the process really did.
-pub fn run_state_text(r: &RunView) -> String {
-    match r.state {
+/// A run's state as the Agents pane and the detail view write it: the word plus what the
+/// process really did.
+pub fn state_text(state: RunState) -> String {
+    match state {
         RunState::Failed { code } => format!("failed {code}"),
         RunState::Killed { signal: Some(s) } => format!("killed {}", signal_name(s)),
         other => other.label().replace('_', " "),
@@ -72,7 +77,7 @@ pub fn agents(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, now_ms: i
                 (Some(id), None) => format!("#{id}"),
                 _ => "-".into(),
             };
-            let state = Cell::from(run_state_text(r)).style(theme.run_state(r.state));
+            let state = Cell::from(state_text(r.state)).style(theme.run_state(r.state));
             let glyph = Span::styled(theme.run_glyph(r.state), theme.run_state(r.state));
             let id = Cell::from(Line::from(vec![glyph, Span::raw(format!(" {}", r.id))]));
             let uptime = Cell::from(format_uptime(end - r.started_at_ms));
@@ -157,8 +162,10 @@ fn id_list(ids: &[crate::api::FeatureId]) -> String {
 }
 
 pub fn features(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool) {
-    let wide = area.width.saturating_sub(2) >= FEATURES_WIDE;
-    let features = &app.snapshot.features;
+    let inner_width = area.width.saturating_sub(2);
+    let wide = inner_width >= FEATURES_WIDE;
+    let with_attempts = inner_width >= FEATURES_WITH_ATTEMPTS;
+    let features = app.visible_features();
     let rows: Vec<Row> = features
         .iter()
         .map(|f| {
@@ -175,29 +182,37 @@ pub fn features(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused
             let status = f.status.as_str().replace('_', " ");
             let name = Cell::from(f.name.clone()).style(style);
             if wide {
-                Row::new(vec![
+                let mut cells = vec![
                     id,
                     Cell::from(f.category.clone()),
                     name,
                     Cell::from(status).style(style),
-                    Cell::from(deps),
-                ])
+                ];
+                if with_attempts {
+                    cells.push(Cell::from(format!("{:>3}", f.attempts)));
+                }
+                cells.push(Cell::from(deps));
+                Row::new(cells)
             } else {
                 Row::new(vec![id, name, Cell::from(status).style(style)])
             }
         })
         .collect();
     let (widths, header) = if wide {
-        (
-            vec![
-                Constraint::Length(5),
-                Constraint::Length(9),
-                Constraint::Fill(3),
-                Constraint::Length(11),
-                Constraint::Fill(2),
-            ],
-            Row::new(["  id", "category", "name", "status", "deps"]),
-        )
+        let mut widths = vec![
+            Constraint::Length(5),
+            Constraint::Length(9),
+            Constraint::Fill(3),
+            Constraint::Length(11),
+        ];
+        let mut titles = vec!["  id", "category", "name", "status"];
+        if with_attempts {
+            widths.push(Constraint::Length(3));
+            titles.push("try");
+        }
+        widths.push(Constraint::Fill(2));
+        titles.push("deps");
+        (widths, Row::new(titles))
     } else {
         (
             vec![
@@ -209,7 +224,16 @@ pub fn features(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused
         )
     };
     let t = &app.snapshot.totals;
-    let title = format!("Features {}/{} passing", t.passing, t.features);
+    let title = if app.filter.is_active() {
+        let (dot, all) = (theme.dot(), app.snapshot.features.len());
+        format!(
+            "Features {dot} {} {}/{all}",
+            app.filter.describe(),
+            features.len()
+        )
+    } else {
+        format!("Features {}/{} passing", t.passing, t.features)
+    };
     let selected = app
         .selected_feature
         .and_then(|id| features.iter().position(|f| f.id == id))
@@ -223,6 +247,16 @@ pub fn features(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused
         (rows, widths, header),
         selected,
     );
+    // The filter prompt sits on the pane's last row while it is open, as search does the Log's.
+    if let Some(p) = app.prompt().filter(|p| p.kind == PromptKind::Filter) {
+        let row = Rect {
+            x: area.x + 1,
+            y: area.bottom().saturating_sub(2).max(area.y),
+            width: area.width.saturating_sub(2),
+            height: area.height.min(1),
+        };
+        prompt_line(frame, row, "filter: ", &p.editor);
+    }
 }
 
 pub fn queue(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool) {
