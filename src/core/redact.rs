@@ -83,6 +83,10 @@ struct Rule {
 pub struct Redactor {
     /// Trigger literals of all built-in rules.
     triggers: AhoCorasick,
+    /// The same triggers in lower case, matched case-sensitively against a lowercased copy:
+    /// that automaton can use the SIMD search, so most lines are cleared several times faster
+    /// than by the case-insensitive one, which only runs on lines that hit.
+    gate: AhoCorasick,
     /// For each trigger pattern id, the index of the rule it enables.
     trigger_rule: Vec<usize>,
     rules: Vec<Rule>,
@@ -219,7 +223,14 @@ impl Redactor {
             .build(&literals)
             // A handful of short constant literals always fits the automaton.
             .expect("built-in trigger automaton builds");
+        let lower: Vec<String> = literals.iter().map(|l| l.to_ascii_lowercase()).collect();
+        // Leftmost matching lets the gate use the packed (SIMD) searcher; it only answers yes/no.
+        let gate = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(&lower)
+            .expect("built-in trigger automaton builds");
         Ok(Redactor {
+            gate,
             triggers,
             trigger_rule,
             rules,
@@ -231,11 +242,25 @@ impl Redactor {
         })
     }
 
+    /// Whether any trigger word occurs, ignoring ASCII case.
+    fn any_trigger(&self, line: &str) -> bool {
+        thread_local! {
+            static LOWER: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+        }
+        LOWER.with(|buf| {
+            let mut buf = buf.borrow_mut();
+            buf.clear();
+            buf.push_str(line);
+            buf.make_ascii_lowercase();
+            self.gate.is_match(buf.as_str())
+        })
+    }
+
     /// The line with every secret replaced by REDACTED; borrowed (no allocation) when nothing
     /// matched.
     pub fn redact<'a>(&self, line: &'a str) -> Cow<'a, str> {
         let mut spans: Vec<(usize, usize)> = Vec::new();
-        if self.triggers.is_match(line) {
+        if self.any_trigger(line) {
             // Which rules a trigger enabled; there are fewer rules than bits.
             let mut enabled = 0u32;
             for m in self.triggers.find_overlapping_iter(line) {
