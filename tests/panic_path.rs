@@ -3,11 +3,9 @@
 
 mod common;
 
-use common::{group_members, wait_for_async, write_script};
+use common::{feature, group_members, start_project, wait_for_async, write_script};
 use corral::api::{Command, FeatureId};
-use corral::config::Config;
-use corral::runtime::store::{NewFeature, Store};
-use corral::runtime::{self, RuntimeOptions};
+use corral::runtime;
 use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(10);
@@ -20,27 +18,7 @@ async fn the_panic_path_stops_every_live_group_without_the_supervisor() {
         "trap '' TERM; sleep 300 & wait",
     );
     let toml = "[profiles.coding]\nrole = \"coding\"\ncommand = [\"sh\", \"{project}/agent.sh\"]\n";
-    std::fs::write(dir.path().join("corral.toml"), toml).unwrap();
-    let feature = NewFeature {
-        id: Some(1),
-        category: String::new(),
-        name: "f".into(),
-        description: String::new(),
-        steps: vec![],
-        priority: 0,
-        dependencies: vec![],
-    };
-    Store::open(dir.path())
-        .unwrap()
-        .add_features(&[feature], 0)
-        .unwrap();
-    let config = Config::load_with_user(dir.path(), None).unwrap();
-    let (h, _task) = runtime::start(RuntimeOptions {
-        project: dir.path().to_path_buf(),
-        config,
-        ring_lines: 100,
-    })
-    .unwrap();
+    let (h, _task) = start_project(dir.path(), toml, &[feature(1, &[])]);
     let snap = || h.snapshots().borrow().clone();
     let run = wait_for_async("the agent tree up", LIMIT, || {
         let r = snap()

@@ -2,11 +2,8 @@
 
 mod common;
 
-use common::{wait_for_async, write_script};
+use common::{feature, start_project, wait_for_async, write_script};
 use corral::api::{Command, Event, FeatureId, RunState};
-use corral::config::Config;
-use corral::runtime::store::{NewFeature, Store};
-use corral::runtime::{self, RuntimeOptions};
 use corral::ui::{app::App, render, theme::Theme};
 use ratatui::{Terminal, backend::TestBackend};
 use std::time::Duration;
@@ -50,27 +47,7 @@ async fn secrets_never_reach_the_file_the_ring_the_events_or_the_screen() {
     write_script(&dir.path().join("agent.sh"), &script);
     let toml = "[redact]\npatterns = [\"acme_[a-z0-9]{12}\"]\n\n[profiles.coding]\nrole = \"coding\"\n\
                 command = [\"sh\", \"{project}/agent.sh\"]\n";
-    std::fs::write(dir.path().join("corral.toml"), toml).unwrap();
-    let feature = NewFeature {
-        id: Some(1),
-        category: String::new(),
-        name: "leaky".into(),
-        description: String::new(),
-        steps: vec![],
-        priority: 0,
-        dependencies: vec![],
-    };
-    Store::open(dir.path())
-        .unwrap()
-        .add_features(&[feature], 0)
-        .unwrap();
-    let config = Config::load_with_user(dir.path(), None).unwrap();
-    let (h, _task) = runtime::start(RuntimeOptions {
-        project: dir.path().to_path_buf(),
-        config,
-        ring_lines: 100,
-    })
-    .unwrap();
+    let (h, _task) = start_project(dir.path(), toml, &[feature(1, &[])]);
     let mut events = h.subscribe();
     let snap = || h.snapshots().borrow().clone();
     let run = wait_for_async("every line captured", LIMIT, || {

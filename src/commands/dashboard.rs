@@ -43,12 +43,7 @@ pub fn open_dashboard(opts: DashboardOptions) -> Result<Ended, DashboardError> {
             ": stdin or stdout is not a terminal".into(),
         ));
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(DashboardError::Tokio)?;
-    rt.block_on(async move {
+    tokio_runtime()?.block_on(async move {
         let mut terminal =
             ratatui::try_init().map_err(|e| DashboardError::Terminal(format!(": {e}")))?;
         let (handle, supervisor) = match runtime::start(RuntimeOptions {
@@ -81,6 +76,16 @@ pub fn open_dashboard(opts: DashboardOptions) -> Result<Ended, DashboardError> {
             signal: (signal != 0).then_some(signal),
         })
     })
+}
+
+/// The async runtime corral's supervisor runs on: two workers are plenty for a supervisor
+/// that mostly waits, and leave the machine's cores to the agents.
+pub(super) fn tokio_runtime() -> Result<tokio::runtime::Runtime, DashboardError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(DashboardError::Tokio)
 }
 
 /// After the terminal-restoring hook (and the error report) has run, stop every agent: a

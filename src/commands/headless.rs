@@ -78,12 +78,7 @@ fn stuck(s: &Snapshot, max_attempts: u32) -> bool {
 pub fn run_headless(project: &Path, until_done: bool) -> Result<HeadlessEnd, DashboardError> {
     let config = Config::load(project)?;
     let max_attempts = config.scheduler.max_attempts;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(DashboardError::Tokio)?;
-    rt.block_on(async move {
+    super::dashboard::tokio_runtime()?.block_on(async move {
         let (handle, supervisor) = runtime::start(RuntimeOptions {
             project: project.to_path_buf(),
             ring_lines: config.logs.ring_lines,

@@ -84,6 +84,12 @@ fn is_lone_flag(arg: &str) -> bool {
 /// The `{name}` tokens of `s` whose name is in [`PLACEHOLDERS`], as (byte range with braces,
 /// name), in order. Other braces (JSON, `{}`, `{other}`) are plain text.
 fn placeholder_tokens(s: &str) -> impl Iterator<Item = (Range<usize>, &str)> {
+    brace_words(s).filter(|(_, name)| PLACEHOLDERS.contains(name))
+}
+
+/// Every `{word}` token of `s` (word: ASCII letters, digits and `_`, non-empty), as (byte
+/// range with braces, word), in order. Other braces (JSON, `{}`, `{a b}`) are not tokens.
+pub fn brace_words(s: &str) -> impl Iterator<Item = (Range<usize>, &str)> {
     let bytes = s.as_bytes();
     let mut pos = 0;
     std::iter::from_fn(move || {
@@ -99,12 +105,9 @@ fn placeholder_tokens(s: &str) -> impl Iterator<Item = (Range<usize>, &str)> {
                 .count();
             let close = pos + word_len;
             if word_len > 0 && bytes.get(close) == Some(&b'}') {
+                pos = close + 1;
                 // Slicing is safe: both ends sit next to ASCII bytes.
-                let name = &s[pos..close];
-                if PLACEHOLDERS.contains(&name) {
-                    pos = close + 1;
-                    return Some((start..pos, name));
-                }
+                return Some((start..pos, &s[start + 1..close]));
             }
         }
         None

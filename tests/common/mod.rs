@@ -76,3 +76,34 @@ pub fn write_script(path: &Path, body: &str) {
     std::fs::write(path, format!("#!/bin/sh\n{body}\n")).expect("write script");
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod script");
 }
+
+/// A feature for a test backlog, named `feature <id>`.
+pub fn feature(id: i64, deps: &[i64]) -> corral::runtime::store::NewFeature {
+    corral::runtime::store::NewFeature {
+        id: Some(id),
+        category: "Test".into(),
+        name: format!("feature {id}"),
+        description: String::new(),
+        steps: vec![],
+        priority: 0,
+        dependencies: deps.to_vec(),
+    }
+}
+
+/// Writes `corral.toml`, stores `features` and starts the runtime on `dir` (inside tokio).
+pub fn start_project(
+    dir: &Path,
+    toml: &str,
+    features: &[corral::runtime::store::NewFeature],
+) -> (corral::runtime::RuntimeHandle, tokio::task::JoinHandle<()>) {
+    std::fs::write(dir.join("corral.toml"), toml).expect("write corral.toml");
+    let mut store = corral::runtime::store::Store::open(dir).expect("store");
+    store.add_features(features, 0).expect("features");
+    let config = corral::config::Config::load_with_user(dir, None).expect("config loads");
+    corral::runtime::start(corral::runtime::RuntimeOptions {
+        project: dir.to_path_buf(),
+        ring_lines: config.logs.ring_lines,
+        config,
+    })
+    .expect("runtime starts")
+}
