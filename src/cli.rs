@@ -96,7 +96,7 @@ pub const STATUS_WORDS: [&str; 7] = [
 #[derive(Debug, Subcommand)]
 pub enum FeatureCmd {
     /// Add one feature.
-    Add(FeatureAddArgs),
+    Add(Box<FeatureAddArgs>),
     /// List the features: id, status, category, name, dependencies, attempts.
     List {
         /// Only features with this status.
@@ -114,7 +114,7 @@ pub enum FeatureCmd {
         json: bool,
     },
     /// Change a feature; only the options given change.
-    Edit(FeatureEditArgs),
+    Edit(Box<FeatureEditArgs>),
     /// Remove a feature (refused while others depend on it, unless --force).
     Rm {
         id: i64,
@@ -163,6 +163,15 @@ pub struct FeatureAddArgs {
     /// The id to give it (default: one more than the highest).
     #[arg(long)]
     pub id: Option<i64>,
+    /// The model for this feature's runs (before the profile's).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// The effort for this feature's runs (before the profile's).
+    #[arg(long)]
+    pub effort: Option<String>,
+    /// Run it with this profile instead of the first enabled one of the role.
+    #[arg(long)]
+    pub profile: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -182,6 +191,15 @@ pub struct FeatureEditArgs {
     pub no_steps: bool,
     #[arg(long, allow_negative_numbers = true)]
     pub priority: Option<i64>,
+    /// The model for this feature's runs (before the profile's).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// The effort for this feature's runs (before the profile's).
+    #[arg(long)]
+    pub effort: Option<String>,
+    /// Run it with this profile instead of the first enabled one of the role.
+    #[arg(long)]
+    pub profile: Option<String>,
     /// Replaces all dependencies; repeat for more.
     #[arg(long = "dep", value_name = "ID")]
     pub deps: Vec<i64>,
@@ -205,6 +223,9 @@ impl FeatureEditArgs {
             && self.steps.is_empty()
             && !self.no_steps
             && self.priority.is_none()
+            && self.model.is_none()
+            && self.effort.is_none()
+            && self.profile.is_none()
             && self.deps.is_empty()
             && !self.no_deps
             && self.add_deps.is_empty()

@@ -204,3 +204,47 @@ fn every_example_profile_parses() {
     }
     assert!(seen >= 4);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feature_can_name_its_own_model_and_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    write_script(&dir.path().join("agent.sh"), RECORD_ARGS);
+    let toml = "[scheduler]\nmax_agents = 2\n\n\
+                [profiles.coding]\nrole = \"coding\"\nmodel = \"base-model\"\n\
+                command = [\"sh\", \"{project}/agent.sh\", \"plain\", \"--model\", \"{model}\"]\n\n\
+                [profiles.special]\nrole = \"coding\"\n\
+                command = [\"sh\", \"{project}/agent.sh\", \"special\", \"--model\", \"{model}\"]\n";
+    std::fs::write(dir.path().join("corral.toml"), toml).unwrap();
+    Store::open(dir.path()).unwrap();
+    let backlog = r#"[
+        {"id": 1, "name": "one", "category": "", "description": "", "steps": []},
+        {"id": 2, "name": "two", "category": "", "description": "", "steps": [],
+         "model": "own-model", "profile": "special"}
+    ]"#;
+    std::fs::write(dir.path().join("backlog.json"), backlog).unwrap();
+    let imported = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
+        .arg("--project")
+        .arg(dir.path())
+        .args(["import", "backlog.json"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    let h = start(dir.path(), toml, &[]);
+    until_status(&h, 1, FeatureStatus::Passing).await;
+    until_status(&h, 2, FeatureStatus::Passing).await;
+    let args_of = |feature: i64| {
+        let run = snap(&h)
+            .runs
+            .into_iter()
+            .find(|r| r.feature == Some(FeatureId(feature)))
+            .unwrap();
+        std::fs::read_to_string(dir.path().join(format!("args-{}.txt", run.id))).unwrap()
+    };
+    assert_eq!(args_of(1), "plain\n--model\nbase-model\n");
+    assert_eq!(args_of(2), "special\n--model\nown-model\n");
+}

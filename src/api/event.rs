@@ -1,5 +1,5 @@
 use super::command::LogLine;
-use super::ids::{FeatureId, RunId};
+use super::ids::{FeatureId, Role, RunId};
 use super::snapshot::RunState;
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +16,8 @@ pub enum Event {
     RunStarted {
         run: RunId,
         feature: Option<FeatureId>,
+        role: Role,
+        profile: String,
         pid: u32,
     },
     /// An agent's process ended (its state says how).

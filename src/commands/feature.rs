@@ -39,6 +39,9 @@ fn add(project: &Path, args: &FeatureAddArgs) -> Result<()> {
         steps: args.steps.clone(),
         priority: args.priority,
         dependencies: args.deps.clone(),
+        model: args.model.clone(),
+        effort: args.effort.clone(),
+        profile: args.profile.clone(),
     };
     let spec = store.write(|conn| {
         let spec = validate_new(spec, &dependency_graph(conn)?, max)?;
@@ -57,7 +60,7 @@ fn edit(project: &Path, args: &FeatureEditArgs) -> Result<()> {
     if args.is_empty() {
         return Err(BacklogCommandError::Refused(
             "nothing to change: give --name, --category, --description, --step, --no-steps, \
-             --priority, --dep, --no-deps, --add-dep or --rm-dep"
+             --priority, --model, --effort, --profile, --dep, --no-deps, --add-dep or --rm-dep"
                 .into(),
         ));
     }
@@ -82,6 +85,15 @@ fn edit(project: &Path, args: &FeatureEditArgs) -> Result<()> {
         if let Some(priority) = args.priority {
             spec.priority = priority;
         }
+        // An empty value clears the override.
+        let set = |new: &Option<String>, old: &mut Option<String>| {
+            if let Some(v) = new {
+                *old = (!v.is_empty()).then(|| v.clone());
+            }
+        };
+        set(&args.model, &mut spec.model);
+        set(&args.effort, &mut spec.effort);
+        set(&args.profile, &mut spec.profile);
         let mut deps = if args.no_deps || !args.deps.is_empty() {
             args.deps.clone()
         } else {

@@ -1,7 +1,7 @@
 //! `corral run --headless`: the same supervisor and scheduler without a dashboard, printing
 //! one line per event, for CI, scripts and servers without a terminal.
 
-use crate::api::{Command, Event, FeatureStatus, Role, RunView, Snapshot};
+use crate::api::{Command, Event, FeatureId, FeatureStatus, Role, Snapshot};
 use crate::config::Config;
 use crate::runtime::{self, RuntimeOptions};
 use std::collections::HashMap;
@@ -36,18 +36,13 @@ fn say(line: &str) {
     let _ = out.flush();
 }
 
-fn describe(run: Option<&RunView>) -> String {
-    match run {
-        Some(r) => {
-            let feature = match (&r.feature, &r.feature_name) {
-                (Some(id), Some(name)) => format!(" #{id} {name}"),
-                (Some(id), None) => format!(" #{id}"),
-                _ => String::new(),
-            };
-            format!("{} ({}){feature}", r.role, r.profile)
-        }
-        None => String::new(),
-    }
+/// "coding (profile) #3 Name", from what a run's start event says.
+fn describe(role: Role, profile: &str, feature: Option<FeatureId>, snap: &Snapshot) -> String {
+    let name = feature
+        .and_then(|id| snap.features.iter().find(|f| f.id == id))
+        .map_or(String::new(), |f| format!(" {}", f.name));
+    let id = feature.map_or(String::new(), |f| format!(" #{f}"));
+    format!("{role} ({profile}){id}{name}")
 }
 
 /// True when no work is live and no feature can be started any more. An empty backlog is
@@ -90,6 +85,8 @@ pub fn run_headless(project: &Path, until_done: bool) -> Result<HeadlessEnd, Das
         let mut snapshots = handle.snapshots();
         let mut statuses: HashMap<crate::api::FeatureId, FeatureStatus> = HashMap::new();
         let mut end = None;
+        // What each run is, from its start event (a snapshot may not show it yet).
+        let mut runs: HashMap<crate::api::RunId, String> = HashMap::new();
         say(&format!("corral: running {} headless", project.display()));
         loop {
             let snap = snapshots.borrow_and_update().clone();
@@ -111,13 +108,14 @@ pub fn run_headless(project: &Path, until_done: bool) -> Result<HeadlessEnd, Das
             tokio::select! {
                 changed = snapshots.changed() => if changed.is_err() { break },
                 ev = events.recv() => match ev {
-                    Ok(Event::RunStarted { run, pid, .. }) => {
-                        let s = snapshots.borrow().clone();
-                        say(&format!("run {run} started: {} pid {pid}", describe(s.runs.iter().find(|r| r.id == run))));
+                    Ok(Event::RunStarted { run, feature, role, profile, pid }) => {
+                        let what = describe(role, &profile, feature, &snapshots.borrow());
+                        say(&format!("run {run} started: {what} pid {pid}"));
+                        runs.insert(run, what);
                     }
                     Ok(Event::RunEnded { run, state }) => {
-                        let s = snapshots.borrow().clone();
-                        say(&format!("run {run} ended: {} {}", crate::core::describe_end(state), describe(s.runs.iter().find(|r| r.id == run))));
+                        let what = runs.remove(&run).unwrap_or_default();
+                        say(&format!("run {run} ended: {} {what}", crate::core::describe_end(state)));
                     }
                     Ok(Event::Notice { text }) => say(&format!("notice: {text}")),
                     Ok(Event::Log(_)) | Err(RecvError::Lagged(_)) => {}

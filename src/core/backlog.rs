@@ -35,6 +35,15 @@ pub struct FeatureSpec {
     /// Ids of features in the same file or already stored.
     #[serde(default)]
     pub dependencies: Vec<i64>,
+    /// The model for this feature's runs, before the profile's (checked when a run starts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The effort for this feature's runs, before the profile's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effort: Option<String>,
+    /// The profile to run it with, instead of the first enabled one of the role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
 }
 
 /// What a problem is about.

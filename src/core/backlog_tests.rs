@@ -10,6 +10,9 @@ fn spec(id: Option<i64>, name: &str, deps: &[i64]) -> FeatureSpec {
         steps: vec!["s".into()],
         priority: 0,
         dependencies: deps.to_vec(),
+        model: None,
+        effort: None,
+        profile: None,
     }
 }
 

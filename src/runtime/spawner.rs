@@ -116,9 +116,20 @@ impl Judge {
 }
 
 impl Supervisor {
-    /// The profile for `role`: the feature's own choice when it names one, else the first
-    /// enabled profile with that role.
-    fn profile_for(&self, role: Role) -> Option<Profile> {
+    /// The profile for `role`: the one the feature names, when that is an enabled profile of
+    /// this role; else the first enabled profile with the role. A named profile that cannot be
+    /// used is said in the log, not silently swapped.
+    fn profile_for(&self, role: Role, feature: Option<FeatureId>) -> Option<Profile> {
+        let named = feature.and_then(|f| self.store.feature_profile(f).ok().flatten());
+        if let Some(name) = named {
+            match self.config.profiles.get(&name) {
+                Some(p) if p.enabled && p.role == role => return Some(p.clone()),
+                _ => log::warn!(
+                    "feature {}: profile {name:?} is not an enabled {role} profile; using the default",
+                    feature.map_or(String::new(), |f| f.to_string())
+                ),
+            }
+        }
         self.config.profile_for(role).cloned()
     }
 
@@ -130,7 +141,7 @@ impl Supervisor {
             record: None,
             error,
         };
-        let Some(profile) = self.profile_for(role) else {
+        let Some(profile) = self.profile_for(role, feature) else {
             return failed_early(format!(
                 "no enabled profile with role \"{role}\" in corral.toml"
             ));
@@ -229,7 +240,13 @@ impl Supervisor {
             self.stdins
                 .insert(run, Arc::new(tokio::sync::Mutex::new(stdin)));
         }
-        self.logs.announce(Event::RunStarted { run, feature, pid });
+        self.logs.announce(Event::RunStarted {
+            run,
+            feature,
+            role,
+            profile: profile.name.clone(),
+            pid,
+        });
         let what = feature.map_or(String::new(), |f| format!(" for feature {f}"));
         log::info!("run {run}: started {role} {argv:?} as pid {pid}{what}");
         if let Err(e) = self

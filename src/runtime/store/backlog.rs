@@ -41,6 +41,9 @@ impl FeatureRecord {
             steps: self.steps.clone(),
             priority: self.priority,
             dependencies: self.dependencies.clone(),
+            model: self.model.clone(),
+            effort: self.effort.clone(),
+            profile: self.profile.clone(),
         }
     }
 }
@@ -143,8 +146,9 @@ pub fn insert_features(
     now_ms: i64,
 ) -> rusqlite::Result<()> {
     let mut insert = conn.prepare(
-        "INSERT INTO features (id, category, name, description, steps, priority, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+        "INSERT INTO features (id, category, name, description, steps, priority, created_at, updated_at,
+                               model, effort, profile)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10)",
     )?;
     for s in specs {
         insert.execute(params![
@@ -154,7 +158,10 @@ pub fn insert_features(
             s.description,
             steps_json(&s.steps),
             s.priority,
-            now_ms
+            now_ms,
+            s.model,
+            s.effort,
+            s.profile
         ])?;
     }
     for s in specs {
@@ -169,7 +176,7 @@ pub fn insert_features(
 pub fn update_feature(conn: &Connection, spec: &FeatureSpec, now_ms: i64) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE features SET name = ?2, category = ?3, description = ?4, steps = ?5, priority = ?6,
-         updated_at = ?7 WHERE id = ?1",
+         updated_at = ?7, model = ?8, effort = ?9, profile = ?10 WHERE id = ?1",
         params![
             spec.id,
             spec.name,
@@ -177,7 +184,10 @@ pub fn update_feature(conn: &Connection, spec: &FeatureSpec, now_ms: i64) -> rus
             spec.description,
             steps_json(&spec.steps),
             spec.priority,
-            now_ms
+            now_ms,
+            spec.model,
+            spec.effort,
+            spec.profile
         ],
     )
     .map(drop)

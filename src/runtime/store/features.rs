@@ -239,3 +239,16 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 }
+
+impl Store {
+    /// The profile a feature names for its runs, if any.
+    pub fn feature_profile(&self, id: FeatureId) -> Result<Option<String>, StoreError> {
+        self.connection()
+            .query_row("SELECT profile FROM features WHERE id = ?1", [id.0], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map(Option::flatten)
+            .map_err(|e| self.err(e))
+    }
+}
