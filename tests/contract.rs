@@ -248,3 +248,15 @@ async fn a_feature_can_name_its_own_model_and_profile() {
     assert_eq!(args_of(1), "plain\n--model\nbase-model\n");
     assert_eq!(args_of(2), "special\n--model\nown-model\n");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stdin_null_gives_the_agent_end_of_file_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    write_script(
+        &dir.path().join("agent.sh"),
+        "if read line; then exit 1; else exit 0; fi",
+    );
+    let toml = "[profiles.coding]\nrole = \"coding\"\ncommand = [\"sh\", \"{project}/agent.sh\"]\nstdin = \"null\"\n";
+    let h = start(dir.path(), toml, &[feature(1, "one", &[])]);
+    until_status(&h, 1, FeatureStatus::Passing).await;
+}

@@ -88,6 +88,18 @@ pub enum Success {
     Report,
 }
 
+/// What an agent's stdin is connected to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StdinMode {
+    /// A pipe from corral: the `i` prompt writes to it. The pipe stays open while the run
+    /// lives, so a tool that reads stdin to its end waits.
+    #[default]
+    Pipe,
+    /// Nothing (end of file at once), for tools that read stdin when it is not a terminal.
+    Null,
+}
+
 /// `[defaults]`: used by profiles that name no model or effort of their own.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Defaults {
@@ -130,6 +142,7 @@ pub struct Profile {
     pub env_file: Option<String>,
     /// Most runs of this profile at once.
     pub max_parallel: Option<u32>,
+    pub stdin: StdinMode,
 }
 
 impl Config {
@@ -296,6 +309,7 @@ impl Layer {
                     efforts: p.efforts,
                     env_file: p.env_file,
                     max_parallel: p.max_parallel,
+                    stdin: p.stdin,
                 };
                 (name, profile)
             })

@@ -75,6 +75,8 @@ pub(crate) struct RawProfile {
     pub efforts: Option<Vec<String>>,
     pub env_file: Option<String>,
     pub max_parallel: Option<u32>,
+    #[serde(default)]
+    pub stdin: super::StdinMode,
 }
 
 fn default_enabled() -> bool {

@@ -162,7 +162,7 @@ fn unknown_keys_are_named() {
         parse_err(&format!("{}\ntimout = \"5m\"\n", profile("[\"a\"]"))),
         "corral.toml:5: profiles.coding.timout: unknown key, expected one of \
          `role`, `command`, `env`, `timeout`, `silence`, `grace`, `enabled`, `success`, \
-         `verify`, `prompt`, `model`, `effort`, `efforts`, `env_file`, `max_parallel`"
+         `verify`, `prompt`, `model`, `effort`, `efforts`, `env_file`, `max_parallel`, `stdin`"
     );
     assert_eq!(
         parse_err("agents = 1\n"),

@@ -13,6 +13,8 @@ pub struct SpawnSpec<'a> {
     pub argv: &'a [String],
     pub cwd: &'a Path,
     pub env: &'a BTreeMap<String, String>,
+    /// Give the process a stdin pipe (else stdin is empty).
+    pub stdin_pipe: bool,
 }
 
 /// Starts the agent as the leader of a new process group (pgid = pid) with stdin, stdout and
@@ -26,7 +28,11 @@ pub fn spawn(spec: &SpawnSpec) -> std::io::Result<Child> {
         .args(args)
         .current_dir(spec.cwd)
         .envs(spec.env)
-        .stdin(Stdio::piped())
+        .stdin(if spec.stdin_pipe {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)

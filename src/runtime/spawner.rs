@@ -76,6 +76,7 @@ impl Judge {
             argv,
             cwd: &self.project,
             env: &self.env,
+            stdin_pipe: false,
         };
         let mut child = match process::spawn(&spec) {
             Ok(child) => child,
@@ -219,6 +220,7 @@ impl Supervisor {
             argv: &argv,
             cwd: &self.project,
             env: &env,
+            stdin_pipe: profile.stdin == crate::config::StdinMode::Pipe,
         };
         let mut child = match process::spawn(&spec) {
             Ok(child) => child,
