@@ -15,9 +15,12 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("corral: {e:#}");
+            // Quietly if stderr is gone (a closed terminal): printing must not panic here.
+            use std::io::Write;
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "corral: {e:#}");
             if let Some(hint) = hint_for(&e) {
-                eprintln!("hint: {hint}");
+                let _ = writeln!(err, "hint: {hint}");
             }
             ExitCode::from(2)
         }
@@ -71,7 +74,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             corral::demo::create_demo_project(&dir, &exe)?;
             let dir = dir.canonicalize()?;
             let result = dashboard(&dir, theme(&cli));
-            println!(
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stdout(),
                 "demo project kept in {0}\nreopen it with: {1} --project {0}",
                 dir.display(),
                 exe.display()

@@ -197,3 +197,24 @@ fn after_sigkill_the_next_start_kills_leftovers_and_spares_a_reused_pid() {
         assert!(group_members(p).is_empty());
     }
 }
+
+#[test]
+fn closing_the_terminal_stops_every_agent() {
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path(), "trap '' TERM; sleep 300 & wait");
+    let Some(tmux) = open(dir.path()) else {
+        eprintln!("tmux is not installed: skipped");
+        return;
+    };
+    let pids = two_live_agents(&tmux, dir.path());
+    // The terminal goes away under corral: SIGHUP, and every write to it fails from now on.
+    tmux.close_terminal();
+    wait_for("every agent group gone", LIMIT, || {
+        pids.iter()
+            .all(|p| group_members(*p).is_empty())
+            .then_some(())
+    });
+    wait_for("no run left recorded live", LIMIT, || {
+        run_pids(dir.path(), "running").is_empty().then_some(())
+    });
+}

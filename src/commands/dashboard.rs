@@ -45,7 +45,7 @@ pub fn open_dashboard(opts: DashboardOptions) -> Result<Ended, DashboardError> {
     }
     tokio_runtime()?.block_on(async move {
         let mut terminal =
-            ratatui::try_init().map_err(|e| DashboardError::Terminal(format!(": {e}")))?;
+            enter_terminal().map_err(|e| DashboardError::Terminal(format!(": {e}")))?;
         let (handle, supervisor) = match runtime::start(RuntimeOptions {
             project: opts.project.clone(),
             // `[logs] ring_lines` from corral.toml (10,000 when left out).
@@ -54,16 +54,15 @@ pub fn open_dashboard(opts: DashboardOptions) -> Result<Ended, DashboardError> {
         }) {
             Ok(started) => started,
             Err(e) => {
-                ratatui::restore();
+                leave_terminal();
                 return Err(e.into());
             }
         };
-        stop_agents_on_panic();
         log::info!("dashboard opened on {}", opts.project.display());
         let stopped_by = Arc::new(AtomicI32::new(0));
         spawn_signal_watch(handle.clone(), stopped_by.clone());
         let result = ui::run(&mut terminal, handle.clone(), opts.theme).await;
-        ratatui::restore();
+        leave_terminal();
         if let Err(e) = &result {
             log::error!("dashboard ended: {e}");
         }
@@ -88,13 +87,33 @@ pub(super) fn tokio_runtime() -> Result<tokio::runtime::Runtime, DashboardError>
         .map_err(DashboardError::Tokio)
 }
 
-/// After the terminal-restoring hook (and the error report) has run, stop every agent: a
-/// crashed corral must not leave agents working unsupervised.
-fn stop_agents_on_panic() {
+/// Takes the terminal: raw mode and the alternate screen. (Not `ratatui::init`: its panic hook
+/// prints when restoring fails, and on a terminal that is gone, a dropped SSH link, that print
+/// panics inside the hook and aborts corral before its agents are stopped.)
+fn enter_terminal() -> std::io::Result<ratatui::DefaultTerminal> {
+    use crossterm::{execute, terminal};
+    terminal::enable_raw_mode()?;
+    if let Err(e) = execute!(std::io::stdout(), terminal::EnterAlternateScreen) {
+        leave_terminal();
+        return Err(e);
+    }
+    install_panic_hook();
+    ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(std::io::stdout()))
+}
+
+/// Gives the terminal back, quietly: when it is gone there is nobody to tell.
+fn leave_terminal() {
+    let _ = ratatui::try_restore();
+}
+
+/// On a panic: first stop every agent (a crashed corral must not leave agents working
+/// unsupervised), then give the terminal back, then report as before.
+fn install_panic_hook() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        previous(info);
         runtime::process::stop_all_groups_now(std::time::Duration::from_secs(3));
+        leave_terminal();
+        previous(info);
     }));
 }
 

@@ -82,6 +82,11 @@ impl Tmux {
         }
     }
 
+    /// Closes the session's terminal, as a dropped SSH link or a closed window does.
+    pub fn close_terminal(&self) {
+        self.run(&["kill-session", "-t", "t"]);
+    }
+
     /// SIGKILLs this process group when the guard drops (only matters when a test fails).
     pub fn clean_up_group(&self, pgid: u32) {
         self.groups.borrow_mut().push(pgid);
