@@ -200,3 +200,40 @@ fn the_start_up_sweep_kills_only_our_own_leftover_groups() {
     );
     let _ = stranger.wait();
 }
+
+/// The leader of a leftover agent died (say of a closed pipe) but its children still run in
+/// its group: the sweep finds them by the group and ends them too.
+#[test]
+fn the_sweep_ends_a_leftover_group_whose_leader_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let mut leader = std::process::Command::new("sh")
+        .args(["-c", "sleep 300 & sleep 300 & wait"])
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let pgid = leader.id();
+    wait_for("the tree up", Duration::from_secs(5), || {
+        (group_members(pgid).len() == 3).then_some(())
+    });
+    let runs_dir = dir.path().join(".corral/runs");
+    let (_, run, _) = store
+        .begin_run("coding", Role::Coding, None, &runs_dir, 0)
+        .unwrap();
+    store
+        .set_run_process(run, pgid, process_start_time(pgid))
+        .unwrap();
+    // Only the leader dies; its two children stay in the group.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pgid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let _ = leader.wait();
+    assert_eq!(group_members(pgid).len(), 2);
+    assert_eq!(sweep_leftover_runs(&store, 1).unwrap(), 1);
+    wait_for("the leaderless group gone", Duration::from_secs(5), || {
+        group_members(pgid).is_empty().then_some(())
+    });
+    assert_eq!(store.runs(false).unwrap()[0].status, "lost");
+}

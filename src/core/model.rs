@@ -88,7 +88,9 @@ impl Model {
             .into_iter()
             .map(|mut f| {
                 if f.status == FeatureStatus::InProgress {
+                    // Its run was lost with the corral that ran it: that attempt does not count.
                     f.status = FeatureStatus::Pending;
+                    f.attempts = f.attempts.saturating_sub(1);
                     effects.push(save_feature(&f));
                 }
                 (f.id, f)
@@ -356,7 +358,11 @@ impl Model {
                 feature: new.feature,
                 state: job_state,
                 attempt,
-                max_attempts: attempt,
+                max_attempts: if new.role == Role::Coding {
+                    self.policy.max_attempts.max(attempt)
+                } else {
+                    1
+                },
                 last_error,
             },
         );

@@ -238,6 +238,10 @@ impl Model {
             run.feature.and_then(|f| self.features.get_mut(&f)),
         ) {
             (Role::Coding, Some(feature)) => {
+                if quit {
+                    // The attempt was cut short by us, not spent by the feature.
+                    feature.attempts = feature.attempts.saturating_sub(1);
+                }
                 feature.status = match () {
                     _ if passed => FeatureStatus::Passing,
                     // Not the feature's fault: picked up again on the next start.

@@ -399,6 +399,11 @@ fn quitting_puts_interrupted_features_back_to_pending_not_failing() {
     m.handle(Input::Command(Command::Shutdown));
     m.handle(exited(1, None, Some(15), false));
     assert_eq!(m.features[&FeatureId(1)].status, FeatureStatus::Pending);
+    assert_eq!(
+        m.features[&FeatureId(1)].attempts,
+        0,
+        "a run cut short by quitting is not an attempt"
+    );
     assert_eq!(m.features[&FeatureId(2)].status, FeatureStatus::Passing);
     assert_eq!(m.jobs[&JobId(1)].state, JobState::Cancelled);
 }

@@ -4,6 +4,21 @@ use super::process::{process_start_time, signal_group};
 use super::store::{Store, StoreError};
 use crate::core::Sig;
 
+/// Whether the group `pgid` still holds processes of the run whose leader `pid` started at
+/// `recorded`. The leader itself, alive with that start time, says yes; a leader pid now used
+/// by another process says no. With the leader gone (say it died of a closed pipe), the group
+/// is ours if some member of it started after the leader: a group id cannot be taken again
+/// while any process is still in that group.
+fn is_ours(pid: u32, pgid: u32, recorded: u64) -> bool {
+    match process_start_time(pid) {
+        Some(t) => t == recorded,
+        None => super::sampler::read_process_table(4096)
+            .iter()
+            .filter(|p| p.pgrp == pgid)
+            .any(|p| process_start_time(p.pid).is_some_and(|t| t >= recorded)),
+    }
+}
+
 /// Every run recorded as live belongs to a corral that is gone (the caller owns the project
 /// now). If its process still exists with the same start time, its group is killed; a pid now
 /// used by an unrelated process is left alone. Either way the run is recorded `lost`.
@@ -12,7 +27,7 @@ pub fn sweep_leftover_runs(store: &Store, now_ms: i64) -> Result<usize, StoreErr
     let live = store.runs(true)?;
     for run in &live {
         if let (Some(pid), Some(recorded)) = (run.pid, run.proc_start_time)
-            && process_start_time(pid) == Some(recorded)
+            && is_ours(pid, run.pgid.unwrap_or(pid), recorded)
         {
             log::warn!(
                 "run {}: killing group {pid} left over from an earlier corral",
