@@ -656,3 +656,51 @@ async fn another_process_reaches_the_owner_through_the_control_socket() {
     .await;
     h.send(Command::Shutdown);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_descendant_that_left_the_group_is_stopped_too() {
+    let dir = tempfile::tempdir().unwrap();
+    // The grandchild moves to a session (and group) of its own, as detached spawns do.
+    let config = project(
+        dir.path(),
+        1,
+        &[(1, &[], "setsid sleep 777 & sleep 778 & wait")],
+    );
+    let (h, task) = start(dir.path(), config);
+    let run = live_run(&h, 1, 2).await;
+    let escapee = wait_for_async("the setsid grandchild", LIMIT, || {
+        let out = std::process::Command::new("pgrep")
+            .args(["-f", "^sleep 777$"])
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()?
+            .trim()
+            .parse::<u32>()
+            .ok()
+    })
+    .await;
+    assert!(
+        group_members(run.pid.unwrap())
+            .iter()
+            .all(|(p, _)| *p != escapee),
+        "it left the group"
+    );
+    h.send(Command::Shutdown);
+    tokio::time::timeout(LIMIT, task)
+        .await
+        .expect("shutdown ends")
+        .unwrap();
+    wait_for_async("the escapee gone", LIMIT, || {
+        let state = std::fs::read_to_string(format!("/proc/{escapee}/stat")).ok();
+        state
+            .is_none_or(|s| {
+                s.rsplit(')')
+                    .next()
+                    .is_some_and(|r| r.trim_start().starts_with('Z'))
+            })
+            .then_some(())
+    })
+    .await;
+}

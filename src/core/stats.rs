@@ -14,6 +14,8 @@ pub struct ProcSample {
     pub cpu_ticks: u64,
     pub threads: u32,
     pub rss_bytes: u64,
+    /// When the process started, in clock ticks since boot (names it together with the pid).
+    pub start_time: u64,
 }
 
 /// Indices into `procs` of a run's tree: every member of the leader's process group, plus
@@ -106,6 +108,7 @@ mod tests {
             cpu_ticks: ticks,
             threads: 1,
             rss_bytes: 1000,
+            start_time: 0,
         }
     }
 

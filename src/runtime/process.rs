@@ -116,3 +116,71 @@ pub fn stop_all_groups_now(grace: std::time::Duration) {
         let _ = signal_group(g, Sig::Kill);
     }
 }
+
+/// Processes of a run that left its process group (`setsid`, `setpgid`): a signal to the group
+/// misses them, so they are signalled one by one. Remembered by pid and start time, so a pid
+/// reused by an unrelated process is never hit.
+#[derive(Clone, Default)]
+pub struct Escapees(std::sync::Arc<std::sync::Mutex<EscapeeMap>>);
+
+/// Leader pid → (pid, start time) of each process of its run outside its group.
+type EscapeeMap = std::collections::HashMap<u32, Vec<(u32, u64)>>;
+
+impl Escapees {
+    fn map(&self) -> std::sync::MutexGuard<'_, EscapeeMap> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Takes note, from a process table, of each live run's descendants outside its group.
+    pub fn remember(
+        &self,
+        table: &[crate::core::stats::ProcSample],
+        leaders: &[(crate::api::RunId, u32)],
+    ) {
+        let mut map = self.map();
+        for &(_, leader) in leaders {
+            let out: Vec<(u32, u64)> = outside_group(table, leader);
+            if out.is_empty() {
+                continue;
+            }
+            let known = map.entry(leader).or_default();
+            for p in out {
+                if !known.contains(&p) {
+                    known.push(p);
+                }
+            }
+        }
+    }
+
+    /// Sends `sig` to the escapees of the run led by `pgid`: those remembered, and those a
+    /// fresh look at the tree finds now (while the leader lives, the tree is complete).
+    pub fn signal(&self, pgid: u32, sig: Sig) {
+        let mut targets = self.map().get(&pgid).cloned().unwrap_or_default();
+        if process_start_time(pgid).is_some() {
+            let table = super::sampler::read_process_table(4096);
+            for p in outside_group(&table, pgid) {
+                if !targets.contains(&p) {
+                    targets.push(p);
+                }
+            }
+            self.map().insert(pgid, targets.clone());
+        }
+        for (pid, start) in targets {
+            if process_start_time(pid) == Some(start)
+                && let Ok(raw) = i32::try_from(pid)
+            {
+                let _ = nix::sys::signal::kill(Pid::from_raw(raw), to_nix(sig));
+            }
+        }
+    }
+}
+
+/// Descendants of `leader` (by parent links) whose process group is not the leader's.
+fn outside_group(table: &[crate::core::stats::ProcSample], leader: u32) -> Vec<(u32, u64)> {
+    crate::core::stats::tree_members(table, leader)
+        .into_iter()
+        .map(|i| &table[i])
+        .filter(|p| p.pgrp != leader)
+        .map(|p| (p.pid, p.start_time))
+        .collect()
+}

@@ -44,6 +44,7 @@ pub fn parse_stat(pid: u32, stat: &str, page_size: u64) -> Option<ProcSample> {
         cpu_ticks: num(14)? + num(15)?,
         threads: num(20)? as u32,
         rss_bytes: num(24)? * page_size,
+        start_time: num(22)?,
     })
 }
 
@@ -59,6 +60,7 @@ pub async fn run_sampler(
     mut live: watch::Receiver<Vec<(RunId, u32)>>,
     tx: mpsc::UnboundedSender<Input>,
     logs: LogHub,
+    escaped: super::process::Escapees,
 ) {
     let ticks_per_sec = sysconf(nix::unistd::SysconfVar::CLK_TCK, 100);
     let page_size = sysconf(nix::unistd::SysconfVar::PAGE_SIZE, 4096);
@@ -76,6 +78,7 @@ pub async fn run_sampler(
             .await
             .unwrap_or_default();
         let mut stats = meter.sample(&table, &leaders, at_ms, ticks_per_sec);
+        escaped.remember(&table, &leaders);
         for (run, s) in &mut stats {
             s.log_bytes = logs.bytes(*run);
         }

@@ -52,6 +52,8 @@ pub(super) struct Supervisor {
     live: watch::Sender<Vec<(RunId, u32)>>,
     /// Each live run's stdin, for `SendInput`; dropped (closing the pipe) when the run ends.
     pub(super) stdins: HashMap<RunId, Arc<tokio::sync::Mutex<tokio::process::ChildStdin>>>,
+    /// Processes of live runs that left their process group.
+    escaped: process::Escapees,
 }
 
 /// Tells the core which profile serves each role and the scheduler's limits.
@@ -102,6 +104,8 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
     let initial = model.snapshot(&options.project, 1);
     let (snap_tx, snap_rx) = watch::channel(initial);
     let sup_project = options.project.clone();
+    // Shared by the sampler, which finds escapees, and the supervisor, which signals them.
+    let escaped = process::Escapees::default();
     let mut sup = Supervisor {
         _lock: lock,
         runs_dir: super::store::state_dir(&options.project).join("runs"),
@@ -115,6 +119,7 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
         version: 1,
         stdins: HashMap::new(),
         live: live_tx,
+        escaped: escaped.clone(),
     };
     for effect in effects {
         sup.execute(effect);
@@ -126,6 +131,7 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
         live_rx,
         tx.clone(),
         logs.clone(),
+        escaped.clone(),
     ));
     if let Err(e) = super::control::listen(&sup_project, tx.clone()) {
         // The dashboard works without it; other corral commands just cannot reach it.
@@ -269,6 +275,7 @@ impl Supervisor {
                 .map_err(|e| e.to_string()),
             Effect::Signal { run, pgid, sig } => {
                 log::info!("run {run}: {} to process group {pgid}", sig.name());
+                self.escaped.signal(pgid, sig);
                 process::signal_group(pgid, sig)
                     .map_err(|e| format!("run {run}: {} failed: {e}", sig.name()))
             }
