@@ -91,9 +91,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 path.display(),
                 dir.join(".corral").display()
             );
+            let shown = dir.canonicalize().unwrap_or(dir.clone());
             println!(
                 "edit the [profiles] in it, then run `corral` in {}",
-                dir.display()
+                shown.display()
             );
         }
         Some(Cmd::Run {

@@ -1145,3 +1145,17 @@ fn help_at_80x24_leaves_the_header_and_hint_bar_in_view() {
     press(&mut app, KeyCode::Esc);
     assert_eq!(app.overlay, None);
 }
+
+#[test]
+fn the_kill_question_is_whole_at_80x24() {
+    let mut app = app();
+    app.act(Action::Kill);
+    let text = draw(&app, Theme::default(), 80, 24).backend().to_string();
+    let joined: String = text
+        .lines()
+        .map(|l| l.trim_matches(|c| c == '"' || c == '│' || c == '┃' || c == ' '))
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(joined.contains("grace period."), "{text}");
+    assert!(text.contains("y yes"), "{text}");
+}

@@ -127,7 +127,8 @@ pub fn draw(
     chain(&mut lines, app, &d.dependency_chain, theme);
     heading(&mut lines, "Runs, newest first", theme);
     runs(&mut lines, d, theme, now_ms);
-    title.push_str(&format!(" {dot} {} runs", d.runs.len()));
+    let n = d.runs.len();
+    title.push_str(&format!(" {dot} {n} run{}", if n == 1 { "" } else { "s" }));
     finish(frame, area, view, lines, title, theme)
 }
 

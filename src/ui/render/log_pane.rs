@@ -94,7 +94,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
     }
     let mode = if log.follow { "follow" } else { "scrolled" };
     title.push_str(&format!(" {dot} {mode}"));
-    if !log.follow {
+    if !log.follow && log.scroll_back > 0 {
         title.push_str(&format!(" +{}", log.scroll_back));
     }
     if log.wrap {

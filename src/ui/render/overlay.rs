@@ -196,7 +196,10 @@ fn confirm(frame: &mut Frame, app: &App, question: &Confirm, theme: &Theme) {
         ]),
     ];
     let width = (text.chars().count() as u16 + 4).min(frame.area().width);
-    let popup = centered(frame.area(), width, 5);
+    // On a narrow screen the question wraps: make room for every line of it.
+    let inner = width.saturating_sub(2).max(1) as usize;
+    let rows = text.chars().count().div_ceil(inner) as u16;
+    let popup = centered(frame.area(), width, rows + 4);
     frame.render_widget(Clear, popup);
     let block = Block::default()
         .borders(Borders::ALL)
