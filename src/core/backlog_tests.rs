@@ -248,3 +248,16 @@ fn export_shape_round_trips() {
     let no_id = serde_json::to_value(spec(None, "A", &[])).unwrap();
     assert!(no_id.get("id").is_none());
 }
+
+#[test]
+fn every_bad_field_of_an_item_is_reported() {
+    let text = r#"[{"name": "Cart", "steps": "x", "priority": "high", "description": ""}]"#;
+    let err = parse_import(text).unwrap_err().to_string();
+    assert!(err.contains("steps: invalid type: string \"x\""), "{err}");
+    assert!(
+        err.contains("priority: invalid type: string \"high\""),
+        "{err}"
+    );
+    assert!(err.contains("missing field `category`"), "{err}");
+    assert!(err.contains("item 1 (\"Cart\")"), "{err}");
+}
