@@ -1119,14 +1119,15 @@ fn profiles_view_120x40() {
 }
 
 #[test]
-fn a_wide_features_pane_shows_attempts() {
+fn the_features_pane_shows_attempts_from_120_columns() {
     let mut snap = snapshot();
     snap.features[5].attempts = 3;
     let app = App::new(snap);
     let text = screen(&app, 160, 40);
     assert!(text.contains(" try deps"), "{text}");
     assert!(text.contains("failing       3 deps 3"), "{text}");
-    assert!(!screen(&app, 120, 40).contains(" try "), "not when narrow");
+    assert!(screen(&app, 120, 40).contains(" try deps"), "at 120x40 too");
+    assert!(!screen(&app, 80, 24).contains(" try "), "not when narrow");
 }
 
 #[test]

@@ -19,7 +19,7 @@ const WIDE_WITH_STATS: u16 = 62;
 /// The Features pane shows category and deps from this inner width on.
 const FEATURES_WIDE: u16 = 50;
 /// The Features pane shows how many times each feature was tried from this inner width on.
-const FEATURES_WITH_ATTEMPTS: u16 = 60;
+const FEATURES_WITH_ATTEMPTS: u16 = 50;
 
 fn signal_name(sig: i32) -> String {
     match sig {
@@ -201,7 +201,7 @@ pub fn features(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused
     let (widths, header) = if wide {
         let mut widths = vec![
             Constraint::Length(5),
-            Constraint::Length(9),
+            Constraint::Length(8),
             Constraint::Fill(3),
             Constraint::Length(11),
         ];
