@@ -163,6 +163,13 @@ pub struct FeatureAddArgs {
     /// The id to give it (default: one more than the highest).
     #[arg(long)]
     pub id: Option<i64>,
+    #[command(flatten)]
+    pub overrides: FeatureOverrides,
+}
+
+/// A feature's own choices for its runs (`""` clears one in `edit`).
+#[derive(Debug, Args)]
+pub struct FeatureOverrides {
     /// The model for this feature's runs (before the profile's).
     #[arg(long)]
     pub model: Option<String>,
@@ -191,15 +198,8 @@ pub struct FeatureEditArgs {
     pub no_steps: bool,
     #[arg(long, allow_negative_numbers = true)]
     pub priority: Option<i64>,
-    /// The model for this feature's runs (before the profile's).
-    #[arg(long)]
-    pub model: Option<String>,
-    /// The effort for this feature's runs (before the profile's).
-    #[arg(long)]
-    pub effort: Option<String>,
-    /// Run it with this profile instead of the first enabled one of the role.
-    #[arg(long)]
-    pub profile: Option<String>,
+    #[command(flatten)]
+    pub overrides: FeatureOverrides,
     /// Replaces all dependencies; repeat for more.
     #[arg(long = "dep", value_name = "ID")]
     pub deps: Vec<i64>,
@@ -223,9 +223,9 @@ impl FeatureEditArgs {
             && self.steps.is_empty()
             && !self.no_steps
             && self.priority.is_none()
-            && self.model.is_none()
-            && self.effort.is_none()
-            && self.profile.is_none()
+            && self.overrides.model.is_none()
+            && self.overrides.effort.is_none()
+            && self.overrides.profile.is_none()
             && self.deps.is_empty()
             && !self.no_deps
             && self.add_deps.is_empty()

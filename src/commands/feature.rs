@@ -39,9 +39,9 @@ fn add(project: &Path, args: &FeatureAddArgs) -> Result<()> {
         steps: args.steps.clone(),
         priority: args.priority,
         dependencies: args.deps.clone(),
-        model: args.model.clone(),
-        effort: args.effort.clone(),
-        profile: args.profile.clone(),
+        model: args.overrides.model.clone(),
+        effort: args.overrides.effort.clone(),
+        profile: args.overrides.profile.clone(),
     };
     let spec = store.write(|conn| {
         let spec = validate_new(spec, &dependency_graph(conn)?, max)?;
@@ -91,9 +91,9 @@ fn edit(project: &Path, args: &FeatureEditArgs) -> Result<()> {
                 *old = (!v.is_empty()).then(|| v.clone());
             }
         };
-        set(&args.model, &mut spec.model);
-        set(&args.effort, &mut spec.effort);
-        set(&args.profile, &mut spec.profile);
+        set(&args.overrides.model, &mut spec.model);
+        set(&args.overrides.effort, &mut spec.effort);
+        set(&args.overrides.profile, &mut spec.profile);
         let mut deps = if args.no_deps || !args.deps.is_empty() {
             args.deps.clone()
         } else {
