@@ -5,6 +5,8 @@
 
 pub mod argv;
 pub mod backlog;
+mod backlog_import;
+mod commands;
 mod effect;
 pub mod graph;
 pub mod lines;

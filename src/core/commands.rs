@@ -1,0 +1,106 @@
+//! What each [`Command`] a person (or another corral process) sends does to the model.
+
+use super::effect::Effect;
+use super::graph;
+use super::model::{Model, save_feature};
+use super::run::RunEvent;
+use crate::api::{Command, FeatureStatus, RunId, RunState};
+
+impl Model {
+    pub(crate) fn command(&mut self, cmd: Command) -> Vec<Effect> {
+        match cmd {
+            Command::StartFeature { feature } => self.start_by_hand(feature),
+            Command::StartNext => match graph::ready_in_order(&self.features).first() {
+                Some(&id) => self.start_by_hand(id),
+                None => self.notice("no feature is ready to start".into()),
+            },
+            Command::Pause { run } => self.run_event(run, RunEvent::Pause),
+            Command::Resume { run } => self.run_event(run, RunEvent::Resume),
+            Command::Kill { run, force } => self.run_event(run, RunEvent::Kill { force }),
+            Command::Restart { run } => self.restart(run),
+            Command::RequeueFeature { feature } => match self.features.get_mut(&feature) {
+                Some(f) if f.status != FeatureStatus::InProgress => {
+                    f.status = FeatureStatus::Pending;
+                    f.attempts = 0;
+                    f.last_error = None;
+                    let save = save_feature(f);
+                    let mut effects = vec![save];
+                    effects.extend(self.notice(format!("feature {feature} requeued")));
+                    effects
+                }
+                Some(_) => self.notice(format!("feature {feature} is in progress")),
+                None => self.notice(format!("no feature {feature}")),
+            },
+            Command::MarkFeature { feature, passing } => match self.features.get_mut(&feature) {
+                Some(f) => {
+                    f.status = if passing {
+                        FeatureStatus::Passing
+                    } else {
+                        FeatureStatus::Failing
+                    };
+                    f.last_error = (!passing).then(|| "marked failing by hand".to_string());
+                    vec![save_feature(f)]
+                }
+                None => self.notice(format!("no feature {feature}")),
+            },
+            Command::SetPriority { feature, priority } => match self.features.get_mut(&feature) {
+                Some(f) => {
+                    f.priority = priority;
+                    vec![Effect::SavePriority {
+                        id: feature,
+                        priority,
+                    }]
+                }
+                None => self.notice(format!("no feature {feature}")),
+            },
+            Command::SetProfileEnabled { profile, enabled } => {
+                vec![Effect::SetProfileEnabled { profile, enabled }]
+            }
+            Command::Reload => vec![Effect::ReloadBacklog],
+            Command::SendInput { run, text } => match self.runs.get(&run) {
+                Some(r) if r.state == RunState::Running => vec![Effect::WriteInput { run, text }],
+                Some(r) => {
+                    let state = r.state.label();
+                    self.notice(format!("run {run} is {state}: it cannot take input"))
+                }
+                None => self.notice(format!("no run {run}")),
+            },
+            Command::SetSchedulerPaused { paused } => {
+                self.scheduler_paused = paused;
+                let word = if paused { "paused" } else { "resumed" };
+                self.notice(format!("scheduler {word}"))
+            }
+            Command::SetMaxAgents { max_agents } => {
+                self.max_agents = max_agents.min(64);
+                self.notice(format!("max agents {}", self.max_agents))
+            }
+            Command::Shutdown => {
+                self.shutting_down = true;
+                let live: Vec<RunId> = self
+                    .runs
+                    .values()
+                    .filter(|r| r.state.is_live())
+                    .map(|r| r.id)
+                    .collect();
+                live.into_iter()
+                    .flat_map(|id| self.run_event(id, RunEvent::Kill { force: false }))
+                    .collect()
+            }
+        }
+    }
+
+    fn restart(&mut self, id: RunId) -> Vec<Effect> {
+        let Some(run) = self.runs.get_mut(&id) else {
+            return self.notice(format!("no run {id}"));
+        };
+        let feature = run.feature;
+        if run.state.is_live() {
+            run.restart_after = true;
+            return self.run_event(id, RunEvent::Kill { force: false });
+        }
+        match feature {
+            Some(f) => self.start_by_hand(f),
+            None => self.notice(format!("run {id} has no feature to restart")),
+        }
+    }
+}
