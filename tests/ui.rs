@@ -689,15 +689,23 @@ fn i_sends_one_line_to_the_running_agent_and_esc_sends_nothing() {
 }
 
 #[test]
-fn i_on_an_agent_that_is_not_running_opens_nothing() {
+fn i_on_an_agent_that_is_not_running_says_so_and_swallows_what_is_typed_next() {
     let mut app = app();
     app.act(Action::Down); // run 13, paused
-    assert!(type_text(&mut app, "i").is_empty());
-    assert!(app.overlay.is_none());
+    // A person types `i`, then the line meant for the agent: none of it may act as a key.
+    assert!(type_text(&mut app, "i quit now").is_empty());
     assert_eq!(
-        app.message.as_deref(),
-        Some("run 13 is paused: only a running agent takes input")
+        app.overlay,
+        Some(Overlay::Notice(
+            "run 13 is paused: only a running agent takes input".into()
+        ))
     );
+    assert!(!app.quitting && !matches!(app.overlay, Some(Overlay::Confirm(_))));
+    let text = draw(&app, Theme::default(), 80, 24).backend().to_string();
+    assert!(text.contains("only a running agent takes input"), "{text}");
+    let esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
+    app.key(&esc);
+    assert!(app.overlay.is_none());
 }
 
 #[test]

@@ -59,6 +59,9 @@ pub enum Overlay {
     Confirm(Confirm),
     /// A line being typed: every key goes to it until Enter or Esc.
     Prompt(Prompt),
+    /// Something to read that replaced a prompt which could not open: every key is swallowed
+    /// until Enter or Esc, so text typed for that prompt cannot act as commands.
+    Notice(String),
 }
 
 /// What fills the body between the header and the hint bar.

@@ -17,6 +17,12 @@ impl App {
         }
         match self.overlay {
             Some(Overlay::Prompt(_)) => return self.prompt_key(key),
+            Some(Overlay::Notice(_)) => {
+                if matches!(key.code, KeyCode::Enter | KeyCode::Esc) {
+                    self.overlay = None;
+                }
+                return Outcome::default();
+            }
             Some(Overlay::Confirm(_)) => {
                 return match key.code {
                     KeyCode::Char('y' | 'Y') => self.answer(true),
@@ -102,10 +108,10 @@ impl App {
                 self.overlay = Some(Overlay::Prompt(Prompt::new(PromptKind::Input(run))));
             }
             Some((run, state)) => {
-                self.message = Some(format!(
+                self.overlay = Some(Overlay::Notice(format!(
                     "run {run} is {}: only a running agent takes input",
                     state_word(state)
-                ))
+                )))
             }
         }
     }

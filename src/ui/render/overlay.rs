@@ -26,6 +26,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         None => {}
         Some(Overlay::Help) => help(frame, app, theme),
         Some(Overlay::Confirm(q)) => confirm(frame, app, q, theme),
+        Some(Overlay::Notice(text)) => notice(frame, text, theme),
         Some(Overlay::Prompt(p)) => match p.kind {
             // These sit at the bottom of the Log and Features panes, drawn with them.
             PromptKind::Search | PromptKind::Filter => {}
@@ -156,6 +157,36 @@ fn help(frame: &mut Frame, app: &App, theme: &Theme) {
         .border_style(theme.border(true))
         .title(Span::styled(title, theme.title(true)));
     frame.render_widget(Paragraph::new(body).block(block).scroll((offset, 0)), popup);
+}
+
+/// A message in a box that stays until Enter or Esc.
+fn notice(frame: &mut Frame, text: &str, theme: &Theme) {
+    let width = (text.chars().count() as u16 + 4).min(frame.area().width);
+    let inner = width.saturating_sub(2).max(1) as usize;
+    let rows = text.chars().count().div_ceil(inner) as u16;
+    let popup = centered(frame.area(), width, rows + 4);
+    frame.render_widget(Clear, popup);
+    let lines = vec![
+        Line::raw(text.to_string()),
+        Line::raw(""),
+        Line::from(vec![
+            Span::styled("enter", theme.key()),
+            Span::raw(" or "),
+            Span::styled("esc", theme.key()),
+            Span::raw(" to close"),
+        ]),
+    ];
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_set(theme.border_set(true))
+        .border_style(theme.border(true))
+        .title(Span::styled(" Note ", theme.title(true)));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(ratatui::widgets::Wrap { trim: true }),
+        popup,
+    );
 }
 
 fn confirm(frame: &mut Frame, app: &App, question: &Confirm, theme: &Theme) {
