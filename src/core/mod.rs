@@ -6,8 +6,11 @@
 pub mod argv;
 pub mod backlog;
 mod backlog_import;
+pub mod backoff;
+pub mod breaker;
 mod commands;
 mod effect;
+pub mod failure;
 pub mod graph;
 pub mod lines;
 mod model;

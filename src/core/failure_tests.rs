@@ -1,0 +1,336 @@
+use super::*;
+
+/// 2025-12-31T12:00:00Z.
+const NOW: i64 = 1_767_182_400_000;
+const SEC: i64 = 1000;
+const MIN: i64 = 60 * SEC;
+const HOUR: i64 = 60 * MIN;
+
+const T: Class = Class::Transient { wait: None };
+
+fn after(ms: i64) -> Class {
+    Class::Transient {
+        wait: Some(Wait { until_ms: NOW + ms }),
+    }
+}
+
+fn at(until_ms: i64) -> Class {
+    Class::Transient {
+        wait: Some(Wait { until_ms }),
+    }
+}
+
+/// (log tail, local UTC offset in minutes, expected class).
+fn table() -> Vec<(Vec<&'static str>, i32, Class)> {
+    vec![
+        // Claude Code.
+        (
+            vec![
+                r#"API Error: 529 {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+            ],
+            0,
+            T,
+        ),
+        (
+            vec![
+                r#"API Error: 500 {"type":"error","error":{"type":"api_error","message":"Internal server error"}}"#,
+            ],
+            0,
+            T,
+        ),
+        (
+            vec![
+                r#"API Error: 401 {"type":"error","error":{"type":"authentication_error","message":"OAuth token has expired. Please obtain a new token or refresh your existing token."}} · Please run /login"#,
+            ],
+            0,
+            Class::Auth,
+        ),
+        (vec!["Invalid API key · Please run /login"], 0, Class::Auth),
+        (
+            vec!["Claude AI usage limit reached|1767225600"],
+            0,
+            at(1_767_225_600_000),
+        ),
+        (
+            vec!["5-hour limit reached ∙ resets 3pm (Europe/Berlin)"],
+            60,
+            after(2 * HOUR),
+        ),
+        (
+            vec!["API Error (Request timed out.) · Retrying in 5 seconds… (attempt 3/10)"],
+            0,
+            after(5 * SEC),
+        ),
+        (
+            vec![
+                r#"API Error: 400 {"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 210000 tokens > 200000 maximum"}}"#,
+            ],
+            0,
+            Class::Permanent,
+        ),
+        // Codex.
+        (
+            vec![
+                "stream error: stream disconnected before completion: Rate limit reached for gpt-5 in organization org-abc on tokens per min (TPM): Limit 30000, Used 29000, Requested 2000. Please try again in 2.5s.",
+            ],
+            0,
+            after(2500),
+        ),
+        (
+            vec!["ERROR: exceeded retry limit, last status: 429 Too Many Requests"],
+            0,
+            T,
+        ),
+        (
+            vec![
+                "You've hit your usage limit. Upgrade to Pro (https://openai.com/chatgpt/pricing) or try again in 4 days 3 hours 20 minutes.",
+            ],
+            0,
+            after(4 * 24 * HOUR + 3 * HOUR + 20 * MIN),
+        ),
+        (
+            vec![
+                r#"unexpected status 401 Unauthorized: {"error":{"message":"Your authentication token has expired. Please try signing in again."}}"#,
+            ],
+            0,
+            Class::Auth,
+        ),
+        (
+            vec![
+                "Your access token could not be refreshed because your refresh token has expired. Please log out and sign in again.",
+            ],
+            0,
+            Class::Auth,
+        ),
+        // curl.
+        (
+            vec!["curl: (6) Could not resolve host: api.anthropic.com"],
+            0,
+            T,
+        ),
+        (
+            vec![
+                "curl: (7) Failed to connect to localhost port 8080 after 0 ms: Connection refused",
+            ],
+            0,
+            T,
+        ),
+        (
+            vec!["curl: (28) Operation timed out after 30001 milliseconds with 0 bytes received"],
+            0,
+            T,
+        ),
+        (
+            vec!["curl: (22) The requested URL returned error: 503"],
+            0,
+            T,
+        ),
+        (
+            vec!["curl: (22) The requested URL returned error: 403"],
+            0,
+            Class::Auth,
+        ),
+        (
+            vec![
+                "HTTP/2 429",
+                "retry-after: 30",
+                "content-type: application/json",
+            ],
+            0,
+            after(30 * SEC),
+        ),
+        (
+            vec![
+                "HTTP/1.1 503 Service Unavailable",
+                "Retry-After: Wed, 31 Dec 2025 12:05:00 GMT",
+            ],
+            0,
+            after(5 * MIN),
+        ),
+        (
+            vec!["HTTP/1.1 429 Too Many Requests", "retry-after-ms: 1500"],
+            0,
+            after(1500),
+        ),
+        // Python.
+        (
+            vec![
+                "requests.exceptions.HTTPError: 429 Client Error: Too Many Requests for url: https://api.example.com/v1/x",
+            ],
+            0,
+            T,
+        ),
+        (
+            vec![
+                "requests.exceptions.ConnectionError: HTTPSConnectionPool(host='api.openai.com', port=443): Max retries exceeded with url: /v1/responses (Caused by NewConnectionError('<urllib3.connection.HTTPSConnection object at 0x7f3a>: Failed to establish a new connection: [Errno -2] Name or service not known'))",
+            ],
+            0,
+            T,
+        ),
+        (
+            vec![
+                "urllib3.exceptions.ReadTimeoutError: HTTPSConnectionPool(host='api.openai.com', port=443): Read timed out. (read timeout=600)",
+            ],
+            0,
+            T,
+        ),
+        (
+            vec![
+                "anthropic.RateLimitError: Error code: 429 - {'type': 'error', 'error': {'type': 'rate_limit_error', 'message': 'Number of request tokens has exceeded your per-minute rate limit'}}",
+            ],
+            0,
+            T,
+        ),
+        (
+            vec![
+                "openai.AuthenticationError: Error code: 401 - {'error': {'message': 'Incorrect API key provided: sk-abc***xyz.', 'code': 'invalid_api_key'}}",
+            ],
+            0,
+            Class::Auth,
+        ),
+        (
+            vec!["ConnectionResetError: [Errno 104] Connection reset by peer"],
+            0,
+            T,
+        ),
+        (
+            vec!["socket.gaierror: [Errno -3] Temporary failure in name resolution"],
+            0,
+            T,
+        ),
+        (
+            vec!["FAILED tests/test_api.py::test_slow - Failed: Timeout >10.0s"],
+            0,
+            Class::Permanent,
+        ),
+        // Node.
+        (vec!["Error: getaddrinfo ENOTFOUND api.anthropic.com"], 0, T),
+        (
+            vec!["Error: getaddrinfo EAI_AGAIN registry.npmjs.org"],
+            0,
+            T,
+        ),
+        (vec!["Error: read ECONNRESET"], 0, T),
+        (
+            vec![
+                "FetchError: request to https://api.github.com/graphql failed, reason: connect ETIMEDOUT 140.82.112.6:443",
+            ],
+            0,
+            T,
+        ),
+        (vec!["Error: socket hang up"], 0, T),
+        (
+            vec!["Error: ENOENT: no such file or directory, open '/work/x.json'"],
+            0,
+            Class::Permanent,
+        ),
+        // Plain build and runtime failures.
+        (
+            vec!["error[E0308]: mismatched types", "  --> src/main.rs:401:5"],
+            0,
+            Class::Permanent,
+        ),
+        (
+            vec![
+                "thread 'main' panicked at src/main.rs:503:9:",
+                "test api::slow ... finished in 3s",
+            ],
+            0,
+            Class::Permanent,
+        ),
+        (vec![], 0, Class::Permanent),
+        // Wall-clock and epoch resets.
+        (vec!["rate limited; resets at 15:00"], 0, after(3 * HOUR)),
+        (
+            vec!["Usage limit reached. Your limit will reset at 3:30pm"],
+            -300,
+            after(8 * HOUR + 30 * MIN),
+        ),
+        (
+            vec!["usage limit reached, resets at 11am"],
+            0,
+            after(23 * HOUR),
+        ),
+        (
+            vec!["usage limit reached, resets 12pm"],
+            0,
+            after(24 * HOUR),
+        ),
+        (
+            vec!["quota exceeded, resets at 1767225600000"],
+            0,
+            at(1_767_225_600_000),
+        ),
+        (vec!["quota exceeded, resets 3 (soon)"], 0, T),
+        // Several lines: auth wins anywhere, the last wait wins.
+        (
+            vec!["Error: read ECONNRESET", "Please run /login"],
+            0,
+            Class::Auth,
+        ),
+        (
+            vec!["Please run /login", "Error: read ECONNRESET"],
+            0,
+            Class::Auth,
+        ),
+        (
+            vec![
+                "rate limit: try again in 2 hours",
+                "rate limit: try again in 30 seconds",
+            ],
+            0,
+            after(30 * SEC),
+        ),
+        (
+            vec![
+                "rate limit: try again in 1h 30m",
+                "Error: read ECONNRESET",
+                "exit status 1",
+            ],
+            0,
+            after(90 * MIN),
+        ),
+        (vec!["overloaded; retry in 10 sessions"], 0, T),
+        (
+            vec!["HTTP/1.1 429", "Retry-After: Wed, 31 Dec 2025 11:00:00 GMT"],
+            0,
+            after(0),
+        ),
+    ]
+}
+
+#[test]
+fn table_of_real_lines() {
+    let classifier = Classifier::new(&[]).unwrap();
+    let mut failures = Vec::new();
+    for (tail, offset, want) in table() {
+        let got = classifier.classify(&tail, NOW, offset);
+        if got != want {
+            failures.push(format!("{tail:?}\n  want {want:?}\n  got  {got:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn extra_patterns_are_transient_and_case_insensitive() {
+    let line = ["Error: Spot instance reclaimed by provider"];
+    assert_eq!(
+        Classifier::new(&[]).unwrap().classify(&line, NOW, 0),
+        Class::Permanent
+    );
+    let custom = Classifier::new(&[r"spot instance \w+".to_string()]).unwrap();
+    assert_eq!(custom.classify(&line, NOW, 0), T);
+}
+
+#[test]
+fn invalid_extra_pattern_is_an_error() {
+    assert!(Classifier::new(&["(unclosed".to_string()]).is_err());
+}
+
+#[test]
+fn civil_dates() {
+    assert_eq!(days_from_civil(1970, 1, 1), 0);
+    assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+    assert_eq!(days_from_civil(2026, 1, 1) * DAY_MS, 1_767_225_600_000);
+}
