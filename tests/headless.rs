@@ -21,6 +21,18 @@ fn feature(id: i64, deps: &[i64]) -> NewFeature {
     }
 }
 
+/// `corral run --headless --until-done` in `p`, with no user config, a minute at most.
+fn run_until_done(p: &std::path::Path) -> std::process::Output {
+    cargo_bin_cmd!("corral")
+        .current_dir(p)
+        .env("XDG_CONFIG_HOME", p.join(".xdg"))
+        .env("XDG_DATA_HOME", p.join(".xdg"))
+        .args(["run", "--headless", "--until-done"])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap()
+}
+
 /// (kind, feature, time in ns) from the agents' journal.
 fn journal(dir: &std::path::Path) -> Vec<(String, i64, u128)> {
     std::fs::read_to_string(dir.join("journal"))
@@ -70,14 +82,7 @@ fn a_diamond_and_a_chain_run_to_done_in_order_within_the_limit() {
     ];
     Store::open(p).unwrap().add_features(&backlog, 0).unwrap();
 
-    let out = cargo_bin_cmd!("corral")
-        .current_dir(p)
-        .env("XDG_CONFIG_HOME", p.join(".xdg"))
-        .env("XDG_DATA_HOME", p.join(".xdg"))
-        .args(["run", "--headless", "--until-done"])
-        .timeout(std::time::Duration::from_secs(60))
-        .output()
-        .unwrap();
+    let out = run_until_done(p);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -135,14 +140,7 @@ fn until_done_exits_non_zero_when_a_feature_failed() {
         .unwrap()
         .add_features(&[feature(1, &[]), feature(2, &[]), feature(3, &[2])], 0)
         .unwrap();
-    let out = cargo_bin_cmd!("corral")
-        .current_dir(p)
-        .env("XDG_CONFIG_HOME", p.join(".xdg"))
-        .env("XDG_DATA_HOME", p.join(".xdg"))
-        .args(["run", "--headless", "--until-done"])
-        .timeout(std::time::Duration::from_secs(60))
-        .output()
-        .unwrap();
+    let out = run_until_done(p);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("feature 2 feature 2: failed"), "{stdout}");
@@ -170,14 +168,7 @@ fn the_initializer_fills_an_empty_backlog_and_the_work_follows() {
     );
     std::fs::write(p.join("corral.toml"), toml).unwrap();
     Store::open(p).unwrap();
-    let out = cargo_bin_cmd!("corral")
-        .current_dir(p)
-        .env("XDG_CONFIG_HOME", p.join(".xdg"))
-        .env("XDG_DATA_HOME", p.join(".xdg"))
-        .args(["run", "--headless", "--until-done"])
-        .timeout(std::time::Duration::from_secs(60))
-        .output()
-        .unwrap();
+    let out = run_until_done(p);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
