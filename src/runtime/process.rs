@@ -152,11 +152,14 @@ impl Escapees {
         }
     }
 
-    /// Sends `sig` to the escapees of the run led by `pgid`: those remembered, and those a
-    /// fresh look at the tree finds now (while the leader lives, the tree is complete).
+    /// Sends `sig` to the escapees of the run led by `pgid`: those remembered, and (except for
+    /// SIGCONT) those a fresh look at the tree finds now (while the leader lives, the tree is
+    /// complete).
     pub fn signal(&self, pgid: u32, sig: Sig) {
         let mut targets = self.map().get(&pgid).cloned().unwrap_or_default();
-        if process_start_time(pgid).is_some() {
+        // CONT always follows a STOP, TERM or KILL that has just refreshed the list: a second
+        // pass over the whole process table in the supervisor's loop would find the same.
+        if sig != Sig::Cont && process_start_time(pgid).is_some() {
             let table = super::sampler::read_process_table(4096);
             for p in outside_group(&table, pgid) {
                 if !targets.contains(&p) {
