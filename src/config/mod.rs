@@ -6,6 +6,7 @@
 mod duration;
 mod error;
 mod placeholders;
+mod queue;
 mod raw;
 mod sections;
 
@@ -22,6 +23,7 @@ use crate::api::Role;
 pub use duration::parse_duration;
 pub use error::{ConfigError, Location};
 pub use placeholders::KNOWN_PLACEHOLDERS;
+pub use queue::{BreakerConfig, BudgetConfig, RetryConfig};
 pub use sections::{DEFAULT_RING_LINES, LogsConfig, RedactConfig, parse_size};
 
 /// The commented template that `corral init` writes to `<project>/corral.toml`.
@@ -45,6 +47,9 @@ pub struct Config {
     pub defaults: Defaults,
     pub logs: LogsConfig,
     pub redact: RedactConfig,
+    pub retry: RetryConfig,
+    pub breaker: BreakerConfig,
+    pub budget: BudgetConfig,
     /// Files that were read, in merge order (user file first if it exists, then the project
     /// file). Empty for [`Config::parse`].
     pub sources: Vec<PathBuf>,
@@ -143,6 +148,10 @@ pub struct Profile {
     /// Most runs of this profile at once.
     pub max_parallel: Option<u32>,
     pub stdin: StdinMode,
+    /// The account whose limits and circuit breaker this profile shares (default: its name).
+    pub account: String,
+    /// Extra regexes that mark a failed run's log as transient (retry later).
+    pub transient_patterns: Vec<String>,
 }
 
 impl Config {
@@ -212,6 +221,9 @@ impl Config {
             defaults: Defaults::default(),
             logs: LogsConfig::default(),
             redact: RedactConfig::default(),
+            retry: RetryConfig::default(),
+            breaker: BreakerConfig::default(),
+            budget: BudgetConfig::default(),
             sources: Vec::new(),
         }
     }
@@ -310,6 +322,9 @@ impl Layer {
                     env_file: p.env_file,
                     max_parallel: p.max_parallel,
                     stdin: p.stdin,
+                    // Parsed from `account` / `transient_patterns` once those keys are read.
+                    account: name.clone(),
+                    transient_patterns: Vec::new(),
                 };
                 (name, profile)
             })
