@@ -6,6 +6,7 @@ mod command;
 mod event;
 mod ids;
 mod snapshot;
+mod usage;
 
 pub use command::{Command, LogLine, Stream};
 pub use event::Event;
@@ -14,6 +15,7 @@ pub use snapshot::{
     FeatureDetail, FeatureStatus, FeatureView, JobState, JobView, ProfileView, RunState, RunStats,
     RunSummary, RunView, Snapshot, TotalsView,
 };
+pub use usage::Usage;
 
 /// Bumped whenever a message shape changes incompatibly.
 pub const PROTOCOL_VERSION: u32 = 1;
