@@ -32,6 +32,8 @@ fn backlog(n: i64) -> Vec<Feature> {
             attempts: 1,
             last_error: None,
             last_tested_at: None,
+            profile: None,
+            usage: Default::default(),
         })
         .collect()
 }

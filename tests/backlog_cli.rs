@@ -325,7 +325,7 @@ fn pass_fail_requeue_and_run_reports() {
         let mut store = corral::runtime::store::Store::open(p).unwrap();
         let runs = p.join(".corral/runs");
         let (_, run, _) = store
-            .begin_run(
+            .begin_job_and_run(
                 "coding",
                 corral::api::Role::Coding,
                 Some(corral::api::FeatureId(1)),

@@ -124,7 +124,8 @@ fn a_diamond_and_a_chain_run_to_done_in_order_within_the_limit() {
     assert_eq!(starts_of_1, 2, "{stdout}");
     assert!(p.join("regressed").exists());
     assert!(
-        stdout.contains("re-check failed") || stdout.contains("feature 1 feature 1: failing"),
+        stdout.contains("testing #1: failed: exit 1")
+            || stdout.contains("feature 1 feature 1: failing"),
         "{stdout}"
     );
 }

@@ -97,7 +97,7 @@ fn runs_and_jobs_round_trip_with_process_details() {
     store.add_features(&[item(1, "Login", &[])], 0).unwrap();
     let runs_dir = dir.path().join(".corral/runs");
     let (job, run, log) = store
-        .begin_run("coding", Role::Coding, Some(FeatureId(1)), &runs_dir, 100)
+        .begin_job_and_run("coding", Role::Coding, Some(FeatureId(1)), &runs_dir, 100)
         .unwrap();
     assert_eq!(log, runs_dir.join(format!("{run}.log")));
     store.set_run_process(run, 4242, Some(123_456)).unwrap();
@@ -105,9 +105,12 @@ fn runs_and_jobs_round_trip_with_process_details() {
     store
         .save_run(run, RunState::Killed { signal: Some(15) }, None, Some(200))
         .unwrap();
-    store
-        .save_job(job, JobState::Cancelled, Some("killed"), 200)
-        .unwrap();
+    let mut stored_job = store.job(job).unwrap().expect("the job is stored");
+    assert_eq!(stored_job.runs, vec![run]);
+    stored_job.state = JobState::Cancelled;
+    stored_job.last_error = Some("killed".into());
+    store.save_job(&stored_job, 200).unwrap();
+    assert_eq!(store.job(job).unwrap(), Some(stored_job));
     let stored = &store.runs(false).unwrap()[0];
     assert_eq!(stored.status, "killed");
     assert_eq!(stored.signal, Some(15));
@@ -163,13 +166,13 @@ fn the_start_up_sweep_kills_only_our_own_leftover_groups() {
     });
     let runs_dir = dir.path().join(".corral/runs");
     let (_, a, _) = store
-        .begin_run("coding", Role::Coding, None, &runs_dir, 0)
+        .begin_job_and_run("coding", Role::Coding, None, &runs_dir, 0)
         .unwrap();
     store
         .set_run_process(a, ours_pid, process_start_time(ours_pid))
         .unwrap();
     let (_, b, _) = store
-        .begin_run("coding", Role::Coding, None, &runs_dir, 0)
+        .begin_job_and_run("coding", Role::Coding, None, &runs_dir, 0)
         .unwrap();
     let wrong_start = process_start_time(stranger_pid).unwrap() + 1;
     store
@@ -218,7 +221,7 @@ fn the_sweep_ends_a_leftover_group_whose_leader_is_gone() {
     });
     let runs_dir = dir.path().join(".corral/runs");
     let (_, run, _) = store
-        .begin_run("coding", Role::Coding, None, &runs_dir, 0)
+        .begin_job_and_run("coding", Role::Coding, None, &runs_dir, 0)
         .unwrap();
     store
         .set_run_process(run, pgid, process_start_time(pgid))
@@ -236,4 +239,50 @@ fn the_sweep_ends_a_leftover_group_whose_leader_is_gone() {
         group_members(pgid).is_empty().then_some(())
     });
     assert_eq!(store.runs(false).unwrap()[0].status, "lost");
+}
+
+/// The claim is one conditional UPDATE: of two claims of one waiting job exactly one wins, and
+/// a running, ended or unknown job cannot be claimed at all.
+#[test]
+fn a_job_is_claimed_once_and_the_queue_round_trips_with_usage() {
+    use corral::api::{JobId, Usage};
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    store.add_features(&[item(1, "Login", &[])], 0).unwrap();
+    let runs_dir = dir.path().join(".corral/runs");
+    let (job, run, _) = store
+        .begin_job_and_run("coding", Role::Coding, Some(FeatureId(1)), &runs_dir, 100)
+        .unwrap();
+    assert!(!store.claim_job(job, 1).unwrap(), "a running job is taken");
+    let mut j = store.job(job).unwrap().unwrap();
+    j.state = JobState::Backoff;
+    j.transient_attempts = 2;
+    j.available_at_ms = Some(5_000);
+    store.save_job(&j, 150).unwrap();
+    // Another connection to the same file, as a second process would have.
+    let other = Store::open(dir.path()).unwrap();
+    let wins = [
+        store.claim_job(job, 200).unwrap(),
+        other.claim_job(job, 200).unwrap(),
+    ];
+    assert_eq!(wins, [true, false]);
+    assert!(!store.claim_job(JobId(999), 200).unwrap());
+
+    let usage = Usage {
+        input_tokens: 1200,
+        output_tokens: 3400,
+        cache_read_tokens: 50_000,
+        cache_write_tokens: 8000,
+        cost_micros: Some(123_400),
+    };
+    store.save_run_usage(run, &usage).unwrap();
+    let loaded = store.load_jobs().unwrap();
+    assert_eq!(loaded.len(), 1);
+    assert_eq!(loaded[0].state, JobState::Running);
+    assert_eq!(loaded[0].transient_attempts, 2);
+    assert_eq!(loaded[0].usage, usage);
+    assert_eq!(store.runs(false).unwrap()[0].usage, Some(usage));
+    assert_eq!(store.load_features().unwrap()[0].usage, usage);
+    assert_eq!(store.usage_by(None).unwrap(), vec![(0, usage)]);
+    assert_eq!(store.max_job_id().unwrap(), job.0);
 }

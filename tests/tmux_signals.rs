@@ -160,7 +160,7 @@ fn after_sigkill_the_next_start_kills_leftovers_and_spares_a_reused_pid() {
         let mut store = Store::open(dir.path()).unwrap();
         let runs_dir = dir.path().join(".corral/runs");
         let (_, run, _) = store
-            .begin_run("coding", Role::Coding, None, &runs_dir, 0)
+            .begin_job_and_run("coding", Role::Coding, None, &runs_dir, 0)
             .unwrap();
         let other_start = process_start_time(stranger_pid).unwrap() + 7;
         store

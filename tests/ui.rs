@@ -30,6 +30,7 @@ fn feature(
         dependencies: deps.iter().map(|d| FeatureId(*d)).collect(),
         blocked_by: blocked.iter().map(|d| FeatureId(*d)).collect(),
         attempts: 1,
+        usage: Default::default(),
     }
 }
 
@@ -61,6 +62,7 @@ fn run(
             processes: 4,
             log_bytes: 1234,
         }),
+        usage: None,
     }
 }
 
@@ -68,11 +70,20 @@ fn job(id: i64, feature: i64, state: JobState, err: Option<&str>) -> JobView {
     JobView {
         id: JobId(id),
         profile: "coding".into(),
+        account: "coding".into(),
+        role: Role::Coding,
         feature: Some(FeatureId(feature)),
+        feature_name: None,
+        priority: 0,
         state,
         attempt: 1,
         max_attempts: 1,
+        transient_attempts: 0,
+        transient_budget: 20,
+        available_at_ms: None,
         last_error: err.map(Into::into),
+        runs: vec![RunId(id)],
+        usage: Default::default(),
     }
 }
 
@@ -90,6 +101,8 @@ fn snapshot() -> Snapshot {
             live_agents: 2,
             cpu_tenths: 768,
             rss_bytes: 420 << 20,
+            usage: Default::default(),
+            budget_micros: None,
         },
         features: vec![
             feature(1, "Auth", "User accounts", Passing, &[], &[]),
@@ -131,6 +144,7 @@ fn snapshot() -> Snapshot {
             job(13, 4, JobState::Running, None),
             job(11, 6, JobState::Failed, Some("exit 1")),
         ],
+        breakers: Vec::new(),
         notice: None,
         sampled_at_ms: 0,
         profiles: vec![
@@ -776,6 +790,7 @@ fn search_detail() -> FeatureDetail {
         exit_code: code,
         started_at_ms: start,
         finished_at_ms: Some(end),
+        usage: None,
     };
     FeatureDetail {
         id: FeatureId(6),

@@ -1,4 +1,4 @@
-use super::ids::{FeatureId, RunId};
+use super::ids::{FeatureId, JobId, RunId};
 use serde::{Deserialize, Serialize};
 
 /// Everything a client (the UI, a CLI, later a remote daemon client) can ask the runtime to do.
@@ -37,6 +37,15 @@ pub enum Command {
     /// The backlog changed in the database (another process added or edited features):
     /// read it again.
     Reload,
+    /// Start a waiting job now (ending its backoff), or give a failed or cancelled job a fresh
+    /// set of attempts.
+    RetryJob { job: JobId },
+    /// Drop a waiting job, or kill a running one; its feature waits for a person.
+    CancelJob { job: JobId },
+    /// Change a job's priority (lower starts sooner).
+    SetJobPriority { job: JobId, priority: i64 },
+    /// Close an account's circuit breaker by hand (after logging in again, say).
+    CloseBreaker { account: String },
     /// Stop every live agent (as Kill) and end the runtime once all are gone.
     Shutdown,
 }

@@ -52,6 +52,13 @@ impl Role {
             Role::Custom => "custom",
         }
     }
+
+    /// Reads the word [`Role::as_str`] gives.
+    pub fn parse(word: &str) -> Option<Role> {
+        [Role::Initializer, Role::Coding, Role::Testing, Role::Custom]
+            .into_iter()
+            .find(|r| r.as_str() == word)
+    }
 }
 
 impl fmt::Display for Role {

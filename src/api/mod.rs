@@ -5,15 +5,17 @@
 mod command;
 mod event;
 mod ids;
+mod queue;
 mod snapshot;
 mod usage;
 
 pub use command::{Command, LogLine, Stream};
 pub use event::Event;
 pub use ids::{FeatureId, JobId, Role, RunId};
+pub use queue::{BreakerState, BreakerView, JobState, JobView};
 pub use snapshot::{
-    FeatureDetail, FeatureStatus, FeatureView, JobState, JobView, ProfileView, RunState, RunStats,
-    RunSummary, RunView, Snapshot, TotalsView,
+    FeatureDetail, FeatureStatus, FeatureView, ProfileView, RunState, RunStats, RunSummary,
+    RunView, Snapshot, TotalsView,
 };
 pub use usage::Usage;
 

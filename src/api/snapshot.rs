@@ -1,4 +1,6 @@
 use super::ids::{FeatureId, JobId, Role, RunId};
+use super::queue::{BreakerView, JobView};
+use super::usage::Usage;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -86,29 +88,6 @@ impl RunState {
     }
 }
 
-/// A job's place in the queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum JobState {
-    Queued,
-    Running,
-    Done,
-    Failed,
-    Cancelled,
-}
-
-impl JobState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobState::Queued => "queued",
-            JobState::Running => "running",
-            JobState::Done => "done",
-            JobState::Failed => "failed",
-            JobState::Cancelled => "cancelled",
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeatureView {
     pub id: FeatureId,
@@ -120,6 +99,8 @@ pub struct FeatureView {
     /// Dependencies that are not passing yet.
     pub blocked_by: Vec<FeatureId>,
     pub attempts: u32,
+    /// Tokens and cost of every run on this feature this session and before.
+    pub usage: Usage,
 }
 
 /// What the sampler measured of a live run's whole process tree (the leader and every
@@ -152,6 +133,8 @@ pub struct RunView {
     pub kill_requested: bool,
     /// The latest sample, while the run is live.
     pub stats: Option<RunStats>,
+    /// What the agent reported spending, once it has ended.
+    pub usage: Option<Usage>,
 }
 
 /// A profile as the Profiles view lists it.
@@ -175,6 +158,7 @@ pub struct RunSummary {
     pub exit_code: Option<i32>,
     pub started_at_ms: i64,
     pub finished_at_ms: Option<i64>,
+    pub usage: Option<Usage>,
 }
 
 /// Everything about one feature, for the detail view (asked for on demand, not in snapshots).
@@ -195,17 +179,6 @@ pub struct FeatureDetail {
     pub runs: Vec<RunSummary>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JobView {
-    pub id: JobId,
-    pub profile: String,
-    pub feature: Option<FeatureId>,
-    pub state: JobState,
-    pub attempt: u32,
-    pub max_attempts: u32,
-    pub last_error: Option<String>,
-}
-
 /// Counts shown in the header.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TotalsView {
@@ -216,6 +189,10 @@ pub struct TotalsView {
     pub cpu_tenths: u32,
     /// Sum over live runs of [`RunStats::rss_bytes`].
     pub rss_bytes: u64,
+    /// Everything every run of the project reported spending, ever.
+    pub usage: Usage,
+    /// `[budget] usd`, in millionths of a dollar.
+    pub budget_micros: Option<u64>,
 }
 
 /// Everything the UI draws, owned and self-contained. A new one replaces the old one whole.
@@ -233,8 +210,11 @@ pub struct Snapshot {
     pub features: Vec<FeatureView>,
     /// Live runs first (oldest first), then ended runs, newest first.
     pub runs: Vec<RunView>,
-    /// Jobs that are not finished, then the most recent finished ones.
+    /// Running jobs, then waiting ones in the order they will start, then the most recent
+    /// finished ones, newest first.
     pub jobs: Vec<JobView>,
+    /// One per account that has a profile, by account name.
+    pub breakers: Vec<BreakerView>,
     /// Profiles from corral.toml, by name.
     pub profiles: Vec<ProfileView>,
     /// A one-line message for the status area (last error or notice), if any.

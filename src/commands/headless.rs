@@ -84,6 +84,7 @@ pub fn run_headless(project: &Path, until_done: bool) -> Result<HeadlessEnd, Das
         let mut events = handle.subscribe();
         let mut snapshots = handle.snapshots();
         let mut statuses: HashMap<crate::api::FeatureId, FeatureStatus> = HashMap::new();
+        let mut queue = QueueWatch::default();
         let mut end = None;
         // What each run is, from its start event (a snapshot may not show it yet).
         let mut runs: HashMap<crate::api::RunId, String> = HashMap::new();
@@ -95,6 +96,7 @@ pub fn run_headless(project: &Path, until_done: bool) -> Result<HeadlessEnd, Das
                     say(&format!("feature {} {}: {}", f.id, f.name, f.status.as_str().replace('_', " ")));
                 }
             }
+            queue.report(&snap);
             if snap.shut_down {
                 break;
             }
@@ -131,4 +133,74 @@ pub fn run_headless(project: &Path, until_done: bool) -> Result<HeadlessEnd, Das
             (s, _) => HeadlessEnd::Signal(s),
         })
     })
+}
+
+/// Says when a job or an account's breaker changes, so a headless log shows retries, backoffs
+/// and waits as they happen.
+#[derive(Default)]
+struct QueueWatch {
+    jobs: HashMap<crate::api::JobId, (crate::api::JobState, u32, u32)>,
+    breakers: HashMap<String, (crate::api::BreakerState, Option<i64>)>,
+}
+
+impl QueueWatch {
+    fn report(&mut self, snap: &Snapshot) {
+        use crate::api::{BreakerState, JobState};
+        for j in &snap.jobs {
+            let key = (j.state, j.attempt, j.transient_attempts);
+            if self.jobs.insert(j.id, key) == Some(key) {
+                continue;
+            }
+            let feature = j.feature.map_or(String::new(), |f| format!(" #{f}"));
+            let error = j
+                .last_error
+                .as_deref()
+                .map_or(String::new(), |e| format!(": {e}"));
+            let detail = match j.state {
+                JobState::Running => format!(" (attempt {}/{})", j.attempt, j.max_attempts),
+                JobState::Backoff => format!(
+                    " until {} (transient {}/{}){error}",
+                    j.available_at_ms.map_or("?".into(), clock_at),
+                    j.transient_attempts,
+                    j.transient_budget
+                ),
+                JobState::Done => String::new(),
+                _ => error,
+            };
+            say(&format!(
+                "job {} {}{feature}: {}{detail}",
+                j.id,
+                j.role,
+                j.state.as_str()
+            ));
+        }
+        for b in &snap.breakers {
+            let key = (b.state, b.until_ms);
+            let before = self.breakers.insert(b.account.clone(), key);
+            if before == Some(key) || (before.is_none() && b.state == BreakerState::Closed) {
+                continue;
+            }
+            let text = match (b.state, b.until_ms) {
+                (BreakerState::Open, Some(t)) => format!("breaker open until {}", clock_at(t)),
+                (BreakerState::Open, None) => format!(
+                    "breaker open: credentials refused; {}",
+                    b.login_hint.as_deref().unwrap_or("log in again")
+                ),
+                (BreakerState::HalfOpen, _) => "breaker half-open: one probe may run".into(),
+                (BreakerState::Closed, _) => "breaker closed".into(),
+            };
+            say(&format!("account {}: {text}", b.account));
+        }
+    }
+}
+
+/// A moment (ms since the epoch) as local `HH:MM:SS`.
+fn clock_at(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| {
+            t.to_zoned(jiff::tz::TimeZone::system())
+                .strftime("%H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_else(|_| "?".into())
 }

@@ -20,11 +20,24 @@ impl Model {
             Command::Restart { run } => self.restart(run),
             Command::RequeueFeature { feature } => match self.features.get_mut(&feature) {
                 Some(f) if f.status != FeatureStatus::InProgress => {
+                    // A waiting job carries the old attempts: a fresh one is queued instead.
+                    let waiting = self.open_job(Some(feature), crate::api::Role::Coding);
+                    let mut effects = waiting
+                        .map(|j| {
+                            self.finish_job(
+                                j,
+                                crate::api::JobState::Cancelled,
+                                "feature requeued by request".into(),
+                            )
+                        })
+                        .unwrap_or_default();
+                    let Some(f) = self.features.get_mut(&feature) else {
+                        return effects;
+                    };
                     f.status = FeatureStatus::Pending;
                     f.attempts = 0;
                     f.last_error = None;
-                    let save = save_feature(f);
-                    let mut effects = vec![save];
+                    effects.push(save_feature(f));
                     effects.extend(self.notice(format!("feature {feature} requeued")));
                     effects
                 }
@@ -46,10 +59,15 @@ impl Model {
             Command::SetPriority { feature, priority } => match self.features.get_mut(&feature) {
                 Some(f) => {
                     f.priority = priority;
-                    vec![Effect::SavePriority {
+                    let mut effects = vec![Effect::SavePriority {
                         id: feature,
                         priority,
-                    }]
+                    }];
+                    // Its waiting job follows, so the queue starts it in the new order.
+                    if let Some(job) = self.open_job(Some(feature), crate::api::Role::Coding) {
+                        effects.extend(self.set_job_priority(job, priority));
+                    }
+                    effects
                 }
                 None => self.notice(format!("no feature {feature}")),
             },
@@ -57,6 +75,10 @@ impl Model {
                 vec![Effect::SetProfileEnabled { profile, enabled }]
             }
             Command::Reload => vec![Effect::ReloadBacklog],
+            Command::RetryJob { job } => self.retry_job(job),
+            Command::CancelJob { job } => self.cancel_job(job),
+            Command::SetJobPriority { job, priority } => self.set_job_priority(job, priority),
+            Command::CloseBreaker { account } => self.close_breaker(&account),
             Command::SendInput { run, text } => match self.runs.get(&run) {
                 Some(r) if r.state == RunState::Running => vec![Effect::WriteInput { run, text }],
                 Some(r) => {

@@ -1,4 +1,5 @@
-use crate::api::{FeatureId, FeatureStatus, JobId, JobState, RunId, RunState};
+use super::records::Job;
+use crate::api::{FeatureId, FeatureStatus, JobId, RunId, RunState, Usage};
 
 /// A signal the core asks the runtime to send to a run's whole process group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,15 +33,30 @@ pub enum TimerKind {
     Silence,
 }
 
+/// What a wake-up timer is for; each carries the epoch it was set in, so stale ones are ignored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WakeKey {
+    /// A job's backoff is over.
+    Job { job: JobId, epoch: u64 },
+    /// An account's breaker cooldown is over.
+    Breaker { account: String, epoch: u64 },
+}
+
 /// Something the runtime must do on the core's behalf.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
-    /// Create a job and a run for this feature, spawn the agent and answer with
-    /// `Input::Spawned` or `Input::SpawnFailed`.
+    /// Claim the stored job (atomically: it must be queued or in backoff), create its run,
+    /// spawn the agent with `profile` and answer with `Input::Spawned` or `Input::SpawnFailed`.
     Spawn {
+        job: JobId,
         feature: Option<FeatureId>,
         role: crate::api::Role,
+        profile: String,
     },
+    /// Answer with `Input::Wake(key)` after `after_ms`.
+    Wake { key: WakeKey, after_ms: u64 },
+    /// Store what a run reported spending.
+    SaveRunUsage { run: RunId, usage: Usage },
     /// Store when a feature was last re-checked by a testing agent.
     SaveTestedAt { id: FeatureId, at_ms: i64 },
     /// Send `sig` to the process group `pgid` (the run's leader pid).
@@ -72,12 +88,8 @@ pub enum Effect {
         exit_code: Option<i32>,
         finished_at_ms: Option<i64>,
     },
-    /// Store a job's state.
-    SaveJob {
-        job: JobId,
-        state: JobState,
-        last_error: Option<String>,
-    },
+    /// Store the whole job (insert or update).
+    SaveJob(Job),
     /// Answer with `Input::Quiet { run, epoch, quiet_ms }`: how long since the run's last output.
     CheckQuiet { run: RunId, epoch: u64 },
     /// Write `text` and a newline to the run's stdin.

@@ -177,6 +177,20 @@ impl Classifier {
         Class::Transient { wait }
     }
 
+    /// The line that decided [`Classifier::classify`]: the first auth line, else the last
+    /// transient one; `None` for a permanent failure.
+    pub fn evidence<'a>(&self, tail: &[&'a str]) -> Option<&'a str> {
+        let mut last = None;
+        for line in tail {
+            match self.signal(line) {
+                Signal::Auth => return Some(line),
+                Signal::Transient => last = Some(*line),
+                Signal::None => {}
+            }
+        }
+        last
+    }
+
     fn signal(&self, line: &str) -> Signal {
         if self.auth.is_match(line) {
             return Signal::Auth;

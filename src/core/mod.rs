@@ -3,6 +3,7 @@
 //! Nothing here touches a process, a file, a clock or the environment. The runtime feeds
 //! [`Input`]s in, executes the [`Effect`]s that come out, and feeds the results back.
 
+mod accounts;
 pub mod argv;
 pub mod backlog;
 mod backlog_import;
@@ -15,6 +16,8 @@ pub mod graph;
 pub mod lines;
 mod model;
 pub mod model_choice;
+mod outcome;
+mod queue;
 mod records;
 pub mod redact;
 pub mod retention;
@@ -23,8 +26,8 @@ pub mod scheduler;
 mod snapshot;
 pub mod stats;
 
-pub use effect::{Effect, Sig, TimerKind};
-pub use model::{Feature, Input, Job, Model, NewRun, describe_end};
+pub use effect::{Effect, Sig, TimerKind, WakeKey};
+pub use model::{Failure, Feature, Input, Job, Model, NewRun, describe_end};
 pub use run::{Run, RunEvent};
 
 #[cfg(test)]

@@ -1,11 +1,12 @@
 //! The whole supervised world as the core sees it, and how each input changes it.
 
-use super::effect::{Effect, TimerKind};
-pub use super::records::{Feature, Job, NewRun};
+use super::breaker::Breaker;
+use super::effect::{Effect, TimerKind, WakeKey};
+pub use super::records::{Failure, Feature, Job, NewRun};
 use super::run::{Run, RunEvent};
-use super::scheduler::{Policy, ProfileSlot};
+use super::scheduler::{Policy, ProfileInfo, ProfileSlot, RetryPolicy};
 use crate::api::{
-    Command, FeatureId, FeatureStatus, JobId, JobState, Role, RunId, RunState, RunStats,
+    Command, FeatureId, FeatureStatus, JobId, JobState, Role, RunId, RunState, RunStats, Usage,
 };
 use std::collections::BTreeMap;
 
@@ -16,11 +17,10 @@ pub enum Input {
     Kick,
     Command(Command),
     Spawned(NewRun),
-    /// The spawn did not happen. `record` is the job and run the runtime stored for the
+    /// The spawn of `job` did not happen. `record` is the run the runtime stored for the
     /// attempt (pid 0), when it got that far, so the failure shows like any ended run.
     SpawnFailed {
-        feature: Option<FeatureId>,
-        role: Role,
+        job: JobId,
         record: Option<NewRun>,
         error: String,
     },
@@ -33,7 +33,15 @@ pub enum Input {
         /// Whether the work passed, when the profile decides it otherwise than by exit code
         /// (a report by the agent, a verify command); `None`: exit code 0 passes.
         verdict: Option<bool>,
+        /// What the end of the log says about a failure (used only if the run failed).
+        failure: Option<Failure>,
+        /// What the agent reported spending.
+        usage: Option<Usage>,
+        /// A uniform random draw for the backoff's jitter (the core has no randomness).
+        random: u32,
     },
+    /// A timer set by [`Effect::Wake`] fired.
+    Wake(WakeKey),
     Timer {
         run: RunId,
         epoch: u64,
@@ -67,7 +75,23 @@ pub struct Model {
     pub scheduler_paused: bool,
     pub shutting_down: bool,
     /// Spawns asked for and not yet answered (feature, role); they count against the limits.
-    pub(crate) pending_spawns: Vec<(Option<FeatureId>, Role)>,
+    pub(crate) pending_spawns: Vec<JobId>,
+    /// The current time (ms since the epoch), set by the runtime before each input.
+    pub now_ms: i64,
+    /// The id the next new job gets (the store's highest plus one at load).
+    pub next_job: i64,
+    /// Enabled profiles by name.
+    pub profile_info: BTreeMap<String, ProfileInfo>,
+    pub retry: RetryPolicy,
+    pub breaker_config: super::breaker::Config,
+    /// Circuit breakers by account, created when first needed.
+    pub breakers: BTreeMap<String, Breaker>,
+    /// Everything every run reported spending (loaded from the store, then added to).
+    pub spent: Usage,
+    /// `[budget] usd` in micro-dollars.
+    pub budget_micros: Option<u64>,
+    /// The budget pause happened; it is not repeated if a person resumes anyway.
+    pub(crate) budget_tripped: bool,
     /// The enabled profile the scheduler uses for each role (set by the runtime).
     pub profiles: BTreeMap<Role, ProfileSlot>,
     pub policy: Policy,
@@ -103,17 +127,6 @@ impl Model {
         (model, effects)
     }
 
-    /// Adds ended runs and their jobs from earlier sessions, for display only.
-    pub fn with_history(mut self, history: Vec<(Run, Job)>) -> Model {
-        for (run, job) in history {
-            if !run.state.is_live() {
-                self.jobs.insert(job.id, job);
-                self.runs.insert(run.id, run);
-            }
-        }
-        self
-    }
-
     /// Takes the stored backlog as it is now: new features appear, edited ones change, removed
     /// ones go. A feature with a live run keeps the in-progress status only the core knows.
     fn merge_backlog(&mut self, features: Vec<Feature>) -> Vec<Effect> {
@@ -125,8 +138,9 @@ impl Model {
             .chain(
                 self.pending_spawns
                     .iter()
-                    .filter(|(_, r)| *r == Role::Coding)
-                    .filter_map(|(f, _)| *f),
+                    .filter_map(|j| self.jobs.get(j))
+                    .filter(|j| j.role == Role::Coding)
+                    .filter_map(|j| j.feature),
             )
             .collect();
         self.features = features
@@ -149,12 +163,8 @@ impl Model {
             Input::Kick => Vec::new(),
             Input::Command(cmd) => self.command(cmd),
             Input::Spawned(new) => self.spawned(new),
-            Input::SpawnFailed {
-                feature,
-                role,
-                record,
-                error,
-            } => self.spawn_failed(feature, role, record, error),
+            Input::SpawnFailed { job, record, error } => self.spawn_failed(job, record, error),
+            Input::Wake(key) => self.wake(key),
             Input::Exited {
                 run,
                 code,
@@ -162,9 +172,15 @@ impl Model {
                 group_alive,
                 at_ms,
                 verdict,
+                failure,
+                usage,
+                random,
             } => {
                 if let Some(r) = self.runs.get_mut(&run) {
                     r.verdict = verdict;
+                    r.failure = failure;
+                    r.usage = usage;
+                    r.random = random;
                 }
                 self.run_event(
                     run,
@@ -217,16 +233,18 @@ impl Model {
     }
 
     fn spawned(&mut self, new: NewRun) -> Vec<Effect> {
-        let key = (new.feature, new.role);
-        if let Some(i) = self.pending_spawns.iter().position(|p| *p == key) {
-            self.pending_spawns.remove(i);
-        }
+        self.pending_spawns.retain(|j| *j != new.job);
         let mut effects = Vec::new();
+        if let Some(job) = self.jobs.get_mut(&new.job) {
+            job.runs.push(new.id);
+            effects.push(Effect::SaveJob(job.clone()));
+        }
+        let attempts = self.jobs.get(&new.job).map_or(1, |j| j.attempts);
         if new.role == Role::Coding
             && let Some(feature) = new.feature.and_then(|f| self.features.get_mut(&f))
         {
             feature.status = FeatureStatus::InProgress;
-            feature.attempts += 1;
+            feature.attempts = attempts;
             feature.last_error = None;
             effects.push(save_feature(feature));
         }
@@ -239,35 +257,15 @@ impl Model {
             });
         }
         let (id, silence) = (new.id, new.silence_ms);
-        self.insert_run(new, JobState::Running, None);
+        self.insert_run(new);
         if let (Some(limit), Some(run)) = (silence, self.runs.get_mut(&id)) {
             effects.push(run.silence_timer(limit));
         }
         effects
     }
 
-    /// Records a run (running, unless the caller changes it) and the job it came from.
-    fn insert_run(&mut self, new: NewRun, job_state: JobState, last_error: Option<String>) {
-        let attempt = new
-            .feature
-            .and_then(|f| self.features.get(&f))
-            .map_or(1, |f| f.attempts.max(1));
-        self.jobs.insert(
-            new.job,
-            Job {
-                id: new.job,
-                profile: new.profile.clone(),
-                feature: new.feature,
-                state: job_state,
-                attempt,
-                max_attempts: if new.role == Role::Coding {
-                    self.policy.max_attempts.max(attempt)
-                } else {
-                    1
-                },
-                last_error,
-            },
-        );
+    /// Records a run, running until the caller says otherwise.
+    fn insert_run(&mut self, new: NewRun) {
         let run = Run {
             id: new.id,
             job: new.job,
@@ -288,46 +286,50 @@ impl Model {
             stats: None,
             kill_sent: false,
             verdict: None,
+            failure: None,
+            usage: None,
+            random: 0,
             epoch: 0,
         };
         self.runs.insert(run.id, run);
     }
 
+    /// A program that cannot start will not start on a retry either: the job fails at once.
     fn spawn_failed(
         &mut self,
-        id: Option<FeatureId>,
-        role: Role,
+        job_id: JobId,
         record: Option<NewRun>,
         error: String,
     ) -> Vec<Effect> {
-        if let Some(i) = self.pending_spawns.iter().position(|p| *p == (id, role)) {
-            self.pending_spawns.remove(i);
+        let Some(job) = self.jobs.get_mut(&job_id) else {
+            return self.notice(format!("no job {job_id}"));
+        };
+        self.pending_spawns.retain(|j| *j != job_id);
+        job.state = JobState::Failed;
+        job.last_error = Some(error.clone());
+        if let Some(new) = &record {
+            job.runs.push(new.id);
         }
-        let mut effects = Vec::new();
+        let (role, feature) = (job.role, job.feature);
+        let mut effects = vec![Effect::SaveJob(job.clone())];
+        let attempts = job.attempts;
         if role == Role::Coding
-            && let Some(feature) = id.and_then(|f| self.features.get_mut(&f))
+            && let Some(feature) = feature.and_then(|f| self.features.get_mut(&f))
         {
-            feature.attempts += 1;
-            // A program that cannot start will not start on a retry either.
+            feature.attempts = attempts;
             feature.status = FeatureStatus::Failed;
             feature.last_error = Some(error.clone());
             effects.push(save_feature(feature));
         }
         if let Some(new) = record {
-            let at = new.started_at_ms;
-            let (run, job) = (new.id, new.job);
-            self.insert_run(new, JobState::Failed, Some(error.clone()));
+            let (at, run) = (new.started_at_ms, new.id);
+            self.insert_run(new);
             if let Some(r) = self.runs.get_mut(&run) {
                 r.state = RunState::SpawnFailed;
                 r.finished_at_ms = Some(at);
             }
-            effects.push(Effect::SaveJob {
-                job,
-                state: JobState::Failed,
-                last_error: Some(error.clone()),
-            });
         }
-        let what = id.map_or(format!("the {role} agent"), |f| format!("feature {f}"));
+        let what = feature.map_or(format!("the {role} agent"), |f| format!("feature {f}"));
         effects.extend(self.notice(format!("could not start {what}: {error}")));
         effects
     }
@@ -352,7 +354,7 @@ impl Model {
         let ended: Vec<JobId> = self
             .jobs
             .values()
-            .filter(|j| !matches!(j.state, JobState::Queued | JobState::Running))
+            .filter(|j| !j.state.is_open())
             .map(|j| j.id)
             .collect();
         let excess = ended.len().saturating_sub(KEEP_ENDED_JOBS);

@@ -1,7 +1,8 @@
 //! The records the core keeps about features, jobs and new runs.
 
+use super::failure::Class;
 use super::graph::Node;
-use crate::api::{FeatureId, FeatureStatus, JobId, JobState, Role, RunId};
+use crate::api::{FeatureId, FeatureStatus, JobId, JobState, Role, RunId, Usage};
 
 /// A backlog feature as the core tracks it. `status` is the stored status (never Ready/Blocked).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +17,10 @@ pub struct Feature {
     pub last_error: Option<String>,
     /// When a testing agent last re-checked it (ms since the epoch).
     pub last_tested_at: Option<i64>,
+    /// The profile the feature asks for, if any (used when it is an enabled one of the role).
+    pub profile: Option<String>,
+    /// What every run on it reported spending.
+    pub usage: Usage,
 }
 
 impl Node for Feature {
@@ -30,15 +35,42 @@ impl Node for Feature {
     }
 }
 
+/// A unit of work in the queue: one feature (or none, for the initializer) for one role, run
+/// as many times as its retries allow. Every run belongs to exactly one job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
     pub id: JobId,
     pub profile: String,
+    /// Whose circuit breaker guards its starts.
+    pub account: String,
+    pub role: Role,
     pub feature: Option<FeatureId>,
+    /// Lower starts sooner.
+    pub priority: i64,
     pub state: JobState,
-    pub attempt: u32,
+    /// Attempts counted against `max_attempts`; transient failures and interruptions give
+    /// theirs back.
+    pub attempts: u32,
     pub max_attempts: u32,
+    pub transient_attempts: u32,
+    pub transient_budget: u32,
+    /// While in backoff: when it may start again (ms since the epoch).
+    pub available_at_ms: Option<i64>,
     pub last_error: Option<String>,
+    /// Oldest first.
+    pub runs: Vec<RunId>,
+    pub usage: Usage,
+    pub created_at_ms: i64,
+    /// Bumped whenever a backoff timer is set or cancelled; wakes with another epoch are stale.
+    pub epoch: u64,
+}
+
+/// Why a run failed, as read from the end of its log by [`super::failure::Classifier`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub class: Class,
+    /// The log line that decided it, if one did (already redacted).
+    pub evidence: Option<String>,
 }
 
 /// What the runtime reports after it spawned a run.

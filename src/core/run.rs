@@ -1,7 +1,8 @@
 //! The state machine of one run: running ⇄ paused → stopping → ended.
 
 use super::effect::{Effect, Sig, TimerKind};
-use crate::api::{FeatureId, JobId, Role, RunId, RunState, RunStats};
+use super::records::Failure;
+use crate::api::{FeatureId, JobId, Role, RunId, RunState, RunStats, Usage};
 
 /// A run as the core tracks it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +34,12 @@ pub struct Run {
     pub stats: Option<RunStats>,
     /// How the work was judged when that is not the exit code (see `Input::Exited`).
     pub verdict: Option<bool>,
+    /// What the end of its log said, for a failed run (see `Input::Exited`).
+    pub failure: Option<Failure>,
+    /// What the agent reported spending.
+    pub usage: Option<Usage>,
+    /// The jitter draw that came with its end.
+    pub random: u32,
     /// KILL has gone to the group already: nothing of it can outlast that.
     pub kill_sent: bool,
     /// Bumped whenever a timer is set; timers carrying an older epoch are stale.

@@ -1,12 +1,16 @@
-//! What starts when, and what the end of a run means for its feature: coding agents on ready
-//! features by score, retries up to `max_attempts`, testing agents re-checking passing features
-//! least recently tested first, and the initializer on an empty backlog.
+//! What starts when: coding jobs for ready features (queued by score, started by priority up to
+//! `max_agents`), testing agents re-checking passing features least recently tested first, and
+//! the initializer on an empty backlog. Every start goes through its account's breaker.
 
 use super::effect::Effect;
 use super::graph;
-use super::model::{Model, describe_end, save_feature};
-use super::run::Run;
-use crate::api::{FeatureId, FeatureStatus, JobState, Role, RunState};
+use super::model::Model;
+use crate::api::{FeatureId, FeatureStatus, JobId, JobState, Role};
+use std::collections::{HashMap, HashSet};
+
+/// Most coding jobs kept queued ahead of the free slots; the rest of the ready features wait
+/// in the backlog, so a huge backlog does not become a huge queue.
+const QUEUE_AHEAD: usize = 100;
 
 /// The enabled profile the scheduler uses for one role.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,6 +18,33 @@ pub struct ProfileSlot {
     pub name: String,
     /// Most runs of this profile at once.
     pub max_parallel: Option<u32>,
+}
+
+/// What the core knows of each enabled profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileInfo {
+    pub role: Role,
+    /// Whose breaker guards it (default: the profile's own name).
+    pub account: String,
+    pub max_parallel: Option<u32>,
+}
+
+/// `[retry]`: how transiently failed jobs wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub base_ms: u64,
+    pub cap_ms: u64,
+    pub transient_budget: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            base_ms: 5_000,
+            cap_ms: 30 * 60_000,
+            transient_budget: 20,
+        }
+    }
 }
 
 /// The `[scheduler]` limits besides `max_agents`.
@@ -42,11 +73,7 @@ impl Model {
             .values()
             .filter(|r| r.state.is_live() && r.role == role)
             .count();
-        live + self
-            .pending_spawns
-            .iter()
-            .filter(|(_, r)| *r == role)
-            .count()
+        live + self.pending_of(|j| j.role == role)
     }
 
     /// Live coding runs plus coding spawns in flight.
@@ -54,42 +81,66 @@ impl Model {
         self.busy(Role::Coding)
     }
 
-    /// How many more runs the role's profile may start under its `max_parallel`.
-    fn profile_room(&self, role: Role) -> usize {
-        let Some(slot) = self.profiles.get(&role) else {
-            return 0;
-        };
-        let Some(max) = slot.max_parallel else {
+    fn pending_of(&self, keep: impl Fn(&super::Job) -> bool) -> usize {
+        self.pending_spawns
+            .iter()
+            .filter_map(|j| self.jobs.get(j))
+            .filter(|j| keep(j))
+            .count()
+    }
+
+    /// How many more runs `profile` may start under its `max_parallel`.
+    fn profile_room(&self, profile: &str) -> usize {
+        let Some(max) = self.profile_info.get(profile).and_then(|p| p.max_parallel) else {
             return usize::MAX;
         };
         let live = self
             .runs
             .values()
-            .filter(|r| r.state.is_live() && r.profile == slot.name)
+            .filter(|r| r.state.is_live() && r.profile == profile)
             .count();
-        let pending = self
-            .pending_spawns
-            .iter()
-            .filter(|(_, r)| *r == role)
-            .count();
-        (max as usize).saturating_sub(live + pending)
+        (max as usize).saturating_sub(live + self.pending_of(|j| j.profile == profile))
     }
 
-    fn being_tested(&self, id: FeatureId) -> bool {
-        self.pending_spawns.contains(&(Some(id), Role::Testing))
-            || self
-                .runs
-                .values()
-                .any(|r| r.state.is_live() && r.role == Role::Testing && r.feature == Some(id))
+    /// The open (queued, running or backing off) job of `role` on `feature`.
+    pub(crate) fn open_job(&self, feature: Option<FeatureId>, role: Role) -> Option<JobId> {
+        self.jobs
+            .values()
+            .find(|j| j.feature == feature && j.role == role && j.state.is_open())
+            .map(|j| j.id)
     }
 
-    /// A start a person asked for: it may pass `max_agents` or a blocked dependency, and
-    /// says so rather than doing it silently.
+    /// The profile a `role` job on `feature` runs with: the feature's own choice when that is
+    /// an enabled profile of the role, else the role's default.
+    pub(crate) fn profile_for(&self, role: Role, feature: Option<FeatureId>) -> Option<String> {
+        let named = feature
+            .and_then(|f| self.features.get(&f))
+            .and_then(|f| f.profile.clone())
+            .filter(|p| self.profile_info.get(p).is_some_and(|i| i.role == role));
+        named.or_else(|| self.profiles.get(&role).map(|s| s.name.clone()))
+    }
+
+    /// A start a person asked for: it may pass `max_agents`, a blocked dependency or an open
+    /// breaker, and says so rather than doing it silently.
     pub(crate) fn start_by_hand(&mut self, id: FeatureId) -> Vec<Effect> {
-        let mut effects = self.start(Some(id), Role::Coding);
-        if !effects.iter().any(|e| matches!(e, Effect::Spawn { .. })) {
-            return effects;
+        if self.shutting_down {
+            return Vec::new();
         }
+        let Some(feature) = self.features.get(&id) else {
+            return self.notice(format!("no feature {id}"));
+        };
+        if feature.status == FeatureStatus::InProgress {
+            return self.notice(format!("feature {id} is already in progress"));
+        }
+        let job = match self.open_job(Some(id), Role::Coding) {
+            Some(job) => job,
+            None => match self.new_job(Some(id), Role::Coding) {
+                Ok((job, _)) => job,
+                Err(e) => return e,
+            },
+        };
+        let mut effects = self.saved_job(job);
+        effects.extend(self.start_job(job));
         let blocked = graph::blocked_by(&self.features, id);
         let busy = self.busy_slots();
         let mut notes = Vec::new();
@@ -100,184 +151,177 @@ impl Model {
         if busy > self.max_agents as usize {
             notes.push(format!("past max agents ({busy}/{})", self.max_agents));
         }
+        let account = self.jobs.get(&job).map(|j| j.account.clone());
+        if let Some(account) = account.filter(|a| !self.breaker_closed(a)) {
+            notes.push(format!("although the breaker of {account} is open"));
+        }
         if !notes.is_empty() {
             effects.extend(self.notice(format!("started feature {id} {}", notes.join(" and "))));
         }
         effects
     }
 
-    /// Asks the runtime to start a `role` agent (on `feature`, if it has one) unless that
-    /// cannot be right now: no profile for the role, shutting down, or already under way.
-    pub(crate) fn start(&mut self, feature: Option<FeatureId>, role: Role) -> Vec<Effect> {
-        if self.shutting_down {
-            return Vec::new();
-        }
-        if !self.profiles.contains_key(&role) {
-            return self.notice(format!(
-                "no enabled profile with role \"{role}\" in corral.toml"
-            ));
-        }
-        if let Some(id) = feature {
-            let Some(f) = self.features.get(&id) else {
-                return self.notice(format!("no feature {id}"));
-            };
-            let busy = match role {
-                Role::Testing => self.being_tested(id),
-                _ => {
-                    f.status == FeatureStatus::InProgress
-                        || self.pending_spawns.contains(&(Some(id), role))
-                }
-            };
-            if busy {
-                return self.notice(format!("feature {id} is already in progress"));
-            }
-        }
-        self.pending_spawns.push((feature, role));
-        vec![Effect::Spawn { feature, role }]
-    }
-
-    /// Fills free slots: the initializer on an empty backlog; coding agents on ready features
-    /// (and failing ones with attempts left) by score; testing agents on passing features,
-    /// least recently tested first.
+    /// Fills free slots from the queue: the initializer on an empty backlog; coding jobs by
+    /// priority then score; testing agents on passing features, least recently tested first.
+    /// A job whose account's breaker is open waits.
     pub(crate) fn schedule(&mut self) -> Vec<Effect> {
         if self.scheduler_paused || self.shutting_down {
             return Vec::new();
         }
-        let mut effects = Vec::new();
+        let mut effects = self.check_budget();
+        if self.scheduler_paused {
+            return effects;
+        }
+        effects.extend(self.end_due_backoffs());
         if self.features.is_empty() {
             if !self.initializer_started && self.profiles.contains_key(&Role::Initializer) {
-                self.initializer_started = true;
-                effects.extend(self.start(None, Role::Initializer));
+                let job = match self.open_job(None, Role::Initializer) {
+                    Some(job) => Some(job),
+                    None => self.new_job(None, Role::Initializer).ok().map(|(j, e)| {
+                        effects.extend(e);
+                        j
+                    }),
+                };
+                if let Some(job) = job.filter(|j| self.may_start(*j)) {
+                    self.initializer_started = true;
+                    effects.extend(self.start_job(job));
+                }
             }
             return effects;
         }
         if self.profiles.contains_key(&Role::Coding) {
-            let free = (self.max_agents as usize)
-                .saturating_sub(self.busy(Role::Coding))
-                .min(self.profile_room(Role::Coding));
-            let max_attempts = self.policy.max_attempts;
-            let retries = self.features.values().filter(|f| {
-                f.status == FeatureStatus::Failing
-                    && f.attempts < max_attempts
-                    && graph::blocked_by(&self.features, f.id).is_empty()
-            });
-            let mut picks: Vec<FeatureId> = graph::ready_in_order(&self.features);
-            picks.extend(retries.map(|f| f.id));
-            picks.retain(|f| !self.pending_spawns.contains(&(Some(*f), Role::Coding)));
-            picks.truncate(free);
-            for f in picks {
-                effects.extend(self.start(Some(f), Role::Coding));
+            effects.extend(self.cancel_stale_jobs());
+            effects.extend(self.enqueue_ready());
+            let mut free = (self.max_agents as usize).saturating_sub(self.busy(Role::Coding));
+            for job in self.queued_in_order(Role::Coding) {
+                if free == 0 {
+                    break;
+                }
+                if self.may_start(job) {
+                    effects.extend(self.start_job(job));
+                    free -= 1;
+                }
             }
         }
         if self.profiles.contains_key(&Role::Testing) {
-            let free = (self.policy.testing_agents as usize)
-                .saturating_sub(self.busy(Role::Testing))
-                .min(self.profile_room(Role::Testing));
-            let mut passing: Vec<(Option<i64>, FeatureId)> = self
-                .features
-                .values()
-                .filter(|f| f.status == FeatureStatus::Passing && !self.being_tested(f.id))
-                .map(|f| (f.last_tested_at, f.id))
-                .collect();
-            // Never tested (None) sorts first, then the oldest test.
-            passing.sort();
-            for (_, f) in passing.into_iter().take(free) {
-                effects.extend(self.start(Some(f), Role::Testing));
+            effects.extend(self.schedule_testing());
+        }
+        effects
+    }
+
+    /// Whether `job` may start now: its profile has room and its account's breaker allows.
+    /// Checks the breaker last, since a half-open breaker hands out its one probe on asking.
+    fn may_start(&mut self, job: JobId) -> bool {
+        let Some(j) = self.jobs.get(&job) else {
+            return false;
+        };
+        let account = j.account.clone();
+        self.profile_room(&j.profile) > 0 && self.breaker_allows(&account)
+    }
+
+    /// Queues a coding job for every ready feature (and failing one with attempts left) that
+    /// has none, best first, keeping at most [`QUEUE_AHEAD`] queued.
+    fn enqueue_ready(&mut self) -> Vec<Effect> {
+        let queued = self
+            .jobs
+            .values()
+            .filter(|j| j.role == Role::Coding && j.state == JobState::Queued)
+            .count();
+        let room = QUEUE_AHEAD.saturating_sub(queued);
+        if room == 0 {
+            return Vec::new();
+        }
+        let open: HashSet<FeatureId> = self
+            .jobs
+            .values()
+            .filter(|j| j.role == Role::Coding && j.state.is_open())
+            .filter_map(|j| j.feature)
+            .collect();
+        let max_attempts = self.policy.max_attempts;
+        let retries = self.features.values().filter(|f| {
+            f.status == FeatureStatus::Failing
+                && f.attempts < max_attempts
+                && graph::blocked_by(&self.features, f.id).is_empty()
+        });
+        let mut picks: Vec<FeatureId> = graph::ready_in_order(&self.features);
+        picks.extend(retries.map(|f| f.id));
+        picks.retain(|f| !open.contains(f));
+        picks.truncate(room);
+        let mut effects = Vec::new();
+        for f in picks {
+            if let Ok((_, saved)) = self.new_job(Some(f), Role::Coding) {
+                effects.extend(saved);
             }
         }
         effects
     }
 
-    /// What a run's end means: its job's state, its feature's status, a restart if asked for.
-    pub(crate) fn run_ended(&mut self, run: &Run) -> Vec<Effect> {
+    /// Queued jobs of `role` in start order: priority, then the feature's place in the ready
+    /// order (best score first), then age.
+    pub(crate) fn queued_in_order(&self, role: Role) -> Vec<JobId> {
+        let rank: HashMap<FeatureId, usize> = graph::ready_in_order(&self.features)
+            .into_iter()
+            .enumerate()
+            .map(|(i, f)| (f, i))
+            .collect();
+        let mut queued: Vec<(i64, usize, JobId)> = self
+            .jobs
+            .values()
+            .filter(|j| j.role == role && j.state == JobState::Queued)
+            .map(|j| {
+                let r = j.feature.and_then(|f| rank.get(&f).copied());
+                (j.priority, r.unwrap_or(usize::MAX), j.id)
+            })
+            .collect();
+        queued.sort();
+        queued.into_iter().map(|(_, _, j)| j).collect()
+    }
+
+    /// Testing jobs back from backoff first, then new ones on passing features, least recently
+    /// tested first.
+    fn schedule_testing(&mut self) -> Vec<Effect> {
         let mut effects = Vec::new();
-        let by_person = run.kill_requested && matches!(run.state, RunState::Killed { .. });
-        let quit = self.shutting_down && !matches!(run.state, RunState::Exited);
-        // The agent's own verdict (report, verify) counts only when it ended by itself.
-        let passed = match run.state {
-            RunState::Exited | RunState::Failed { .. } => {
-                run.verdict.unwrap_or(run.state == RunState::Exited)
+        let mut free =
+            (self.policy.testing_agents as usize).saturating_sub(self.busy(Role::Testing));
+        for job in self.queued_in_order(Role::Testing) {
+            if free == 0 {
+                return effects;
             }
-            _ => false,
-        };
-        let (job_state, error) = match () {
-            _ if passed => (JobState::Done, None),
-            _ if by_person || quit => (
-                JobState::Cancelled,
-                Some(
-                    if quit {
-                        "stopped when corral quit"
-                    } else {
-                        "killed by request"
-                    }
-                    .to_string(),
-                ),
-            ),
-            _ if run.verdict == Some(false) => (
-                JobState::Failed,
-                Some(format!(
-                    "reported or verified as failing ({})",
-                    describe_end(run.state)
-                )),
-            ),
-            _ => (JobState::Failed, Some(describe_end(run.state))),
-        };
-        if let Some(job) = self.jobs.get_mut(&run.job) {
-            job.state = job_state;
-            job.last_error = error.clone();
-            effects.push(Effect::SaveJob {
-                job: job.id,
-                state: job_state,
-                last_error: error.clone(),
-            });
+            if self.may_start(job) {
+                effects.extend(self.start_job(job));
+                free -= 1;
+            }
         }
-        self.trim_jobs();
-        let max_attempts = self.policy.max_attempts;
-        match (
-            run.role,
-            run.feature.and_then(|f| self.features.get_mut(&f)),
-        ) {
-            (Role::Coding, Some(feature)) => {
-                if quit {
-                    // The attempt was cut short by us, not spent by the feature.
-                    feature.attempts = feature.attempts.saturating_sub(1);
-                }
-                feature.status = match () {
-                    _ if passed => FeatureStatus::Passing,
-                    // Not the feature's fault: picked up again on the next start.
-                    _ if quit => FeatureStatus::Pending,
-                    // A person stopped it: it waits for a person to start it again.
-                    _ if by_person => FeatureStatus::Failed,
-                    _ if feature.attempts >= max_attempts => FeatureStatus::Failed,
-                    _ => FeatureStatus::Failing,
-                };
-                feature.last_error = error;
-                effects.push(save_feature(feature));
+        let tested: HashSet<FeatureId> = self
+            .jobs
+            .values()
+            .filter(|j| j.role == Role::Testing && j.state.is_open())
+            .filter_map(|j| j.feature)
+            .collect();
+        let mut passing: Vec<(Option<i64>, FeatureId)> = self
+            .features
+            .values()
+            .filter(|f| f.status == FeatureStatus::Passing && !tested.contains(&f.id))
+            .map(|f| (f.last_tested_at, f.id))
+            .collect();
+        // Never tested (None) sorts first, then the oldest test.
+        passing.sort();
+        for (_, f) in passing {
+            if free == 0 {
+                break;
             }
-            (Role::Testing, Some(feature)) if !quit && !by_person => {
-                let at_ms = run.finished_at_ms.unwrap_or(run.started_at_ms);
-                feature.last_tested_at = Some(at_ms);
-                effects.push(Effect::SaveTestedAt {
-                    id: feature.id,
-                    at_ms,
-                });
-                if !passed && feature.status == FeatureStatus::Passing {
-                    // A regression: coding work again, with a fresh set of attempts.
-                    feature.status = FeatureStatus::Failing;
-                    feature.attempts = 0;
-                    feature.last_error =
-                        Some(format!("re-check failed: {}", error.unwrap_or_default()));
-                    effects.push(save_feature(feature));
-                }
+            let Some(profile) = self.profile_for(Role::Testing, Some(f)) else {
+                break;
+            };
+            let account = self.account_of(&profile);
+            if self.profile_room(&profile) == 0 || !self.breaker_allows(&account) {
+                break;
             }
-            // The initializer filled the backlog through corral's commands: read it.
-            (Role::Initializer, _) => effects.push(Effect::ReloadBacklog),
-            _ => {}
-        }
-        if run.restart_after
-            && let Some(feature) = run.feature
-        {
-            effects.extend(self.start(Some(feature), run.role));
+            if let Ok((job, saved)) = self.new_job(Some(f), Role::Testing) {
+                effects.extend(saved);
+                effects.extend(self.start_job(job));
+                free -= 1;
+            }
         }
         effects
     }

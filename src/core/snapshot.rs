@@ -3,10 +3,14 @@
 use super::graph;
 use super::model::Model;
 use crate::api::{FeatureStatus, FeatureView, JobState, JobView, RunView, Snapshot, TotalsView};
+use std::collections::HashMap;
 use std::path::Path;
 
 /// How many ended runs the Agents pane lists below the live ones.
 const SHOW_ENDED_RUNS: usize = 30;
+
+/// How many jobs the snapshot carries.
+const SHOW_JOBS: usize = 200;
 
 impl Model {
     /// The snapshot for `version`; pure, so the same model always projects the same way.
@@ -23,6 +27,7 @@ impl Model {
                 dependencies: f.dependencies.clone(),
                 blocked_by: graph::blocked_by(&self.features, f.id),
                 attempts: f.attempts,
+                usage: f.usage,
             })
             .collect();
 
@@ -42,6 +47,7 @@ impl Model {
             finished_at_ms: r.finished_at_ms,
             kill_requested: r.kill_requested,
             stats: r.stats.filter(|_| r.state.is_live()),
+            usage: r.usage,
         };
         let mut runs: Vec<RunView> = self
             .runs
@@ -58,28 +64,7 @@ impl Model {
                 .map(view),
         );
 
-        let mut jobs: Vec<JobView> = self
-            .jobs
-            .values()
-            .filter(|j| matches!(j.state, JobState::Queued | JobState::Running))
-            .chain(
-                self.jobs
-                    .values()
-                    .rev()
-                    .filter(|j| !matches!(j.state, JobState::Queued | JobState::Running)),
-            )
-            .map(|j| JobView {
-                id: j.id,
-                profile: j.profile.clone(),
-                feature: j.feature,
-                state: j.state,
-                attempt: j.attempt,
-                max_attempts: j.max_attempts,
-                last_error: j.last_error.clone(),
-            })
-            .collect();
-        jobs.truncate(100);
-
+        let jobs = self.job_views();
         let live_stats = || {
             self.runs
                 .values()
@@ -95,6 +80,8 @@ impl Model {
             live_agents: self.runs.values().filter(|r| r.state.is_live()).count(),
             cpu_tenths: live_stats().map(|s| s.cpu_tenths).sum(),
             rss_bytes: live_stats().map(|s| s.rss_bytes).sum(),
+            usage: self.spent,
+            budget_micros: self.budget_micros,
         };
         Snapshot {
             version,
@@ -106,10 +93,67 @@ impl Model {
             features,
             runs,
             jobs,
+            breakers: self.breaker_views(),
             // Profiles come from the config, which the runtime owns: it fills them in.
             profiles: Vec::new(),
             notice: self.notice.clone(),
             sampled_at_ms: self.sampled_at_ms,
         }
+    }
+
+    /// Running jobs, then queued ones in start order, then backoffs by when they end, then
+    /// ended ones newest first.
+    fn job_views(&self) -> Vec<JobView> {
+        let mut order: Vec<&super::Job> = self
+            .jobs
+            .values()
+            .filter(|j| j.state == JobState::Running)
+            .collect();
+        for role in [
+            crate::api::Role::Initializer,
+            crate::api::Role::Coding,
+            crate::api::Role::Testing,
+        ] {
+            order.extend(
+                self.queued_in_order(role)
+                    .iter()
+                    .filter_map(|j| self.jobs.get(j)),
+            );
+        }
+        let mut backoff: Vec<&super::Job> = self
+            .jobs
+            .values()
+            .filter(|j| j.state == JobState::Backoff)
+            .collect();
+        backoff.sort_by_key(|j| (j.available_at_ms, j.id));
+        order.extend(backoff);
+        order.extend(self.jobs.values().rev().filter(|j| !j.state.is_open()));
+        order.truncate(SHOW_JOBS);
+        let names: HashMap<_, _> = order
+            .iter()
+            .filter_map(|j| j.feature)
+            .filter_map(|f| self.features.get(&f).map(|x| (f, x.name.clone())))
+            .collect();
+        order
+            .into_iter()
+            .map(|j| JobView {
+                id: j.id,
+                profile: j.profile.clone(),
+                account: j.account.clone(),
+                role: j.role,
+                feature: j.feature,
+                feature_name: j.feature.and_then(|f| names.get(&f).cloned()),
+                priority: j.priority,
+                state: j.state,
+                attempt: j.attempts,
+                max_attempts: j.max_attempts,
+                transient_attempts: j.transient_attempts,
+                transient_budget: j.transient_budget,
+                available_at_ms: j.available_at_ms,
+                last_error: j.last_error.clone(),
+                runs: j.runs.clone(),
+                usage: j.usage,
+            })
+            .collect()
     }
 }

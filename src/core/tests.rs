@@ -14,13 +14,17 @@ fn feature(id: i64, deps: &[i64], status: FeatureStatus) -> Feature {
         attempts: 0,
         last_error: None,
         last_tested_at: None,
+        profile: None,
+        usage: Default::default(),
     }
 }
 
+/// The runtime's answer to the spawn of `feature`'s job; the models here create jobs in
+/// feature order, so the job id is the feature id.
 fn spawned(run: i64, feature: i64) -> Input {
     Input::Spawned(NewRun {
         id: RunId(run),
-        job: JobId(run),
+        job: JobId(feature),
         feature: Some(FeatureId(feature)),
         profile: "coding".into(),
         role: Role::Coding,
@@ -39,6 +43,7 @@ fn spawns(effects: &[Effect]) -> Vec<i64> {
             Effect::Spawn {
                 feature: Some(f),
                 role: Role::Coding,
+                ..
             } => Some(f.0),
             _ => None,
         })
@@ -63,6 +68,9 @@ fn exited(run: i64, code: Option<i32>, signal: Option<i32>, group_alive: bool) -
         group_alive,
         at_ms: 10,
         verdict: None,
+        failure: None,
+        usage: None,
+        random: 0,
     }
 }
 
@@ -132,7 +140,9 @@ fn failing_run_marks_feature_failing_and_keeps_dependents_blocked() {
     let effects = m.handle(exited(1, Some(2), None, false));
     assert_eq!(m.runs[&RunId(1)].state, RunState::Failed { code: 2 });
     assert_eq!(m.features[&FeatureId(1)].status, FeatureStatus::Failing);
-    assert_eq!(m.jobs[&JobId(1)].state, JobState::Failed);
+    // Attempts remain: the job waits in the queue for its retry.
+    assert_eq!(m.jobs[&JobId(1)].state, JobState::Queued);
+    assert_eq!(m.jobs[&JobId(1)].last_error.as_deref(), Some("exit 2"));
     // The free slot goes to feature 2, never to 3.
     assert_eq!(spawns(&effects), vec![2]);
 }
@@ -340,7 +350,16 @@ fn restart_kills_then_starts_the_same_feature() {
     let e = m.handle(exited(1, None, Some(15), false));
     assert_eq!(spawns(&e), vec![1]);
     m.handle(spawned(2, 1));
-    assert_eq!(m.features[&FeatureId(1)].attempts, 2);
+    assert_eq!(
+        m.jobs[&JobId(1)].runs,
+        vec![RunId(1), RunId(2)],
+        "the same job"
+    );
+    assert_eq!(
+        m.features[&FeatureId(1)].attempts,
+        1,
+        "a restart by request does not spend an attempt"
+    );
 }
 
 #[test]
@@ -372,8 +391,7 @@ fn spawn_failure_marks_feature_failed_frees_the_slot_and_shows_the_attempt() {
     };
     record.pid = 0;
     let e = m.handle(Input::SpawnFailed {
-        feature: Some(FeatureId(1)),
-        role: Role::Coding,
+        job: JobId(1),
         record: Some(record),
         error: "program `x` not found".into(),
     });
@@ -405,7 +423,8 @@ fn quitting_puts_interrupted_features_back_to_pending_not_failing() {
         "a run cut short by quitting is not an attempt"
     );
     assert_eq!(m.features[&FeatureId(2)].status, FeatureStatus::Passing);
-    assert_eq!(m.jobs[&JobId(1)].state, JobState::Cancelled);
+    // The job waits in the store for the next corral.
+    assert_eq!(m.jobs[&JobId(1)].state, JobState::Queued);
 }
 
 #[test]

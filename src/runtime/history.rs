@@ -1,7 +1,7 @@
 //! Ended runs from the store, turned back into core records so a reopened dashboard shows them.
 
-use super::store::{HistoryRow, Store, StoreError, StoredRun};
-use crate::api::{FeatureId, JobId, JobState, Role, RunId, RunState, RunSummary};
+use super::store::{Store, StoreError, StoredRun};
+use crate::api::{FeatureId, JobId, Role, RunId, RunState, RunSummary};
 use crate::core::{Job, Run};
 
 /// How many ended runs a reopened dashboard lists.
@@ -30,16 +30,6 @@ fn role(word: &str) -> Role {
     }
 }
 
-fn job_state(word: &str) -> JobState {
-    match word {
-        "done" => JobState::Done,
-        "cancelled" => JobState::Cancelled,
-        "queued" => JobState::Queued,
-        "running" => JobState::Running,
-        _ => JobState::Failed,
-    }
-}
-
 /// A stored run as the feature detail lists it.
 pub fn summary(r: &StoredRun) -> RunSummary {
     RunSummary {
@@ -53,12 +43,12 @@ pub fn summary(r: &StoredRun) -> RunSummary {
         exit_code: r.exit_code,
         started_at_ms: r.started_at,
         finished_at_ms: r.finished_at,
+        usage: r.usage,
     }
 }
 
-fn to_records(row: HistoryRow) -> (Run, Job) {
-    let r = row.run;
-    let run = Run {
+fn to_run(r: StoredRun) -> Run {
+    Run {
         id: RunId(r.id),
         job: JobId(r.job_id),
         feature: r.feature_id.map(FeatureId),
@@ -78,25 +68,22 @@ fn to_records(row: HistoryRow) -> (Run, Job) {
         stats: None,
         kill_sent: false,
         verdict: None,
+        failure: None,
+        usage: r.usage,
+        random: 0,
         epoch: 0,
-    };
-    let job = Job {
-        id: JobId(r.job_id),
-        profile: r.profile,
-        feature: r.feature_id.map(FeatureId),
-        state: job_state(&row.job_state),
-        attempt: row.job_attempts,
-        max_attempts: row.job_max_attempts,
-        last_error: row.job_last_error,
-    };
-    (run, job)
+    }
 }
 
-/// Recent ended runs and their jobs (call after the sweep, so none is recorded live).
-pub fn load_history(store: &Store) -> Result<Vec<(Run, Job)>, StoreError> {
-    Ok(store
-        .history(HISTORY_RUNS)?
+/// The stored queue (open jobs and recent ended ones) and recent ended runs (call after the
+/// sweep, so none is recorded live).
+pub fn load_queue(store: &Store) -> Result<(Vec<Job>, Vec<Run>), StoreError> {
+    let runs = store
+        .runs(false)?
         .into_iter()
-        .map(to_records)
-        .collect())
+        .filter(|r| !matches!(r.status.as_str(), "running" | "paused" | "stopping"))
+        .take(HISTORY_RUNS)
+        .map(to_run)
+        .collect();
+    Ok((store.load_jobs()?, runs))
 }

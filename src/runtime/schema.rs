@@ -74,4 +74,21 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX reports_by_run ON reports(run_id);
     ",
+    // 3: jobs as a real queue (role, account, transient retries, backoff), usage per run.
+    "
+    ALTER TABLE jobs ADD COLUMN role TEXT NOT NULL DEFAULT 'coding';
+    ALTER TABLE jobs ADD COLUMN account TEXT NOT NULL DEFAULT '';
+    ALTER TABLE jobs ADD COLUMN transient_attempts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE jobs ADD COLUMN transient_budget INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE jobs ADD COLUMN available_at INTEGER;
+    UPDATE jobs SET account = profile,
+        role = COALESCE((SELECT role FROM runs WHERE runs.job_id = jobs.id LIMIT 1), 'coding');
+    ALTER TABLE runs ADD COLUMN input_tokens INTEGER;
+    ALTER TABLE runs ADD COLUMN output_tokens INTEGER;
+    ALTER TABLE runs ADD COLUMN cache_read_tokens INTEGER;
+    ALTER TABLE runs ADD COLUMN cache_write_tokens INTEGER;
+    ALTER TABLE runs ADD COLUMN cost_micros INTEGER;
+    CREATE INDEX runs_by_job ON runs(job_id);
+    CREATE INDEX runs_by_feature ON runs(feature_id);
+    ",
 ];

@@ -7,9 +7,10 @@ use super::now_ms;
 use super::process::{self, SpawnSpec};
 use super::store::Store;
 use super::supervisor::Supervisor;
-use crate::api::{Event, FeatureId, Role, RunId, Stream};
-use crate::config::{Profile, Success};
-use crate::core::{Input, NewRun};
+use crate::api::{Event, FeatureId, JobId, Role, RunId, Stream};
+use crate::config::Success;
+use crate::core::failure::Classifier;
+use crate::core::{Failure, Input, NewRun};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -117,41 +118,37 @@ impl Judge {
 }
 
 impl Supervisor {
-    /// The profile for `role`: the one the feature names, when that is an enabled profile of
-    /// this role; else the first enabled profile with the role. A named profile that cannot be
-    /// used is said in the log, not silently swapped.
-    fn profile_for(&self, role: Role, feature: Option<FeatureId>) -> Option<Profile> {
-        let named = feature.and_then(|f| self.store.feature_profile(f).ok().flatten());
-        if let Some(name) = named {
-            match self.config.profiles.get(&name) {
-                Some(p) if p.enabled && p.role == role => return Some(p.clone()),
-                _ => log::warn!(
-                    "feature {}: profile {name:?} is not an enabled {role} profile; using the default",
-                    feature.map_or(String::new(), |f| f.to_string())
-                ),
-            }
-        }
-        self.config.profile_for(role).cloned()
-    }
-
-    /// Spawns a `role` agent (on `feature`, if any) and answers with the input that reports it.
-    pub(super) fn spawn(&mut self, feature: Option<FeatureId>, role: Role) -> Input {
+    /// Claims `job` in the store, runs it with `profile` and answers with the input that
+    /// reports it.
+    pub(super) fn spawn(
+        &mut self,
+        job: JobId,
+        feature: Option<FeatureId>,
+        role: Role,
+        profile: &str,
+    ) -> Input {
         let failed_early = |error: String| Input::SpawnFailed {
-            feature,
-            role,
+            job,
             record: None,
             error,
         };
-        let Some(profile) = self.profile_for(role, feature) else {
-            return failed_early(format!(
-                "no enabled profile with role \"{role}\" in corral.toml"
-            ));
+        let Some(profile) = self.config.profiles.get(profile).cloned() else {
+            return failed_early(format!("profile {profile:?} is no longer in corral.toml"));
         };
         let now = now_ms();
-        let (job, run, log_path) =
+        match self.store.claim_job(job, now) {
+            Ok(true) => {}
+            Ok(false) => {
+                return failed_early(format!(
+                    "job {job} is not waiting in the store (claimed or ended elsewhere)"
+                ));
+            }
+            Err(e) => return failed_early(e.to_string()),
+        }
+        let (run, log_path) =
             match self
                 .store
-                .begin_run(&profile.name, role, feature, &self.runs_dir, now)
+                .begin_run(job, &profile.name, role, feature, &self.runs_dir, now)
             {
                 Ok(ids) => ids,
                 Err(e) => return failed_early(e.to_string()),
@@ -182,8 +179,7 @@ impl Supervisor {
                 .save_run(run, crate::api::RunState::SpawnFailed, None, Some(now));
             self.logs.close(run);
             Input::SpawnFailed {
-                feature,
-                role,
+                job,
                 record: Some(record(0)),
                 error,
             }
@@ -272,6 +268,10 @@ impl Supervisor {
         .collect();
         let tx = self.tx.clone();
         let logs = self.logs.clone();
+        let classifier = match self.classifiers.get(&profile.name) {
+            Some(c) => c.clone(),
+            None => Arc::new(Classifier::new(&[]).expect("built-in failure rules compile")),
+        };
         let judge = Judge {
             project: self.project.clone(),
             run,
@@ -307,6 +307,7 @@ impl Supervisor {
                 None => judge.verdict(code).await,
                 Some(_) => None,
             };
+            let failure = read_failure(&classifier, &logs, run, at_ms);
             let _ = tx.send(Input::Exited {
                 run,
                 code,
@@ -314,6 +315,9 @@ impl Supervisor {
                 group_alive: process::group_alive(pid),
                 at_ms,
                 verdict,
+                failure,
+                usage: logs.usage(run),
+                random: random_draw(run),
             });
             if !drained {
                 // Pipes close once the last process of the group holding them is gone.
@@ -326,4 +330,65 @@ impl Supervisor {
         });
         Input::Spawned(record(pid))
     }
+}
+
+/// Lines from the end of a run's log that decide how it failed.
+const FAILURE_TAIL: usize = 40;
+
+/// Classifies the end of a run's log (colour codes removed). Done for every end: cheap, and
+/// the core uses it only if the run failed.
+fn read_failure(
+    classifier: &Classifier,
+    logs: &LogHub,
+    run: RunId,
+    now_ms: i64,
+) -> Option<Failure> {
+    let lines: Vec<String> = logs
+        .tail(run, FAILURE_TAIL)
+        .into_iter()
+        .map(|l| strip_sgr(&l.text))
+        .collect();
+    let tail: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let offset = jiff::tz::TimeZone::system()
+        .to_offset(jiff::Timestamp::from_millisecond(now_ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH))
+        .seconds()
+        / 60;
+    let class = classifier.classify(&tail, now_ms, offset);
+    Some(Failure {
+        class,
+        evidence: classifier.evidence(&tail).map(str::to_string),
+    })
+}
+
+/// `text` without SGR colour sequences (`ESC [ ... m`).
+fn strip_sgr(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('\x1b') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        match after
+            .strip_prefix('[')
+            .and_then(|a| a.find('m').map(|m| &a[m + 1..]))
+        {
+            Some(next) => rest = next,
+            None => rest = after,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A uniform draw for the backoff jitter: std's randomly seeded hasher over the run and the
+/// time, which is all the randomness spreading retries needs.
+fn random_draw(run: RunId) -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_i64(run.0);
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish() as u32
 }

@@ -8,6 +8,7 @@ use super::store::{Store, StoreError};
 use super::{history, now_ms, recovery};
 use crate::api::{Event, RunId, Snapshot};
 use crate::config::Config;
+use crate::core::failure::Classifier;
 use crate::core::redact::Redactor;
 use crate::core::{Effect, Input, Model};
 use std::collections::{HashMap, VecDeque};
@@ -54,26 +55,73 @@ pub(super) struct Supervisor {
     pub(super) stdins: HashMap<RunId, Arc<tokio::sync::Mutex<tokio::process::ChildStdin>>>,
     /// Processes of live runs that left their process group.
     escaped: process::Escapees,
+    /// Failure classifiers by profile (built-in rules plus its `transient_patterns`).
+    pub(super) classifiers: HashMap<String, Arc<Classifier>>,
 }
 
-/// Tells the core which profile serves each role and the scheduler's limits.
+/// Tells the core which profile serves each role, the scheduler's limits, the retry and
+/// breaker settings and the budget.
 fn configure_model(model: &mut Model, config: &Config) {
     use crate::api::Role;
+    use crate::core::scheduler::{Policy, ProfileInfo, ProfileSlot, RetryPolicy};
     model.profiles = [Role::Initializer, Role::Coding, Role::Testing]
         .into_iter()
         .filter_map(|role| {
             let p = config.profile_for(role)?;
-            let slot = crate::core::scheduler::ProfileSlot {
+            let slot = ProfileSlot {
                 name: p.name.clone(),
                 max_parallel: p.max_parallel,
             };
             Some((role, slot))
         })
         .collect();
-    model.policy = crate::core::scheduler::Policy {
+    model.profile_info = config
+        .profiles
+        .values()
+        .filter(|p| p.enabled)
+        .map(|p| {
+            let info = ProfileInfo {
+                role: p.role,
+                account: p.account.clone(),
+                max_parallel: p.max_parallel,
+            };
+            (p.name.clone(), info)
+        })
+        .collect();
+    model.policy = Policy {
         max_attempts: config.scheduler.max_attempts,
         testing_agents: config.scheduler.testing_agents,
     };
+    let ms = |d: Duration| d.as_millis().min(i64::MAX as u128) as u64;
+    model.retry = RetryPolicy {
+        base_ms: ms(config.retry.base),
+        cap_ms: ms(config.retry.cap),
+        transient_budget: config.retry.transient_budget,
+    };
+    model.breaker_config = crate::core::breaker::Config {
+        threshold: config.breaker.threshold,
+        cooldown_ms: ms(config.breaker.cooldown) as i64,
+        max_cooldown_ms: ms(config.breaker.max_cooldown) as i64,
+    };
+    model.budget_micros = config.budget.usd_micros;
+}
+
+/// A classifier per profile; a pattern that does not compile (the config check should have
+/// refused it) is left out with a warning rather than stopping corral.
+fn build_classifiers(config: &Config) -> HashMap<String, Arc<Classifier>> {
+    config
+        .profiles
+        .values()
+        .filter_map(|p| {
+            let c = Classifier::new(&p.transient_patterns)
+                .inspect_err(|e| {
+                    log::warn!("profiles.{}.transient_patterns: {e}", p.name);
+                })
+                .or_else(|_| Classifier::new(&[]))
+                .ok()?;
+            Some((p.name.clone(), Arc::new(c)))
+        })
+        .collect()
 }
 
 /// Opens the store, sweeps runs left by an earlier corral, and starts the supervisor on the
@@ -86,9 +134,18 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
     if swept > 0 {
         log::warn!("{swept} run(s) from an earlier corral were recorded lost");
     }
-    let (model, effects) = Model::new(store.load_features()?, options.config.scheduler.max_agents);
-    let mut model = model.with_history(history::load_history(&store)?);
+    let (mut model, mut effects) =
+        Model::new(store.load_features()?, options.config.scheduler.max_agents);
     configure_model(&mut model, &options.config);
+    model.now_ms = now_ms();
+    model.next_job = store.max_job_id()? + 1;
+    model.spent = store
+        .usage_by(None)?
+        .pop()
+        .map(|(_, u)| u)
+        .unwrap_or_default();
+    let (jobs, runs) = history::load_queue(&store)?;
+    effects.extend(model.restore_queue(jobs, runs));
     let (tx, rx) = mpsc::unbounded_channel();
     let (live_tx, live_rx) = watch::channel(Vec::new());
     // Secrets are replaced before a line reaches the ring, the file or any screen.
@@ -120,7 +177,9 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
         stdins: HashMap::new(),
         live: live_tx,
         escaped: escaped.clone(),
+        classifiers: HashMap::new(),
     };
+    sup.classifiers = build_classifiers(&sup.config);
     for effect in effects {
         sup.execute(effect);
     }
@@ -153,6 +212,7 @@ impl Supervisor {
         loop {
             let mut done = false;
             while let Some(input) = queue.pop_front() {
+                self.model.now_ms = now_ms();
                 for effect in self.model.handle(input) {
                     if effect == Effect::ShutdownComplete {
                         done = true;
@@ -183,6 +243,7 @@ impl Supervisor {
             .map_err(|e| e.to_string())?;
         self.config = Config::load(&self.project).map_err(|e| e.to_string())?;
         configure_model(&mut self.model, &self.config);
+        self.classifiers = build_classifiers(&self.config);
         let word = if enabled { "enabled" } else { "disabled" };
         self.model.notice = Some(format!("profile {profile} {word} (saved in corral.toml)"));
         Ok(())
@@ -256,6 +317,9 @@ impl Supervisor {
                     .count(),
             })
             .collect();
+        for b in next.breakers.iter_mut().filter(|b| b.auth) {
+            b.login_hint = Some(login_hint(&self.config, &b.account));
+        }
         if next == *self.snapshots.borrow() {
             return;
         }
@@ -268,7 +332,24 @@ impl Supervisor {
     fn execute(&mut self, effect: Effect) -> Option<Input> {
         let now = now_ms();
         let result = match effect {
-            Effect::Spawn { feature, role } => return Some(self.spawn(feature, role)),
+            Effect::Spawn {
+                job,
+                feature,
+                role,
+                profile,
+            } => return Some(self.spawn(job, feature, role, &profile)),
+            Effect::Wake { key, after_ms } => {
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(after_ms)).await;
+                    let _ = tx.send(Input::Wake(key));
+                });
+                Ok(())
+            }
+            Effect::SaveRunUsage { run, usage } => self
+                .store
+                .save_run_usage(run, &usage)
+                .map_err(|e| e.to_string()),
             Effect::SaveTestedAt { id, at_ms } => self
                 .store
                 .save_tested_at(id, at_ms)
@@ -316,14 +397,7 @@ impl Supervisor {
                     .save_run(run, state, exit_code, finished_at_ms)
                     .map_err(|e| e.to_string())
             }
-            Effect::SaveJob {
-                job,
-                state,
-                last_error,
-            } => self
-                .store
-                .save_job(job, state, last_error.as_deref(), now)
-                .map_err(|e| e.to_string()),
+            Effect::SaveJob(job) => self.store.save_job(&job, now).map_err(|e| e.to_string()),
             Effect::Notice(text) => {
                 log::info!("{text}");
                 self.logs.announce(Event::Notice { text });
@@ -379,4 +453,24 @@ impl Supervisor {
         }
         None
     }
+}
+
+/// How to log in again on `account`, from the program its profiles run.
+fn login_hint(config: &Config, account: &str) -> String {
+    let program = config
+        .profiles
+        .values()
+        .find(|p| p.account == account)
+        .and_then(|p| p.command.first())
+        .map(|c| c.rsplit('/').next().unwrap_or(c).to_string())
+        .unwrap_or_default();
+    let how = match program.as_str() {
+        "claude" => "run `claude` and type /login".to_string(),
+        "codex" => "run `codex login`".to_string(),
+        "gemini" => "run `gemini` and sign in again".to_string(),
+        "aider" => "check the API key in the profile's env or env_file".to_string(),
+        "" => "log in again".to_string(),
+        other => format!("log {other} in again"),
+    };
+    format!("{how}, then press b")
 }

@@ -155,6 +155,7 @@ mod tests {
             dependencies: vec![],
             blocked_by: vec![],
             attempts: 0,
+            usage: Default::default(),
         }
     }
 

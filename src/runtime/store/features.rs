@@ -108,7 +108,7 @@ impl Store {
         }
         let mut stmt = self
             .conn
-            .prepare("SELECT id, category, name, priority, status, attempts, last_error, last_tested_at FROM features ORDER BY id")
+            .prepare("SELECT id, category, name, priority, status, attempts, last_error, last_tested_at, profile FROM features ORDER BY id")
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([], |r| {
@@ -124,13 +124,18 @@ impl Store {
                     attempts: r.get(5)?,
                     last_error: r.get(6)?,
                     last_tested_at: r.get(7)?,
+                    profile: r.get(8)?,
+                    usage: crate::api::Usage::default(),
                 })
             })
             .map_err(|e| self.err(e))?;
+        let mut usage: std::collections::HashMap<i64, crate::api::Usage> =
+            self.usage_by(Some("feature_id"))?.into_iter().collect();
         let mut features = Vec::new();
         for row in rows {
             let mut f = row.map_err(|e| self.err(e))?;
             f.dependencies = deps.remove(&f.id.0).unwrap_or_default();
+            f.usage = usage.remove(&f.id.0).unwrap_or_default();
             features.push(f);
         }
         Ok(features)

@@ -2,11 +2,12 @@
 
 pub mod backlog;
 mod features;
+mod jobs;
 mod runs;
 
 pub use backlog::FeatureRecord;
 pub use features::{NewFeature, parse_feature_status};
-pub use runs::{HistoryRow, StoredRun};
+pub use runs::StoredRun;
 
 use super::schema::MIGRATIONS;
 use rusqlite::Connection;

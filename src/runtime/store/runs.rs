@@ -1,7 +1,7 @@
 //! Jobs and runs in the store: created before a spawn, updated as they go, read for recovery.
 
 use super::{Store, StoreError};
-use crate::api::{FeatureId, JobId, JobState, Role, RunId, RunState};
+use crate::api::{FeatureId, JobId, Role, RunId, RunState, Usage};
 use rusqlite::params;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -23,32 +23,28 @@ pub struct StoredRun {
     pub signal: Option<i32>,
     pub status: String,
     pub log_path: String,
+    /// What the agent reported spending, if it did.
+    pub usage: Option<Usage>,
 }
 
 impl Store {
-    /// Records a new job and its first run (status `running`, no pid yet) before the spawn,
-    /// so the log file can be named after the run id.
+    /// Records a new run of `job` (status `running`, no pid yet) before the spawn, so the log
+    /// file can be named after the run id.
     pub fn begin_run(
         &mut self,
+        job: JobId,
         profile: &str,
         role: Role,
         feature: Option<FeatureId>,
         runs_dir: &Path,
         now_ms: i64,
-    ) -> Result<(JobId, RunId, PathBuf), StoreError> {
+    ) -> Result<(RunId, PathBuf), StoreError> {
         let path = self.path.clone();
         let sql_err = |source| StoreError::Sqlite {
             path: path.clone(),
             source,
         };
         let tx = self.conn.transaction().map_err(sql_err)?;
-        tx.execute(
-            "INSERT INTO jobs (profile, feature_id, state, attempts, created_at, updated_at)
-             VALUES (?1, ?2, 'running', 1, ?3, ?3)",
-            params![profile, feature.map(|f| f.0), now_ms],
-        )
-        .map_err(sql_err)?;
-        let job = JobId(tx.last_insert_rowid());
         tx.execute(
             "INSERT INTO runs (job_id, feature_id, profile, role, started_at, status, log_path)
              VALUES (?1, ?2, ?3, ?4, ?5, 'running', '')",
@@ -63,6 +59,28 @@ impl Store {
         )
         .map_err(sql_err)?;
         tx.commit().map_err(sql_err)?;
+        Ok((run, log))
+    }
+
+    /// Records a new running job with its first run at once, for work started outside the
+    /// queue (tools, tests); the supervisor's jobs come from the core through `save_job`.
+    pub fn begin_job_and_run(
+        &mut self,
+        profile: &str,
+        role: Role,
+        feature: Option<FeatureId>,
+        runs_dir: &Path,
+        now_ms: i64,
+    ) -> Result<(JobId, RunId, PathBuf), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO jobs (profile, account, role, feature_id, state, attempts, created_at, updated_at)
+                 VALUES (?1, ?1, ?2, ?3, 'running', 1, ?4, ?4)",
+                params![profile, role.as_str(), feature.map(|f| f.0), now_ms],
+            )
+            .map_err(|e| self.err(e))?;
+        let job = JobId(self.conn.last_insert_rowid());
+        let (run, log) = self.begin_run(job, profile, role, feature, runs_dir, now_ms)?;
         Ok((job, run, log))
     }
 
@@ -102,22 +120,6 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    pub fn save_job(
-        &self,
-        job: JobId,
-        state: JobState,
-        last_error: Option<&str>,
-        now_ms: i64,
-    ) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "UPDATE jobs SET state = ?2, last_error = ?3, updated_at = ?4 WHERE id = ?1",
-                params![job.0, state.as_str(), last_error, now_ms],
-            )
-            .map(drop)
-            .map_err(|e| self.err(e))
-    }
-
     /// Runs, newest first; `only_live` keeps those recorded as running, paused or stopping.
     pub fn runs(&self, only_live: bool) -> Result<Vec<StoredRun>, StoreError> {
         let filter = if only_live {
@@ -127,7 +129,8 @@ impl Store {
         };
         let sql = format!(
             "SELECT id, job_id, feature_id, profile, role, pid, pgid, proc_start_time, started_at,
-                    finished_at, exit_code, signal, status, log_path FROM runs {filter} ORDER BY id DESC"
+                    finished_at, exit_code, signal, status, log_path, input_tokens, output_tokens,
+                    cache_read_tokens, cache_write_tokens, cost_micros FROM runs {filter} ORDER BY id DESC"
         );
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
         let rows = stmt
@@ -147,6 +150,7 @@ impl Store {
                     signal: r.get(11)?,
                     status: r.get(12)?,
                     log_path: r.get(13)?,
+                    usage: usage_at(r, 14)?,
                 })
             })
             .map_err(|e| self.err(e))?;
@@ -161,56 +165,16 @@ impl Store {
                 params![run, now_ms],
             )
             .and_then(|_| {
+                // The job waits again; the attempt its lost run took does not count.
                 self.conn.execute(
-                    "UPDATE jobs SET state = 'failed', last_error = 'lost', updated_at = ?2
+                    "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0),
+                            last_error = 'interrupted when corral stopped', updated_at = ?2
                      WHERE id = (SELECT job_id FROM runs WHERE id = ?1) AND state = 'running'",
                     params![run, now_ms],
                 )
             })
             .map(drop)
             .map_err(|e| self.err(e))
-    }
-}
-
-/// An ended run with its job, for the dashboard's history after a restart.
-#[derive(Debug, Clone)]
-pub struct HistoryRow {
-    pub run: StoredRun,
-    pub job_state: String,
-    pub job_attempts: u32,
-    pub job_max_attempts: u32,
-    pub job_last_error: Option<String>,
-}
-
-impl Store {
-    /// The `limit` most recent ended runs with their jobs, newest first.
-    pub fn history(&self, limit: usize) -> Result<Vec<HistoryRow>, StoreError> {
-        let ended: Vec<StoredRun> = self
-            .runs(false)?
-            .into_iter()
-            .filter(|r| !matches!(r.status.as_str(), "running" | "paused" | "stopping"))
-            .take(limit)
-            .collect();
-        let mut stmt = self
-            .connection()
-            .prepare("SELECT state, attempts, max_attempts, last_error FROM jobs WHERE id = ?1")
-            .map_err(|e| self.err(e))?;
-        let mut rows = Vec::with_capacity(ended.len());
-        for run in ended {
-            let (job_state, job_attempts, job_max_attempts, job_last_error) = stmt
-                .query_row([run.job_id], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-                })
-                .map_err(|e| self.err(e))?;
-            rows.push(HistoryRow {
-                run,
-                job_state,
-                job_attempts,
-                job_max_attempts,
-                job_last_error,
-            });
-        }
-        Ok(rows)
     }
 }
 
@@ -229,5 +193,70 @@ impl Store {
             )
             .map(drop)
             .map_err(|e| self.err(e))
+    }
+}
+
+/// The five usage columns starting at `first` (input, output, cache read, cache write, cost);
+/// `None` when the run reported nothing.
+pub(super) fn usage_at(r: &rusqlite::Row, first: usize) -> rusqlite::Result<Option<Usage>> {
+    let tokens = |i: usize| -> rusqlite::Result<Option<i64>> { r.get(first + i) };
+    let (input, output, read, write) = (tokens(0)?, tokens(1)?, tokens(2)?, tokens(3)?);
+    let cost: Option<i64> = r.get(first + 4)?;
+    if input.is_none() && output.is_none() && cost.is_none() {
+        return Ok(None);
+    }
+    let n = |v: Option<i64>| v.unwrap_or(0).max(0) as u64;
+    Ok(Some(Usage {
+        input_tokens: n(input),
+        output_tokens: n(output),
+        cache_read_tokens: n(read),
+        cache_write_tokens: n(write),
+        cost_micros: cost.map(|c| c.max(0) as u64),
+    }))
+}
+
+impl Store {
+    /// Records what a run reported spending.
+    pub fn save_run_usage(&self, run: RunId, usage: &Usage) -> Result<(), StoreError> {
+        let n = |v: u64| v.min(i64::MAX as u64) as i64;
+        self.conn
+            .execute(
+                "UPDATE runs SET input_tokens = ?2, output_tokens = ?3, cache_read_tokens = ?4,
+                        cache_write_tokens = ?5, cost_micros = ?6 WHERE id = ?1",
+                params![
+                    run.0,
+                    n(usage.input_tokens),
+                    n(usage.output_tokens),
+                    n(usage.cache_read_tokens),
+                    n(usage.cache_write_tokens),
+                    usage.cost_micros.map(n)
+                ],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Usage summed over runs, grouped by `column` (`feature_id`, `job_id`), or over every run
+    /// when `column` is `None` (key 0).
+    pub fn usage_by(&self, column: Option<&str>) -> Result<Vec<(i64, Usage)>, StoreError> {
+        let (key, group) = match column {
+            Some(c) => (c, format!("WHERE {c} IS NOT NULL GROUP BY {c}")),
+            None => ("0", String::new()),
+        };
+        let sql = format!(
+            "SELECT {key}, SUM(input_tokens), SUM(output_tokens), SUM(cache_read_tokens),
+                    SUM(cache_write_tokens), SUM(cost_micros) FROM runs {group}"
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, Option<i64>>(0)?, usage_at(r, 1)?)))
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            if let (Some(k), Some(u)) = row.map_err(|e| self.err(e))? {
+                out.push((k, u));
+            }
+        }
+        Ok(out)
     }
 }

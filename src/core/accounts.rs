@@ -1,0 +1,134 @@
+//! The circuit breakers of the accounts agents run on, as the model drives them.
+
+use super::breaker::{self, Breaker, State};
+use super::effect::{Effect, WakeKey};
+use super::failure::Class;
+use super::model::Model;
+use crate::api::{BreakerState, BreakerView};
+
+impl Model {
+    fn breaker_mut(&mut self, account: &str) -> &mut Breaker {
+        let config = self.breaker_config;
+        self.breakers
+            .entry(account.to_string())
+            .or_insert_with(|| Breaker::new(config))
+    }
+
+    /// Whether a job of `account` may start now; a half-open breaker hands out its single
+    /// probe to the caller, so ask only when about to start.
+    pub(crate) fn breaker_allows(&mut self, account: &str) -> bool {
+        let now = self.now_ms;
+        self.breaker_mut(account).may_start(now)
+    }
+
+    /// True unless the account's breaker is open or half-open.
+    pub(crate) fn breaker_closed(&self, account: &str) -> bool {
+        self.breakers
+            .get(account)
+            .is_none_or(|b| matches!(b.state(), State::Closed { .. }))
+    }
+
+    /// Feeds one outcome to the account's breaker; says so when that opens it.
+    pub(crate) fn breaker_step(&mut self, account: &str, input: breaker::Input) -> Vec<Effect> {
+        let now = self.now_ms;
+        let b = self.breaker_mut(account);
+        let was_open = matches!(b.state(), State::Open { .. });
+        let step = b.step(input, now);
+        let state = b.state();
+        let mut effects: Vec<Effect> = step
+            .map(
+                |breaker::Effect::StartTimer { epoch, after_ms }| Effect::Wake {
+                    key: WakeKey::Breaker {
+                        account: account.to_string(),
+                        epoch,
+                    },
+                    after_ms,
+                },
+            )
+            .into_iter()
+            .collect();
+        if let State::Open { until_ms, .. } = state
+            && (!was_open || !effects.is_empty())
+        {
+            let text = if until_ms == i64::MAX {
+                format!(
+                    "account {account}: credentials refused; log in again, then press b to close its breaker"
+                )
+            } else {
+                let secs = ((until_ms - now).max(0) + 999) / 1000;
+                format!(
+                    "account {account}: breaker open for {secs}s after repeated transient failures"
+                )
+            };
+            effects.extend(self.notice(text));
+        }
+        effects
+    }
+
+    /// What a failed run's class tells its account's breaker.
+    pub(crate) fn breaker_input(class: Class) -> breaker::Input {
+        match class {
+            Class::Transient { wait } => breaker::Input::TransientFailure {
+                reset_at_ms: wait.map(|w| w.until_ms),
+            },
+            Class::Auth => breaker::Input::AuthFailure,
+            // The service answered; the work was wrong. The account is fine.
+            Class::Permanent => breaker::Input::Success,
+        }
+    }
+
+    pub(crate) fn breaker_timer(&mut self, account: &str, epoch: u64) -> Vec<Effect> {
+        self.breaker_step(account, breaker::Input::Timer { epoch })
+    }
+
+    /// `CloseBreaker`.
+    pub(crate) fn close_breaker(&mut self, account: &str) -> Vec<Effect> {
+        if !self.breakers.contains_key(account) && !self.known_account(account) {
+            return self.notice(format!("no account {account}"));
+        }
+        let mut effects = self.breaker_step(account, breaker::Input::ManualClose);
+        effects.extend(self.notice(format!("breaker of {account} closed by hand")));
+        effects
+    }
+
+    fn known_account(&self, account: &str) -> bool {
+        self.profile_info.values().any(|p| p.account == account)
+    }
+
+    /// One view per account of an enabled profile or with a breaker, by name.
+    pub fn breaker_views(&self) -> Vec<BreakerView> {
+        let mut accounts: Vec<&str> = self
+            .profile_info
+            .values()
+            .map(|p| p.account.as_str())
+            .chain(self.breakers.keys().map(String::as_str))
+            .collect();
+        accounts.sort_unstable();
+        accounts.dedup();
+        accounts
+            .into_iter()
+            .map(|account| {
+                let state = self
+                    .breakers
+                    .get(account)
+                    .map_or(State::Closed { failures: 0 }, |b| b.state());
+                let (state, failures, until_ms, auth) = match state {
+                    State::Closed { failures } => (BreakerState::Closed, failures, None, false),
+                    State::Open { until_ms, .. } if until_ms == i64::MAX => {
+                        (BreakerState::Open, 0, None, true)
+                    }
+                    State::Open { until_ms, .. } => (BreakerState::Open, 0, Some(until_ms), false),
+                    State::HalfOpen { .. } => (BreakerState::HalfOpen, 0, None, false),
+                };
+                BreakerView {
+                    account: account.to_string(),
+                    state,
+                    failures,
+                    until_ms,
+                    auth,
+                    login_hint: None,
+                }
+            })
+            .collect()
+    }
+}

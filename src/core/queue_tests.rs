@@ -1,0 +1,382 @@
+//! The job queue driven through the model: retries, backoff, breaker, budget, restore.
+//! No processes and no clock: time is whatever `now_ms` the test sets.
+
+use crate::api::{
+    BreakerState, Command, FeatureId, FeatureStatus, JobId, JobState, Role, RunId, Usage,
+};
+use crate::core::failure::{Class, Wait};
+use crate::core::*;
+
+fn feature(id: i64) -> Feature {
+    Feature {
+        id: FeatureId(id),
+        category: String::new(),
+        name: format!("F{id}"),
+        priority: 0,
+        dependencies: Vec::new(),
+        status: FeatureStatus::Pending,
+        attempts: 0,
+        last_error: None,
+        last_tested_at: None,
+        profile: None,
+        usage: Usage::default(),
+    }
+}
+
+/// `n` independent features, a coding profile, retry base 1 s / cap 10 s, breaker at 3
+/// failures with a 60 s cooldown; the clock at 100 s.
+fn queue(n: i64, max_agents: u32) -> Model {
+    let (mut m, _) = Model::new((1..=n).map(feature).collect(), max_agents);
+    m.profiles.insert(
+        Role::Coding,
+        scheduler::ProfileSlot {
+            name: "coding".into(),
+            max_parallel: None,
+        },
+    );
+    m.retry = scheduler::RetryPolicy {
+        base_ms: 1_000,
+        cap_ms: 10_000,
+        transient_budget: 5,
+    };
+    m.breaker_config = breaker::Config {
+        threshold: 3,
+        cooldown_ms: 60_000,
+        max_cooldown_ms: 600_000,
+    };
+    m.now_ms = 100_000;
+    m
+}
+
+/// Job ids of the spawns asked for.
+fn spawned_jobs(effects: &[Effect]) -> Vec<i64> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Spawn { job, .. } => Some(job.0),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Answers the spawn of `job` with run `run` (on the job's feature).
+fn spawn(m: &mut Model, job: i64, run: i64) -> Vec<Effect> {
+    let feature = m.jobs[&JobId(job)].feature;
+    m.handle(Input::Spawned(NewRun {
+        id: RunId(run),
+        job: JobId(job),
+        feature,
+        profile: "coding".into(),
+        role: Role::Coding,
+        pid: 2000 + run as u32,
+        started_at_ms: m.now_ms,
+        grace_ms: 1000,
+        timeout_ms: None,
+        silence_ms: None,
+    }))
+}
+
+fn end(m: &mut Model, run: i64, code: i32, class: Class, evidence: &str) -> Vec<Effect> {
+    let at_ms = m.now_ms;
+    m.handle(Input::Exited {
+        run: RunId(run),
+        code: Some(code),
+        signal: None,
+        group_alive: false,
+        at_ms,
+        verdict: None,
+        failure: Some(Failure {
+            class,
+            evidence: Some(evidence.into()),
+        }),
+        usage: None,
+        random: u32::MAX,
+    })
+}
+
+/// Ends `run` with exit 1 and a transient failure whose service said to wait `after_ms`.
+fn limited(m: &mut Model, run: i64, after_ms: i64, evidence: &str) -> Vec<Effect> {
+    let class = Class::Transient {
+        wait: Some(Wait {
+            until_ms: m.now_ms + after_ms,
+        }),
+    };
+    end(m, run, 1, class, evidence)
+}
+
+fn wakes(effects: &[Effect]) -> Vec<(WakeKey, u64)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Wake { key, after_ms } => Some((key.clone(), *after_ms)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_rate_limit_backs_off_until_retry_after_without_spending_an_attempt() {
+    let mut m = queue(1, 1);
+    assert_eq!(spawned_jobs(&m.handle(Input::Kick)), vec![1]);
+    spawn(&mut m, 1, 1);
+    let e = limited(
+        &mut m,
+        1,
+        7_000,
+        "HTTP 429 Too Many Requests; retry-after: 7",
+    );
+    let job = &m.jobs[&JobId(1)];
+    assert_eq!(job.state, JobState::Backoff);
+    assert_eq!((job.attempts, job.transient_attempts), (0, 1));
+    // Full jitter of the first retry is at most the 1 s base; the Retry-After floor wins.
+    assert_eq!(job.available_at_ms, Some(107_000));
+    assert!(
+        spawned_jobs(&e).is_empty(),
+        "nothing starts during the backoff"
+    );
+    let timers = wakes(&e);
+    assert_eq!(timers.len(), 1);
+    assert_eq!(timers[0].1, 7_000);
+    assert_eq!(m.features[&FeatureId(1)].status, FeatureStatus::Failing);
+    assert_eq!(m.features[&FeatureId(1)].attempts, 0);
+    let error = job.last_error.clone().unwrap_or_default();
+    assert!(error.contains("exit 1: HTTP 429"), "{error}");
+
+    // A stale timer (an older epoch) changes nothing, even once the time has come.
+    m.now_ms = 107_000;
+    let WakeKey::Job { job, epoch } = timers[0].0.clone() else {
+        panic!("a job timer")
+    };
+    let e = m.handle(Input::Wake(WakeKey::Job {
+        job,
+        epoch: epoch - 1,
+    }));
+    // The scheduler itself notices the backoff is over: a lost timer cannot strand a job.
+    assert_eq!(spawned_jobs(&e), vec![1]);
+    assert_eq!(m.jobs[&JobId(1)].attempts, 1);
+}
+
+#[test]
+fn a_stale_wake_does_not_end_a_later_backoff() {
+    let mut m = queue(1, 1);
+    m.handle(Input::Kick);
+    spawn(&mut m, 1, 1);
+    let first = wakes(&limited(&mut m, 1, 2_000, "429"));
+    m.now_ms += 2_000;
+    let e = m.handle(Input::Wake(first[0].0.clone()));
+    assert_eq!(spawned_jobs(&e), vec![1]);
+    spawn(&mut m, 1, 2);
+    limited(&mut m, 2, 9_000, "429");
+    // The first backoff's timer arriving late must not cut the second one short.
+    let e = m.handle(Input::Wake(first[0].0.clone()));
+    assert!(spawned_jobs(&e).is_empty());
+    assert_eq!(m.jobs[&JobId(1)].state, JobState::Backoff);
+}
+
+#[test]
+fn the_transient_budget_runs_out_and_then_the_job_fails() {
+    let mut m = queue(1, 1);
+    m.retry.transient_budget = 2;
+    m.handle(Input::Kick);
+    for run in 1..=3 {
+        spawn(&mut m, 1, run);
+        limited(&mut m, run, 0, "overloaded_error");
+        m.now_ms += 20_000;
+        m.handle(Input::Kick);
+    }
+    let job = &m.jobs[&JobId(1)];
+    assert_eq!(job.state, JobState::Failed);
+    assert_eq!(job.transient_attempts, 2);
+    let error = job.last_error.clone().unwrap_or_default();
+    assert!(
+        error.starts_with("gave up after 2 transient failures"),
+        "{error}"
+    );
+    assert_eq!(m.features[&FeatureId(1)].status, FeatureStatus::Failed);
+}
+
+#[test]
+fn permanent_failures_retry_until_max_attempts_then_fail_the_feature() {
+    let mut m = queue(1, 1);
+    m.policy.max_attempts = 2;
+    m.handle(Input::Kick);
+    spawn(&mut m, 1, 1);
+    let e = end(&mut m, 1, 2, Class::Permanent, "");
+    assert_eq!(spawned_jobs(&e), vec![1], "retried at once, same job");
+    spawn(&mut m, 1, 2);
+    let e = end(&mut m, 2, 2, Class::Permanent, "");
+    assert!(spawned_jobs(&e).is_empty());
+    assert_eq!(m.jobs[&JobId(1)].state, JobState::Failed);
+    assert_eq!(m.jobs[&JobId(1)].attempts, 2);
+    assert_eq!(m.features[&FeatureId(1)].status, FeatureStatus::Failed);
+}
+
+#[test]
+fn three_transient_failures_open_the_breaker_and_then_one_probe_runs() {
+    let mut m = queue(3, 3);
+    assert_eq!(spawned_jobs(&m.handle(Input::Kick)), vec![1, 2, 3]);
+    for job in 1..=3 {
+        spawn(&mut m, job, job);
+    }
+    limited(&mut m, 1, 0, "429");
+    limited(&mut m, 2, 0, "429");
+    let e = limited(&mut m, 3, 0, "429");
+    let breaker = m.snapshot(std::path::Path::new("/p"), 1).breakers;
+    assert_eq!(breaker.len(), 1);
+    assert_eq!(breaker[0].state, BreakerState::Open);
+    assert_eq!(breaker[0].until_ms, Some(160_000));
+    let timer = wakes(&e)
+        .into_iter()
+        .find(|(k, _)| matches!(k, WakeKey::Breaker { .. }))
+        .expect("a breaker timer");
+    assert_eq!(timer.1, 60_000);
+    // Backoffs are over long before the cooldown: still nothing may start on the account.
+    m.now_ms += 30_000;
+    assert!(spawned_jobs(&m.handle(Input::Kick)).is_empty());
+    assert!(
+        m.notice
+            .clone()
+            .unwrap_or_default()
+            .contains("breaker open")
+    );
+    m.now_ms = 160_000;
+    let e = m.handle(Input::Wake(timer.0));
+    assert_eq!(spawned_jobs(&e).len(), 1, "one probe, not three");
+    let probe = spawned_jobs(&e)[0];
+    spawn(&mut m, probe, 10);
+    assert!(spawned_jobs(&m.handle(Input::Kick)).is_empty());
+    let e = end(&mut m, 10, 0, Class::Permanent, "");
+    assert_eq!(
+        spawned_jobs(&e).len(),
+        2,
+        "the probe passed: the others start"
+    );
+}
+
+#[test]
+fn refused_credentials_hold_the_job_until_a_person_closes_the_breaker() {
+    let mut m = queue(2, 2);
+    m.handle(Input::Kick);
+    spawn(&mut m, 1, 1);
+    spawn(&mut m, 2, 2);
+    let e = end(
+        &mut m,
+        1,
+        1,
+        Class::Auth,
+        "Invalid API key · Please run /login",
+    );
+    assert!(spawned_jobs(&e).is_empty(), "never retried by itself");
+    assert_eq!(m.jobs[&JobId(1)].state, JobState::Queued);
+    assert_eq!(m.jobs[&JobId(1)].attempts, 0);
+    let views = m.snapshot(std::path::Path::new("/p"), 1).breakers;
+    assert!(views[0].auth && views[0].until_ms.is_none());
+    // Hours later, still nothing.
+    m.now_ms += 10 * 3_600_000;
+    assert!(spawned_jobs(&end(&mut m, 2, 0, Class::Permanent, "")).is_empty());
+    let e = m.handle(Input::Command(Command::CloseBreaker {
+        account: "coding".into(),
+    }));
+    assert_eq!(spawned_jobs(&e), vec![1]);
+}
+
+#[test]
+fn retry_now_cancel_and_priority_act_on_waiting_jobs() {
+    let mut m = queue(3, 1);
+    m.handle(Input::Kick);
+    spawn(&mut m, 1, 1);
+    limited(&mut m, 1, 600_000, "usage limit reached");
+    // Job 2 took the slot; job 1 waits ten minutes, unless a person says now.
+    spawn(&mut m, 2, 2);
+    let e = m.handle(Input::Command(Command::RetryJob { job: JobId(1) }));
+    assert!(spawned_jobs(&e).is_empty(), "no free slot yet");
+    assert_eq!(m.jobs[&JobId(1)].state, JobState::Queued);
+    // Lower priority number starts sooner: 3 goes before 1.
+    m.handle(Input::Command(Command::SetJobPriority {
+        job: JobId(3),
+        priority: -5,
+    }));
+    let e = end(&mut m, 2, 0, Class::Permanent, "");
+    assert_eq!(spawned_jobs(&e), vec![3]);
+    m.handle(Input::Command(Command::CancelJob { job: JobId(1) }));
+    assert_eq!(m.jobs[&JobId(1)].state, JobState::Cancelled);
+    assert_eq!(m.features[&FeatureId(1)].status, FeatureStatus::Failed);
+    spawn(&mut m, 3, 3);
+    let e = end(&mut m, 3, 0, Class::Permanent, "");
+    assert!(
+        spawned_jobs(&e).is_empty(),
+        "a cancelled job's feature is not queued again"
+    );
+    // Retrying the cancelled job gives it fresh attempts.
+    let e = m.handle(Input::Command(Command::RetryJob { job: JobId(1) }));
+    assert_eq!(spawned_jobs(&e), vec![1]);
+}
+
+#[test]
+fn usage_adds_up_per_job_feature_and_total_and_the_budget_pauses_once() {
+    let mut m = queue(3, 1);
+    m.budget_micros = Some(1_000_000);
+    m.handle(Input::Kick);
+    spawn(&mut m, 1, 1);
+    let usage = Usage {
+        input_tokens: 100,
+        output_tokens: 50,
+        cache_read_tokens: 0,
+        cache_write_tokens: 0,
+        cost_micros: Some(600_000),
+    };
+    let exit = |run: i64| Input::Exited {
+        run: RunId(run),
+        code: Some(0),
+        signal: None,
+        group_alive: false,
+        at_ms: 1,
+        verdict: None,
+        failure: None,
+        usage: Some(usage),
+        random: 0,
+    };
+    let e = m.handle(exit(1));
+    assert!(e.contains(&Effect::SaveRunUsage {
+        run: RunId(1),
+        usage
+    }));
+    assert_eq!(spawned_jobs(&e), vec![2], "under budget: goes on");
+    spawn(&mut m, 2, 2);
+    let e = m.handle(exit(2));
+    assert!(spawned_jobs(&e).is_empty(), "over budget: paused");
+    assert!(m.scheduler_paused);
+    let note = m.notice.clone().unwrap_or_default();
+    assert!(note.contains("budget spent: $1.20 of $1.00"), "{note}");
+    let s = m.snapshot(std::path::Path::new("/p"), 1);
+    assert_eq!(s.totals.usage.cost_micros, Some(1_200_000));
+    assert_eq!(s.features[0].usage.output_tokens, 50);
+    // A person resumes knowingly: it is not paused again.
+    let e = m.handle(Input::Command(Command::SetSchedulerPaused {
+        paused: false,
+    }));
+    assert_eq!(spawned_jobs(&e), vec![3]);
+}
+
+#[test]
+fn a_restored_queue_requeues_interrupted_jobs_and_rearms_backoffs() {
+    let mut m = queue(2, 0);
+    m.handle(Input::Kick);
+    let mut jobs: Vec<Job> = m.jobs.values().cloned().collect();
+    jobs[0].state = JobState::Running;
+    jobs[0].attempts = 1;
+    jobs[1].state = JobState::Backoff;
+    jobs[1].available_at_ms = Some(m.now_ms + 5_000);
+    let (mut fresh, _) = Model::new(vec![feature(1), feature(2)], 0);
+    fresh.now_ms = m.now_ms;
+    let e = fresh.restore_queue(jobs, Vec::new());
+    assert_eq!(fresh.jobs[&JobId(1)].state, JobState::Queued);
+    assert_eq!(
+        fresh.jobs[&JobId(1)].attempts,
+        0,
+        "the lost run's attempt is given back"
+    );
+    assert_eq!(wakes(&e).len(), 1);
+    assert_eq!(wakes(&e)[0].1, 5_000);
+    assert_eq!(fresh.next_job, 3, "new jobs never reuse a stored id");
+}
