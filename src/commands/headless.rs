@@ -68,6 +68,13 @@ fn stuck(s: &Snapshot, max_attempts: u32) -> bool {
     !live && !startable && !s.scheduler_paused
 }
 
+/// The recorded costs reached `[budget] usd`.
+fn budget_spent(s: &Snapshot) -> bool {
+    s.totals
+        .budget_micros
+        .is_some_and(|b| s.totals.usage.cost_micros.unwrap_or(0) >= b)
+}
+
 /// Runs the project's agents until a signal, or with `until_done` until every feature passes
 /// (or nothing more can happen).
 pub fn run_headless(project: &Path, until_done: bool) -> Result<HeadlessEnd, DashboardError> {
@@ -102,7 +109,11 @@ pub fn run_headless(project: &Path, until_done: bool) -> Result<HeadlessEnd, Das
             }
             if until_done && end.is_none() {
                 let all = !snap.features.is_empty() && snap.features.iter().all(|f| f.status == FeatureStatus::Passing);
-                if all || stuck(&snap, max_attempts) {
+                if !all && budget_spent(&snap) && !snap.runs.iter().any(|r| r.state.is_live()) {
+                    say("corral: the budget is spent and nothing runs; stopping");
+                    end = Some(HeadlessEnd::Stuck);
+                    handle.send(Command::Shutdown);
+                } else if all || stuck(&snap, max_attempts) {
                     end = Some(if all { HeadlessEnd::AllPassing } else { HeadlessEnd::Stuck });
                     handle.send(Command::Shutdown);
                 }
@@ -141,11 +152,12 @@ pub fn run_headless(project: &Path, until_done: bool) -> Result<HeadlessEnd, Das
 struct QueueWatch {
     jobs: HashMap<crate::api::JobId, (crate::api::JobState, u32, u32)>,
     breakers: HashMap<String, (crate::api::BreakerState, Option<i64>)>,
+    spent: crate::api::Usage,
 }
 
 impl QueueWatch {
     fn report(&mut self, snap: &Snapshot) {
-        use crate::api::{BreakerState, JobState};
+        use crate::api::{BreakerState, JobState, Usage};
         for j in &snap.jobs {
             let key = (j.state, j.attempt, j.transient_attempts);
             if self.jobs.insert(j.id, key) == Some(key) {
@@ -172,6 +184,22 @@ impl QueueWatch {
                 j.id,
                 j.role,
                 j.state.as_str()
+            ));
+        }
+        let spent = snap.totals.usage;
+        if spent != self.spent {
+            self.spent = spent;
+            let cost = spent.cost_micros.map_or("no cost reported".into(), |c| {
+                let budget = snap.totals.budget_micros;
+                let of = budget.map_or(String::new(), |b| format!(" of {}", Usage::format_usd(b)));
+                format!("{}{of}", Usage::format_usd(c))
+            });
+            say(&format!(
+                "spent {cost}: {} tokens in, {} out, {} cache read, {} cache write",
+                spent.input_tokens,
+                spent.output_tokens,
+                spent.cache_read_tokens,
+                spent.cache_write_tokens
             ));
         }
         for b in &snap.breakers {

@@ -163,6 +163,10 @@ pub fn plan(args: &DemoAgentArgs) -> Plan {
     let id = args.feature;
     let mut rng = Rng(args.seed ^ (id as u64).wrapping_mul(0xD1B5_4A32_D192_ED03));
     rng.next(); // decorrelate small seeds from the first draw
+    // Drawn apart from `rng` so the rest of each script stays what it was before rate limits.
+    let mut side = Rng(args.seed.rotate_left(17) ^ 0x9E37_79B9_7F4A_7C15 ^ id as u64);
+    side.next();
+    let rate_limited = side.below(100) < 8; // now and then the service says "not now"
     let fails = rng.below(100) < 20; // about one run in five fails its tests
     let fix_then_pass = !fails && rng.below(10) < 3; // a red run the agent then fixes looks real
     let target = rng.range(22.0, 55.0);
@@ -198,6 +202,15 @@ pub fn plan(args: &DemoAgentArgs) -> Plan {
     for _ in 0..1 + size / 2 {
         let t = fill(b.rng.pick(&thoughts));
         out!(b, S, "  {DIM}{t}{RESET}");
+    }
+    if rate_limited {
+        // What Claude Code prints when the API refuses; corral backs off for the Retry-After.
+        let wait = 15 + side.below(30);
+        err!(b, N, "{RED}{BOLD}API Error: 429{RESET} {{\"type\":\"error\",\"error\":{{\"type\":\"rate_limit_error\",\"message\":\"Number of request tokens has exceeded your per-minute rate limit\"}}}}");
+        err!(b, Q, "{DIM}retry-after: {wait}{RESET}");
+        let mut steps = b.steps;
+        fit_duration(&mut steps, 20.5);
+        return Plan { steps, exit_code: 1 };
     }
 
     // Planning.
@@ -354,9 +367,19 @@ mod tests {
         let plans: Vec<Plan> = (0..100).map(|s| plan(&args(s as i64, None, s))).collect();
         let failed = plans.iter().filter(|p| p.exit_code == 1).count();
         assert!((5..=40).contains(&failed), "{failed} failures in 100");
+        let limited = plans
+            .iter()
+            .filter(|p| p.steps.iter().any(|s| s.text.contains("retry-after:")))
+            .count();
+        assert!((1..=20).contains(&limited), "{limited} rate limits in 100");
         for p in &plans {
             let says_failed = p.steps.iter().any(|s| s.text.contains("tests failed"));
-            assert_eq!(says_failed, p.exit_code == 1, "summary matches exit code");
+            let limited = p.steps.iter().any(|s| s.text.contains("API Error: 429"));
+            assert_eq!(
+                says_failed || limited,
+                p.exit_code == 1,
+                "output matches exit code"
+            );
             let total: f64 = p.steps.iter().map(|s| s.delay).sum();
             assert!((20.0..=60.0).contains(&total), "{total}s");
             assert!(p.steps.iter().all(|s| (0.3..=3.0).contains(&s.delay)));
