@@ -53,6 +53,44 @@ fn every_key_parses() {
     );
 }
 
+/// The template with every commented-out example turned on: each `# [table]` header and each
+/// `# key = value` line that is valid TOML on its own (prose lines stay comments).
+fn template_with_examples() -> String {
+    DEFAULT_CONFIG
+        .lines()
+        .map(|line| match line.strip_prefix("# ") {
+            Some(example)
+                if (example.starts_with('[') && example.ends_with(']'))
+                    || (example.contains(" = ") && example.parse::<toml::Table>().is_ok()) =>
+            {
+                example
+            }
+            _ => line,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn template_examples_parse_and_show_the_defaults() {
+    let text = template_with_examples();
+    let c = match Config::parse(&text, "corral.toml") {
+        Ok(c) => c,
+        Err(err) => panic!("{err}\n{text}"),
+    };
+    // The examples of [retry] and [breaker] are the defaults.
+    assert_eq!(c.retry, RetryConfig::default());
+    assert_eq!(c.breaker, BreakerConfig::default());
+    assert_eq!(c.budget.usd_micros, Some(25_000_000));
+    let coding = &c.profiles["coding"];
+    assert_eq!(coding.account, "anthropic-main");
+    assert_eq!(
+        coding.transient_patterns,
+        ["capacity exceeded", "worker \\d+ is busy"]
+    );
+    assert_eq!(c.logs, LogsConfig::default());
+}
+
 #[test]
 fn budget_takes_integers_and_rounds_to_micro_dollars() {
     let usd = |v: &str| {
