@@ -46,6 +46,29 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(total)
 }
 
+/// Writes `d` the way [`parse_duration`] reads it, largest units first: `"1h30m"`, `"500ms"`,
+/// `"0s"`. Parts below a millisecond are left out (no config value has them).
+pub fn format_duration(d: Duration) -> String {
+    let mut ms = d.as_millis();
+    if ms == 0 {
+        return "0s".to_string();
+    }
+    let mut out = String::new();
+    for (unit, size) in [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+        ("ms", 1),
+    ] {
+        if ms >= size {
+            out.push_str(&format!("{}{unit}", ms / size));
+            ms %= size;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,6 +106,26 @@ mod tests {
         ];
         for text in bad {
             assert!(parse_duration(text).is_err(), "{text:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn formatted_durations_read_back() {
+        let cases = [
+            (Duration::ZERO, "0s"),
+            (Duration::from_millis(500), "500ms"),
+            (Duration::from_secs(5), "5s"),
+            (Duration::from_secs(5400), "1h30m"),
+            (Duration::from_secs(86_400 + 1), "1d1s"),
+            (Duration::from_millis(90_250), "1m30s250ms"),
+            (Duration::from_nanos(1_500_000), "1ms"),
+        ];
+        for (d, text) in cases {
+            assert_eq!(format_duration(d), text);
+            assert_eq!(
+                parse_duration(text),
+                Ok(Duration::from_millis(d.as_millis() as u64))
+            );
         }
     }
 }

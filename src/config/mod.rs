@@ -5,11 +5,14 @@
 
 mod duration;
 mod error;
+mod patterns;
 mod placeholders;
 mod queue;
 mod raw;
 mod sections;
 
+#[cfg(test)]
+mod queue_tests;
 #[cfg(test)]
 mod tests;
 
@@ -183,13 +186,13 @@ impl Config {
             }
         };
 
-        let mut config = Config::empty();
+        let mut layers = Vec::new();
+        let mut sources = Vec::new();
         if let Some(user) = user {
             match std::fs::read_to_string(user) {
                 Ok(text) => {
-                    let layer = Layer::parse(&text, &user.display().to_string())?;
-                    config.apply(layer);
-                    config.sources.push(user.to_path_buf());
+                    layers.push(Layer::parse(&text, &user.display().to_string())?);
+                    sources.push(user.to_path_buf());
                 }
                 Err(err) if err.kind() == io::ErrorKind::NotFound => {}
                 Err(source) => {
@@ -200,22 +203,26 @@ impl Config {
                 }
             }
         }
-        let layer = Layer::parse(&project_text, &project_path.display().to_string())?;
-        config.apply(layer);
-        config.sources.push(project_path);
+        layers.push(Layer::parse(
+            &project_text,
+            &project_path.display().to_string(),
+        )?);
+        sources.push(project_path);
+        let mut config = Config::merge(layers)?;
+        config.sources = sources;
         Ok(config)
     }
 
     /// Parses and validates one document with defaults applied. `label` is what error
     /// messages call the file (e.g. `"corral.toml"`). `sources` is left empty.
     pub fn parse(text: &str, label: &str) -> Result<Config, ConfigError> {
-        let mut config = Config::empty();
-        config.apply(Layer::parse(text, label)?);
-        Ok(config)
+        Config::merge(vec![Layer::parse(text, label)?])
     }
 
-    fn empty() -> Config {
-        Config {
+    /// Applies `layers` (lowest precedence first) over the defaults, then checks what only the
+    /// merged values can tell.
+    fn merge(layers: Vec<Layer>) -> Result<Config, ConfigError> {
+        let mut config = Config {
             scheduler: SchedulerConfig::default(),
             profiles: BTreeMap::new(),
             defaults: Defaults::default(),
@@ -225,7 +232,13 @@ impl Config {
             breaker: BreakerConfig::default(),
             budget: BudgetConfig::default(),
             sources: Vec::new(),
+        };
+        let mut queue = Vec::with_capacity(layers.len());
+        for layer in layers {
+            config.apply(layer, &mut queue);
         }
+        (config.retry, config.breaker, config.budget) = queue::resolve(&queue)?;
+        Ok(config)
     }
 
     /// The first enabled profile with `role`, in name order.
@@ -240,10 +253,11 @@ impl Config {
             .find(|p| p.enabled && p.role == Role::Coding)
     }
 
-    /// Merges a later (higher-precedence) layer into `self`: scheduler fields that the layer
-    /// sets override field by field; profiles replace same-named ones whole, because merging
-    /// half of one agent's command with half of another's would run something nobody wrote.
-    fn apply(&mut self, layer: Layer) {
+    /// Merges a later (higher-precedence) layer into `self`: fields of the tables (scheduler,
+    /// logs, ...) that the layer sets override field by field; profiles replace same-named ones
+    /// whole, because merging half of one agent's command with half of another's would run
+    /// something nobody wrote. The queue tables go to `queue`, for [`queue::resolve`].
+    fn apply(&mut self, layer: Layer, queue: &mut Vec<queue::QueueLayer>) {
         let (sched, raw) = (&mut self.scheduler, layer.scheduler);
         if let Some(n) = raw.max_agents {
             sched.max_agents = n.0;
@@ -282,6 +296,7 @@ impl Config {
         }
         // Patterns add up: a secret the user file hides stays hidden in every project.
         self.redact.patterns.extend(layer.redact_patterns);
+        queue.push(layer.queue);
     }
 }
 
@@ -292,6 +307,8 @@ struct Layer {
     profiles: BTreeMap<String, Profile>,
     logs: sections::RawLogs,
     redact_patterns: Vec<String>,
+    /// `[retry]`, `[breaker]` and `[budget]`.
+    queue: queue::QueueLayer,
 }
 
 impl Layer {
@@ -322,9 +339,8 @@ impl Layer {
                     env_file: p.env_file,
                     max_parallel: p.max_parallel,
                     stdin: p.stdin,
-                    // Parsed from `account` / `transient_patterns` once those keys are read.
-                    account: name.clone(),
-                    transient_patterns: Vec::new(),
+                    account: p.account.map_or_else(|| name.clone(), |a| a.0),
+                    transient_patterns: p.transient_patterns.unwrap_or_default().0,
                 };
                 (name, profile)
             })
@@ -335,6 +351,7 @@ impl Layer {
             profiles,
             logs: raw.logs,
             redact_patterns: raw.redact.patterns.into_iter().map(|p| p.0).collect(),
+            queue: queue::QueueLayer::new(raw.retry, raw.breaker, raw.budget, text, label),
         })
     }
 }

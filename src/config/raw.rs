@@ -32,6 +32,12 @@ pub(crate) struct RawFile {
     pub logs: super::sections::RawLogs,
     #[serde(default)]
     pub redact: super::sections::RawRedact,
+    #[serde(default)]
+    pub retry: super::queue::RawRetry,
+    #[serde(default)]
+    pub breaker: super::queue::RawBreaker,
+    #[serde(default)]
+    pub budget: super::queue::RawBudget,
 }
 
 /// `[scheduler]`; fields are optional so a project file can override a user file field by field.
@@ -77,6 +83,8 @@ pub(crate) struct RawProfile {
     pub max_parallel: Option<u32>,
     #[serde(default)]
     pub stdin: super::StdinMode,
+    pub account: Option<Account>,
+    pub transient_patterns: Option<super::patterns::TransientPatterns>,
 }
 
 fn default_enabled() -> bool {
@@ -246,5 +254,22 @@ impl<'de> Deserialize<'de> for EnvValue {
             return Err(de::Error::custom("must not contain a NUL character"));
         }
         Ok(EnvValue(s))
+    }
+}
+
+/// An account name: not empty (nor only spaces), since profiles sharing an account share its
+/// limits and circuit breaker by this name.
+#[derive(Debug, Clone)]
+pub(crate) struct Account(pub String);
+
+impl<'de> Deserialize<'de> for Account {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        if s.trim().is_empty() {
+            return Err(de::Error::custom(
+                "must not be empty (leave it out to use the profile's name)",
+            ));
+        }
+        Ok(Account(s))
     }
 }

@@ -145,7 +145,7 @@ impl<'de> Deserialize<'de> for Pattern {
                 }
                 regex::Regex::new(s)
                     .map(|_| Pattern(s.to_string()))
-                    .map_err(|e| E::custom(format!("not a valid regular expression: {e}")))
+                    .map_err(|e| E::custom(super::patterns::invalid_regex(s, &e)))
             }
         }
         deserializer.deserialize_str(Visitor)
