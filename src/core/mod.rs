@@ -22,6 +22,7 @@ mod run;
 pub mod scheduler;
 mod snapshot;
 pub mod stats;
+pub mod usage;
 
 pub use effect::{Effect, Sig, TimerKind};
 pub use model::{Feature, Input, Job, Model, NewRun, describe_end};
