@@ -26,9 +26,11 @@
 //! or absurd count, or a cost that is negative or absurd, is ignored as a whole. Costs are
 //! rounded to micro-dollars.
 //!
-//! Almost no line is a report, and the scanner sees every line an agent prints: a line that
-//! neither starts with [`USAGE_PREFIX`] nor contains `tokens` costs one SIMD substring search
-//! and is never parsed. Every JSON report above names a token count, so it always passes.
+//! Almost no line is a report, and the scanner sees every line an agent prints, so a line is
+//! judged by its first character (after whitespace and colour codes) before anything else:
+//! a report must *start* the line, as every format above does. Only a line starting with `{`
+//! costs a SIMD search for `tokens` (every JSON report names a token count), and only a line
+//! that passes is parsed.
 
 use crate::api::Usage;
 use memchr::memmem;
@@ -45,7 +47,7 @@ const MAX_TOKENS: u64 = 1_000_000_000_000;
 /// More dollars than this for one report is garbage, not usage.
 const MAX_COST_USD: f64 = 1_000_000.0;
 
-/// Every report but [`USAGE_PREFIX`] contains this word, so other lines are dropped at once.
+/// Every JSON report names a token count.
 static TOKENS: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new("tokens"));
 
 /// Gathers the usage reported in the output of one run. Feed it every line, in order, with
@@ -66,24 +68,25 @@ impl UsageScanner {
     pub fn line(&mut self, text: &str) {
         let after_heading = std::mem::take(&mut self.after_heading);
         let start = skip_leading(text);
-        if let Some(rest) = start.strip_prefix(USAGE_PREFIX) {
-            if let Some(usage) = parse_reported(&strip_sgr(rest)) {
-                self.reported = Some(usage);
-            }
-            return;
-        }
         if after_heading && let Some(n) = parse_count_text(&strip_sgr(start)) {
             self.plain_total = Some(n);
             return;
         }
-        if TOKENS.find(start.as_bytes()).is_none() {
-            return;
-        }
-        let clean = strip_sgr(start);
-        if clean.starts_with('{') {
-            self.json(&clean);
-        } else {
-            self.plain(&clean);
+        // Every report starts with one of four characters; most lines end here.
+        match start.as_bytes().first() {
+            Some(b'{') if TOKENS.find(start.as_bytes()).is_some() => self.json(&strip_sgr(start)),
+            Some(b'[') if after_timestamp(start).starts_with("tokens used") => {
+                self.plain(&strip_sgr(start))
+            }
+            Some(b't') if start.starts_with("tokens used") => self.plain(&strip_sgr(start)),
+            Some(b'c') => {
+                if let Some(rest) = start.strip_prefix(USAGE_PREFIX)
+                    && let Some(usage) = parse_reported(&strip_sgr(rest))
+                {
+                    self.reported = Some(usage);
+                }
+            }
+            _ => {}
         }
     }
 
@@ -176,6 +179,10 @@ impl UsageScanner {
 
 /// `text` without leading whitespace and SGR colour codes; looks only at the start.
 fn skip_leading(mut text: &str) -> &str {
+    // Most lines start with a visible ASCII character: nothing to skip.
+    if text.as_bytes().first().is_some_and(u8::is_ascii_graphic) {
+        return text;
+    }
     loop {
         let trimmed = text.trim_start();
         match trimmed.strip_prefix("\x1b[") {
@@ -191,6 +198,18 @@ fn skip_leading(mut text: &str) -> &str {
             }
             None => return trimmed,
         }
+    }
+}
+
+/// What follows a leading `[2025-...]` (a timestamp: a digit after the bracket, so `[INFO]`
+/// costs nothing more), without whitespace and colour codes; empty when there is none.
+fn after_timestamp(text: &str) -> &str {
+    if !text.as_bytes().get(1).is_some_and(u8::is_ascii_digit) {
+        return "";
+    }
+    match memchr::memchr(b']', text.as_bytes()) {
+        Some(end) => skip_leading(&text[end + 1..]),
+        None => "",
     }
 }
 
