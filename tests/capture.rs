@@ -1,5 +1,6 @@
 //! Output capture with real `sh` agents through the whole runtime: the ring keeps the newest
-//! lines, the log file keeps all of them and reaches the disk while the agent still prints.
+//! lines, the log file keeps all of them and reaches the disk while the agent still prints; the
+//! usage an agent reports is read from its output.
 
 mod common;
 
@@ -114,5 +115,50 @@ async fn lines_reach_the_file_while_the_agent_is_still_printing() {
     assert_eq!(
         h.log_tail(ended.id, 1).last().map(|l| l.seq),
         Some(printed as u64)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claude_code_json_result_printed_by_a_real_child_is_recorded_as_its_usage() {
+    use corral::api::{RunId, Usage};
+    use corral::core::redact::Redactor;
+    use corral::runtime::capture::LogHub;
+    use std::process::Stdio;
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/claude_result.json");
+    // Redacted as the supervisor does, so the report survives the real filter.
+    let redactor = Redactor::new(&[]).expect("built-in rules");
+    let hub = LogHub::new(100, dir.path().to_path_buf())
+        .with_filter(Arc::new(move |line: &str| redactor.redact(line)));
+    let run = RunId(1);
+    hub.open(run, &dir.path().join("1.log")).expect("log file");
+    let mut child = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg("echo 'Reading the cart module'; echo 'warning: slow test' >&2; cat \"$1\"")
+        .arg("sh")
+        .arg(&fixture)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sh starts");
+    let stdout = child.stdout.take().expect("stdout pipe");
+    let stderr = child.stderr.take().expect("stderr pipe");
+    let clock = || 0;
+    tokio::join!(
+        hub.clone().pump(run, Stream::Stdout, stdout, clock),
+        hub.clone().pump(run, Stream::Stderr, stderr, clock),
+    );
+    assert!(child.wait().await.expect("sh ends").success());
+    assert_eq!(
+        hub.usage(run),
+        Some(Usage {
+            input_tokens: 1200,
+            output_tokens: 3400,
+            cache_read_tokens: 50_000,
+            cache_write_tokens: 8000,
+            cost_micros: Some(123_400),
+        })
     );
 }

@@ -25,6 +25,7 @@ mod run;
 pub mod scheduler;
 mod snapshot;
 pub mod stats;
+pub mod usage;
 
 pub use effect::{Effect, Sig, TimerKind, WakeKey};
 pub use model::{Failure, Feature, Input, Job, Model, NewRun, describe_end};

@@ -1,7 +1,8 @@
 //! Per-run output: a bounded ring in memory, a log file on disk, and a broadcast to subscribers.
 
-use crate::api::{Event, LogLine, RunId, Stream};
+use crate::api::{Event, LogLine, RunId, Stream, Usage};
 use crate::core::lines::{Line, LineSplitter, cut_marker};
+use crate::core::usage::UsageScanner;
 use futures::FutureExt;
 use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
@@ -40,6 +41,8 @@ struct RunLog {
     last_output_ms: i64,
     /// Bytes of output captured.
     bytes: u64,
+    /// Tokens and cost the agent reported in its output.
+    usage: UsageScanner,
 }
 
 impl RunLog {
@@ -83,6 +86,8 @@ struct Out {
     stream: Stream,
     at_ms: i64,
     announce: bool,
+    /// The agent printed these lines (corral's notes are not scanned for usage reports).
+    agent: bool,
 }
 
 /// Every run's output. Cloned handles share the same rings.
@@ -189,6 +194,7 @@ impl LogHub {
             last_flush: Instant::now(),
             last_output_ms: super::now_ms(),
             bytes: 0,
+            usage: UsageScanner::default(),
         };
         lock(&self.runs).insert(run, Arc::new(Mutex::new(log)));
         result
@@ -201,6 +207,10 @@ impl LogHub {
             Some(filter) => filter(text),
             None => Cow::Borrowed(text),
         };
+        // After redaction, as everything else sees the line; a cut line is no whole report.
+        if out.agent && cut == 0 {
+            log.usage.line(&filtered);
+        }
         let mut text = filtered.into_owned();
         if cut > 0 {
             text.push_str(&cut_marker(cut));
@@ -241,6 +251,7 @@ impl LogHub {
             stream,
             at_ms,
             announce: self.tx.receiver_count() > 0,
+            agent: true,
         }
     }
 
@@ -260,6 +271,13 @@ impl LogHub {
         self.log_of(run).map_or(0, |log| lock(&log).bytes)
     }
 
+    /// Tokens and cost the run's agent reported in its output so far (see [`UsageScanner`]
+    /// for what is recognised); `None` when it reported nothing, or when the run is not in
+    /// memory (a run of an earlier session: its log file is not scanned again).
+    pub fn usage(&self, run: RunId) -> Option<Usage> {
+        self.log_of(run).and_then(|log| lock(&log).usage.usage())
+    }
+
     /// Adds a line of corral's own about the run (shown on the stderr side), e.g. why it
     /// could not start.
     pub fn note(&self, run: RunId, text: &str) {
@@ -271,7 +289,11 @@ impl LogHub {
         log.last_output_ms = now;
         log.bytes += text.len() as u64 + 1;
         let mut sent = Vec::new();
-        self.push(&mut log, self.out(Stream::Stderr, now), text, 0, &mut sent);
+        let out = Out {
+            agent: false,
+            ..self.out(Stream::Stderr, now)
+        };
+        self.push(&mut log, out, text, 0, &mut sent);
         log.flush();
         drop(log);
         self.send_lines(sent);

@@ -213,3 +213,32 @@ fn a_flood_reaches_the_file_every_second() {
         total
     );
 }
+
+#[tokio::test]
+async fn usage_is_read_from_whole_agent_lines_after_the_filter() {
+    let dir = tempfile::tempdir().unwrap();
+    // The filter sees the report first: what it changes is what the scanner reads.
+    let filter: LineFilter = Arc::new(|text: &str| Cow::Owned(text.replace("0.5", "0.25")));
+    let (hub, _) = hub_in(dir.path(), 100, Some(filter));
+    assert_eq!(hub.usage(RUN), None);
+    let report = b"corral-usage: {\"output_tokens\":7,\"cost_usd\":0.5}\n";
+    hub.clone()
+        .pump(RUN, Stream::Stdout, &report[..], clock)
+        .await;
+    let want = Usage {
+        output_tokens: 7,
+        cost_micros: Some(250_000),
+        ..Usage::default()
+    };
+    assert_eq!(hub.usage(RUN), Some(want));
+    // corral's own notes and cut lines are not the agent's reports.
+    hub.note(RUN, "corral-usage: {\"output_tokens\":1}");
+    let mut long = b"corral-usage: {\"output_tokens\":2}".to_vec();
+    long.resize(crate::core::lines::MAX_LINE_BYTES + 1, b' ');
+    long.push(b'\n');
+    hub.clone()
+        .pump(RUN, Stream::Stderr, &long[..], clock)
+        .await;
+    assert_eq!(hub.usage(RUN), Some(want));
+    assert_eq!(hub.usage(RunId(8)), None, "a run not in memory");
+}
