@@ -261,6 +261,13 @@ pub fn plan(args: &DemoAgentArgs) -> Plan {
         0
     };
 
+    // What the run cost, in the line any agent may print for corral to record.
+    let (input, output) = (8_000 + side.below(40_000), 1_500 + side.below(9_000));
+    let cached = 20_000 + side.below(120_000);
+    // Priced like a mid-size model: $3 per million in, $15 out, $0.30 cached.
+    let usd = (input as f64 * 3.0 + output as f64 * 15.0 + cached as f64 * 0.3) / 1e6;
+    out!(b, Q, "{DIM}corral-usage: {{\"input_tokens\":{input},\"output_tokens\":{output},\"cache_read_tokens\":{cached},\"cost_usd\":{usd:.4}}}{RESET}");
+
     let mut steps = b.steps;
     fit_duration(&mut steps, target);
     Plan { steps, exit_code }

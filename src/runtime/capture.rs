@@ -256,11 +256,6 @@ impl LogHub {
     }
 
     /// Milliseconds since the run last printed anything (or since it started), at `now_ms`.
-    /// What the run reported spending (placeholder until usage lines are read).
-    pub fn usage(&self, _run: RunId) -> Option<crate::api::Usage> {
-        None
-    }
-
     pub fn quiet_for(&self, run: RunId, now_ms: i64) -> u64 {
         self.log_of(run)
             .map_or(0, |log| (now_ms - lock(&log).last_output_ms).max(0) as u64)
