@@ -66,14 +66,14 @@ fn busy_model(n: i64) -> Model {
     model
 }
 
-#[divan::bench(args = [100, 1_000])]
+#[divan::bench(args = [100, 1_000, 10_000])]
 fn core_step_with_scheduling(bencher: divan::Bencher, n: i64) {
     bencher
         .with_inputs(|| busy_model(n))
         .bench_local_values(|mut model| model.handle(Input::Kick));
 }
 
-#[divan::bench(args = [100, 1_000])]
+#[divan::bench(args = [100, 1_000, 10_000])]
 fn snapshot_projection(bencher: divan::Bencher, n: i64) {
     let model = busy_model(n);
     bencher.bench_local(|| model.snapshot(Path::new("/p"), 1));

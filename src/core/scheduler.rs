@@ -193,7 +193,8 @@ impl Model {
             effects.extend(self.cancel_stale_jobs());
             effects.extend(self.enqueue_ready());
             let mut free = (self.max_agents as usize).saturating_sub(self.busy(Role::Coding));
-            for job in self.queued_in_order(Role::Coding) {
+            let rank = self.ready_rank();
+            for job in self.queued_in_order(Role::Coding, &rank) {
                 if free == 0 {
                     break;
                 }
@@ -256,14 +257,26 @@ impl Model {
         effects
     }
 
-    /// Queued jobs of `role` in start order: priority, then the feature's place in the ready
-    /// order (best score first), then age.
-    pub(crate) fn queued_in_order(&self, role: Role) -> Vec<JobId> {
-        let rank: HashMap<FeatureId, usize> = graph::ready_in_order(&self.features)
+    /// Each ready feature's place in the ready order (best score first); empty when no job
+    /// is queued, so an idle queue costs no graph pass.
+    pub(crate) fn ready_rank(&self) -> HashMap<FeatureId, usize> {
+        if !self.jobs.values().any(|j| j.state == JobState::Queued) {
+            return HashMap::new();
+        }
+        graph::ready_in_order(&self.features)
             .into_iter()
             .enumerate()
             .map(|(i, f)| (f, i))
-            .collect();
+            .collect()
+    }
+
+    /// Queued jobs of `role` in start order: priority, then the feature's place in the ready
+    /// order (`rank`, from [`Model::ready_rank`]), then age.
+    pub(crate) fn queued_in_order(
+        &self,
+        role: Role,
+        rank: &HashMap<FeatureId, usize>,
+    ) -> Vec<JobId> {
         let mut queued: Vec<(i64, usize, JobId)> = self
             .jobs
             .values()
@@ -283,7 +296,8 @@ impl Model {
         let mut effects = Vec::new();
         let mut free =
             (self.policy.testing_agents as usize).saturating_sub(self.busy(Role::Testing));
-        for job in self.queued_in_order(Role::Testing) {
+        // Testing jobs are not ranked by the graph: age decides among equal priorities.
+        for job in self.queued_in_order(Role::Testing, &HashMap::new()) {
             if free == 0 {
                 return effects;
             }

@@ -109,16 +109,14 @@ impl Model {
             .values()
             .filter(|j| j.state == JobState::Running)
             .collect();
+        let rank = self.ready_rank();
         for role in [
             crate::api::Role::Initializer,
             crate::api::Role::Coding,
             crate::api::Role::Testing,
         ] {
-            order.extend(
-                self.queued_in_order(role)
-                    .iter()
-                    .filter_map(|j| self.jobs.get(j)),
-            );
+            let queued = self.queued_in_order(role, &rank);
+            order.extend(queued.iter().filter_map(|j| self.jobs.get(j)));
         }
         let mut backoff: Vec<&super::Job> = self
             .jobs
