@@ -310,9 +310,11 @@ impl Model {
         if let Some(new) = &record {
             job.runs.push(new.id);
         }
-        let (role, feature) = (job.role, job.feature);
-        let mut effects = vec![Effect::SaveJob(job.clone())];
+        let (role, feature, account) = (job.role, job.feature, job.account.clone());
         let attempts = job.attempts;
+        let mut effects = vec![Effect::SaveJob(job.clone())];
+        // Had it been the half-open breaker's probe, another job may probe instead.
+        effects.extend(self.breaker_step(&account, super::breaker::Input::ProbeAbandoned));
         if role == Role::Coding
             && let Some(feature) = feature.and_then(|f| self.features.get_mut(&f))
         {

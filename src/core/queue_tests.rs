@@ -380,3 +380,25 @@ fn a_restored_queue_requeues_interrupted_jobs_and_rearms_backoffs() {
     assert_eq!(wakes(&e)[0].1, 5_000);
     assert_eq!(fresh.next_job, 3, "new jobs never reuse a stored id");
 }
+
+#[test]
+fn a_probe_that_cannot_even_start_lets_another_job_probe() {
+    let mut m = queue(3, 3);
+    m.handle(Input::Kick);
+    for job in 1..=3 {
+        spawn(&mut m, job, job);
+    }
+    for run in 1..=3 {
+        limited(&mut m, run, 0, "503 Service Unavailable");
+    }
+    m.now_ms += 60_000;
+    let probe = spawned_jobs(&m.handle(Input::Kick));
+    assert_eq!(probe.len(), 1);
+    let e = m.handle(Input::SpawnFailed {
+        job: JobId(probe[0]),
+        record: None,
+        error: "program `claude` not found".into(),
+    });
+    assert_eq!(spawned_jobs(&e).len(), 1, "the next job probes");
+    assert_ne!(spawned_jobs(&e), probe);
+}
