@@ -284,4 +284,14 @@ fn reported_costs_are_recorded_and_the_budget_pauses_the_scheduler() {
     );
     let pending = sql(p, "SELECT COUNT(*) FROM features WHERE status = 'passing'");
     assert_eq!(pending, vec![vec!["2"]]);
+    // Shown afterwards too, from the database.
+    let status = cargo_bin_cmd!("corral")
+        .current_dir(p)
+        .env("XDG_CONFIG_HOME", p.join(".xdg"))
+        .arg("status")
+        .output()
+        .unwrap();
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(status.contains("spent $0.2468: 125200 tokens"), "{status}");
+    assert!(status.contains("jobs: 1 queued, 0 running"), "{status}");
 }

@@ -189,6 +189,10 @@ fn after_sigkill_the_next_start_kills_leftovers_and_spares_a_reused_pid() {
     let _ = stranger.wait();
     // Its features were put back and started again: two fresh agents, then quit cleanly.
     let fresh = two_live_agents(&second, dir.path());
+    // `q` asks only while the dashboard knows of live agents: wait until it shows them.
+    second.wait_for_screen("the fresh agents on screen", LIMIT, |s| {
+        s.matches("running").count() >= 2
+    });
     second.press("q");
     second.wait_for_screen("the quit question", LIMIT, |s| s.contains("Quit?"));
     second.press("y");

@@ -33,10 +33,16 @@ struct FeatureRow {
 struct JobRow {
     id: i64,
     profile: String,
+    account: String,
+    role: String,
     feature_id: Option<i64>,
+    priority: i64,
     state: String,
     attempts: i64,
     max_attempts: i64,
+    transient_attempts: i64,
+    transient_budget: i64,
+    available_at: Option<i64>,
     last_error: Option<String>,
 }
 
@@ -76,24 +82,37 @@ pub fn status_json(project: &Path) -> Result<Value, StatusError> {
         features.push(f);
     }
     let mut stmt = conn.prepare(
-        "SELECT id, profile, feature_id, state, attempts, max_attempts, last_error FROM jobs ORDER BY id",
+        "SELECT id, profile, account, role, feature_id, priority, state, attempts, max_attempts,
+                transient_attempts, transient_budget, available_at, last_error FROM jobs ORDER BY id",
     )?;
     let jobs: Vec<JobRow> = stmt
         .query_map([], |r| {
             Ok(JobRow {
                 id: r.get(0)?,
                 profile: r.get(1)?,
-                feature_id: r.get(2)?,
-                state: r.get(3)?,
-                attempts: r.get(4)?,
-                max_attempts: r.get(5)?,
-                last_error: r.get(6)?,
+                account: r.get(2)?,
+                role: r.get(3)?,
+                feature_id: r.get(4)?,
+                priority: r.get(5)?,
+                state: r.get(6)?,
+                attempts: r.get(7)?,
+                max_attempts: r.get(8)?,
+                transient_attempts: r.get(9)?,
+                transient_budget: r.get(10)?,
+                available_at: r.get(11)?,
+                last_error: r.get(12)?,
             })
         })?
         .collect::<Result<_, _>>()?;
     let mut runs: Vec<StoredRun> = store.runs(false)?;
     runs.reverse();
+    let usage = store
+        .usage_by(None)?
+        .pop()
+        .map(|(_, u)| u)
+        .unwrap_or_default();
     Ok(json!({
+        "usage": usage,
         "protocol_version": crate::api::PROTOCOL_VERSION,
         "project": project.display().to_string(),
         "features": features,
@@ -137,5 +156,28 @@ pub fn print_status(project: &Path, as_json: bool) -> Result<(), StatusError> {
         })
         .count();
     println!("{} runs, {live} recorded live", runs.len());
+    let jobs = v["jobs"].as_array().unwrap_or(&empty);
+    let count = |state: &str| jobs.iter().filter(|j| j["state"] == state).count();
+    println!(
+        "jobs: {} queued, {} running, {} in backoff, {} failed",
+        count("queued"),
+        count("running"),
+        count("backoff"),
+        count("failed")
+    );
+    if let Ok(usage) = serde_json::from_value::<crate::api::Usage>(v["usage"].clone())
+        && !usage.is_empty()
+    {
+        let cost = usage
+            .cost_micros
+            .map_or("no cost reported".into(), crate::api::Usage::format_usd);
+        println!(
+            "spent {cost}: {} tokens ({} in, {} out, {} cached)",
+            usage.total_tokens(),
+            usage.input_tokens,
+            usage.output_tokens,
+            usage.cache_read_tokens + usage.cache_write_tokens
+        );
+    }
     Ok(())
 }
