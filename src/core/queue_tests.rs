@@ -402,3 +402,36 @@ fn a_probe_that_cannot_even_start_lets_another_job_probe() {
     assert_eq!(spawned_jobs(&e).len(), 1, "the next job probes");
     assert_ne!(spawned_jobs(&e), probe);
 }
+
+#[test]
+fn the_snapshot_lists_running_then_queued_in_start_order_then_backoffs_then_ended() {
+    let mut m = queue(5, 1);
+    m.handle(Input::Kick);
+    spawn(&mut m, 1, 1);
+    limited(&mut m, 1, 9_000, "429"); // job 1: backoff, later
+    spawn(&mut m, 2, 2);
+    m.handle(Input::Command(Command::CancelJob { job: JobId(5) }));
+    m.handle(Input::Command(Command::SetJobPriority {
+        job: JobId(4),
+        priority: -1,
+    }));
+    let s = m.snapshot(std::path::Path::new("/p"), 1);
+    let order: Vec<(i64, JobState)> = s.jobs.iter().map(|j| (j.id.0, j.state)).collect();
+    assert_eq!(
+        order,
+        vec![
+            (2, JobState::Running),
+            (4, JobState::Queued),
+            (3, JobState::Queued),
+            (1, JobState::Backoff),
+            (5, JobState::Cancelled),
+        ]
+    );
+    let backoff = &s.jobs[3];
+    assert_eq!(backoff.available_at_ms, Some(109_000));
+    assert_eq!(backoff.feature_name.as_deref(), Some("F1"));
+    assert_eq!(
+        (backoff.transient_attempts, backoff.transient_budget),
+        (1, 5)
+    );
+}
