@@ -177,18 +177,37 @@ impl Classifier {
         Class::Transient { wait }
     }
 
-    /// The line that decided [`Classifier::classify`]: the first auth line, else the last
-    /// transient one; `None` for a permanent failure.
-    pub fn evidence<'a>(&self, tail: &[&'a str]) -> Option<&'a str> {
-        let mut last = None;
+    /// The line that decided [`Classifier::classify`], for a job's last error: the first auth
+    /// line, else the last line naming the trouble (a status, a phrase), joined with the last
+    /// `Retry-After` line when that is a separate one; `None` for a permanent failure.
+    pub fn evidence(&self, tail: &[&str]) -> Option<String> {
+        let (mut named, mut wait) = (None, None);
         for line in tail {
             match self.signal(line) {
-                Signal::Auth => return Some(line),
-                Signal::Transient => last = Some(*line),
+                Signal::Auth => return Some(line.trim().to_string()),
+                Signal::Transient if self.names_trouble(line) => named = Some(line.trim()),
+                Signal::Transient => wait = Some(line.trim()),
                 Signal::None => {}
             }
         }
-        last
+        match (named, wait) {
+            (Some(n), Some(w)) => Some(format!("{n} · {w}")),
+            (n, w) => n.or(w).map(str::to_string),
+        }
+    }
+
+    /// A transient signal other than a bare `Retry-After` header.
+    fn names_trouble(&self, line: &str) -> bool {
+        let status = self.status.captures_iter(line).any(|c| {
+            matches!(
+                c.get(1).or_else(|| c.get(2)).map(|m| m.as_str()),
+                Some("429" | "500" | "502" | "503" | "504" | "529")
+            )
+        });
+        status
+            || self.transient.is_match(line)
+            || self.net_timeout.is_match(line)
+            || self.extra.is_match(line)
     }
 
     fn signal(&self, line: &str) -> Signal {

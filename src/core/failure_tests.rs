@@ -334,3 +334,35 @@ fn civil_dates() {
     assert_eq!(days_from_civil(2000, 3, 1), 11_017);
     assert_eq!(days_from_civil(2026, 1, 1) * DAY_MS, 1_767_225_600_000);
 }
+
+#[test]
+fn evidence_names_the_trouble_and_the_wait() {
+    let c = Classifier::new(&[]).unwrap();
+    let tail = [
+        "● Exploring the code",
+        "API Error: 429 {\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\"}}",
+        "  retry-after: 41  ",
+    ];
+    assert_eq!(
+        c.evidence(&tail).as_deref(),
+        Some(
+            "API Error: 429 {\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\"}} · retry-after: 41"
+        )
+    );
+    assert_eq!(
+        c.evidence(&["retry-after: 5"]).as_deref(),
+        Some("retry-after: 5")
+    );
+    let auth = [
+        "Error: 503 Service Unavailable",
+        "Invalid API key · Please run /login",
+    ];
+    assert_eq!(
+        c.evidence(&auth).as_deref(),
+        Some("Invalid API key · Please run /login")
+    );
+    assert_eq!(
+        c.evidence(&["test result: FAILED. 3 passed; 1 failed"]),
+        None
+    );
+}

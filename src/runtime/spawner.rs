@@ -356,7 +356,7 @@ fn read_failure(
     let class = classifier.classify(&tail, now_ms, offset);
     Some(Failure {
         class,
-        evidence: classifier.evidence(&tail).map(str::to_string),
+        evidence: classifier.evidence(&tail),
     })
 }
 
