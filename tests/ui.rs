@@ -146,7 +146,9 @@ fn snapshot() -> Snapshot {
         ],
         breakers: Vec::new(),
         notice: None,
-        sampled_at_ms: 0,
+        // The App takes its clock from here until the event loop sets it: every time drawn
+        // below is measured from NOW.
+        sampled_at_ms: NOW,
         profiles: vec![
             profile("coding", Role::Coding, true, 2),
             profile("review", Role::Testing, false, 0),
@@ -216,7 +218,7 @@ fn app() -> App {
 
 fn draw(app: &App, theme: Theme, w: u16, h: u16) -> Terminal<TestBackend> {
     let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    term.draw(|f| render::draw(f, app, &theme, NOW)).unwrap();
+    term.draw(|f| render::draw(f, app, &theme)).unwrap();
     term
 }
 

@@ -107,6 +107,10 @@ pub struct App {
     pub quitting: bool,
     /// A short message of the UI's own (the runtime's notices come in the snapshot).
     pub message: Option<String>,
+    /// The moment the screen shows (ms since the epoch): uptimes and countdowns are measured
+    /// from it. The event loop sets it from the system clock before each draw; tests set it
+    /// by hand, so what they draw never depends on when they run.
+    pub now_ms: i64,
 }
 
 impl App {
@@ -126,6 +130,7 @@ impl App {
             show_app_log: false,
             quitting: false,
             message: None,
+            now_ms: snapshot.sampled_at_ms,
         };
         app.set_snapshot(snapshot);
         app

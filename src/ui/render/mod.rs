@@ -71,8 +71,10 @@ fn pane_block<'a>(title: String, focused: bool, theme: &Theme) -> Block<'a> {
         ))
 }
 
-/// Draws the whole dashboard. `now_ms` is passed in so uptimes render deterministically.
-pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, now_ms: i64) {
+/// Draws the whole dashboard. Times on screen are measured from [`App::now_ms`], never from
+/// the clock, so the same app gives the same frame.
+pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
+    let now_ms = app.now_ms;
     let a = areas(frame.area());
     chrome::header(frame, a.header, app, theme);
     match &app.view {
