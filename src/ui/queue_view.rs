@@ -1,7 +1,9 @@
-//! The [`App`]'s side of the job queue: whether anything on screen counts down.
+//! The [`App`]'s side of the job queue: the keys that act on the selected job (retry, cancel,
+//! priority), closing a circuit breaker, and whether anything on screen counts down.
 
-use super::app::App;
-use crate::api::{BreakerState, JobState};
+use super::app::{App, Confirm, Outcome, Overlay, Pane};
+use super::keymap::Action;
+use crate::api::{BreakerState, BreakerView, Command, JobState, JobView};
 
 impl App {
     /// True while the screen shows a countdown that has not run out at [`App::now_ms`]: a job
@@ -17,12 +19,122 @@ impl App {
                 .iter()
                 .any(|b| b.state == BreakerState::Open && ahead(b.until_ms))
     }
+
+    /// The breaker of `account`, if it holds jobs back (open or half-open).
+    pub fn held_by(&self, account: &str) -> Option<&BreakerView> {
+        self.snapshot
+            .breakers
+            .iter()
+            .find(|b| b.account == account && b.state != BreakerState::Closed)
+    }
+
+    /// The job the queue keys act on: the Queue pane's selection, while that pane has focus.
+    fn target_job(&self) -> Option<&JobView> {
+        let id = self.selected_job.filter(|_| self.focus == Pane::Queue)?;
+        self.snapshot.jobs.iter().find(|j| j.id == id)
+    }
+
+    /// `R` in the Queue pane. A waiting, failed or cancelled job is retried (its backoff ends,
+    /// or it gets fresh attempts); a running or done one is restarted through its run, as `R`
+    /// does in the other panes.
+    pub(super) fn retry_job(&mut self) -> Outcome {
+        let mut out = Outcome::default();
+        let Some(job) = self.target_job() else {
+            self.message = Some("no job selected".into());
+            return out;
+        };
+        let (id, state) = (job.id, job.state);
+        match state {
+            JobState::Queued | JobState::Backoff | JobState::Failed | JobState::Cancelled => {
+                out.commands.push(Command::RetryJob { job: id });
+            }
+            JobState::Running | JobState::Done => match self.target_run().map(|r| r.id) {
+                Some(run) => out.commands.push(Command::Restart { run }),
+                None => self.message = Some(format!("job {id} has no run to restart")),
+            },
+        }
+        out
+    }
+
+    /// `c`: asks before cancelling a job that still has work to do.
+    pub(super) fn cancel_job(&mut self) {
+        let Some(job) = self.target_job() else {
+            self.message = Some("no job selected".into());
+            return;
+        };
+        let (id, state) = (job.id, job.state);
+        if state.is_open() {
+            self.overlay = Some(Overlay::Confirm(Confirm::CancelJob(id)));
+        } else {
+            self.message = Some(format!("job {id} is {}: nothing to cancel", state.as_str()));
+        }
+    }
+
+    /// `[` and `]` in the Queue pane: the priority one lower or higher, at once, from the
+    /// snapshot's value (the runtime publishes the new one before a second press can come).
+    pub(super) fn job_priority(&mut self, action: Action) -> Outcome {
+        let mut out = Outcome::default();
+        let Some(job) = self.target_job() else {
+            self.message = Some("no job selected".into());
+            return out;
+        };
+        let (id, state, priority) = (job.id, job.state, job.priority);
+        if !state.is_open() {
+            self.message = Some(format!(
+                "job {id} is {}: priority unchanged",
+                state.as_str()
+            ));
+            return out;
+        }
+        let priority = match action {
+            Action::Sooner => priority.saturating_sub(1),
+            _ => priority.saturating_add(1),
+        };
+        out.commands
+            .push(Command::SetJobPriority { job: id, priority });
+        self.message = Some(format!("job {id} priority {priority} (lower: sooner)"));
+        out
+    }
+
+    /// `b`, anywhere: closes the breaker of the selected job's account if it is open, else
+    /// the only open one. With several open and none picked, says how to pick one.
+    pub(super) fn close_breaker(&mut self) -> Outcome {
+        let mut out = Outcome::default();
+        let picked = self
+            .target_job()
+            .and_then(|j| self.held_by(&j.account))
+            .map(|b| b.account.clone());
+        let open: Vec<&str> = self
+            .snapshot
+            .breakers
+            .iter()
+            .filter(|b| b.state != BreakerState::Closed)
+            .map(|b| b.account.as_str())
+            .collect();
+        let account = match (picked, open.as_slice()) {
+            (Some(a), _) => a,
+            (None, [only]) => only.to_string(),
+            (None, []) => {
+                self.message = Some("no breaker is open".into());
+                return out;
+            }
+            (None, many) => {
+                self.message = Some(format!(
+                    "{} breakers are open: select one of their jobs in the Queue pane",
+                    many.len()
+                ));
+                return out;
+            }
+        };
+        out.commands.push(Command::CloseBreaker { account });
+        out
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::{BreakerView, JobId, JobView, Role, Snapshot, Usage};
+    use crate::api::{JobId, Role, Snapshot, Usage};
 
     fn backoff_until(t: i64) -> JobView {
         JobView {
