@@ -122,7 +122,7 @@ async fn secrets_never_reach_the_file_the_ring_the_events_or_the_screen() {
     let mut app = App::new(snap());
     app.show_log(Some(run.id), h.log_tail(run.id, 100));
     let mut term = Terminal::new(TestBackend::new(200, 50)).unwrap();
-    term.draw(|f| render::draw(f, &app, &Theme::default(), 0))
+    term.draw(|f| render::draw(f, &app, &Theme::default()))
         .unwrap();
     let screen = term.backend().to_string();
     leaks("a rendered frame", &screen);

@@ -87,6 +87,14 @@ fn job(id: i64, feature: i64, state: JobState, err: Option<&str>) -> JobView {
     }
 }
 
+/// Spend with only a cost, in millionths of a dollar.
+fn dollars(micros: u64) -> Usage {
+    Usage {
+        cost_micros: Some(micros),
+        ..Usage::default()
+    }
+}
+
 fn snapshot() -> Snapshot {
     use FeatureStatus::*;
     Snapshot {
@@ -101,7 +109,7 @@ fn snapshot() -> Snapshot {
             live_agents: 2,
             cpu_tenths: 768,
             rss_bytes: 420 << 20,
-            usage: Default::default(),
+            usage: dollars(1_580_000),
             budget_micros: None,
         },
         features: vec![
@@ -110,7 +118,14 @@ fn snapshot() -> Snapshot {
             feature(3, "Catalog", "Product catalog", InProgress, &[], &[]),
             feature(4, "Cart", "Cart totals", InProgress, &[2], &[]),
             feature(5, "Checkout", "Pay by card", Blocked, &[3, 4], &[3, 4]),
-            feature(6, "Search", "Product search", Failing, &[3], &[3]),
+            FeatureView {
+                usage: Usage {
+                    input_tokens: 120_000,
+                    output_tokens: 8_000,
+                    ..dollars(1_580_000)
+                },
+                ..feature(6, "Search", "Product search", Failing, &[3], &[3])
+            },
         ],
         runs: vec![
             run(12, 3, "Product catalog", RunState::Running, 1_000_000, None),
@@ -122,22 +137,33 @@ fn snapshot() -> Snapshot {
                 1_000_000 + 540_000,
                 None,
             ),
-            run(
-                11,
-                6,
-                "Product search",
-                RunState::Failed { code: 1 },
-                1_000_000,
-                Some(1_000_000 + 95_000),
-            ),
-            run(
-                10,
-                2,
-                "Login form",
-                RunState::Exited,
-                1_000_000,
-                Some(1_000_000 + 42_000),
-            ),
+            RunView {
+                usage: Some(dollars(1_160_000)),
+                ..run(
+                    11,
+                    6,
+                    "Product search",
+                    RunState::Failed { code: 1 },
+                    1_000_000,
+                    Some(1_000_000 + 95_000),
+                )
+            },
+            // Tokens without a price, as Codex reports them.
+            RunView {
+                usage: Some(Usage {
+                    input_tokens: 40_000,
+                    output_tokens: 5_000,
+                    ..Usage::default()
+                }),
+                ..run(
+                    10,
+                    2,
+                    "Login form",
+                    RunState::Exited,
+                    1_000_000,
+                    Some(1_000_000 + 42_000),
+                )
+            },
         ],
         jobs: vec![
             job(12, 3, JobState::Running, None),
@@ -146,7 +172,9 @@ fn snapshot() -> Snapshot {
         ],
         breakers: Vec::new(),
         notice: None,
-        sampled_at_ms: 0,
+        // The App takes its clock from here until the event loop sets it: every time drawn
+        // below is measured from NOW.
+        sampled_at_ms: NOW,
         profiles: vec![
             profile("coding", Role::Coding, true, 2),
             profile("review", Role::Testing, false, 0),
@@ -216,7 +244,7 @@ fn app() -> App {
 
 fn draw(app: &App, theme: Theme, w: u16, h: u16) -> Terminal<TestBackend> {
     let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    term.draw(|f| render::draw(f, app, &theme, NOW)).unwrap();
+    term.draw(|f| render::draw(f, app, &theme)).unwrap();
     term
 }
 
@@ -535,7 +563,7 @@ fn cells_of(term: &Terminal<TestBackend>, needle: &str) -> Vec<ratatui::buffer::
     let buf = term.backend().buffer();
     let n = needle.chars().count() as u16;
     for y in 0..buf.area.height {
-        for x in 0..buf.area.width.saturating_sub(n) {
+        for x in 0..=buf.area.width.saturating_sub(n) {
             let cells: Vec<_> = (x..x + n).map(|i| buf[(i, y)].clone()).collect();
             if cells.iter().map(|c| c.symbol()).collect::<String>() == needle {
                 return cells;
@@ -790,7 +818,7 @@ fn search_detail() -> FeatureDetail {
         exit_code: code,
         started_at_ms: start,
         finished_at_ms: Some(end),
-        usage: None,
+        usage: Some(dollars(if id == 11 { 1_160_000 } else { 420_000 })),
     };
     FeatureDetail {
         id: FeatureId(6),
@@ -1150,7 +1178,13 @@ fn the_features_pane_shows_attempts_from_120_columns() {
     assert!(text.contains(" try deps"), "{text}");
     assert!(text.contains("failing       3 deps 3"), "{text}");
     assert!(screen(&app, 120, 40).contains(" try deps"), "at 120x40 too");
-    assert!(!screen(&app, 80, 24).contains(" try "), "not when narrow");
+    let narrow = screen(&app, 80, 24);
+    let titles = narrow.lines().find(|l| l.contains(" name ")).unwrap();
+    let features_titles = titles.split(" name ").nth(1).unwrap();
+    assert!(
+        !features_titles.contains("try"),
+        "not when narrow: {titles}"
+    );
 }
 
 #[test]
@@ -1182,4 +1216,339 @@ fn the_kill_question_is_whole_at_80x24() {
         .join(" ");
     assert!(joined.contains("grace period."), "{text}");
     assert!(text.contains("y yes"), "{text}");
+}
+
+/// A breaker as the header and the Queue pane see it.
+fn breaker(account: &str, state: BreakerState, until_ms: Option<i64>, auth: bool) -> BreakerView {
+    BreakerView {
+        account: account.into(),
+        state,
+        failures: 0,
+        until_ms,
+        auth,
+        login_hint: auth.then(|| "run `claude` and type /login, then press b".into()),
+    }
+}
+
+/// Jobs in every state, in the order the runtime lists them: running, waiting in start order
+/// (one held by its account's open breaker, one backing off for another 65 s), then ended,
+/// newest first.
+fn queue_snapshot() -> Snapshot {
+    let mut s = snapshot();
+    let named = |j: JobView, name: &str, attempt: u32| JobView {
+        feature_name: Some(name.into()),
+        account: "anthropic-main".into(),
+        attempt,
+        max_attempts: 3,
+        ..j
+    };
+    s.jobs = vec![
+        named(job(12, 3, JobState::Running, None), "Product catalog", 1),
+        JobView {
+            profile: "review".into(),
+            role: Role::Testing,
+            ..named(job(17, 2, JobState::Queued, None), "Login form", 0)
+        },
+        JobView {
+            profile: "codex".into(),
+            account: "openai-team".into(),
+            ..named(job(16, 5, JobState::Queued, None), "Pay by card", 0)
+        },
+        JobView {
+            transient_attempts: 4,
+            available_at_ms: Some(NOW + 65_000),
+            ..named(
+                job(
+                    15,
+                    4,
+                    JobState::Backoff,
+                    Some("429 Too Many Requests: rate limited (retry-after 60)"),
+                ),
+                "Cart totals",
+                2,
+            )
+        },
+        named(
+            job(
+                11,
+                6,
+                JobState::Failed,
+                // Agent text: colours, a newline and a cursor move, all to be flattened.
+                Some(
+                    "exit 1: test search::ranks_by_relevance failed\n\x1b[31mpanicked\x1b[0m at src/search.rs:42\x1b[2J",
+                ),
+            ),
+            "Product search",
+            3,
+        ),
+        JobView {
+            usage: dollars(420_000),
+            ..named(job(10, 2, JobState::Done, None), "Login form", 1)
+        },
+        named(
+            job(9, 1, JobState::Cancelled, Some("cancelled by request")),
+            "User accounts",
+            1,
+        ),
+    ];
+    s.breakers = vec![
+        breaker("anthropic-main", BreakerState::Closed, None, false),
+        breaker("openai-team", BreakerState::Open, Some(NOW + 80_000), false),
+    ];
+    s
+}
+
+/// The queue app with the Queue pane focused, on its first job (12, running).
+fn on_queue() -> App {
+    let mut app = App::new(queue_snapshot());
+    app.show_log(Some(RunId(12)), lines(12));
+    type_text(&mut app, "\t");
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.focus, Pane::Queue);
+    assert_eq!(app.selected_job, Some(JobId(12)));
+    app
+}
+
+/// Moves the Queue pane's selection onto job `id`.
+fn select_job(app: &mut App, id: i64) {
+    type_text(app, "g");
+    while app.selected_job != Some(JobId(id)) {
+        let before = app.selected_job;
+        type_text(app, "j");
+        assert_ne!(before, app.selected_job, "job {id} is not listed");
+    }
+}
+
+#[test]
+fn queue_pane_120x40() {
+    let term = draw(&on_queue(), Theme::default(), 120, 40);
+    let text = term.backend().to_string();
+    for part in [
+        "running",
+        "queued",
+        "backoff",
+        "done",
+        "failed",
+        "cancelled",
+        "in 1m05s",
+        "breaker 1m20s",
+        "2/3 ~4/20",
+        "#4 Cart totals",
+        // One line, colours and the newline gone, cut to the column with an ellipsis.
+        "exit 1: test search::ranks_by_relevance failed pani…",
+    ] {
+        assert!(text.contains(part), "{part:?} missing:\n{text}");
+    }
+    assert!(!text.contains('\x1b'));
+    // Each state has its colour.
+    assert_eq!(cells_of(&term, "backoff   2/3")[0].fg, Color::Yellow);
+    assert_eq!(cells_of(&term, "↻ 15")[0].fg, Color::Yellow);
+    assert_eq!(cells_of(&term, "failed    3/3")[0].fg, Color::Red);
+    assert_eq!(cells_of(&term, "cancelled 1/3")[0].fg, Color::DarkGray);
+    assert_eq!(cells_of(&term, "in 1m05s")[0].fg, Color::Yellow);
+    insta::assert_snapshot!(term.backend());
+}
+
+#[test]
+fn queue_pane_80x24() {
+    let term = draw(&on_queue(), Theme::default(), 80, 24);
+    let text = term.backend().to_string();
+    for part in [
+        "in 1m05s",
+        "brk 1m20s",
+        "2/3 ~4 ",
+        "cancelled",
+        "exit 1: test",
+    ] {
+        assert!(text.contains(part), "{part:?} missing:\n{text}");
+    }
+    assert!(
+        !text.contains("profile"),
+        "the profile goes first when narrow"
+    );
+    insta::assert_snapshot!(term.backend());
+}
+
+#[test]
+fn countdowns_follow_the_apps_clock_and_say_when_they_tick() {
+    let mut app = on_queue();
+    assert!(app.counting_down());
+    app.now_ms = NOW + 1_000;
+    assert!(screen(&app, 120, 40).contains("in 1m04s"));
+    app.now_ms = NOW + 64_001;
+    assert!(
+        screen(&app, 120, 40).contains("in 1s"),
+        "rounded up, never 0s"
+    );
+    app.now_ms = NOW + 65_000;
+    let text = screen(&app, 120, 40);
+    assert!(
+        text.contains(" now ") && text.contains("breaker 15s"),
+        "{text}"
+    );
+    assert!(app.counting_down(), "the breaker still counts");
+    app.now_ms = NOW + 80_000;
+    assert!(
+        !app.counting_down(),
+        "both ran out: no tick until a snapshot comes"
+    );
+    app.now_ms = NOW;
+    // A breaker that holds the account past the backoff is what the backoff waits for.
+    let mut held = queue_snapshot();
+    held.breakers[0] = breaker(
+        "anthropic-main",
+        BreakerState::Open,
+        Some(NOW + 200_000),
+        false,
+    );
+    app.set_snapshot(held);
+    let text = screen(&app, 120, 40);
+    assert!(text.contains("2/3 ~4/20 breaker 3m20s"), "{text}");
+    assert!(!text.contains("in 1m05s"), "{text}");
+    // Nothing counts down: no backoff, and a breaker that waits for a login has no time.
+    let mut idle = queue_snapshot();
+    idle.jobs.retain(|j| j.state != JobState::Backoff);
+    idle.breakers[1] = breaker("openai-team", BreakerState::Open, None, true);
+    app.set_snapshot(idle);
+    assert!(!app.counting_down());
+    assert!(screen(&app, 120, 40).contains("login"));
+    assert!(!App::new(snapshot()).counting_down());
+}
+
+#[test]
+fn header_shows_breakers_the_login_hint_and_spend_against_the_budget() {
+    let mut snap = snapshot();
+    snap.breakers = vec![
+        breaker("anthropic-main", BreakerState::Open, None, true),
+        breaker("openai-team", BreakerState::Open, Some(NOW + 80_000), false),
+    ];
+    snap.totals.usage = dollars(21_000_000);
+    snap.totals.budget_micros = Some(25_000_000);
+    let app = App::new(snap.clone());
+    let term = draw(&app, Theme::default(), 120, 40);
+    let header = term
+        .backend()
+        .to_string()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    insta::assert_snapshot!(header);
+    assert_eq!(cells_of(&term, "login needed")[0].fg, Color::Yellow);
+    assert_eq!(
+        cells_of(&term, "$21.00/$25.00")[0].fg,
+        Color::Yellow,
+        "past 80%"
+    );
+    // Narrow, the login hint still leads.
+    let narrow = screen(&app, 80, 24);
+    let first = narrow.lines().next().unwrap();
+    assert!(first.contains("anthropic-main: login needed"), "{first}");
+    // A third breaker leaves no room for each: they are summed up.
+    snap.breakers
+        .push(breaker("gemini", BreakerState::HalfOpen, None, false));
+    let text = screen(&App::new(snap.clone()), 160, 40);
+    assert!(text.contains("⏸ gemini half-open"), "{text}");
+    let text = screen(&App::new(snap.clone()), 120, 40);
+    assert!(!text.contains("gemini"), "{text}");
+    // Spent: the error colour.
+    snap.totals.usage = dollars(25_000_000);
+    snap.breakers.clear();
+    let term = draw(&App::new(snap), Theme::default(), 120, 40);
+    assert_eq!(cells_of(&term, "$25.00/$25.00")[0].fg, Color::Red);
+}
+
+#[test]
+fn queue_keys_retry_cancel_reprioritise_and_close_breakers() {
+    let mut app = on_queue();
+    // R on a running job restarts its run, as in the other panes; on a waiting one it retries.
+    assert_eq!(
+        type_text(&mut app, "R"),
+        [Command::Restart { run: RunId(12) }]
+    );
+    select_job(&mut app, 15);
+    assert_eq!(
+        type_text(&mut app, "R"),
+        [Command::RetryJob { job: JobId(15) }]
+    );
+    let prio = |priority| Command::SetJobPriority {
+        job: JobId(15),
+        priority,
+    };
+    assert_eq!(type_text(&mut app, "["), [prio(-1)]);
+    assert_eq!(type_text(&mut app, "]"), [prio(1)]);
+    // c asks; n sends nothing, y cancels.
+    assert!(type_text(&mut app, "c").is_empty());
+    assert_eq!(
+        app.overlay,
+        Some(Overlay::Confirm(Confirm::CancelJob(JobId(15))))
+    );
+    let text = screen(&app, 120, 40);
+    assert!(
+        text.contains("Cancel job 15 (coding #4 Cart totals)?"),
+        "{text}"
+    );
+    assert!(type_text(&mut app, "n").is_empty());
+    assert_eq!(
+        type_text(&mut app, "cy"),
+        [Command::CancelJob { job: JobId(15) }]
+    );
+    // An ended job: nothing to cancel or reorder, and it says so.
+    select_job(&mut app, 10);
+    assert!(type_text(&mut app, "c[").is_empty());
+    assert_eq!(app.overlay, None);
+    assert_eq!(
+        app.message.as_deref(),
+        Some("job 10 is done: priority unchanged")
+    );
+    // A failed job gets fresh attempts.
+    select_job(&mut app, 11);
+    assert_eq!(
+        type_text(&mut app, "R"),
+        [Command::RetryJob { job: JobId(11) }]
+    );
+    // b: the selected job's breaker when it is open, else the only open one, from anywhere.
+    let close = |account: &str| Command::CloseBreaker {
+        account: account.into(),
+    };
+    select_job(&mut app, 16);
+    assert_eq!(type_text(&mut app, "b"), [close("openai-team")]);
+    select_job(&mut app, 12);
+    assert_eq!(type_text(&mut app, "b"), [close("openai-team")]);
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(type_text(&mut app, "b"), [close("openai-team")]);
+    type_text(&mut app, "P");
+    assert_eq!(
+        type_text(&mut app, "b"),
+        [close("openai-team")],
+        "in a view too"
+    );
+    // Two open, none picked: it says how to pick. None open: it says so.
+    let mut two = queue_snapshot();
+    two.breakers[0] = breaker("anthropic-main", BreakerState::HalfOpen, None, false);
+    let mut app = App::new(two);
+    assert!(type_text(&mut app, "b").is_empty());
+    assert!(
+        app.message
+            .as_deref()
+            .unwrap_or("")
+            .contains("2 breakers are open")
+    );
+    let mut app = self::app();
+    assert!(type_text(&mut app, "b").is_empty());
+    assert_eq!(app.message.as_deref(), Some("no breaker is open"));
+    // The queue keys mean nothing in the Agents pane (and [ ] there are not the feature's).
+    assert!(type_text(&mut app, "c[]").is_empty());
+    assert_eq!(app.overlay, None);
+}
+
+#[test]
+fn the_queue_pane_grows_to_show_its_jobs_when_focused() {
+    let app = on_queue();
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("#1 User") && text.contains("Log"), "{text}");
+    let mut unfocused = App::new(queue_snapshot());
+    unfocused.show_log(Some(RunId(12)), lines(12));
+    assert!(!screen(&unfocused, 80, 24).contains("#1 User"));
 }

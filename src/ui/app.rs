@@ -50,6 +50,8 @@ pub enum Confirm {
         feature: FeatureId,
         passing: bool,
     },
+    /// Drop a waiting job, or kill a running one.
+    CancelJob(JobId),
 }
 
 /// What is drawn over the panes and takes the keys while it is open.
@@ -107,6 +109,10 @@ pub struct App {
     pub quitting: bool,
     /// A short message of the UI's own (the runtime's notices come in the snapshot).
     pub message: Option<String>,
+    /// The moment the screen shows (ms since the epoch): uptimes and countdowns are measured
+    /// from it. The event loop sets it from the system clock before each draw; tests set it
+    /// by hand, so what they draw never depends on when they run.
+    pub now_ms: i64,
 }
 
 impl App {
@@ -126,6 +132,7 @@ impl App {
             show_app_log: false,
             quitting: false,
             message: None,
+            now_ms: snapshot.sampled_at_ms,
         };
         app.set_snapshot(snapshot);
         app
@@ -229,6 +236,8 @@ impl App {
                 return Outcome::default();
             }
             Action::Quit => return self.quit(),
+            // The header shows open breakers in every view, so `b` works in every view.
+            Action::CloseBreaker => return self.close_breaker(),
             Action::Profiles => {
                 self.view = match self.view {
                     View::Profiles => View::Dashboard,
@@ -284,6 +293,11 @@ impl App {
             Action::Bottom => self.move_to(false),
             Action::PageUp => self.log.scroll_up(10),
             Action::PageDown => self.log.scroll_down(10),
+            Action::Restart if self.focus == Pane::Queue => return self.retry_job(),
+            Action::CancelJob => self.cancel_job(),
+            Action::Sooner | Action::Later if self.focus == Pane::Queue => {
+                return self.job_priority(action);
+            }
             Action::Start => match (self.focus, self.selected_feature, target) {
                 (Pane::Features, Some(feature), _) => send(Command::StartFeature { feature }),
                 (Pane::Agents, _, Some((run, false))) => send(Command::Restart { run }),
@@ -333,7 +347,11 @@ impl App {
             | Action::Later => return self.act_on_feature(action),
             Action::Back => return self.escape(),
             // Handled in `act`, or only in the Profiles view.
-            Action::Help | Action::Quit | Action::Profiles | Action::ToggleProfile => {}
+            Action::Help
+            | Action::Quit
+            | Action::Profiles
+            | Action::CloseBreaker
+            | Action::ToggleProfile => {}
         }
         out
     }
@@ -353,6 +371,7 @@ impl App {
                 }
                 Confirm::Requeue(feature) => Command::RequeueFeature { feature },
                 Confirm::Mark { feature, passing } => Command::MarkFeature { feature, passing },
+                Confirm::CancelJob(job) => Command::CancelJob { job },
             });
         }
         out

@@ -47,10 +47,14 @@ pub enum Action {
     MarkPassing,
     /// Mark the feature failing (asks first).
     MarkFailing,
-    /// Priority one lower: the feature starts sooner.
+    /// Priority one lower: the feature (or, in the Queue pane, the job) starts sooner.
     Sooner,
-    /// Priority one higher: the feature starts later.
+    /// Priority one higher: the feature (or the job) starts later.
     Later,
+    /// Cancel the selected job (asks first).
+    CancelJob,
+    /// Close a circuit breaker by hand: the selected job's account's, else the only open one.
+    CloseBreaker,
     /// Open or close the Profiles view.
     Profiles,
     /// Turn the selected profile on or off.
@@ -112,6 +116,8 @@ impl Scope {
     pub const PANES: Scope = Scope(0b1111);
     /// The Features pane only.
     pub const FEATURES: Scope = Scope(Context::Features.bit());
+    /// The Queue pane only.
+    pub const QUEUE: Scope = Scope(Context::Queue.bit());
     /// Where a feature is at hand: the Features pane and its detail view.
     pub const FEATURE: Scope = Scope(Context::Features.bit() | Context::Detail.bit());
     /// The views that replace the panes.
@@ -194,7 +200,7 @@ use Scope as On;
 
 /// The default keymap, grouped by scope in the order the help overlay lists the groups (in
 /// this order the groups fill two columns of 20 rows, so help at 80x24 leaves the header and
-/// hint bar in view).
+/// hint bar in view: mind the count when adding a line).
 /// Next to each other, bindings with the same action or help text share one help line.
 // One binding a line reads as a table; rustfmt would spread each over eight.
 #[rustfmt::skip]
@@ -208,6 +214,7 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
     key(On::ANY, K::PageUp, "PgUp", A::PageUp, "page up / down", None),
     key(On::ANY, K::PageDown, "PgDn", A::PageDown, "page up / down", None),
     key(On::ANY, K::Char('P'), "P", A::Profiles, "profiles view, or close it", None),
+    key(On::ANY, K::Char('b'), "b", A::CloseBreaker, "close an open breaker", None),
     key(On::ANY, K::Char('?'), "?", A::Help, "this help", Some("help")),
     key(On::ANY, K::Char('q'), "q", A::Quit, "quit, stopping all agents", Some("quit")),
     Binding {
@@ -228,36 +235,42 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
     key(On::FEATURES, K::Char('6'), "4-6", A::FilterStatus(Some(S::Failed)), FILTER_2, None),
     key(On::FEATURES, K::Char('0'), "0", A::FilterStatus(None), "show every feature", None),
     key(On::FEATURES, K::Char('F'), "F", A::FilterText, "filter name or category", Some("filter")),
-    key(On::FEATURE, K::Char('u'), "u", A::Requeue, "requeue, asks", Some("requeue")),
-    key(On::FEATURE, K::Char('a'), "a", A::MarkPassing, "mark passing/failing, asks", None),
-    key(On::FEATURE, K::Char('A'), "A", A::MarkFailing, "mark passing/failing, asks", None),
-    key(On::FEATURE, K::Char('['), "[", A::Sooner, "priority -1 / +1", None),
-    key(On::FEATURE, K::Char(']'), "]", A::Later, "priority -1 / +1", None),
+    key(On::QUEUE, K::Char('c'), "c", A::CancelJob, "cancel the job, asks", Some("cancel")),
+    key(On::QUEUE, K::Char('['), "[", A::Sooner, "job priority -1 / +1", None),
+    key(On::QUEUE, K::Char(']'), "]", A::Later, "job priority -1 / +1", None),
     key(On::VIEWS, K::Esc, "esc", A::Back, "close the view", Some("close")),
     key(On::PANES, K::Char('s'), "s", A::Start, "start selected or next", Some("start")),
-    key(On::PANES, K::Char('p'), "p", A::Pause, "pause: SIGSTOP the group", Some("pause")),
-    key(On::PANES, K::Char('r'), "r", A::Resume, "resume: SIGCONT the group", Some("resume")),
-    key(On::PANES, K::Char('x'), "x", A::Kill, "kill: asks, TERM, KILL", Some("kill")),
-    key(On::PANES, K::Char('X'), "X", A::KillNow, "kill now, no question", None),
-    key(On::PANES, K::Char('R'), "R", A::Restart, "kill if live, start again", Some("restart")),
+    key(On::PANES, K::Char('p'), "p", A::Pause, "pause / resume: STOP/CONT", Some("pause")),
+    key(On::PANES, K::Char('r'), "r", A::Resume, "pause / resume: STOP/CONT", Some("resume")),
+    key(On::PANES, K::Char('x'), "x", A::Kill, "kill: x asks, X at once", Some("kill")),
+    key(On::PANES, K::Char('X'), "X", A::KillNow, "kill: x asks, X at once", None),
+    // In the Queue pane a job that waits, failed or was cancelled is retried instead.
+    key(On::PANES, K::Char('R'), "R", A::Restart, "restart agent / retry job", Some("restart")),
     key(On::PANES, K::Char(' '), "space", A::ToggleScheduler, "pause/resume scheduler", None),
     key(On::PANES, K::Char('+'), "+", A::MoreAgents, "one agent more / fewer", None),
     key(On::PANES, K::Char('-'), "-", A::FewerAgents, "one agent more / fewer", None),
     key(On::PANES, K::Tab, "tab", A::NextPane, "next pane", Some("pane")),
     key(On::PANES, K::BackTab, "shift-tab", A::PrevPane, "previous pane", None),
-    key(On::PANES, K::Char('f'), "f", A::Follow, "follow newest log line", Some("follow")),
-    key(On::PANES, K::Char('w'), "w", A::Wrap, "wrap long log lines", None),
-    key(On::PANES, K::Char('L'), "L", A::AppLog, "corral's own log", None),
+    key(On::PANES, K::Char('f'), "f", A::Follow, LOG_VIEW, Some("follow")),
+    key(On::PANES, K::Char('w'), "w", A::Wrap, LOG_VIEW, None),
+    key(On::PANES, K::Char('L'), "L", A::AppLog, LOG_VIEW, None),
     key(On::PANES, K::Char('/'), "/", A::Search, "search the log", Some("search")),
     key(On::PANES, K::Char('n'), "n", A::NextMatch, "next / previous match", None),
     key(On::PANES, K::Char('N'), "N", A::PrevMatch, "next / previous match", None),
     key(On::PANES, K::Char('i'), "i", A::Input, "send a line to its stdin", Some("input")),
     key(On::PANES, K::Esc, "esc", A::Back, "clear the search", None),
+    key(On::FEATURE, K::Char('u'), "u", A::Requeue, "requeue, asks", Some("requeue")),
+    key(On::FEATURE, K::Char('a'), "a", A::MarkPassing, "mark passing/failing, asks", None),
+    key(On::FEATURE, K::Char('A'), "A", A::MarkFailing, "mark passing/failing, asks", None),
+    key(On::FEATURE, K::Char('['), "[", A::Sooner, "priority -1 / +1", None),
+    key(On::FEATURE, K::Char(']'), "]", A::Later, "priority -1 / +1", None),
     key(On::PROFILES, K::Char('e'), "e", A::ToggleProfile, "enable/disable profile", Some("on/off")),
 ];
 
 const FILTER_1: &str = "ready/blocked/in progress";
 const FILTER_2: &str = "passing/failing/failed";
+/// Follow, wrap and corral's own log share one help line (the help fits 80x24 that way).
+const LOG_VIEW: &str = "follow / wrap / own log";
 
 /// The label of a key in the current glyph set (arrows have ASCII names).
 pub fn label(b: &Binding, ascii: bool) -> &'static str {
@@ -282,13 +295,15 @@ pub fn lookup(bindings: &[Binding], context: Context, ev: &KeyEvent) -> Option<A
 }
 
 /// The bindings with a hint word in `context`, narrower scopes first: what only works here
-/// is what the bar should show before the keys that work everywhere.
+/// is what the bar should show before the keys that work everywhere. Among equals the way
+/// out (`esc`) comes after the keys that act.
 pub fn hints(bindings: &[Binding], context: Context) -> Vec<&Binding> {
     let mut hints: Vec<&Binding> = bindings
         .iter()
         .filter(|b| b.hint.is_some() && b.scope.contains(context))
         .collect();
-    hints.sort_by_key(|b| b.scope.width()); // stable: keymap order within a width
+    // Stable: keymap order within a width.
+    hints.sort_by_key(|b| (b.scope.width(), b.action == Action::Back));
     hints
 }
 
@@ -320,6 +335,13 @@ mod tests {
         let blocked = Action::FilterStatus(Some(FeatureStatus::Blocked));
         assert_eq!(found(Context::Features, &two), Some(blocked));
         assert_eq!(found(Context::Agents, &two), None);
+        let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        assert_eq!(found(Context::Queue, &key('c')), Some(Action::CancelJob));
+        assert_eq!(found(Context::Queue, &key('[')), Some(Action::Sooner));
+        assert_eq!(found(Context::Agents, &key('[')), None);
+        for context in Context::ALL {
+            assert_eq!(found(context, &key('b')), Some(Action::CloseBreaker));
+        }
     }
 
     #[test]
@@ -339,5 +361,7 @@ mod tests {
             ["on/off", "close", "help", "quit"]
         );
         assert!(!words(Context::Agents).contains(&"detail"));
+        assert_eq!(words(Context::Detail)[..2], ["requeue", "close"]);
+        assert_eq!(words(Context::Queue)[..2], ["cancel", "start"]);
     }
 }

@@ -11,6 +11,7 @@ pub mod keymap;
 mod log_view;
 mod profiles;
 pub mod prompt;
+mod queue_view;
 pub mod render;
 mod sanitize;
 pub mod scroll;
@@ -31,6 +32,9 @@ use tokio::time::Instant;
 const TAIL_ON_SWITCH: usize = log_view::LOG_VIEW_LINES;
 /// At most this many frames a second, however fast agents print.
 const FRAME: Duration = Duration::from_millis(33);
+/// While something counts down on screen (a backoff, an open breaker) it is redrawn this often,
+/// snapshots or not.
+const TICK: Duration = Duration::from_secs(1);
 
 fn now_ms() -> i64 {
     crate::runtime::now_ms()
@@ -50,8 +54,10 @@ pub async fn run(
     let mut shown: Option<RunId> = None;
     let mut dirty = true;
     let mut last_draw = Instant::now() - FRAME;
-    // No clock of its own: while runs are live the sampler's snapshot arrives once a second
-    // (its `sampled_at_ms` moves), which redraws the uptimes; idle, nothing wakes the UI.
+    // While runs are live the sampler's snapshot arrives once a second, which redraws the
+    // uptimes. The sampler is quiet without live runs, so a countdown (a backoff, an open
+    // breaker) has a tick of its own, armed only while the snapshot holds one: idle, nothing
+    // wakes the UI.
 
     loop {
         let wanted = app.log_run();
@@ -68,9 +74,14 @@ pub async fn run(
         }
         tokio::select! {
             _ = tokio::time::sleep_until(last_draw + FRAME), if dirty => {
-                terminal.draw(|f| render::draw(f, &app, &theme, now_ms()))?;
+                app.now_ms = now_ms();
+                terminal.draw(|f| render::draw(f, &app, &theme))?;
                 last_draw = Instant::now();
                 dirty = false;
+            }
+            // A second after the last frame, whatever caused it: one redraw a second at most.
+            _ = tokio::time::sleep_until(last_draw + TICK), if !dirty && app.counting_down() => {
+                dirty = true;
             }
             ev = keys.next() => match ev {
                 Some(Ok(ev)) => {

@@ -1,6 +1,6 @@
 //! Colours and glyphs, with a plain fallback for `NO_COLOR` and an ASCII one for poor fonts.
 
-use crate::api::{FeatureStatus, RunState};
+use crate::api::{FeatureStatus, JobState, RunState};
 use ratatui::style::{Color, Modifier, Style};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +76,16 @@ impl Theme {
         self.fg(Color::Green)
     }
 
+    /// Something that needs a person soon (an open breaker, a budget nearly spent); bold
+    /// without colour, so it still stands out.
+    pub fn warn(&self) -> Style {
+        if self.color {
+            Style::default().fg(Color::Yellow)
+        } else {
+            Style::default().add_modifier(Modifier::BOLD)
+        }
+    }
+
     /// A search match in the Log pane; reverse video without colour.
     pub fn search_hit(&self) -> Style {
         if self.color {
@@ -118,6 +128,41 @@ impl Theme {
             (_, false) => "✗",
             (_, true) => "x",
         }
+    }
+
+    /// A job's state in the Queue pane, coloured as the run states are: what waits is plain,
+    /// what backs off is yellow, what ended is blue, red or grey.
+    pub fn job_state(&self, state: JobState) -> Style {
+        match state {
+            JobState::Queued => Style::default(),
+            JobState::Running => self.fg(Color::Green),
+            JobState::Backoff => self.fg(Color::Yellow),
+            JobState::Done => self.fg(Color::Blue),
+            JobState::Failed => self.fg(Color::Red),
+            JobState::Cancelled => self.fg(Color::DarkGray),
+        }
+    }
+
+    pub fn job_glyph(&self, state: JobState) -> &'static str {
+        match (state, self.ascii) {
+            (JobState::Queued, false) => "○",
+            (JobState::Queued, true) => "o",
+            (JobState::Running, false) => "▶",
+            (JobState::Running, true) => ">",
+            (JobState::Backoff, false) => "↻",
+            (JobState::Backoff, true) => "~",
+            (JobState::Done, false) => "✓",
+            (JobState::Done, true) => "+",
+            (JobState::Failed, false) => "✗",
+            (JobState::Failed, true) => "x",
+            (JobState::Cancelled, false) => "⊘",
+            (JobState::Cancelled, true) => "-",
+        }
+    }
+
+    /// The mark of a breaker that holds jobs back.
+    pub fn breaker_glyph(&self) -> &'static str {
+        if self.ascii { "=" } else { "⏸" }
     }
 
     pub fn feature_style(&self, status: FeatureStatus) -> Style {

@@ -2,8 +2,8 @@
 //! text, dependency chain and runs from the [`FeatureDetail`] the event loop read.
 
 use super::tables::state_text;
-use super::{format_uptime, pane_block};
-use crate::api::{FeatureDetail, FeatureId, FeatureStatus, RunSummary};
+use super::{format_spend, format_tokens, format_uptime, pane_block};
+use crate::api::{FeatureDetail, FeatureId, FeatureStatus, RunSummary, Usage};
 use crate::ui::app::App;
 use crate::ui::detail::{DetailView, Loaded};
 use crate::ui::log_view::plain_text;
@@ -73,6 +73,10 @@ pub fn draw(
     }
     if let Some(a) = attempts {
         field(&mut lines, "attempts", vec![Span::raw(a.to_string())]);
+    }
+    // Every run's spend on this feature, from the snapshot (the detail has no total).
+    if let Some(u) = live.map(|f| f.usage).filter(|u| !u.is_empty()) {
+        field(&mut lines, "spent", vec![Span::raw(spent_text(&u, dot))]);
     }
     let d = match &view.detail {
         Loaded::Found(d) => d,
@@ -197,8 +201,8 @@ fn runs(lines: &mut Vec<Line>, d: &FeatureDetail, theme: &Theme, now_ms: i64) {
     }
     lines.push(Line::styled(
         format!(
-            "  {:<6}{:<11}{:<13}{:<6}{:<12}{}",
-            "run", "profile", "state", "exit", "started", "took"
+            "  {:<6}{:<11}{:<13}{:<6}{:<12}{:<8}{}",
+            "run", "profile", "state", "exit", "started", "took", "spent"
         ),
         theme.dim(),
     ));
@@ -211,6 +215,7 @@ fn run_line(r: &RunSummary, theme: &Theme, now_ms: i64) -> Line<'static> {
     let profile: String = r.profile.chars().take(10).collect();
     let exit = r.exit_code.map_or("-".into(), |c| c.to_string());
     let started = format!("{} ago", format_uptime(now_ms - r.started_at_ms));
+    let spent = r.usage.as_ref().and_then(format_spend).unwrap_or_default();
     let took = match r.finished_at_ms {
         Some(end) => format_uptime(end - r.started_at_ms),
         None if r.state.is_live() => format!("{}...", format_uptime(now_ms - r.started_at_ms)),
@@ -223,8 +228,18 @@ fn run_line(r: &RunSummary, theme: &Theme, now_ms: i64) -> Line<'static> {
             format!("{:<13}", state_text(r.state)),
             theme.run_state(r.state),
         ),
-        Span::raw(format!("{exit:<6}{started:<12}{took}")),
+        Span::raw(format!("{exit:<6}{started:<12}{took:<8}{spent}")),
     ])
+}
+
+/// A feature's spend in full: `$1.23 · 1.2M tokens`, or only the tokens without a price.
+fn spent_text(u: &Usage, dot: &str) -> String {
+    let tokens = format!("{} tokens", format_tokens(u.total_tokens()));
+    match u.cost_micros {
+        Some(c) if u.total_tokens() > 0 => format!("{} {dot} {tokens}", Usage::format_usd(c)),
+        Some(c) => Usage::format_usd(c),
+        None => tokens,
+    }
 }
 
 /// Text as the view shows it: colours and control characters out, each line wrapped.

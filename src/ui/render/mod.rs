@@ -1,10 +1,12 @@
 //! Draws an [`App`] into a frame. Pure: the same app, theme and time give the same frame.
 
-mod chrome;
 mod detail;
+mod footer;
+mod header;
 mod log_pane;
 mod overlay;
 mod profiles;
+mod queue;
 mod tables;
 
 use super::app::{App, Pane, View};
@@ -25,10 +27,15 @@ struct Areas {
     footer: Rect,
 }
 
-fn areas(full: Rect) -> Areas {
+/// Where each part goes. `queue_rows` is how many rows the Queue pane would like (its jobs,
+/// borders and column titles) when it has focus: it grows to show them, up to half the body,
+/// leaving the Log pane two lines.
+fn areas(full: Rect, queue_rows: u16) -> Areas {
     let body = full.height.saturating_sub(2);
     let top = (body * 38 / 100).max(6);
     let queue = (body * 20 / 100).clamp(5, 8);
+    let most = (body / 2).min(body.saturating_sub(top + 4));
+    let queue = queue.max(queue_rows.min(most));
     let rows = Layout::default()
         .direction(Direction::Vertical)
         .constraints([
@@ -71,22 +78,28 @@ fn pane_block<'a>(title: String, focused: bool, theme: &Theme) -> Block<'a> {
         ))
 }
 
-/// Draws the whole dashboard. `now_ms` is passed in so uptimes render deterministically.
-pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, now_ms: i64) {
-    let a = areas(frame.area());
-    chrome::header(frame, a.header, app, theme);
+/// Draws the whole dashboard. Times on screen are measured from [`App::now_ms`], never from
+/// the clock, so the same app gives the same frame.
+pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
+    let now_ms = app.now_ms;
+    let queue_rows = match (&app.view, app.focus) {
+        (View::Dashboard, Pane::Queue) => (app.snapshot.jobs.len() as u16).saturating_add(3),
+        _ => 0,
+    };
+    let a = areas(frame.area(), queue_rows);
+    header::draw(frame, a.header, app, theme);
     match &app.view {
         View::Dashboard => {
             let focus = app.focus;
             tables::agents(frame, a.agents, app, theme, now_ms, focus == Pane::Agents);
             tables::features(frame, a.features, app, theme, focus == Pane::Features);
-            tables::queue(frame, a.queue, app, theme, focus == Pane::Queue);
+            queue::draw(frame, a.queue, app, theme, focus == Pane::Queue);
             log_pane::draw(frame, a.log, app, theme, focus == Pane::Log);
         }
         View::Detail(view) => detail::draw(frame, a.body, app, view, theme, now_ms),
         View::Profiles => profiles::draw(frame, a.body, app, theme),
     }
-    chrome::footer(frame, a.footer, app, theme);
+    footer::draw(frame, a.footer, app, theme);
     overlay::draw(frame, app, theme);
 }
 
@@ -98,6 +111,56 @@ pub fn format_uptime(ms: i64) -> String {
         60..3600 => format!("{}m{:02}s", s / 60, s % 60),
         _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
     }
+}
+
+/// Time left until `until_ms`, rounded up to the second so it reaches `0s` only when due:
+/// `1m05s`, or `None` once it has passed.
+pub fn format_countdown(until_ms: i64, now_ms: i64) -> Option<String> {
+    let left = until_ms.saturating_sub(now_ms);
+    (left > 0).then(|| format_uptime((left + 999) / 1000 * 1000))
+}
+
+/// A token count in five characters or fewer: `950`, `12.3k`, `456k`, `1.2M`.
+pub fn format_tokens(n: u64) -> String {
+    match n {
+        0..1_000 => n.to_string(),
+        // Cut, not rounded, so 99,999 stays `99.9k` rather than growing a digit.
+        1_000..100_000 => format!("{}.{}k", n / 1_000, n % 1_000 / 100),
+        100_000..1_000_000 => format!("{}k", n / 1_000),
+        _ => format!("{}.{}M", n / 1_000_000, n % 1_000_000 / 100_000),
+    }
+}
+
+/// What a run, a feature or the project spent, as one short text: the cost (`$0.42`), or
+/// the tokens when the agent reported no price (`12.3k tok`); `None` when nothing was reported.
+pub fn format_spend(usage: &crate::api::Usage) -> Option<String> {
+    match usage.cost_micros {
+        Some(micros) => Some(crate::api::Usage::format_usd(micros)),
+        None if usage.total_tokens() > 0 => {
+            Some(format!("{} tok", format_tokens(usage.total_tokens())))
+        }
+        None => None,
+    }
+}
+
+/// `text` in at most `width` cells, ending in an ellipsis when cut.
+pub fn truncate(text: &str, width: usize, ascii: bool) -> String {
+    use ratatui::text::Line;
+    if Line::raw(text).width() <= width {
+        return text.to_string();
+    }
+    let more = if ascii { "..." } else { "…" };
+    if width < Line::raw(more).width() {
+        return text.chars().take(width).collect();
+    }
+    let mut out = String::new();
+    for c in text.chars() {
+        if Line::raw(format!("{out}{c}{more}")).width() > width {
+            break;
+        }
+        out.push(c);
+    }
+    out + more
 }
 
 /// CPU in tenths of a percent as `38%` (`1.2k%` never happens: a tree rarely passes 999%).

@@ -215,6 +215,7 @@ fn confirm(frame: &mut Frame, app: &App, question: &Confirm, theme: &Theme) {
             let how = if *passing { "passing" } else { "failing" };
             format!("Mark {} {how} by hand?", feature_name(app, *feature))
         }
+        Confirm::CancelJob(id) => cancel_question(app, *id),
     };
     let lines = vec![
         Line::raw(text.clone()),
@@ -251,4 +252,27 @@ fn feature_name(app: &App, id: crate::api::FeatureId) -> String {
         Some(f) => format!("#{id} {}", f.name),
         None => format!("#{id}"),
     }
+}
+
+/// What cancelling does to this job: a running one loses its agent, a waiting one its place;
+/// a coding job's feature then waits for a person (the core marks it failed).
+fn cancel_question(app: &App, id: crate::api::JobId) -> String {
+    let Some(job) = app.snapshot.jobs.iter().find(|j| j.id == id) else {
+        return format!("Cancel job {id}?");
+    };
+    let what = match job.feature {
+        Some(f) => format!(" ({} {})", job.role, feature_name(app, f)),
+        None => format!(" ({})", job.role),
+    };
+    let how = if job.state == crate::api::JobState::Running {
+        "Its agent is stopped (TERM, then KILL after the grace period)"
+    } else {
+        "It leaves the queue"
+    };
+    let then = if job.feature.is_some() && job.role == crate::api::Role::Coding {
+        "; its feature waits for a person."
+    } else {
+        "."
+    };
+    format!("Cancel job {id}{what}? {how}{then}")
 }

@@ -1,6 +1,6 @@
 //! The Profiles view: every profile from corral.toml, and whether the scheduler may use it.
 
-use super::pane_block;
+use super::{pane_block, truncate};
 use crate::ui::app::App;
 use crate::ui::theme::Theme;
 use ratatui::Frame;
@@ -10,22 +10,6 @@ use ratatui::widgets::{Cell, Row, Table, TableState};
 
 /// Cells of every column but the command, with the spaces between columns.
 const FIXED: u16 = 14 + 12 + 16 + 8 + 4 + 5;
-
-/// `text` in at most `width` cells, ending in an ellipsis when cut.
-fn truncate(text: &str, width: usize, ascii: bool) -> String {
-    if Line::raw(text).width() <= width {
-        return text.to_string();
-    }
-    let more = if ascii { "..." } else { "…" };
-    let mut out = String::new();
-    for c in text.chars() {
-        if Line::raw(format!("{out}{c}{more}")).width() > width {
-            break;
-        }
-        out.push(c);
-    }
-    out + more
-}
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let profiles = &app.snapshot.profiles;

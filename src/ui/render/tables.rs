@@ -1,7 +1,7 @@
-//! The Agents, Features and Queue panes.
+//! The Agents and Features panes.
 
 use super::overlay::prompt_line;
-use super::{format_bytes, format_cpu, format_uptime, pane_block};
+use super::{format_bytes, format_cpu, format_spend, format_uptime, pane_block};
 use crate::api::{FeatureStatus, RunState};
 use crate::ui::app::App;
 use crate::ui::prompt::PromptKind;
@@ -41,7 +41,7 @@ pub fn state_text(state: RunState) -> String {
     }
 }
 
-fn render_table(
+pub(super) fn render_table(
     frame: &mut Frame,
     area: Rect,
     title: String,
@@ -92,11 +92,17 @@ pub fn agents(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, now_ms: i
                     uptime,
                 ];
                 if with_stats {
-                    let (cpu, mem) = r.stats.map_or((String::new(), String::new()), |s| {
-                        (format_cpu(s.cpu_tenths), format_bytes(s.rss_bytes))
-                    });
-                    cells.push(Cell::from(cpu));
-                    cells.push(Cell::from(mem));
+                    // A live run shows its load; an ended one what it spent, if it said.
+                    let usage = match (r.stats, r.usage) {
+                        (Some(s), _) => format!(
+                            "{:<4} {}",
+                            format_cpu(s.cpu_tenths),
+                            format_bytes(s.rss_bytes)
+                        ),
+                        (None, Some(u)) => format_spend(&u).unwrap_or_default(),
+                        (None, None) => String::new(),
+                    };
+                    cells.push(Cell::from(usage));
                 }
                 Row::new(cells)
             } else {
@@ -122,8 +128,8 @@ pub fn agents(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, now_ms: i
         ];
         let mut titles = vec!["  id", "role", "feature", "state", "pid", "up"];
         if with_stats {
-            widths.extend([Constraint::Length(4), Constraint::Length(5)]);
-            titles.extend(["cpu", "mem"]);
+            widths.push(Constraint::Length(10));
+            titles.push("usage");
         }
         (widths, Row::new(titles))
     } else {
@@ -257,47 +263,4 @@ pub fn features(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused
         };
         prompt_line(frame, row, "filter: ", &p.editor);
     }
-}
-
-pub fn queue(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool) {
-    let jobs = &app.snapshot.jobs;
-    let rows: Vec<Row> = jobs
-        .iter()
-        .map(|j| {
-            let feature = j.feature.map_or("-".into(), |f| format!("#{f}"));
-            let err = j.last_error.clone().unwrap_or_default();
-            Row::new(vec![
-                Cell::from(j.id.to_string()),
-                Cell::from(j.profile.clone()),
-                Cell::from(feature),
-                Cell::from(j.state.as_str()),
-                Cell::from(format!("{}/{}", j.attempt, j.max_attempts)),
-                Cell::from(err).style(theme.dim()),
-            ])
-        })
-        .collect();
-    let widths = vec![
-        Constraint::Length(5),
-        Constraint::Length(10),
-        Constraint::Length(8),
-        Constraint::Length(10),
-        Constraint::Length(8),
-        Constraint::Min(10),
-    ];
-    let header = Row::new(["id", "profile", "feature", "state", "attempt", "last error"]);
-    let title = format!("Queue {} jobs", jobs.len());
-    // Unfocused, the pane shows its top (live jobs first) rather than scrolling to a selection.
-    let selected = app
-        .selected_job
-        .and_then(|id| jobs.iter().position(|j| j.id == id))
-        .filter(|_| focused);
-    render_table(
-        frame,
-        area,
-        title,
-        focused,
-        theme,
-        (rows, widths, header),
-        selected,
-    );
 }
