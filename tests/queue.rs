@@ -269,9 +269,9 @@ fn reported_costs_are_recorded_and_the_budget_pauses_the_scheduler() {
         2,
         "0.1234 + 0.1234 passes 0.20: no third run:\n{out}"
     );
-    assert!(out.contains("budget spent: $0.2468 of $0.2000"), "{out}");
+    assert!(out.contains("budget spent: $0.2468 of $0.20"), "{out}");
     assert!(
-        out.contains("spent $0.1234 of $0.2000: 1200 tokens in, 3400 out"),
+        out.contains("spent $0.1234 of $0.20: 1200 tokens in, 3400 out"),
         "{out}"
     );
     let runs = sql(
@@ -294,4 +294,77 @@ fn reported_costs_are_recorded_and_the_budget_pauses_the_scheduler() {
     let status = String::from_utf8_lossy(&status.stdout);
     assert!(status.contains("spent $0.2468: 125200 tokens"), "{status}");
     assert!(status.contains("jobs: 1 queued, 0 running"), "{status}");
+}
+
+#[test]
+fn refused_credentials_wait_for_a_login_and_the_breaker_closed_by_hand() {
+    use corral::api::Command;
+    use std::process::Stdio;
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    // A stand-in named like the real agent, so the hint says how to log in to it.
+    std::fs::create_dir(p.join("bin")).unwrap();
+    write_script(
+        &p.join("bin/claude"),
+        &format!(
+            "{NOTE}note start\n\
+             if [ ! -e \"$CORRAL_PROJECT/logged-in\" ]; then\n\
+               echo 'Invalid API key · Please run /login'; note fail; exit 1\n\
+             fi\n\
+             note pass"
+        ),
+    );
+    let toml = "[scheduler]\nmax_agents = 1\n\n[retry]\nbase = \"100ms\"\ncap = \"200ms\"\n\n\
+                [profiles.coding]\nrole = \"coding\"\naccount = \"anthropic-main\"\n\
+                command = [\"sh\", \"{project}/bin/claude\"]\n";
+    std::fs::write(p.join("corral.toml"), toml).unwrap();
+    Store::open(p)
+        .unwrap()
+        .add_features(&[feature(1)], 0)
+        .unwrap();
+    let out_path = p.join("headless.out");
+    let mut corral = std::process::Command::new(assert_cmd::cargo::cargo_bin!("corral"))
+        .current_dir(p)
+        .env("XDG_CONFIG_HOME", p.join(".xdg"))
+        .env("XDG_DATA_HOME", p.join(".xdg"))
+        .args(["run", "--headless"])
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let limit = Duration::from_secs(20);
+    let hint = "account anthropic-main: breaker open: credentials refused; run `claude` and type /login, then press b";
+    common::wait_for("the login hint", limit, || {
+        let out = std::fs::read_to_string(&out_path).unwrap_or_default();
+        out.contains(hint).then_some(())
+    });
+    // An observation window, not a stand-in for a condition: a retry with a 100 ms base would
+    // have started many times over by now if refused credentials were retried.
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        journal(p).len(),
+        2,
+        "one run (start, fail), never retried by itself"
+    );
+    let job = sql(p, "SELECT state, attempts FROM jobs");
+    assert_eq!(job, vec![vec!["queued", "0"]], "held, no attempt spent");
+
+    // The person logs in and closes the breaker: the held job runs and passes.
+    std::fs::write(p.join("logged-in"), "").unwrap();
+    let close = Command::CloseBreaker {
+        account: "anthropic-main".into(),
+    };
+    assert!(corral::runtime::control::send(p, &close));
+    common::wait_for("the feature to pass", limit, || {
+        let passing = sql(p, "SELECT status FROM features") == vec![vec!["passing"]];
+        passing.then_some(())
+    });
+    assert_eq!(journal(p).iter().filter(|e| e.0 == "start").count(), 2);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(corral.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    corral.wait().unwrap();
 }

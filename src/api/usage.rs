@@ -37,12 +37,42 @@ impl Usage {
         self.total_tokens() == 0 && self.cost_micros.is_none()
     }
 
-    /// Dollars as shown on screen: `$0.0312` under a dollar, `$12.34` above.
+    /// Dollars as shown on screen: cents always, and under a dollar up to four decimals when
+    /// they say something (`$0.0312`, `$0.42`, `$0.1234`); `$12.34` above.
     pub fn format_usd(micros: u64) -> String {
-        if micros < 1_000_000 {
-            format!("${:.4}", micros as f64 / 1e6)
-        } else {
+        if micros >= 1_000_000 {
+            return format!("${:.2}", micros as f64 / 1e6);
+        }
+        let text = format!("{:.4}", micros as f64 / 1e6);
+        let trimmed = text.trim_end_matches('0');
+        let decimals = trimmed.len() - trimmed.find('.').map_or(trimmed.len(), |d| d + 1);
+        if decimals < 2 {
             format!("${:.2}", micros as f64 / 1e6)
+        } else {
+            format!("${trimmed}")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Usage;
+
+    #[test]
+    fn dollars_keep_cents_and_only_meaningful_decimals() {
+        let cases = [
+            (0, "$0.00"),
+            (312, "$0.0003"),
+            (31_200, "$0.0312"),
+            (420_000, "$0.42"),
+            (123_400, "$0.1234"),
+            (200_000, "$0.20"),
+            (999_999, "$1.00"),
+            (1_000_000, "$1.00"),
+            (12_345_678, "$12.35"),
+        ];
+        for (micros, text) in cases {
+            assert_eq!(Usage::format_usd(micros), text, "{micros}");
         }
     }
 }

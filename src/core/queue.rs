@@ -84,6 +84,8 @@ impl Model {
         job.state = JobState::Running;
         job.attempts += 1;
         job.available_at_ms = None;
+        // The error was the previous run's; this run has its own story (the run history keeps it).
+        job.last_error = None;
         // A backoff timer still set for it is moot now.
         job.epoch += 1;
         self.pending_spawns.push(id);

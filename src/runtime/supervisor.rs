@@ -455,22 +455,25 @@ impl Supervisor {
     }
 }
 
-/// How to log in again on `account`, from the program its profiles run.
+/// How to log in again on `account`, from the agent its profiles run: the first word of any
+/// argument that names a known agent, so `sh -c "claude -p …"` is recognised too.
 fn login_hint(config: &Config, account: &str) -> String {
-    let program = config
+    let words = config
         .profiles
         .values()
-        .find(|p| p.account == account)
-        .and_then(|p| p.command.first())
-        .map(|c| c.rsplit('/').next().unwrap_or(c).to_string())
-        .unwrap_or_default();
-    let how = match program.as_str() {
-        "claude" => "run `claude` and type /login".to_string(),
-        "codex" => "run `codex login`".to_string(),
-        "gemini" => "run `gemini` and sign in again".to_string(),
-        "aider" => "check the API key in the profile's env or env_file".to_string(),
-        "" => "log in again".to_string(),
-        other => format!("log {other} in again"),
-    };
+        .filter(|p| p.account == account)
+        .flat_map(|p| p.command.iter())
+        .flat_map(|arg| arg.split_whitespace())
+        .map(|w| w.rsplit('/').next().unwrap_or(w));
+    let how = words
+        .into_iter()
+        .find_map(|w| match w {
+            "claude" => Some("run `claude` and type /login"),
+            "codex" => Some("run `codex login`"),
+            "gemini" => Some("run `gemini` and sign in again"),
+            "aider" => Some("check the API key in the profile's env or env_file"),
+            _ => None,
+        })
+        .map_or_else(|| format!("log in to {account} again"), str::to_string);
     format!("{how}, then press b")
 }
