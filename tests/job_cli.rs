@@ -452,8 +452,8 @@ fn retry_and_cancel_reach_a_running_corral() {
     let corral_run = Headless::start(p);
     let limit = Duration::from_secs(20);
     wait_for("job 1 to run and job 2 to wait", limit, || {
-        let running =
-            stored(p, 1).is_some_and(|j| j.state == JobState::Running && !j.runs.is_empty());
+        // Attempt 1 is saved once the core knows the run: from then on a cancel can kill it.
+        let running = stored(p, 1).is_some_and(|j| j.state == JobState::Running && j.attempts == 1);
         let queued = stored(p, 2).is_some_and(|j| j.state == JobState::Queued);
         (running && queued).then_some(())
     });
@@ -489,10 +489,11 @@ fn retry_and_cancel_reach_a_running_corral() {
         text.starts_with("sent `retry` to the running corral (pid "),
         "{text}"
     );
-    wait_for("job 1 to run again", limit, || {
-        stored(p, 1).filter(|j| j.state == JobState::Running && j.runs.len() == 2)
+    // The claim marks the row running before the core saves the counted attempt: wait for both.
+    wait_for("job 1 to run again, attempt 1", limit, || {
+        stored(p, 1)
+            .filter(|j| j.state == JobState::Running && j.runs.len() == 2 && j.attempts == 1)
     });
-    assert_eq!(stored(p, 1).unwrap().attempts, 1);
     let out = corral_run.output();
     assert!(out.contains("notice: job 1 queued to run now"), "{out}");
     assert!(out.contains("notice: job 2 cancelled"), "{out}");
