@@ -54,6 +54,11 @@ pub enum Cmd {
         #[command(subcommand)]
         action: FeatureCmd,
     },
+    /// List the job queue, retry or cancel a job (through a running corral if there is one).
+    Job {
+        #[command(subcommand)]
+        action: JobCmd,
+    },
     /// Add every feature of a JSON backlog file (`-` for stdin), all or nothing.
     Import {
         /// The file: a JSON array of features (see `corral export` for the shape).
@@ -141,6 +146,37 @@ pub enum FeatureCmd {
     },
     /// Put a feature back to pending with its attempts at 0.
     Requeue { id: i64 },
+}
+
+/// `corral job ...`: the job queue as stored. Retry and cancel go to a running corral through
+/// its control socket, or straight to the database when none runs.
+#[derive(Debug, Subcommand)]
+pub enum JobCmd {
+    /// List the queue: open jobs (running, queued, backoff) first, then recent ended ones.
+    List {
+        /// Print a JSON array of jobs with every field.
+        #[arg(long)]
+        json: bool,
+        /// Every job ever stored, not only the recent ended ones.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Start a waiting job as soon as a slot is free (ending its backoff), or queue a failed
+    /// or cancelled one again with fresh attempts (its failed feature goes back to pending).
+    Retry {
+        id: i64,
+        /// Print the job as stored after the change, as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Drop a waiting job, or kill a running one (needs the corral that runs it); its coding
+    /// feature is marked failed so it is not queued again.
+    Cancel {
+        id: i64,
+        /// Print the job as stored after the change, as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -117,6 +117,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Some(Cmd::Feature { action }) => {
             commands::run_feature_command(&project_dir(&cli)?, action)?;
         }
+        Some(Cmd::Job { action }) => commands::run_job_command(&project_dir(&cli)?, action)?,
         Some(Cmd::Import { file }) => commands::import_backlog(&project_dir(&cli)?, file)?,
         // JSON is the only format; `--json` is accepted like every other listing's.
         Some(Cmd::Export { json: _ }) => commands::export_backlog(&project_dir(&cli)?)?,

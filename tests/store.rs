@@ -286,3 +286,82 @@ fn a_job_is_claimed_once_and_the_queue_round_trips_with_usage() {
     assert_eq!(store.usage_by(None).unwrap(), vec![(0, usage)]);
     assert_eq!(store.max_job_id().unwrap(), job.0);
 }
+
+#[test]
+fn retry_and_cancel_by_hand_follow_the_core_for_every_role() {
+    use corral::api::{JobId, Usage};
+    use corral::runtime::store::{JobChangeError, JobRequest};
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    store.add_features(&[item(1, "Login", &[])], 0).unwrap();
+    store
+        .save_feature(FeatureId(1), FeatureStatus::Passing, 1, None, 0)
+        .unwrap();
+    let job = |id: i64, role: Role, feature: Option<i64>, state: JobState| corral::core::Job {
+        id: JobId(id),
+        profile: role.as_str().into(),
+        account: "a".into(),
+        role,
+        feature: feature.map(FeatureId),
+        priority: 0,
+        state,
+        attempts: 1,
+        max_attempts: 1,
+        transient_attempts: 1,
+        transient_budget: 5,
+        available_at_ms: None,
+        last_error: Some("exit 1".into()),
+        runs: Vec::new(),
+        usage: Usage::default(),
+        created_at_ms: 0,
+        epoch: 0,
+    };
+    for j in [
+        job(1, Role::Initializer, None, JobState::Failed),
+        job(2, Role::Initializer, None, JobState::Queued),
+        job(3, Role::Testing, Some(1), JobState::Failed),
+        job(4, Role::Testing, Some(1), JobState::Running),
+    ] {
+        store.save_job(&j, 0).unwrap();
+    }
+    // Job 2 is the open initializer job: jobs without a feature are the same work too.
+    let err = store.retry_job(JobId(1), 10).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("job 2 (queued) already does that work (initializer without a feature)"),
+        "{err}"
+    );
+    // Cancelling a job that is not coding leaves its feature alone.
+    let done = store.cancel_job(JobId(2), 10).unwrap();
+    assert_eq!(done.job.state, JobState::Cancelled);
+    assert_eq!(done.feature, None);
+    let done = store.retry_job(JobId(1), 20).unwrap();
+    assert_eq!(
+        (
+            done.job.state,
+            done.job.attempts,
+            done.job.transient_attempts
+        ),
+        (JobState::Queued, 0, 0)
+    );
+    // A running testing job: a running corral may cancel it, none may retry it.
+    assert!(
+        store
+            .check_job_request(JobId(4), JobRequest::Cancel, true)
+            .is_ok()
+    );
+    assert!(matches!(
+        store.check_job_request(JobId(4), JobRequest::Retry, true),
+        Err(JobChangeError::Refused(e)) if e.contains("job 4 is running")
+    ));
+    assert!(matches!(
+        store.retry_job(JobId(3), 30),
+        Err(JobChangeError::Refused(e)) if e.starts_with("job 4 (running) already does that work")
+    ));
+    assert!(matches!(
+        store.cancel_job(JobId(9), 30),
+        Err(JobChangeError::NoJob(JobId(9)))
+    ));
+    let f = &store.load_features().unwrap()[0];
+    assert_eq!((f.status, f.attempts), (FeatureStatus::Passing, 1));
+}

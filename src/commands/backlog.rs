@@ -98,6 +98,32 @@ pub fn printable(text: &str, keep_newlines: bool) -> String {
     out
 }
 
+/// Rows as aligned columns, two spaces apart; the last column is not padded.
+pub fn table(rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = Vec::new();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            let n = cell.chars().count();
+            match widths.get_mut(i) {
+                Some(w) => *w = (*w).max(n),
+                None => widths.push(n),
+            }
+        }
+    }
+    let mut lines = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut line = String::new();
+        for (i, (cell, w)) in row.iter().zip(&widths).enumerate() {
+            line.push_str(cell);
+            if i + 1 < row.len() {
+                line.push_str(&" ".repeat(w - cell.chars().count() + 2));
+            }
+        }
+        lines.push(line);
+    }
+    lines.join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,5 +134,14 @@ mod tests {
         assert_eq!(printable("x\u{1b}[2Jy\nz", false), "x\\u{1b}[2Jy\\nz");
         assert_eq!(printable("y\nz\r", true), "y\nz\\r");
         assert_eq!(label(4, "say \"hi\""), "feature 4 (\"say \\\"hi\\\"\")");
+    }
+
+    #[test]
+    fn table_aligns_every_column_but_the_last() {
+        let rows = [
+            vec!["ID".to_string(), "NAME".into(), "NOTE".into()],
+            vec!["12".to_string(), "é".into(), "x".into()],
+        ];
+        assert_eq!(table(&rows), "ID  NAME  NOTE\n12  é     x");
     }
 }

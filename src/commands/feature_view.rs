@@ -1,7 +1,7 @@
 //! `corral feature list` and `corral feature show`: tables and details for people, JSON with
 //! every field for programs.
 
-use super::backlog::{Result, emit, no_feature, open_store, printable};
+use super::backlog::{Result, emit, no_feature, open_store, printable, table};
 use crate::api::FeatureStatus;
 use crate::runtime::store::backlog::{ReportRecord, reports_for};
 use crate::runtime::store::{FeatureRecord, parse_feature_status};
@@ -81,10 +81,9 @@ pub fn list(project: &Path, filter: Option<&str>, as_json: bool) -> Result<()> {
         });
     }
     let header = ["ID", "STATUS", "CATEGORY", "NAME", "DEPS", "ATTEMPTS"].map(String::from);
-    let rows: Vec<[String; 6]> = shown
-        .iter()
-        .map(|(f, s)| {
-            [
+    let rows: Vec<Vec<String>> = std::iter::once(header.to_vec())
+        .chain(shown.iter().map(|(f, s)| {
+            vec![
                 f.id.to_string(),
                 s.as_str().to_string(),
                 printable(&f.category, false),
@@ -92,29 +91,9 @@ pub fn list(project: &Path, filter: Option<&str>, as_json: bool) -> Result<()> {
                 ids(&f.dependencies),
                 f.attempts.to_string(),
             ]
-        })
+        }))
         .collect();
-    let mut widths = [0usize; 6];
-    for row in std::iter::once(&header).chain(&rows) {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut lines = Vec::with_capacity(rows.len() + 1);
-    for row in std::iter::once(&header).chain(&rows) {
-        let mut line = String::new();
-        for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
-            if i + 1 == row.len() {
-                line.push_str(cell);
-            } else {
-                let pad = w - cell.chars().count();
-                line.push_str(cell);
-                line.push_str(&" ".repeat(pad + 2));
-            }
-        }
-        lines.push(line);
-    }
-    emit(&lines.join("\n"))
+    emit(&table(&rows))
 }
 
 fn time(ms: i64) -> String {

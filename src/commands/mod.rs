@@ -7,6 +7,8 @@ mod feature_view;
 mod headless;
 mod import;
 mod init;
+mod job;
+mod job_view;
 mod status;
 
 pub use backlog::BacklogCommandError;
@@ -15,4 +17,5 @@ pub use feature::run_feature_command;
 pub use headless::{HeadlessEnd, run_headless};
 pub use import::{export_backlog, import_backlog};
 pub use init::init_project;
+pub use job::run_job_command;
 pub use status::{print_status, status_json};

@@ -2,7 +2,7 @@
 
 use super::failure::Class;
 use super::graph::Node;
-use crate::api::{FeatureId, FeatureStatus, JobId, JobState, Role, RunId, Usage};
+use crate::api::{FeatureId, FeatureStatus, JobId, JobState, JobView, Role, RunId, Usage};
 
 /// A backlog feature as the core tracks it. `status` is the stored status (never Ready/Blocked).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +63,31 @@ pub struct Job {
     pub created_at_ms: i64,
     /// Bumped whenever a backoff timer is set or cancelled; wakes with another epoch are stale.
     pub epoch: u64,
+}
+
+impl Job {
+    /// The job as the Queue pane and `corral job list` show it; `feature_name` is the name of
+    /// its feature, looked up by the caller.
+    pub fn view(&self, feature_name: Option<String>) -> JobView {
+        JobView {
+            id: self.id,
+            profile: self.profile.clone(),
+            account: self.account.clone(),
+            role: self.role,
+            feature: self.feature,
+            feature_name,
+            priority: self.priority,
+            state: self.state,
+            attempt: self.attempts,
+            max_attempts: self.max_attempts,
+            transient_attempts: self.transient_attempts,
+            transient_budget: self.transient_budget,
+            available_at_ms: self.available_at_ms,
+            last_error: self.last_error.clone(),
+            runs: self.runs.clone(),
+            usage: self.usage,
+        }
+    }
 }
 
 /// Why a run failed, as read from the end of its log by [`super::failure::Classifier`].

@@ -134,24 +134,7 @@ impl Model {
             .collect();
         order
             .into_iter()
-            .map(|j| JobView {
-                id: j.id,
-                profile: j.profile.clone(),
-                account: j.account.clone(),
-                role: j.role,
-                feature: j.feature,
-                feature_name: j.feature.and_then(|f| names.get(&f).cloned()),
-                priority: j.priority,
-                state: j.state,
-                attempt: j.attempts,
-                max_attempts: j.max_attempts,
-                transient_attempts: j.transient_attempts,
-                transient_budget: j.transient_budget,
-                available_at_ms: j.available_at_ms,
-                last_error: j.last_error.clone(),
-                runs: j.runs.clone(),
-                usage: j.usage,
-            })
+            .map(|j| j.view(j.feature.and_then(|f| names.get(&f).cloned())))
             .collect()
     }
 }

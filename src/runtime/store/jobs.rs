@@ -9,10 +9,12 @@ use rusqlite::{OptionalExtension, params};
 /// How many ended jobs are read back for display.
 const ENDED_JOBS: usize = 50;
 
-const COLUMNS: &str = "id, profile, account, role, feature_id, priority, state, attempts,
+pub(super) const COLUMNS: &str =
+    "id, profile, account, role, feature_id, priority, state, attempts,
     max_attempts, transient_attempts, transient_budget, available_at, last_error, created_at";
 
-fn job_from_row(r: &rusqlite::Row) -> rusqlite::Result<Job> {
+/// A `jobs` row read with [`COLUMNS`], without its runs and usage.
+pub(super) fn job_from_row(r: &rusqlite::Row) -> rusqlite::Result<Job> {
     let state: String = r.get(6)?;
     let role: String = r.get(3)?;
     Ok(Job {
@@ -88,6 +90,12 @@ impl Store {
     /// Every open job (queued, running, backoff) and the most recent ended ones, by id, each
     /// with its runs and what they spent.
     pub fn load_jobs(&self) -> Result<Vec<Job>, StoreError> {
+        self.jobs_with_ended(Some(ENDED_JOBS))
+    }
+
+    /// Every open job and the `ended` most recent ended ones (all of them with `None`), by id,
+    /// each with its runs and what they spent.
+    pub fn jobs_with_ended(&self, ended: Option<usize>) -> Result<Vec<Job>, StoreError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM jobs WHERE state IN ('queued', 'running', 'backoff')
              UNION ALL
@@ -95,9 +103,11 @@ impl Store {
                  WHERE state NOT IN ('queued', 'running', 'backoff') ORDER BY id DESC LIMIT ?1)
              ORDER BY id"
         );
+        // SQLite reads a negative LIMIT as no limit.
+        let limit = ended.map_or(-1, |n| n as i64);
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
         let jobs = stmt
-            .query_map([ENDED_JOBS as i64], job_from_row)
+            .query_map([limit], job_from_row)
             .map_err(|e| self.err(e))?
             .collect::<Result<Vec<Job>, _>>()
             .map_err(|e| self.err(e))?;
@@ -131,6 +141,29 @@ impl Store {
             job.usage = usage.get(&job.id.0).copied().unwrap_or_default();
         }
         Ok(jobs)
+    }
+
+    /// How many jobs have ended (done, failed or cancelled).
+    pub fn ended_job_count(&self) -> Result<usize, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM jobs WHERE state NOT IN ('queued', 'running', 'backoff')",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n.max(0) as usize)
+            .map_err(|e| self.err(e))
+    }
+
+    /// When the job's row was last written (ms since the epoch), if it exists: a change made
+    /// by a running corral shows here even when it left every other column as it was.
+    pub fn job_updated_at(&self, id: JobId) -> Result<Option<i64>, StoreError> {
+        self.conn
+            .query_row("SELECT updated_at FROM jobs WHERE id = ?1", [id.0], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| self.err(e))
     }
 
     /// The highest job id ever stored (0 when none).

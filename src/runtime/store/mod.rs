@@ -2,11 +2,13 @@
 
 pub mod backlog;
 mod features;
+mod job_changes;
 mod jobs;
 mod runs;
 
 pub use backlog::FeatureRecord;
 pub use features::{NewFeature, parse_feature_status};
+pub use job_changes::{JobChange, JobChangeError, JobRequest};
 pub use runs::StoredRun;
 
 use super::schema::MIGRATIONS;

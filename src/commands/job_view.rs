@@ -1,0 +1,224 @@
+//! `corral job list`: the queue as stored, as a table for people or JSON for programs, and
+//! the words the job commands share.
+
+use super::backlog::{Result, emit, open_store, printable, table};
+use crate::api::{JobState, JobView};
+use crate::core::Job;
+use crate::runtime::now_ms;
+use crate::runtime::store::Store;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// How many ended jobs `job list` shows without `--all`, most recent first.
+const RECENT_ENDED: usize = 20;
+
+/// `jobs` as views, each with its feature's name from the store.
+pub fn views(store: &Store, jobs: &[Job]) -> Result<Vec<JobView>> {
+    let names: HashMap<i64, String> = store
+        .feature_records()?
+        .into_iter()
+        .map(|f| (f.id, f.name))
+        .collect();
+    Ok(jobs
+        .iter()
+        .map(|j| j.view(j.feature.and_then(|f| names.get(&f.0).cloned())))
+        .collect())
+}
+
+/// Running first, then queued by priority (lower first) and id, then backoff by when it may
+/// start again, then ended ones, newest first.
+fn in_queue_order(jobs: &mut [Job]) {
+    jobs.sort_by_key(|j| match j.state {
+        JobState::Running => (0, 0, j.id.0),
+        JobState::Queued => (1, j.priority, j.id.0),
+        JobState::Backoff => (2, j.available_at_ms.unwrap_or(i64::MIN), j.id.0),
+        JobState::Done | JobState::Failed | JobState::Cancelled => (3, -j.id.0, 0),
+    });
+}
+
+/// `job list [--json] [--all]`.
+pub fn list(project: &Path, all: bool, as_json: bool) -> Result<()> {
+    let store = open_store(project)?;
+    let mut jobs = store.jobs_with_ended((!all).then_some(RECENT_ENDED))?;
+    in_queue_order(&mut jobs);
+    let views = views(&store, &jobs)?;
+    if as_json {
+        return emit(&serde_json::to_string_pretty(&views).unwrap_or_default());
+    }
+    if views.is_empty() {
+        return emit(
+            "no jobs yet: corral queues them when it runs (the dashboard, or `corral run --headless`)",
+        );
+    }
+    let now = now_ms();
+    let header = [
+        "ID",
+        "PROFILE",
+        "FEATURE",
+        "STATE",
+        "ATTEMPT",
+        "NEXT TRY",
+        "LAST ERROR",
+    ];
+    let mut rows = vec![header.map(String::from).to_vec()];
+    rows.extend(views.iter().map(|v| {
+        vec![
+            v.id.to_string(),
+            printable(&v.profile, false),
+            feature_cell(v),
+            v.state.as_str().to_string(),
+            attempt_cell(v),
+            match (v.state, v.available_at_ms) {
+                (JobState::Backoff, Some(at)) => next_try(at, now),
+                _ => "-".into(),
+            },
+            v.last_error
+                .as_deref()
+                .map_or("-".into(), |e| printable(e, false)),
+        ]
+    }));
+    let mut text = table(&rows);
+    let shown_ended = views.iter().filter(|v| !v.state.is_open()).count();
+    let older = store.ended_job_count()?.saturating_sub(shown_ended);
+    if !all && older > 0 {
+        text.push_str(&format!(
+            "\n({older} older ended jobs not shown: `corral job list --all` lists every job)"
+        ));
+    }
+    emit(&text)
+}
+
+/// `#3 Cart totals`, or `-` for a job without a feature.
+fn feature_cell(v: &JobView) -> String {
+    match (v.feature, &v.feature_name) {
+        (Some(f), Some(name)) => format!("#{f} {}", printable(name, false)),
+        (Some(f), None) => format!("#{f}"),
+        (None, _) => "-".into(),
+    }
+}
+
+/// `2/3`, with `transient 1/5` after it once a transient failure was retried.
+fn attempt_cell(v: &JobView) -> String {
+    let mut cell = format!("{}/{}", v.attempt, v.max_attempts);
+    if v.transient_attempts > 0 {
+        cell.push_str(&format!(
+            " transient {}/{}",
+            v.transient_attempts, v.transient_budget
+        ));
+    }
+    cell
+}
+
+/// `14:03:07 in 1m05s` (the date too when it is not today), or `… due` once the time passed.
+fn next_try(at_ms: i64, now_ms: i64) -> String {
+    let zone = jiff::tz::TimeZone::system();
+    let local = |ms: i64| jiff::Timestamp::from_millisecond(ms).map(|t| t.to_zoned(zone.clone()));
+    let (Ok(at), Ok(now)) = (local(at_ms), local(now_ms)) else {
+        return at_ms.to_string();
+    };
+    let format = if at.date() == now.date() {
+        "%H:%M:%S"
+    } else {
+        "%Y-%m-%d %H:%M:%S"
+    };
+    let clock = at.strftime(format).to_string();
+    match at_ms - now_ms {
+        left if left > 0 => format!("{clock} in {}", span(left)),
+        _ => format!("{clock} due"),
+    }
+}
+
+/// A time left, rounded up to the second: `42s`, `1m05s`, `2h03m`, `3d04h`.
+fn span(ms: i64) -> String {
+    let s = (ms.max(0) + 999) / 1000;
+    if s < 60 {
+        format!("{s}s")
+    } else if s < 3_600 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else if s < 86_400 {
+        format!("{}h{:02}m", s / 3_600, s % 3_600 / 60)
+    } else {
+        format!("{}d{:02}h", s / 86_400, s % 86_400 / 3_600)
+    }
+}
+
+/// `job 4 (coding #3 "Cart totals"): queued, attempt 0/3`, for the retry and cancel replies.
+pub fn summary(v: &JobView) -> String {
+    let feature = match (v.feature, &v.feature_name) {
+        (Some(f), Some(name)) => format!(" #{f} {name:?}"),
+        (Some(f), None) => format!(" #{f}"),
+        (None, _) => String::new(),
+    };
+    let mut line = format!(
+        "job {} ({}{feature}): {}, attempt {}",
+        v.id,
+        v.role,
+        v.state.as_str(),
+        attempt_cell(v)
+    );
+    if let (JobState::Backoff, Some(at)) = (v.state, v.available_at_ms) {
+        line.push_str(&format!(", next try {}", next_try(at, now_ms())));
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_round_up_to_the_second() {
+        assert_eq!(span(1), "1s");
+        assert_eq!(span(42_000), "42s");
+        assert_eq!(span(65_000), "1m05s");
+        assert_eq!(span(64_001), "1m05s");
+        assert_eq!(span(2 * 3_600_000 + 3 * 60_000), "2h03m");
+        assert_eq!(span(3 * 86_400_000 + 4 * 3_600_000), "3d04h");
+    }
+
+    #[test]
+    fn next_try_says_in_how_long_or_due() {
+        let now = 1_700_000_000_000;
+        assert!(next_try(now + 65_000, now).ends_with(" in 1m05s"));
+        assert!(next_try(now - 1, now).ends_with(" due"));
+    }
+
+    fn job(id: i64, state: JobState, priority: i64, at: Option<i64>) -> Job {
+        Job {
+            id: crate::api::JobId(id),
+            profile: "coding".into(),
+            account: "coding".into(),
+            role: crate::api::Role::Coding,
+            feature: None,
+            priority,
+            state,
+            attempts: 0,
+            max_attempts: 3,
+            transient_attempts: 0,
+            transient_budget: 5,
+            available_at_ms: at,
+            last_error: None,
+            runs: Vec::new(),
+            usage: Default::default(),
+            created_at_ms: 0,
+            epoch: 0,
+        }
+    }
+
+    #[test]
+    fn running_then_queued_by_priority_then_backoff_by_time_then_newest_ended() {
+        let mut jobs = vec![
+            job(1, JobState::Done, 0, None),
+            job(2, JobState::Backoff, 0, Some(900)),
+            job(3, JobState::Queued, 5, None),
+            job(4, JobState::Backoff, 0, Some(100)),
+            job(5, JobState::Queued, -1, None),
+            job(6, JobState::Failed, 0, None),
+            job(7, JobState::Running, 0, None),
+            job(8, JobState::Queued, 5, None),
+        ];
+        in_queue_order(&mut jobs);
+        let ids: Vec<i64> = jobs.iter().map(|j| j.id.0).collect();
+        assert_eq!(ids, vec![7, 5, 3, 8, 4, 2, 6, 1]);
+    }
+}

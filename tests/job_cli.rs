@@ -1,0 +1,505 @@
+//! The job commands on the real binary: `corral job list|retry|cancel`, on the store alone and
+//! through a corral running headless.
+
+mod common;
+
+use assert_cmd::cargo::cargo_bin_cmd;
+use common::wait_for;
+use corral::api::{FeatureId, JobId, JobState, Role, Usage};
+use corral::core::Job;
+use corral::runtime::store::Store;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The binary with no user config and a private data dir, run in `dir`.
+fn corral(dir: &Path) -> assert_cmd::Command {
+    let mut cmd = cargo_bin_cmd!("corral");
+    cmd.current_dir(dir)
+        .env("XDG_CONFIG_HOME", dir.join(".xdg-config"))
+        .env("XDG_DATA_HOME", dir.join(".xdg-data"))
+        .env_remove("CORRAL_RUN_ID");
+    cmd
+}
+
+/// A fresh project made by `corral init`, with features 1 to 3 (`feature 1` ...).
+fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let out = corral(p).arg("init").output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    for n in 1..=3 {
+        ok(p, &["feature", "add", "--name", &format!("feature {n}")]);
+    }
+    dir
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs `args` in `dir`, asserts success and returns stdout.
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = corral(dir).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "corral {args:?} failed: {}",
+        stderr(&out)
+    );
+    stdout(&out)
+}
+
+/// Runs `args` in `dir`, asserts exit code 2 and returns stderr.
+fn refused(dir: &Path, args: &[&str]) -> String {
+    let out = corral(dir).args(args).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "corral {args:?}: {}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    stderr(&out)
+}
+
+fn json_of(dir: &Path, args: &[&str]) -> Value {
+    let text = ok(dir, args);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// The database as bytes (and its WAL, if one is left), to prove a refusal wrote nothing.
+fn db_bytes(dir: &Path) -> Vec<Option<Vec<u8>>> {
+    let db = dir.join(".corral/corral.db");
+    let wal = PathBuf::from(format!("{}-wal", db.display()));
+    vec![std::fs::read(&db).ok(), std::fs::read(wal).ok()]
+}
+
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+/// A coding job on `feature` in `state`, attempt 1 of 3.
+fn job(id: i64, feature: Option<i64>, state: JobState) -> Job {
+    Job {
+        id: JobId(id),
+        profile: "coding".into(),
+        account: "coding".into(),
+        role: Role::Coding,
+        feature: feature.map(FeatureId),
+        priority: 0,
+        state,
+        attempts: 1,
+        max_attempts: 3,
+        transient_attempts: 0,
+        transient_budget: 5,
+        available_at_ms: None,
+        last_error: None,
+        runs: Vec::new(),
+        usage: Usage::default(),
+        created_at_ms: 0,
+        epoch: 0,
+    }
+}
+
+/// Stores `jobs` as the core would (and closes the store, so its WAL is checkpointed).
+fn save(dir: &Path, jobs: &[Job]) {
+    let store = Store::open(dir).unwrap();
+    for j in jobs {
+        store.save_job(j, now_ms()).unwrap();
+    }
+}
+
+/// Sets a feature's stored status and attempts, as a run's end would have.
+fn set_feature(dir: &Path, id: i64, status: &str, attempts: i64) {
+    let store = Store::open(dir).unwrap();
+    store
+        .connection()
+        .execute(
+            "UPDATE features SET status = ?2, attempts = ?3, last_error = 'boom' WHERE id = ?1",
+            rusqlite::params![id, status, attempts],
+        )
+        .unwrap();
+}
+
+/// (status, attempts, last_error) of a feature as `feature show --json` prints it.
+fn feature(dir: &Path, id: i64) -> (String, i64, Value) {
+    let v = json_of(dir, &["feature", "show", &id.to_string(), "--json"]);
+    (
+        v["status"].as_str().unwrap().to_string(),
+        v["attempts"].as_i64().unwrap(),
+        v["last_error"].clone(),
+    )
+}
+
+#[test]
+fn job_commands_need_an_initialised_project() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["job", "list"][..],
+        &["job", "list", "--json"],
+        &["job", "retry", "1"],
+        &["job", "cancel", "1"],
+    ] {
+        let err = refused(dir.path(), args);
+        assert!(err.contains("corral init"), "{args:?}: {err}");
+    }
+    assert!(!dir.path().join(".corral").exists());
+}
+
+#[test]
+fn list_on_an_empty_project() {
+    let dir = project();
+    assert!(ok(dir.path(), &["job", "list"]).starts_with("no jobs yet"));
+    assert_eq!(
+        json_of(dir.path(), &["job", "list", "--json"]),
+        Value::Array(vec![])
+    );
+}
+
+#[test]
+fn list_shows_the_queue_in_order_then_ended_jobs() {
+    let dir = project();
+    let p = dir.path();
+    let now = now_ms();
+    let mut backoff = job(4, Some(3), JobState::Backoff);
+    backoff.available_at_ms = Some(now + 65_000);
+    backoff.transient_attempts = 2;
+    backoff.last_error = Some("429 rate limited\u{1b}[2J\nsecond line".into());
+    let mut urgent = job(3, None, JobState::Queued);
+    urgent.priority = -1;
+    urgent.role = Role::Initializer;
+    urgent.profile = "init".into();
+    let mut failed = job(5, Some(2), JobState::Failed);
+    failed.last_error = Some("exit 1".into());
+    save(
+        p,
+        &[
+            job(1, Some(1), JobState::Done),
+            job(2, Some(2), JobState::Queued),
+            urgent,
+            backoff,
+            failed,
+            job(6, Some(1), JobState::Running),
+        ],
+    );
+    let text = ok(p, &["job", "list"]);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("ID  PROFILE  FEATURE       STATE    ATTEMPT")
+            && lines[0].contains("NEXT TRY")
+            && lines[0].ends_with("LAST ERROR"),
+        "{text}"
+    );
+    let ids: Vec<&str> = lines[1..]
+        .iter()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(ids, ["6", "3", "2", "4", "5", "1"], "{text}");
+    let words = |n: usize| lines[n].split_whitespace().collect::<Vec<_>>();
+    assert_eq!(
+        words(1)[..6],
+        ["6", "coding", "#1", "feature", "1", "running"]
+    );
+    assert_eq!(words(2)[..5], ["3", "init", "-", "queued", "1/3"]);
+    // Backoff: transient retries, the local time and how long from now, the error escaped.
+    let row = lines[4];
+    assert!(row.contains("backoff  1/3 transient 2/5"), "{row}");
+    assert!(row.contains(" in 1m0"), "{row}");
+    assert!(
+        row.ends_with("429 rate limited\\u{1b}[2J\\nsecond line"),
+        "{row}"
+    );
+    assert!(lines[5].ends_with("exit 1"), "{text}");
+
+    let v = json_of(p, &["job", "list", "--json"]);
+    let jobs = v.as_array().unwrap();
+    assert_eq!(jobs.len(), 6);
+    let b = &jobs[3];
+    assert_eq!(b["id"], 4);
+    assert_eq!(b["state"], "backoff");
+    assert_eq!(b["role"], "coding");
+    assert_eq!(b["account"], "coding");
+    assert_eq!(b["feature"], 3);
+    assert_eq!(b["feature_name"], "feature 3");
+    assert_eq!(b["attempt"], 1);
+    assert_eq!(b["max_attempts"], 3);
+    assert_eq!(b["transient_attempts"], 2);
+    assert_eq!(b["transient_budget"], 5);
+    assert_eq!(b["available_at_ms"], now + 65_000);
+    assert_eq!(b["last_error"], "429 rate limited\u{1b}[2J\nsecond line");
+    assert_eq!(b["runs"], Value::Array(vec![]));
+    assert!(b["usage"].is_object() && b.get("priority").is_some());
+    assert_eq!(jobs[1]["feature"], Value::Null);
+    assert_eq!(jobs[1]["feature_name"], Value::Null);
+}
+
+#[test]
+fn list_shows_recent_ended_jobs_unless_all() {
+    let dir = project();
+    let p = dir.path();
+    let jobs: Vec<Job> = (1..=25).map(|n| job(n, Some(1), JobState::Done)).collect();
+    save(p, &jobs);
+    let text = ok(p, &["job", "list"]);
+    assert_eq!(text.lines().count(), 1 + 20 + 1, "{text}");
+    assert!(
+        text.lines().nth(1).unwrap().starts_with("25 "),
+        "newest first: {text}"
+    );
+    assert!(text.contains("5 older ended jobs not shown"), "{text}");
+    assert_eq!(
+        json_of(p, &["job", "list", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        20
+    );
+    let all = json_of(p, &["job", "list", "--all", "--json"]);
+    assert_eq!(all.as_array().unwrap().len(), 25);
+    assert!(!ok(p, &["job", "list", "--all"]).contains("older"));
+}
+
+#[test]
+fn retry_of_a_backoff_job_queues_it_now_and_its_feature_is_pending_again() {
+    let dir = project();
+    let p = dir.path();
+    let mut backoff = job(1, Some(1), JobState::Backoff);
+    backoff.available_at_ms = Some(now_ms() + 600_000);
+    backoff.transient_attempts = 2;
+    save(p, &[backoff]);
+    set_feature(p, 1, "failing", 1);
+    let v = json_of(p, &["job", "retry", "1", "--json"]);
+    assert_eq!(v["state"], "queued");
+    assert_eq!(v["available_at_ms"], Value::Null);
+    // A waiting job keeps its counts: only its wait ends.
+    assert_eq!(v["attempt"], 1);
+    assert_eq!(v["transient_attempts"], 2);
+    assert_eq!(v["feature_name"], "feature 1");
+    assert_eq!(feature(p, 1), ("ready".into(), 0, Value::Null));
+    // Retrying a queued one again is fine, and says so in words.
+    let text = ok(p, &["job", "retry", "1"]);
+    assert!(
+        text.starts_with("job 1 (coding #1 \"feature 1\"): queued, attempt 1/3 transient 2/5"),
+        "{text}"
+    );
+}
+
+#[test]
+fn retry_of_a_failed_job_gives_fresh_attempts_unless_another_job_does_that_work() {
+    let dir = project();
+    let p = dir.path();
+    let mut failed = job(1, Some(1), JobState::Failed);
+    failed.attempts = 3;
+    failed.transient_attempts = 4;
+    failed.last_error = Some("exit 1".into());
+    let mut other = job(2, Some(2), JobState::Cancelled);
+    other.last_error = Some("cancelled by request".into());
+    save(p, &[failed, other, job(3, Some(2), JobState::Backoff)]);
+    set_feature(p, 1, "failed", 3);
+    let text = ok(p, &["job", "retry", "1"]);
+    assert!(
+        text.contains("job 1 (coding #1 \"feature 1\"): queued, attempt 0/3"),
+        "{text}"
+    );
+    assert!(
+        text.contains("feature 1 (\"feature 1\") is pending again, attempts 0"),
+        "{text}"
+    );
+    let v = json_of(p, &["job", "list", "--json"]);
+    let j1 = v.as_array().unwrap().iter().find(|j| j["id"] == 1).unwrap();
+    assert_eq!(
+        (
+            j1["state"].as_str(),
+            j1["attempt"].as_i64(),
+            j1["transient_attempts"].as_i64()
+        ),
+        (Some("queued"), Some(0), Some(0))
+    );
+    assert_eq!(feature(p, 1), ("ready".into(), 0, Value::Null));
+    // Job 3 is open on feature 2 already.
+    let before = db_bytes(p);
+    let err = refused(p, &["job", "retry", "2"]);
+    assert!(
+        err.contains("job 3 (backoff) already does that work (coding on feature 2)"),
+        "{err}"
+    );
+    assert_eq!(db_bytes(p), before, "a refused retry writes nothing");
+}
+
+#[test]
+fn cancel_of_a_queued_job_marks_its_feature_failed() {
+    let dir = project();
+    let p = dir.path();
+    save(p, &[job(1, Some(2), JobState::Queued)]);
+    let text = ok(p, &["job", "cancel", "1"]);
+    assert!(
+        text.starts_with("job 1 (coding #2 \"feature 2\"): cancelled"),
+        "{text}"
+    );
+    assert!(
+        text.contains("feature 2 (\"feature 2\") marked failed"),
+        "{text}"
+    );
+    let v = json_of(p, &["job", "list", "--json"]);
+    assert_eq!(v[0]["state"], "cancelled");
+    assert_eq!(v[0]["last_error"], "cancelled by request");
+    assert_eq!(
+        feature(p, 2),
+        (
+            "failed".into(),
+            0,
+            Value::from("job 1 cancelled by request")
+        )
+    );
+    let err = refused(p, &["job", "cancel", "1"]);
+    assert!(err.contains("job 1 has ended already (cancelled)"), "{err}");
+    // And back again: the cancelled job retried, its feature pending.
+    let v = json_of(p, &["job", "retry", "1", "--json"]);
+    assert_eq!(v["state"], "queued");
+    assert_eq!(feature(p, 2).0, "ready");
+}
+
+#[test]
+fn unknown_ids_and_refusals_change_nothing() {
+    let dir = project();
+    let p = dir.path();
+    save(
+        p,
+        &[
+            job(1, Some(1), JobState::Done),
+            job(2, Some(2), JobState::Running),
+        ],
+    );
+    let before = db_bytes(p);
+    for verb in ["retry", "cancel"] {
+        let err = refused(p, &["job", verb, "99"]);
+        assert!(err.contains("no job 99"), "{err}");
+        let err = refused(p, &["job", verb, "99", "--json"]);
+        assert!(err.contains("no job 99"), "{err}");
+        // A row left `running` by a corral that died: only a corral can take it over.
+        let err = refused(p, &["job", verb, "2"]);
+        assert!(
+            err.contains("job 2 is recorded as running, but no corral is running this project"),
+            "{err}"
+        );
+    }
+    assert!(refused(p, &["job", "retry", "1"]).contains("job 1 is done"));
+    assert!(refused(p, &["job", "cancel", "1"]).contains("job 1 has ended already (done)"));
+    assert_eq!(db_bytes(p), before);
+}
+
+/// `corral run --headless` in the background, stopped (TERM, then KILL) when dropped.
+struct Headless {
+    child: std::process::Child,
+    out: PathBuf,
+}
+
+impl Headless {
+    fn start(dir: &Path) -> Headless {
+        let out = dir.join("headless.out");
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
+            .current_dir(dir)
+            .env("XDG_CONFIG_HOME", dir.join(".xdg-config"))
+            .env("XDG_DATA_HOME", dir.join(".xdg-data"))
+            .args(["run", "--headless"])
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        Headless { child, out }
+    }
+
+    fn output(&self) -> String {
+        std::fs::read_to_string(&self.out).unwrap_or_default()
+    }
+}
+
+impl Drop for Headless {
+    fn drop(&mut self) {
+        use nix::sys::signal::{Signal, kill};
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = kill(pid, Signal::SIGTERM);
+        for _ in 0..500 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Job `id` as stored, read the way `corral job list` reads it.
+fn stored(dir: &Path, id: i64) -> Option<Job> {
+    Store::open(dir).ok()?.job(JobId(id)).ok()?
+}
+
+#[test]
+fn retry_and_cancel_reach_a_running_corral() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let toml = "[scheduler]\nmax_agents = 1\n\n\
+                [profiles.coding]\nrole = \"coding\"\ncommand = [\"sleep\", \"30\"]\n";
+    std::fs::write(p.join("corral.toml"), toml).unwrap();
+    Store::open(p)
+        .unwrap()
+        .add_features(&[common::feature(1, &[]), common::feature(2, &[])], 0)
+        .unwrap();
+    let corral_run = Headless::start(p);
+    let limit = Duration::from_secs(20);
+    wait_for("job 1 to run and job 2 to wait", limit, || {
+        // Attempt 1 is saved once the core knows the run: from then on a cancel can kill it.
+        let running = stored(p, 1).is_some_and(|j| j.state == JobState::Running && j.attempts == 1);
+        let queued = stored(p, 2).is_some_and(|j| j.state == JobState::Queued);
+        (running && queued).then_some(())
+    });
+
+    // A waiting job is dropped by the core; its feature waits for a person.
+    let v = json_of(p, &["job", "cancel", "2", "--json"]);
+    assert_eq!(v["state"], "cancelled");
+    assert_eq!(v["last_error"], "cancelled by request");
+    assert_eq!(
+        feature(p, 2),
+        (
+            "failed".into(),
+            0,
+            Value::from("job 2 cancelled by request")
+        )
+    );
+
+    // Refused before anything is sent, with the core's reasons.
+    let err = refused(p, &["job", "retry", "1"]);
+    assert!(err.contains("job 1 is running"), "{err}");
+    assert!(refused(p, &["job", "cancel", "7"]).contains("no job 7"));
+
+    // Cancel kills the run; the command waits until the store shows the job ended.
+    let v = json_of(p, &["job", "cancel", "1", "--json"]);
+    assert_eq!(v["state"], "cancelled", "{}", corral_run.output());
+    assert_eq!(v["last_error"], "killed by request");
+    let f = json_of(p, &["feature", "show", "1", "--json"]);
+    assert_eq!(f["status"], "failed");
+
+    // Retry gives it fresh attempts; the running scheduler starts it again.
+    let text = ok(p, &["job", "retry", "1"]);
+    assert!(
+        text.starts_with("sent `retry` to the running corral (pid "),
+        "{text}"
+    );
+    // The claim marks the row running before the core saves the counted attempt: wait for both.
+    wait_for("job 1 to run again, attempt 1", limit, || {
+        stored(p, 1)
+            .filter(|j| j.state == JobState::Running && j.runs.len() == 2 && j.attempts == 1)
+    });
+    let out = corral_run.output();
+    assert!(out.contains("notice: job 1 queued to run now"), "{out}");
+    assert!(out.contains("notice: job 2 cancelled"), "{out}");
+    assert_eq!(
+        stored(p, 2).unwrap().state,
+        JobState::Cancelled,
+        "not queued again"
+    );
+}
