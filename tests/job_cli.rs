@@ -263,7 +263,7 @@ fn list_shows_recent_ended_jobs_unless_all() {
 }
 
 #[test]
-fn retry_of_a_backoff_job_queues_it_now_and_its_feature_is_pending_again() {
+fn retry_of_a_backoff_job_queues_it_now_and_keeps_the_attempts_it_spent() {
     let dir = project();
     let p = dir.path();
     let mut backoff = job(1, Some(1), JobState::Backoff);
@@ -278,7 +278,9 @@ fn retry_of_a_backoff_job_queues_it_now_and_its_feature_is_pending_again() {
     assert_eq!(v["attempt"], 1);
     assert_eq!(v["transient_attempts"], 2);
     assert_eq!(v["feature_name"], "feature 1");
-    assert_eq!(feature(p, 1), ("ready".into(), 0, Value::Null));
+    // Its feature too: the attempt spent stays spent.
+    assert_eq!(feature(p, 1).0, "failing");
+    assert_eq!(feature(p, 1).1, 1);
     // Retrying a queued one again is fine, and says so in words.
     let text = ok(p, &["job", "retry", "1"]);
     assert!(
@@ -388,6 +390,35 @@ fn unknown_ids_and_refusals_change_nothing() {
     }
     assert!(refused(p, &["job", "retry", "1"]).contains("job 1 is done"));
     assert!(refused(p, &["job", "cancel", "1"]).contains("job 1 has ended already (done)"));
+    assert_eq!(db_bytes(p), before);
+}
+
+/// A retry the queue would cancel again at once (its feature passes, or waits on another) is
+/// refused with the reason, and changes nothing.
+#[test]
+fn a_retry_the_queue_would_undo_is_refused() {
+    let dir = project();
+    let p = dir.path();
+    ok(p, &["feature", "edit", "3", "--dep", "2"]);
+    save(
+        p,
+        &[
+            job(1, Some(1), JobState::Cancelled),
+            job(2, Some(3), JobState::Failed),
+        ],
+    );
+    set_feature(p, 1, "passing", 1);
+    let before = db_bytes(p);
+    let err = refused(p, &["job", "retry", "1"]);
+    assert!(
+        err.contains("job 1 not retried: feature 1 passes (requeue it to redo it)"),
+        "{err}"
+    );
+    let err = refused(p, &["job", "retry", "2"]);
+    assert!(
+        err.contains("job 2 not retried: feature 3 waits on 2"),
+        "{err}"
+    );
     assert_eq!(db_bytes(p), before);
 }
 

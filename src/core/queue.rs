@@ -222,7 +222,9 @@ impl Model {
     }
 
     /// `RetryJob`: a waiting job starts as soon as a slot is free (its backoff is over); a
-    /// failed or cancelled one is queued again with fresh attempts.
+    /// failed or cancelled one is queued again with fresh attempts (and its feature with it).
+    /// A coding job whose feature passes, is gone or waits on a dependency is refused: the
+    /// queue would cancel it again at once.
     pub(crate) fn retry_job(&mut self, id: JobId) -> Vec<Effect> {
         let Some(job) = self.jobs.get(&id) else {
             return self.notice(format!("no job {id}"));
@@ -238,20 +240,28 @@ impl Model {
             }
             JobState::Queued | JobState::Backoff => {}
         }
+        if role == Role::Coding
+            && let Some(why) = self.why_not_runnable(feature)
+        {
+            return self.notice(format!("job {id} not retried: {why}"));
+        }
+        let fresh = matches!(state, JobState::Failed | JobState::Cancelled);
         let Some(job) = self.jobs.get_mut(&id) else {
             return Vec::new();
         };
-        if matches!(state, JobState::Failed | JobState::Cancelled) {
+        if fresh {
             job.attempts = 0;
             job.transient_attempts = 0;
         }
         job.state = JobState::Queued;
         job.available_at_ms = None;
+        job.last_error = None;
         job.epoch += 1;
         let mut effects = vec![Effect::SaveJob(job.clone())];
-        if role == Role::Coding
+        // Fresh attempts for the job are fresh attempts for its feature.
+        if fresh
+            && role == Role::Coding
             && let Some(f) = feature.and_then(|f| self.features.get_mut(&f))
-            && matches!(f.status, FeatureStatus::Failed | FeatureStatus::Failing)
         {
             f.status = FeatureStatus::Pending;
             f.attempts = 0;
@@ -260,6 +270,21 @@ impl Model {
         }
         effects.extend(self.notice(format!("job {id} queued to run now")));
         effects
+    }
+
+    /// Why a coding job on `feature` cannot run now, if it cannot.
+    fn why_not_runnable(&self, feature: Option<FeatureId>) -> Option<String> {
+        let Some(f) = feature.and_then(|f| self.features.get(&f)) else {
+            return Some("its feature is gone".into());
+        };
+        if f.status == FeatureStatus::Passing {
+            return Some(format!("feature {} passes (requeue it to redo it)", f.id));
+        }
+        let blocked = graph::blocked_by(&self.features, f.id);
+        (!blocked.is_empty()).then(|| {
+            let ids: Vec<String> = blocked.iter().map(|b| b.to_string()).collect();
+            format!("feature {} waits on {}", f.id, ids.join(", "))
+        })
     }
 
     /// `CancelJob`: a waiting job is dropped, a running one is killed; either way its feature

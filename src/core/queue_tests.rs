@@ -435,3 +435,37 @@ fn the_snapshot_lists_running_then_queued_in_start_order_then_backoffs_then_ende
         (1, 5)
     );
 }
+
+#[test]
+fn a_retry_that_the_queue_would_undo_is_refused_and_a_waiting_retry_keeps_attempts() {
+    let mut m = queue(2, 1);
+    m.handle(Input::Kick);
+    spawn(&mut m, 1, 1);
+    end(&mut m, 1, 0, Class::Permanent, "");
+    let e = m.handle(Input::Command(Command::RetryJob { job: JobId(1) }));
+    assert!(spawned_jobs(&e).is_empty());
+    assert_eq!(m.jobs[&JobId(1)].state, JobState::Done);
+    spawn(&mut m, 2, 2);
+    m.policy.max_attempts = 3;
+    end(&mut m, 2, 1, Class::Permanent, "");
+    spawn(&mut m, 2, 3);
+    limited(&mut m, 3, 60_000, "overloaded_error");
+    assert_eq!(m.jobs[&JobId(2)].attempts, 1);
+    let e = m.handle(Input::Command(Command::RetryJob { job: JobId(2) }));
+    assert_eq!(spawned_jobs(&e), vec![2], "the wait ends at once");
+    // The attempt already spent stays spent, for job and feature alike: this run is the 2nd.
+    assert_eq!(m.jobs[&JobId(2)].attempts, 2);
+    assert_eq!(m.features[&FeatureId(2)].attempts, 1);
+    assert_eq!(m.jobs[&JobId(2)].last_error, None);
+    let mut passing = queue(1, 0);
+    passing.features.get_mut(&FeatureId(1)).unwrap().status = FeatureStatus::Passing;
+    let (job, _) = passing.new_job(Some(FeatureId(1)), Role::Coding).unwrap();
+    passing.finish_job(job, JobState::Cancelled, "x".into());
+    passing.handle(Input::Command(Command::RetryJob { job }));
+    assert_eq!(passing.jobs[&job].state, JobState::Cancelled);
+    let note = passing.notice.clone().unwrap_or_default();
+    assert!(
+        note.contains("feature 1 passes (requeue it to redo it)"),
+        "{note}"
+    );
+}

@@ -6,6 +6,7 @@ pub mod env_file;
 mod handle;
 mod history;
 pub mod lock;
+mod model_config;
 pub mod process;
 pub mod profile_toggle;
 pub mod prompt;

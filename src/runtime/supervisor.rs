@@ -3,6 +3,7 @@
 use super::capture::LogHub;
 use super::handle::RuntimeHandle;
 use super::lock::{self, LockError, ProjectLock};
+use super::model_config::{build_classifiers, configure_model, login_hint};
 use super::process;
 use super::store::{Store, StoreError};
 use super::{history, now_ms, recovery};
@@ -57,71 +58,6 @@ pub(super) struct Supervisor {
     escaped: process::Escapees,
     /// Failure classifiers by profile (built-in rules plus its `transient_patterns`).
     pub(super) classifiers: HashMap<String, Arc<Classifier>>,
-}
-
-/// Tells the core which profile serves each role, the scheduler's limits, the retry and
-/// breaker settings and the budget.
-fn configure_model(model: &mut Model, config: &Config) {
-    use crate::api::Role;
-    use crate::core::scheduler::{Policy, ProfileInfo, ProfileSlot, RetryPolicy};
-    model.profiles = [Role::Initializer, Role::Coding, Role::Testing]
-        .into_iter()
-        .filter_map(|role| {
-            let p = config.profile_for(role)?;
-            let slot = ProfileSlot {
-                name: p.name.clone(),
-                max_parallel: p.max_parallel,
-            };
-            Some((role, slot))
-        })
-        .collect();
-    model.profile_info = config
-        .profiles
-        .values()
-        .filter(|p| p.enabled)
-        .map(|p| {
-            let info = ProfileInfo {
-                role: p.role,
-                account: p.account.clone(),
-                max_parallel: p.max_parallel,
-            };
-            (p.name.clone(), info)
-        })
-        .collect();
-    model.policy = Policy {
-        max_attempts: config.scheduler.max_attempts,
-        testing_agents: config.scheduler.testing_agents,
-    };
-    let ms = |d: Duration| d.as_millis().min(i64::MAX as u128) as u64;
-    model.retry = RetryPolicy {
-        base_ms: ms(config.retry.base),
-        cap_ms: ms(config.retry.cap),
-        transient_budget: config.retry.transient_budget,
-    };
-    model.breaker_config = crate::core::breaker::Config {
-        threshold: config.breaker.threshold,
-        cooldown_ms: ms(config.breaker.cooldown) as i64,
-        max_cooldown_ms: ms(config.breaker.max_cooldown) as i64,
-    };
-    model.budget_micros = config.budget.usd_micros;
-}
-
-/// A classifier per profile; a pattern that does not compile (the config check should have
-/// refused it) is left out with a warning rather than stopping corral.
-fn build_classifiers(config: &Config) -> HashMap<String, Arc<Classifier>> {
-    config
-        .profiles
-        .values()
-        .filter_map(|p| {
-            let c = Classifier::new(&p.transient_patterns)
-                .inspect_err(|e| {
-                    log::warn!("profiles.{}.transient_patterns: {e}", p.name);
-                })
-                .or_else(|_| Classifier::new(&[]))
-                .ok()?;
-            Some((p.name.clone(), Arc::new(c)))
-        })
-        .collect()
 }
 
 /// Opens the store, sweeps runs left by an earlier corral, and starts the supervisor on the
@@ -213,6 +149,7 @@ impl Supervisor {
             let mut done = false;
             while let Some(input) = queue.pop_front() {
                 self.model.now_ms = now_ms();
+                self.load_job_asked_for(&input);
                 for effect in self.model.handle(input) {
                     if effect == Effect::ShutdownComplete {
                         done = true;
@@ -234,6 +171,24 @@ impl Supervisor {
                 Some(input) => queue.push_back(input),
                 None => return,
             }
+        }
+    }
+
+    /// The core keeps only recent ended jobs; a retry of an older one brings it back from the
+    /// store first, so `corral job retry` works on any job the store has.
+    fn load_job_asked_for(&mut self, input: &Input) {
+        let Input::Command(crate::api::Command::RetryJob { job }) = input else {
+            return;
+        };
+        if self.model.jobs.contains_key(job) {
+            return;
+        }
+        match self.store.job(*job) {
+            Ok(Some(stored)) if !stored.state.is_open() => {
+                self.model.jobs.insert(*job, stored);
+            }
+            Ok(_) => {}
+            Err(e) => log::error!("{e}"),
         }
     }
 
@@ -453,27 +408,4 @@ impl Supervisor {
         }
         None
     }
-}
-
-/// How to log in again on `account`, from the agent its profiles run: the first word of any
-/// argument that names a known agent, so `sh -c "claude -p …"` is recognised too.
-fn login_hint(config: &Config, account: &str) -> String {
-    let words = config
-        .profiles
-        .values()
-        .filter(|p| p.account == account)
-        .flat_map(|p| p.command.iter())
-        .flat_map(|arg| arg.split_whitespace())
-        .map(|w| w.rsplit('/').next().unwrap_or(w));
-    let how = words
-        .into_iter()
-        .find_map(|w| match w {
-            "claude" => Some("run `claude` and type /login"),
-            "codex" => Some("run `codex login`"),
-            "gemini" => Some("run `gemini` and sign in again"),
-            "aider" => Some("check the API key in the profile's env or env_file"),
-            _ => None,
-        })
-        .map_or_else(|| format!("log in to {account} again"), str::to_string);
-    format!("{how}, then press b")
 }

@@ -75,8 +75,9 @@ impl Store {
     /// `RetryJob` on the store: a queued or backoff job is queued to start now
     /// (`available_at` cleared); a failed or cancelled one is queued with attempts and
     /// transient attempts at 0, unless another open job does the same work (same feature and
-    /// role). A coding job's feature that is failed or failing goes back to pending with
-    /// attempts 0 and no last error. Running and done jobs are refused.
+    /// role); then its coding feature goes back to pending with attempts 0 and no last
+    /// error. The last error is cleared. Running and done jobs are refused, and so is a coding
+    /// job whose feature passes, is gone or waits on a dependency.
     ///
     /// Only while no corral owns the project (see the module doc).
     pub fn retry_job(&mut self, id: JobId, now_ms: i64) -> Result<JobChange, JobChangeError> {
@@ -86,7 +87,7 @@ impl Store {
             let job = check(conn, &sql, id, JobRequest::Retry, false)?;
             let fresh = matches!(job.state, JobState::Failed | JobState::Cancelled);
             conn.execute(
-                "UPDATE jobs SET state = 'queued', available_at = NULL,
+                "UPDATE jobs SET state = 'queued', available_at = NULL, last_error = NULL,
                      attempts = CASE WHEN ?2 THEN 0 ELSE attempts END,
                      transient_attempts = CASE WHEN ?2 THEN 0 ELSE transient_attempts END,
                      updated_at = ?3
@@ -95,11 +96,8 @@ impl Store {
             )
             .map_err(&sql)?;
             let mut feature = None;
-            if let (Role::Coding, Some(f)) = (job.role, job.feature)
-                && matches!(
-                    feature_status(conn, f).map_err(&sql)?.as_deref(),
-                    Some("failed" | "failing")
-                )
+            if let (true, Role::Coding, Some(f)) = (fresh, job.role, job.feature)
+                && feature_status(conn, f).map_err(&sql)?.is_some()
             {
                 set_status(conn, f.0, "pending", Some(0), None, now_ms).map_err(&sql)?;
                 feature = Some((f, FeatureStatus::Pending));
@@ -183,25 +181,64 @@ fn check(
             "job {id} is running; cancel it first (`corral job cancel {id}`) or let it end"
         )),
         (JobRequest::Retry, JobState::Done) => refuse(format!("job {id} is done")),
-        (JobRequest::Retry, JobState::Failed | JobState::Cancelled) => {
-            match open_job(conn, &job).map_err(sql)? {
-                Some((other, state)) => refuse(format!(
-                    "job {other} ({}) already does that work ({} {}); retry or cancel that one",
-                    state.as_str(),
-                    job.role,
-                    job.feature
-                        .map_or("without a feature".to_string(), |f| format!(
-                            "on feature {f}"
-                        )),
-                )),
-                None => Ok(job),
+        (JobRequest::Retry, _) if job.role == Role::Coding => {
+            if let Some(why) = why_not_runnable(conn, job.feature).map_err(sql)? {
+                return refuse(format!("job {id} not retried: {why}"));
             }
+            retry_unless_duplicate(conn, sql, job)
+        }
+        (JobRequest::Retry, JobState::Failed | JobState::Cancelled) => {
+            retry_unless_duplicate(conn, sql, job)
         }
         (JobRequest::Cancel, JobState::Done | JobState::Failed | JobState::Cancelled) => refuse(
             format!("job {id} has ended already ({})", job.state.as_str()),
         ),
         _ => Ok(job),
     }
+}
+
+/// A retry of a failed or cancelled job is refused while another open job does its work.
+fn retry_unless_duplicate(conn: &Connection, sql: Sql, job: Job) -> Result<Job, JobChangeError> {
+    let refuse = |text: String| Err(JobChangeError::Refused(text));
+    match job.state {
+        JobState::Failed | JobState::Cancelled => match open_job(conn, &job).map_err(sql)? {
+            Some((other, state)) => refuse(format!(
+                "job {other} ({}) already does that work ({} {}); retry or cancel that one",
+                state.as_str(),
+                job.role,
+                job.feature
+                    .map_or("without a feature".to_string(), |f| format!(
+                        "on feature {f}"
+                    )),
+            )),
+            None => Ok(job),
+        },
+        _ => Ok(job),
+    }
+}
+
+/// Why a coding job on `feature` could not run now (the core's reasons), if it could not.
+fn why_not_runnable(
+    conn: &Connection,
+    feature: Option<FeatureId>,
+) -> rusqlite::Result<Option<String>> {
+    let Some(f) = feature else {
+        return Ok(Some("its feature is gone".into()));
+    };
+    match feature_status(conn, f)?.as_deref() {
+        None => return Ok(Some("its feature is gone".into())),
+        Some("passing") => return Ok(Some(format!("feature {f} passes (requeue it to redo it)"))),
+        _ => {}
+    }
+    let mut stmt = conn.prepare(
+        "SELECT d.depends_on FROM feature_deps d JOIN features x ON x.id = d.depends_on
+         WHERE d.feature_id = ?1 AND x.status != 'passing' ORDER BY d.depends_on",
+    )?;
+    let waits: Vec<String> = stmt
+        .query_map([f.0], |r| r.get::<_, i64>(0))?
+        .map(|r| r.map(|id| id.to_string()))
+        .collect::<rusqlite::Result<_>>()?;
+    Ok((!waits.is_empty()).then(|| format!("feature {f} waits on {}", waits.join(", "))))
 }
 
 /// The job's row, without its runs.
