@@ -253,7 +253,10 @@ fn a_job_is_claimed_once_and_the_queue_round_trips_with_usage() {
     let (job, run, _) = store
         .begin_job_and_run("coding", Role::Coding, Some(FeatureId(1)), &runs_dir, 100)
         .unwrap();
-    assert!(!store.claim_job(job, 1).unwrap(), "a running job is taken");
+    assert!(
+        !store.claim_job(job, 1, 1).unwrap(),
+        "a running job is taken"
+    );
     let mut j = store.job(job).unwrap().unwrap();
     j.state = JobState::Backoff;
     j.transient_attempts = 2;
@@ -262,11 +265,11 @@ fn a_job_is_claimed_once_and_the_queue_round_trips_with_usage() {
     // Another connection to the same file, as a second process would have.
     let other = Store::open(dir.path()).unwrap();
     let wins = [
-        store.claim_job(job, 200).unwrap(),
-        other.claim_job(job, 200).unwrap(),
+        store.claim_job(job, 1, 200).unwrap(),
+        other.claim_job(job, 1, 200).unwrap(),
     ];
     assert_eq!(wins, [true, false]);
-    assert!(!store.claim_job(JobId(999), 200).unwrap());
+    assert!(!store.claim_job(JobId(999), 1, 200).unwrap());
 
     let usage = Usage {
         input_tokens: 1200,

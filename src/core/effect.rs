@@ -52,6 +52,8 @@ pub enum Effect {
         feature: Option<FeatureId>,
         role: crate::api::Role,
         profile: String,
+        /// The job's attempts counting this run, stored with the claim.
+        attempts: u32,
     },
     /// Answer with `Input::Wake(key)` after `after_ms`.
     Wake { key: WakeKey, after_ms: u64 },

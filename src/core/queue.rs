@@ -94,6 +94,7 @@ impl Model {
             feature: job.feature,
             role: job.role,
             profile: job.profile.clone(),
+            attempts: job.attempts,
         }]
     }
 

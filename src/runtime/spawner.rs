@@ -126,6 +126,7 @@ impl Supervisor {
         feature: Option<FeatureId>,
         role: Role,
         profile: &str,
+        attempts: u32,
     ) -> Input {
         let failed_early = |error: String| Input::SpawnFailed {
             job,
@@ -136,7 +137,7 @@ impl Supervisor {
             return failed_early(format!("profile {profile:?} is no longer in corral.toml"));
         };
         let now = now_ms();
-        match self.store.claim_job(job, now) {
+        match self.store.claim_job(job, attempts, now) {
             Ok(true) => {}
             Ok(false) => {
                 return failed_early(format!(

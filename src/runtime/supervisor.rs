@@ -292,7 +292,8 @@ impl Supervisor {
                 feature,
                 role,
                 profile,
-            } => return Some(self.spawn(job, feature, role, &profile)),
+                attempts,
+            } => return Some(self.spawn(job, feature, role, &profile, attempts)),
             Effect::Wake { key, after_ms } => {
                 let tx = self.tx.clone();
                 tokio::spawn(async move {

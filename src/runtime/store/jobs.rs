@@ -75,13 +75,15 @@ impl Store {
     }
 
     /// Takes a waiting job for a run: true when this call moved it from queued or backoff to
-    /// running. One statement, so two claims of the same job can never both succeed.
-    pub fn claim_job(&self, job: JobId, now_ms: i64) -> Result<bool, StoreError> {
+    /// running, with `attempts` (counting the new run) stored at once. One statement, so two
+    /// claims of the same job can never both succeed.
+    pub fn claim_job(&self, job: JobId, attempts: u32, now_ms: i64) -> Result<bool, StoreError> {
         self.conn
             .execute(
-                "UPDATE jobs SET state = 'running', available_at = NULL, updated_at = ?2
+                "UPDATE jobs SET state = 'running', available_at = NULL, attempts = ?3,
+                     last_error = NULL, updated_at = ?2
                  WHERE id = ?1 AND state IN ('queued', 'backoff')",
-                params![job.0, now_ms],
+                params![job.0, now_ms, attempts],
             )
             .map(|n| n == 1)
             .map_err(|e| self.err(e))
