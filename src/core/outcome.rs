@@ -149,7 +149,10 @@ impl Model {
                     Next::Requeued(_) => FeatureStatus::Pending,
                     // A person stopped it: it waits for a person to start it again.
                     Next::Cancelled(_) | Next::Failed(_) => FeatureStatus::Failed,
-                    Next::Backoff(..) | Next::Held(_) | Next::Retry(_) => FeatureStatus::Failing,
+                    // The service said "not now": the work did not fail. Its job waits in
+                    // the queue (backoff, or held by the account's breaker).
+                    Next::Backoff(..) | Next::Held(_) => FeatureStatus::Pending,
+                    Next::Retry(_) => FeatureStatus::Failing,
                 };
                 feature.attempts = attempts;
                 feature.last_error = last_error;

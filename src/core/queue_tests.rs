@@ -137,7 +137,8 @@ fn a_rate_limit_backs_off_until_retry_after_without_spending_an_attempt() {
     let timers = wakes(&e);
     assert_eq!(timers.len(), 1);
     assert_eq!(timers[0].1, 7_000);
-    assert_eq!(m.features[&FeatureId(1)].status, FeatureStatus::Failing);
+    // Not the work's failure: the feature waits (pending), its job shows why.
+    assert_eq!(m.features[&FeatureId(1)].status, FeatureStatus::Pending);
     assert_eq!(m.features[&FeatureId(1)].attempts, 0);
     let error = job.last_error.clone().unwrap_or_default();
     assert!(error.contains("exit 1: HTTP 429"), "{error}");
