@@ -1552,3 +1552,21 @@ fn the_queue_pane_grows_to_show_its_jobs_when_focused() {
     unfocused.show_log(Some(RunId(12)), lines(12));
     assert!(!screen(&unfocused, 80, 24).contains("#1 User"));
 }
+
+/// The selected run ended and its job starts again (a retry after a rate limit, say): the
+/// selection, and so the Log pane, follows the job to its new run, once.
+#[test]
+fn the_selection_follows_a_job_to_its_next_run() {
+    let mut app = App::new(snapshot());
+    app.selected_run = Some(RunId(11));
+    let mut next = snapshot();
+    let mut retry = run(14, 6, "Product search", RunState::Running, 2_000_000, None);
+    retry.job = JobId(11);
+    next.runs.insert(0, retry);
+    app.set_snapshot(next.clone());
+    assert_eq!(app.selected_run, Some(RunId(14)));
+    // A person going back to the old run stays there.
+    app.selected_run = Some(RunId(11));
+    app.set_snapshot(next);
+    assert_eq!(app.selected_run, Some(RunId(11)));
+}

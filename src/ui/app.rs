@@ -143,6 +143,19 @@ impl App {
     pub fn set_snapshot(&mut self, snapshot: Snapshot) -> Outcome {
         let old = std::mem::replace(&mut self.snapshot, snapshot);
         let s = &self.snapshot;
+        // The selected run ended and its job just started again (a retry): follow the job.
+        if let Some(sel) = self.selected_run
+            && let Some(job) = s.runs.iter().find(|r| r.id == sel).map(|r| r.job)
+            && let Some(next) = s
+                .runs
+                .iter()
+                .filter(|r| r.job == job && r.id > sel && r.state.is_live())
+                .map(|r| r.id)
+                .max()
+            && !old.runs.iter().any(|r| r.id == next)
+        {
+            self.selected_run = Some(next);
+        }
         if !self
             .selected_run
             .is_some_and(|id| s.runs.iter().any(|r| r.id == id))
