@@ -297,7 +297,7 @@ fn reported_costs_are_recorded_and_the_budget_pauses_the_scheduler() {
 }
 
 #[test]
-fn refused_credentials_wait_for_a_login_and_the_breaker_closed_by_hand() {
+fn refused_credentials_wait_for_a_login_and_the_breaker_closed_by_hand_even_across_a_restart() {
     use corral::api::Command;
     use std::process::Stdio;
     use std::time::Duration;
@@ -323,16 +323,27 @@ fn refused_credentials_wait_for_a_login_and_the_breaker_closed_by_hand() {
         .unwrap()
         .add_features(&[feature(1)], 0)
         .unwrap();
-    let out_path = p.join("headless.out");
-    let mut corral = std::process::Command::new(assert_cmd::cargo::cargo_bin!("corral"))
-        .current_dir(p)
-        .env("XDG_CONFIG_HOME", p.join(".xdg"))
-        .env("XDG_DATA_HOME", p.join(".xdg"))
-        .args(["run", "--headless"])
-        .stdout(std::fs::File::create(&out_path).unwrap())
-        .stderr(Stdio::null())
-        .spawn()
+    let start = |out: &str| {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin!("corral"))
+            .current_dir(p)
+            .env("XDG_CONFIG_HOME", p.join(".xdg"))
+            .env("XDG_DATA_HOME", p.join(".xdg"))
+            .args(["run", "--headless"])
+            .stdout(std::fs::File::create(p.join(out)).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let stop = |corral: &mut std::process::Child| {
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(corral.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        )
         .unwrap();
+        corral.wait().unwrap();
+    };
+    let out_path = p.join("headless.out");
+    let mut corral = start("headless.out");
     let limit = Duration::from_secs(20);
     let hint = "account anthropic-main: breaker open: credentials refused; run `claude` and type /login, then press b";
     common::wait_for("the login hint", limit, || {
@@ -350,6 +361,17 @@ fn refused_credentials_wait_for_a_login_and_the_breaker_closed_by_hand() {
     let job = sql(p, "SELECT state, attempts FROM jobs");
     assert_eq!(job, vec![vec!["queued", "0"]], "held, no attempt spent");
 
+    // A restart does not forget it: the job stays held.
+    stop(&mut corral);
+    let mut corral = start("again.out");
+    common::wait_for("the login hint again", limit, || {
+        let out = std::fs::read_to_string(p.join("again.out")).unwrap_or_default();
+        out.contains(hint).then_some(())
+    });
+    // Again a window to see that nothing starts (a forgotten breaker starts it at once).
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(journal(p).len(), 2, "still held after a restart");
+
     // The person logs in and closes the breaker: the held job runs and passes.
     std::fs::write(p.join("logged-in"), "").unwrap();
     let close = Command::CloseBreaker {
@@ -361,10 +383,7 @@ fn refused_credentials_wait_for_a_login_and_the_breaker_closed_by_hand() {
         passing.then_some(())
     });
     assert_eq!(journal(p).iter().filter(|e| e.0 == "start").count(), 2);
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(corral.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    corral.wait().unwrap();
+    stop(&mut corral);
+    let closed = sql(p, "SELECT state, until_ms FROM breakers");
+    assert_eq!(closed, vec![vec!["closed", "NULL"]]);
 }

@@ -33,8 +33,10 @@ impl Model {
         let now = self.now_ms;
         let b = self.breaker_mut(account);
         let was_open = matches!(b.state(), State::Open { .. });
+        let before = b.saved();
         let step = b.step(input, now);
         let state = b.state();
+        let saved = b.saved();
         let mut effects: Vec<Effect> = step
             .map(
                 |breaker::Effect::StartTimer { epoch, after_ms }| Effect::Wake {
@@ -47,6 +49,12 @@ impl Model {
             )
             .into_iter()
             .collect();
+        if saved != before {
+            effects.push(Effect::SaveBreaker {
+                account: account.to_string(),
+                saved,
+            });
+        }
         if let State::Open { until_ms, .. } = state
             && (!was_open || !effects.is_empty())
         {
@@ -79,6 +87,26 @@ impl Model {
 
     pub(crate) fn breaker_timer(&mut self, account: &str, epoch: u64) -> Vec<Effect> {
         self.breaker_step(account, breaker::Input::Timer { epoch })
+    }
+
+    /// Takes over the breakers as stored by an earlier corral; open ones get their timers.
+    pub fn restore_breakers(&mut self, saved: Vec<(String, breaker::Saved)>) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        for (account, saved) in saved {
+            let b = Breaker::restore(self.breaker_config, saved);
+            if let Some(breaker::Effect::StartTimer { epoch, after_ms }) = b.open_timer(self.now_ms)
+            {
+                effects.push(Effect::Wake {
+                    key: WakeKey::Breaker {
+                        account: account.clone(),
+                        epoch,
+                    },
+                    after_ms,
+                });
+            }
+            self.breakers.insert(account, b);
+        }
+        effects
     }
 
     /// `CloseBreaker`.

@@ -74,6 +74,14 @@ pub struct Breaker {
     epoch: u64,
 }
 
+/// What outlives a restart: where the breaker stands and the cooldown the next failed probe
+/// doubles. Timer epochs are not kept: a restored breaker starts a fresh epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Saved {
+    pub state: State,
+    pub cooldown_ms: i64,
+}
+
 impl Breaker {
     /// A closed breaker.
     pub fn new(config: Config) -> Breaker {
@@ -88,6 +96,44 @@ impl Breaker {
     /// The current state.
     pub fn state(&self) -> State {
         self.state
+    }
+
+    /// What to store so a restart finds the breaker as it is.
+    pub fn saved(&self) -> Saved {
+        Saved {
+            state: self.state,
+            cooldown_ms: self.cooldown_ms,
+        }
+    }
+
+    /// A breaker as stored by an earlier corral. An open one gets epoch 1 (the caller sets
+    /// its timer with [`Breaker::open_timer`]); a half-open one lets a new probe start, since
+    /// the probe it was waiting for ended with that corral.
+    pub fn restore(config: Config, saved: Saved) -> Breaker {
+        let state = match saved.state {
+            State::Open { until_ms, .. } => State::Open { until_ms, epoch: 1 },
+            State::HalfOpen { .. } => State::HalfOpen {
+                probe_running: false,
+            },
+            closed => closed,
+        };
+        Breaker {
+            config,
+            state,
+            cooldown_ms: saved.cooldown_ms.max(config.cooldown_ms),
+            epoch: 1,
+        }
+    }
+
+    /// The timer that ends the current opening, if it has an end.
+    pub fn open_timer(&self, now_ms: i64) -> Option<Effect> {
+        match self.state {
+            State::Open { until_ms, epoch } if until_ms != i64::MAX => Some(Effect::StartTimer {
+                epoch,
+                after_ms: until_ms.saturating_sub(now_ms).max(0) as u64,
+            }),
+            _ => None,
+        }
     }
 
     /// Whether a job may start now; in half-open this takes the single probe slot, so call it

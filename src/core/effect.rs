@@ -57,6 +57,11 @@ pub enum Effect {
     },
     /// Answer with `Input::Wake(key)` after `after_ms`.
     Wake { key: WakeKey, after_ms: u64 },
+    /// Store an account's breaker (so a restart finds it open, or held for a login).
+    SaveBreaker {
+        account: String,
+        saved: super::breaker::Saved,
+    },
     /// Store what a run reported spending.
     SaveRunUsage { run: RunId, usage: Usage },
     /// Store when a feature was last re-checked by a testing agent.

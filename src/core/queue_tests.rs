@@ -470,3 +470,28 @@ fn a_retry_that_the_queue_would_undo_is_refused_and_a_waiting_retry_keeps_attemp
         "{note}"
     );
 }
+
+#[test]
+fn a_restored_open_breaker_holds_its_account_until_its_time_then_lets_one_probe() {
+    let mut m = queue(2, 2);
+    let open = breaker::Saved {
+        state: breaker::State::Open {
+            until_ms: m.now_ms + 30_000,
+            epoch: 7,
+        },
+        cooldown_ms: 120_000,
+    };
+    let e = m.restore_breakers(vec![("coding".into(), open)]);
+    let timer = wakes(&e);
+    assert_eq!(timer.len(), 1);
+    assert_eq!(timer[0].1, 30_000);
+    assert!(spawned_jobs(&m.handle(Input::Kick)).is_empty());
+    m.now_ms += 30_000;
+    let e = m.handle(Input::Wake(timer[0].0.clone()));
+    assert_eq!(spawned_jobs(&e).len(), 1, "one probe");
+    // Every change is stored, so the next restart finds it.
+    assert!(
+        e.iter()
+            .any(|e| matches!(e, Effect::SaveBreaker { account, .. } if account == "coding"))
+    );
+}

@@ -91,4 +91,15 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX runs_by_job ON runs(job_id);
     CREATE INDEX runs_by_feature ON runs(feature_id);
     ",
+    // 4: circuit breakers survive a restart.
+    "
+    CREATE TABLE breakers (
+        account     TEXT PRIMARY KEY,
+        state       TEXT    NOT NULL,            -- closed | open | half_open
+        failures    INTEGER NOT NULL DEFAULT 0,  -- consecutive transient failures while closed
+        until_ms    INTEGER,                     -- open: when a probe may start; NULL: until closed by hand
+        cooldown_ms INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL
+    );
+    ",
 ];

@@ -82,6 +82,7 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
         .unwrap_or_default();
     let (jobs, runs) = history::load_queue(&store)?;
     effects.extend(model.restore_queue(jobs, runs));
+    effects.extend(model.restore_breakers(store.load_breakers()?));
     let (tx, rx) = mpsc::unbounded_channel();
     let (live_tx, live_rx) = watch::channel(Vec::new());
     // Secrets are replaced before a line reaches the ring, the file or any screen.
@@ -302,6 +303,10 @@ impl Supervisor {
                 });
                 Ok(())
             }
+            Effect::SaveBreaker { account, saved } => self
+                .store
+                .save_breaker(&account, &saved, now)
+                .map_err(|e| e.to_string()),
             Effect::SaveRunUsage { run, usage } => self
                 .store
                 .save_run_usage(run, &usage)

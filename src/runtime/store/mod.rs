@@ -1,6 +1,7 @@
 //! The project's SQLite database: what must survive a restart (features, jobs, runs).
 
 pub mod backlog;
+mod breakers;
 mod features;
 mod job_changes;
 mod jobs;
