@@ -165,8 +165,16 @@ fn a_permanently_failing_agent_stops_after_max_attempts() {
     assert_eq!(journal(p).len(), 3, "exactly max_attempts runs:\n{out}");
     let job = sql(p, "SELECT state, attempts, transient_attempts FROM jobs");
     assert_eq!(job, vec![vec!["failed", "3", "0"]]);
-    let feature = sql(p, "SELECT status, attempts FROM features");
-    assert_eq!(feature, vec![vec!["failed", "3"]]);
+    let feature = sql(p, "SELECT status, attempts, last_error FROM features");
+    assert_eq!(
+        feature,
+        vec![vec![
+            "failed",
+            "3",
+            "exit 1: assertion failed: cart total is 0"
+        ]],
+        "the error says what the agent said"
+    );
     assert!(
         !out.contains("backoff"),
         "no backoff for a real failure:\n{out}"

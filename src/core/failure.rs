@@ -95,6 +95,11 @@ const STATUS: &str = r#"(?i)(?:\b(?:status(?:[ _]?code)?|(?:error[ _])?code|http
 /// A timeout of a network operation, not of a test or command.
 const NET_TIMEOUT: &str = r"(?i)\b(?:connect(?:ion)?|request|read|write|operation|socket|network|https?|api|gateway|upstream|fetch|stream|response|handshake|headers?)[ _-]?(?:has |was )?(?:timed[ _-]?out|timeout)";
 
+/// Lines of the project's own tests and code (assertions, expectations, test reports, pytest's
+/// `E   ` detail lines): they may quote a 500 or "please log in" without the service having
+/// said anything, so they are never a signal. Real service errors do not look like this.
+const TEST_OUTPUT: &str = r"(?i)\bassert|\bexpected\b.*\b(?:got|found|but|actual|received)\b|panicked at|^\s*(?:left|right)\s*:|^\s*E\s{2,}|\btest\b.*\.\.\.\s*(?:ok|failed)\b|^\s*(?:FAIL|PASS)\s|\.(?:contains|includes|to_?[Ee]qual|toBe)\(";
+
 /// Units of a relative wait, longest spelling first: alternation is leftmost-first, and `ms`
 /// must win over `m` while `m` in `4m30s` must still match.
 const UNITS: &str = r"milliseconds?|ms|days?|d|hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s";
@@ -114,6 +119,8 @@ pub struct Classifier {
     clock: Regex,
     relative: Regex,
     unit: Regex,
+    test_output: Regex,
+    error_word: Regex,
 }
 
 impl Classifier {
@@ -148,6 +155,10 @@ impl Classifier {
                 r"(?i)\b(?:again|retry(?:ing)?|resets?|available|wait|resumes?)\b[^.;\n]{{0,20}}?\b(?:in|after)\s+((?:\d+(?:\.\d+)?\s*(?:{UNITS})(?:\s*,?\s*(?:and\s+)?)?)+)"
             )),
             unit: re(&format!(r"(?i)(\d+(?:\.\d+)?)\s*({UNITS})")),
+            test_output: re(TEST_OUTPUT),
+            error_word: re(
+                r"(?i)\b(?:error|errors?\[|failed|failure|fatal|panicked|exception|traceback)\b",
+            ),
         })
     }
 
@@ -179,21 +190,40 @@ impl Classifier {
 
     /// The line that decided [`Classifier::classify`], for a job's last error: the first auth
     /// line, else the last line naming the trouble (a status, a phrase), joined with the last
-    /// `Retry-After` line when that is a separate one; `None` for a permanent failure.
+    /// line announcing a wait when that is a separate one; `None` for a permanent failure.
     pub fn evidence(&self, tail: &[&str]) -> Option<String> {
-        let (mut named, mut wait) = (None, None);
+        let (mut named, mut other) = (None, None);
         for line in tail {
             match self.signal(line) {
                 Signal::Auth => return Some(line.trim().to_string()),
                 Signal::Transient if self.names_trouble(line) => named = Some(line.trim()),
-                Signal::Transient => wait = Some(line.trim()),
+                Signal::Transient => other = Some(line.trim()),
                 Signal::None => {}
             }
         }
-        match (named, wait) {
-            (Some(n), Some(w)) => Some(format!("{n} · {w}")),
-            (n, w) => n.or(w).map(str::to_string),
-        }
+        let main = named.or(other)?;
+        let wait = tail
+            .iter()
+            .rev()
+            .find(|l| !self.test_output.is_match(l) && self.wait_until(l, 0, 0).is_some())
+            .map(|l| l.trim());
+        Some(match wait {
+            Some(w) if w != main => format!("{main} · {w}"),
+            _ => main.to_string(),
+        })
+    }
+
+    /// For a permanent failure, the line most likely to say what went wrong: the last one that
+    /// starts with an error word (`error`, `fatal`, `FAILED`, `panicked`, ...), else the last
+    /// one with such a word anywhere, else the last non-blank one.
+    pub fn summary(&self, tail: &[&str]) -> Option<String> {
+        let lines = || tail.iter().map(|l| l.trim()).filter(|l| !l.is_empty());
+        let starts = |l: &&str| self.error_word.find(l).is_some_and(|m| m.start() == 0);
+        lines()
+            .rfind(starts)
+            .or_else(|| lines().rfind(|l| self.error_word.is_match(l)))
+            .or_else(|| lines().next_back())
+            .map(str::to_string)
     }
 
     /// A transient signal other than a bare `Retry-After` header.
@@ -211,6 +241,9 @@ impl Classifier {
     }
 
     fn signal(&self, line: &str) -> Signal {
+        if self.test_output.is_match(line) {
+            return Signal::None;
+        }
         if self.auth.is_match(line) {
             return Signal::Auth;
         }

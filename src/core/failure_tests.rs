@@ -366,3 +366,74 @@ fn evidence_names_the_trouble_and_the_wait() {
         None
     );
 }
+
+/// The project's own tests quote statuses and login pages; they are not the service talking.
+#[test]
+fn test_output_quoting_statuses_or_login_text_is_permanent() {
+    let c = Classifier::new(&[]).unwrap();
+    let tails: [&[&str]; 6] = [
+        &[
+            "thread 'api::create' panicked at tests/api.rs:41:5:",
+            "expected 201 Created, got 500 Internal Server Error",
+        ],
+        &["assertion failed: page.contains(\"Please log in\")"],
+        &["  left: 503", " right: 200", "test api::health ... FAILED"],
+        &[
+            "E       assert 429 == 200",
+            "FAILED tests/test_api.py::test_rate - assert 429 == 200",
+        ],
+        &[
+            "FAIL src/login.test.ts",
+            "    expect(res.status).toBe(401) // received 403",
+        ],
+        &[
+            "test rate_limit::backs_off ... ok",
+            "test result: FAILED. 9 passed; 1 failed",
+        ],
+    ];
+    for tail in tails {
+        assert_eq!(c.classify(tail, NOW, 0), Class::Permanent, "{tail:?}");
+    }
+    // A real error after the test run still counts.
+    let mixed = [
+        "expected 201 Created, got 500",
+        "API Error: 529 {\"type\":\"overloaded_error\"}",
+    ];
+    assert_eq!(c.classify(&mixed, NOW, 0), T);
+}
+
+#[test]
+fn a_permanent_failure_is_summed_up_by_its_last_error_line() {
+    let c = Classifier::new(&[]).unwrap();
+    let tail = [
+        "error[E0308]: mismatched types",
+        "  --> src/cart.rs:12:5",
+        "",
+        "For more information about this error, try `rustc --explain E0308`.",
+        "  leaving the feature for review",
+    ];
+    assert_eq!(
+        c.summary(&tail).as_deref(),
+        Some("error[E0308]: mismatched types")
+    );
+    let anywhere = [
+        "running 3 tests",
+        "test result: FAILED. 2 passed; 1 failed",
+        "done",
+    ];
+    assert_eq!(
+        c.summary(&anywhere).as_deref(),
+        Some("test result: FAILED. 2 passed; 1 failed")
+    );
+    assert_eq!(c.summary(&["all done", "  "]).as_deref(), Some("all done"));
+    assert_eq!(c.summary(&[]), None);
+    // A wait given on a line of its own is kept with the trouble.
+    let limited = [
+        "Error: usage limit reached for this account",
+        "Please try again in 40s",
+    ];
+    assert_eq!(
+        c.evidence(&limited).as_deref(),
+        Some("Error: usage limit reached for this account · Please try again in 40s")
+    );
+}

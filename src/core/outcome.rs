@@ -26,6 +26,8 @@ enum Next {
     /// Failed for real with attempts left: queued again.
     Retry(String),
     Failed(String),
+    /// Failed transiently once more than the transient budget allows.
+    GaveUp(String),
 }
 
 impl Model {
@@ -76,8 +78,9 @@ impl Model {
                     );
                     Next::Backoff(self.now_ms.saturating_add(delay as i64), why)
                 }
-                Class::Transient { .. } => Next::Failed(format!(
-                    "gave up after {} transient failures: {why}",
+                Class::Transient { .. } => Next::GaveUp(format!(
+                    "gave up after {} transient failures (transient_budget {}): {why}",
+                    job.transient_attempts + 1,
                     job.transient_budget
                 )),
                 Class::Permanent if job.attempts >= job.max_attempts => Next::Failed(why),
@@ -87,6 +90,13 @@ impl Model {
         let breaker_input = match &next {
             Next::Done => breaker::Input::Success,
             Next::Cancelled(_) | Next::Requeued(_) => breaker::Input::ProbeAbandoned,
+            // Stopped by the watchdog with nothing from the service: says nothing about the
+            // account either way.
+            Next::Retry(_) | Next::Failed(_)
+                if matches!(run.state, RunState::TimedOut | RunState::Stalled) =>
+            {
+                breaker::Input::ProbeAbandoned
+            }
             _ => Model::breaker_input(class),
         };
         effects.extend(self.breaker_step(&job.account, breaker_input));
@@ -120,6 +130,11 @@ impl Model {
             }
             Next::Retry(e) => (JobState::Queued, Some(e)),
             Next::Failed(e) => (JobState::Failed, Some(e)),
+            Next::GaveUp(e) => {
+                // A transient failure, even the last one, spends no attempt.
+                job.attempts = job.attempts.saturating_sub(1);
+                (JobState::Failed, Some(e))
+            }
         };
         job.state = state;
         job.last_error = error.cloned();
@@ -148,7 +163,7 @@ impl Model {
                     Next::Done => FeatureStatus::Passing,
                     Next::Requeued(_) => FeatureStatus::Pending,
                     // A person stopped it: it waits for a person to start it again.
-                    Next::Cancelled(_) | Next::Failed(_) => FeatureStatus::Failed,
+                    Next::Cancelled(_) | Next::Failed(_) | Next::GaveUp(_) => FeatureStatus::Failed,
                     // The service said "not now": the work did not fail. Its job waits in
                     // the queue (backoff, or held by the account's breaker).
                     Next::Backoff(..) | Next::Held(_) => FeatureStatus::Pending,
@@ -168,8 +183,7 @@ impl Model {
                     id: feature.id,
                     at_ms,
                 });
-                let gave_up = matches!(next, Next::Failed(e) if e.starts_with("gave up"));
-                if !passed && !gave_up && feature.status == FeatureStatus::Passing {
+                if !passed && feature.status == FeatureStatus::Passing {
                     // A regression: coding work again, with a fresh set of attempts.
                     feature.status = FeatureStatus::Failing;
                     feature.attempts = 0;
@@ -215,7 +229,7 @@ impl Model {
         self.budget_tripped = true;
         self.scheduler_paused = true;
         self.notice(format!(
-            "budget spent: {} of {} ([budget] usd in corral.toml); scheduler paused, live agents go on. Press space to resume anyway",
+            "budget spent: {} of {}: scheduler paused ([budget] usd); running agents go on",
             Usage::format_usd(spent),
             Usage::format_usd(budget)
         ))

@@ -269,7 +269,17 @@ impl Model {
             f.last_error = None;
             effects.push(save_feature(f));
         }
-        effects.extend(self.notice(format!("job {id} queued to run now")));
+        let account = self
+            .jobs
+            .get(&id)
+            .map(|j| j.account.clone())
+            .unwrap_or_default();
+        let text = if self.breaker_closed(&account) {
+            format!("job {id} queued to run now")
+        } else {
+            format!("job {id} queued; it waits for the breaker of {account} (b closes it)")
+        };
+        effects.extend(self.notice(text));
         effects
     }
 

@@ -187,10 +187,14 @@ fn the_transient_budget_runs_out_and_then_the_job_fails() {
     }
     let job = &m.jobs[&JobId(1)];
     assert_eq!(job.state, JobState::Failed);
-    assert_eq!(job.transient_attempts, 2);
+    assert_eq!(
+        (job.transient_attempts, job.attempts),
+        (2, 0),
+        "no attempt spent"
+    );
     let error = job.last_error.clone().unwrap_or_default();
     assert!(
-        error.starts_with("gave up after 2 transient failures"),
+        error.starts_with("gave up after 3 transient failures (transient_budget 2)"),
         "{error}"
     );
     assert_eq!(m.features[&FeatureId(1)].status, FeatureStatus::Failed);

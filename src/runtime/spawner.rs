@@ -357,7 +357,9 @@ fn read_failure(
     let class = classifier.classify(&tail, now_ms, offset);
     Some(Failure {
         class,
-        evidence: classifier.evidence(&tail),
+        evidence: classifier
+            .evidence(&tail)
+            .or_else(|| classifier.summary(&tail)),
     })
 }
 
