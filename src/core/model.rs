@@ -42,6 +42,9 @@ pub enum Input {
     },
     /// A timer set by [`Effect::Wake`] fired.
     Wake(WakeKey),
+    /// The store refused to claim a job for a spawn (something else changed it there, e.g.
+    /// `corral job cancel` against the database): the job as the store has it.
+    ClaimRefused(Job),
     Timer {
         run: RunId,
         epoch: u64,
@@ -165,6 +168,27 @@ impl Model {
             Input::Spawned(new) => self.spawned(new),
             Input::SpawnFailed { job, record, error } => self.spawn_failed(job, record, error),
             Input::Wake(key) => self.wake(key),
+            Input::ClaimRefused(stored) => {
+                let id = stored.id;
+                self.pending_spawns.retain(|j| *j != id);
+                let (state, role, feature) = (stored.state, stored.role, stored.feature);
+                self.jobs.insert(id, stored);
+                let mut effects = Vec::new();
+                // Ended by hand in the store: its feature waits for a person, as after a cancel.
+                if !state.is_open()
+                    && role == Role::Coding
+                    && let Some(f) = feature.and_then(|f| self.features.get_mut(&f))
+                {
+                    f.status = FeatureStatus::Failed;
+                    f.last_error = Some(format!("job {id} {} in the store", state.as_str()));
+                    effects.push(save_feature(f));
+                }
+                effects.extend(self.notice(format!(
+                    "job {id} was {} in the store; not started",
+                    state.as_str()
+                )));
+                effects
+            }
             Input::Exited {
                 run,
                 code,

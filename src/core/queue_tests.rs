@@ -499,3 +499,21 @@ fn a_restored_open_breaker_holds_its_account_until_its_time_then_lets_one_probe(
             .any(|e| matches!(e, Effect::SaveBreaker { account, .. } if account == "coding"))
     );
 }
+
+#[test]
+fn a_refused_claim_takes_the_job_as_stored_and_frees_the_slot() {
+    let mut m = queue(2, 1);
+    assert_eq!(spawned_jobs(&m.handle(Input::Kick)), vec![1]);
+    let mut stored = m.jobs[&JobId(1)].clone();
+    stored.state = JobState::Cancelled;
+    stored.attempts = 0;
+    let e = m.handle(Input::ClaimRefused(stored));
+    assert_eq!(m.jobs[&JobId(1)].state, JobState::Cancelled);
+    assert_eq!(spawned_jobs(&e), vec![2], "the slot goes to the next job");
+    assert!(
+        m.notice
+            .clone()
+            .unwrap_or_default()
+            .contains("job 1 was cancelled in the store")
+    );
+}

@@ -140,9 +140,10 @@ impl Supervisor {
         match self.store.claim_job(job, attempts, now) {
             Ok(true) => {}
             Ok(false) => {
-                return failed_early(format!(
-                    "job {job} is not waiting in the store (claimed or ended elsewhere)"
-                ));
+                return match self.store.job(job) {
+                    Ok(Some(stored)) => Input::ClaimRefused(stored),
+                    _ => failed_early(format!("job {job} is not in the store")),
+                };
             }
             Err(e) => return failed_early(e.to_string()),
         }
