@@ -381,6 +381,64 @@ fn pass_fail_requeue_and_run_reports() {
 }
 
 #[test]
+fn show_says_what_the_features_runs_spent() {
+    use corral::api::{FeatureId, Role, Usage};
+    let dir = project();
+    let p = dir.path();
+    ok(p, &["feature", "add", "--name", "Login"]);
+    ok(p, &["feature", "add", "--name", "Logout"]);
+    // Nothing spent yet: no line, and a zero usage in the JSON.
+    assert!(!ok(p, &["feature", "show", "1"]).contains("spent"));
+    let usage = &json_of(p, &["feature", "show", "1", "--json"])["usage"];
+    assert_eq!(usage["input_tokens"], 0);
+    assert_eq!(usage["cost_micros"], Value::Null);
+    {
+        let mut store = corral::runtime::store::Store::open(p).unwrap();
+        let runs = p.join(".corral/runs");
+        let spend = Usage {
+            input_tokens: 1_200,
+            output_tokens: 3_400,
+            cache_read_tokens: 50_000,
+            cache_write_tokens: 8_000,
+            cost_micros: Some(123_400),
+        };
+        // Two runs of feature 1 and one of feature 2, which is not counted for 1.
+        for feature in [1, 1, 2] {
+            let (_, run, _) = store
+                .begin_job_and_run("coding", Role::Coding, Some(FeatureId(feature)), &runs, 1)
+                .unwrap();
+            store.save_run_usage(run, &spend).unwrap();
+        }
+    }
+    let text = ok(p, &["feature", "show", "1"]);
+    assert!(
+        text.contains("spent:        $0.2468 · 125k tokens"),
+        "{text}"
+    );
+    let usage = &json_of(p, &["feature", "show", "1", "--json"])["usage"];
+    assert_eq!(
+        (
+            usage["input_tokens"].clone(),
+            usage["output_tokens"].clone(),
+            usage["cache_read_tokens"].clone(),
+            usage["cache_write_tokens"].clone(),
+            usage["cost_micros"].clone()
+        ),
+        (
+            json!(2_400),
+            json!(6_800),
+            json!(100_000),
+            json!(16_000),
+            json!(246_800)
+        )
+    );
+    assert_eq!(
+        json_of(p, &["feature", "show", "2", "--json"])["usage"]["cost_micros"],
+        123_400
+    );
+}
+
+#[test]
 fn import_export_round_trips_into_an_empty_project() {
     let dir = project();
     let p = dir.path();

@@ -235,6 +235,15 @@ fn list_shows_the_queue_in_order_then_ended_jobs() {
     assert!(b["usage"].is_object() && b.get("priority").is_some());
     assert_eq!(jobs[1]["feature"], Value::Null);
     assert_eq!(jobs[1]["feature_name"], Value::Null);
+
+    // `status --json` lists the same job objects, by id.
+    let status = json_of(p, &["status", "--json"]);
+    let mut by_id = jobs.clone();
+    by_id.sort_by_key(|j| j["id"].as_i64());
+    assert_eq!(status["jobs"].as_array().unwrap(), &by_id);
+    assert!(status["jobs"][3].get("available_at").is_none());
+    assert!(status["features"].is_array() && status["usage"].is_object());
+    assert!(ok(p, &["status"]).contains("jobs: 2 queued, 1 running, 1 in backoff, 1 failed"));
 }
 
 #[test]

@@ -1247,11 +1247,13 @@ fn queue_snapshot() -> Snapshot {
         JobView {
             profile: "review".into(),
             role: Role::Testing,
+            priority: -1,
             ..named(job(17, 2, JobState::Queued, None), "Login form", 0)
         },
         JobView {
             profile: "codex".into(),
             account: "openai-team".into(),
+            priority: 2,
             ..named(job(16, 5, JobState::Queued, None), "Pay by card", 0)
         },
         JobView {
@@ -1336,10 +1338,17 @@ fn queue_pane_120x40() {
         "2/3 ~4/20",
         "#4 Cart totals",
         // One line, colours and the newline gone, cut to the column with an ellipsis.
-        "exit 1: test search::ranks_by_relevance failed pani…",
+        "exit 1: test search::ranks_by_relevance failed …",
+        // A job's priority when not 0.
+        "17 p-1",
+        "16 p+2",
+        // The Queue pane's own keys first in the hint bar, R labelled for what it does here.
+        " R retry  c cancel  [ ] priority  b breaker  s start",
     ] {
         assert!(text.contains(part), "{part:?} missing:\n{text}");
     }
+    assert!(!text.contains("12 p"), "no marker at priority 0");
+    assert!(!text.contains("restart"), "R retries in the Queue pane");
     assert!(!text.contains('\x1b'));
     // Each state has its colour.
     assert_eq!(cells_of(&term, "backoff   2/3")[0].fg, Color::Yellow);

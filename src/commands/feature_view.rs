@@ -2,9 +2,10 @@
 //! every field for programs.
 
 use super::backlog::{Result, emit, no_feature, open_store, printable, table};
-use crate::api::FeatureStatus;
+use crate::api::{FeatureStatus, Usage};
 use crate::runtime::store::backlog::{ReportRecord, reports_for};
 use crate::runtime::store::{FeatureRecord, parse_feature_status};
+use crate::ui::render::format_spent;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::Path;
@@ -109,9 +110,16 @@ pub fn show(project: &Path, id: i64, as_json: bool) -> Result<()> {
     let by_id: HashMap<i64, &FeatureRecord> = all.iter().map(|f| (f.id, f)).collect();
     let f = *by_id.get(&id).ok_or_else(|| no_feature(id))?;
     let reports = reports_for(store.connection(), id)?;
+    // What the feature's runs spent (tokens and cost), all zero when none said.
+    let usage: Usage = store
+        .usage_by(Some("feature_id"))?
+        .into_iter()
+        .find_map(|(f, u)| (f == id).then_some(u))
+        .unwrap_or_default();
     if as_json {
         let mut v = to_json(f, &all, &by_id);
         v["reports"] = json!(reports);
+        v["usage"] = json!(usage);
         return emit(&serde_json::to_string_pretty(&v).unwrap_or_default());
     }
     let (status, blocked_by) = effective(f, &by_id);
@@ -147,6 +155,9 @@ pub fn show(project: &Path, id: i64, as_json: bool) -> Result<()> {
     out.push(format!("category:     {}", printable(&f.category, false)));
     out.push(format!("priority:     {}", f.priority));
     out.push(format!("attempts:     {}", f.attempts));
+    if !usage.is_empty() {
+        out.push(format!("spent:        {}", format_spent(&usage, "·")));
+    }
     out.push(format!("depends on:   {}", named(&f.dependencies)));
     out.push(format!("needed by:    {}", named(&dependents)));
     for (key, value) in [

@@ -5,15 +5,16 @@ use super::backlog::{Result, emit, open_store, printable, table};
 use crate::api::{JobState, JobView};
 use crate::core::Job;
 use crate::runtime::now_ms;
-use crate::runtime::store::Store;
+use crate::runtime::store::{Store, StoreError};
 use std::collections::HashMap;
 use std::path::Path;
 
 /// How many ended jobs `job list` shows without `--all`, most recent first.
 const RECENT_ENDED: usize = 20;
 
-/// `jobs` as views, each with its feature's name from the store.
-pub fn views(store: &Store, jobs: &[Job]) -> Result<Vec<JobView>> {
+/// `jobs` as views, each with its feature's name from the store: what `job list --json` and
+/// `status --json` print.
+pub fn views(store: &Store, jobs: &[Job]) -> std::result::Result<Vec<JobView>, StoreError> {
     let names: HashMap<i64, String> = store
         .feature_records()?
         .into_iter()

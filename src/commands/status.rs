@@ -29,24 +29,8 @@ struct FeatureRow {
     last_error: Option<String>,
 }
 
-#[derive(Serialize)]
-struct JobRow {
-    id: i64,
-    profile: String,
-    account: String,
-    role: String,
-    feature_id: Option<i64>,
-    priority: i64,
-    state: String,
-    attempts: i64,
-    max_attempts: i64,
-    transient_attempts: i64,
-    transient_budget: i64,
-    available_at: Option<i64>,
-    last_error: Option<String>,
-}
-
-/// Features, jobs and runs as one JSON value.
+/// Features, jobs (as [`JobView`](crate::api::JobView)s, like `job list --json`) and runs
+/// as one JSON value.
 pub fn status_json(project: &Path) -> Result<Value, StatusError> {
     let db = state_dir(project).join("corral.db");
     if !db.exists() {
@@ -81,29 +65,8 @@ pub fn status_json(project: &Path) -> Result<Value, StatusError> {
             .collect::<Result<_, _>>()?;
         features.push(f);
     }
-    let mut stmt = conn.prepare(
-        "SELECT id, profile, account, role, feature_id, priority, state, attempts, max_attempts,
-                transient_attempts, transient_budget, available_at, last_error FROM jobs ORDER BY id",
-    )?;
-    let jobs: Vec<JobRow> = stmt
-        .query_map([], |r| {
-            Ok(JobRow {
-                id: r.get(0)?,
-                profile: r.get(1)?,
-                account: r.get(2)?,
-                role: r.get(3)?,
-                feature_id: r.get(4)?,
-                priority: r.get(5)?,
-                state: r.get(6)?,
-                attempts: r.get(7)?,
-                max_attempts: r.get(8)?,
-                transient_attempts: r.get(9)?,
-                transient_budget: r.get(10)?,
-                available_at: r.get(11)?,
-                last_error: r.get(12)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
+    // Every job, by id, in the shape `job list --json` prints.
+    let jobs = super::job_view::views(&store, &store.jobs_with_ended(None)?)?;
     let mut runs: Vec<StoredRun> = store.runs(false)?;
     runs.reverse();
     let usage = store

@@ -172,6 +172,19 @@ pub struct Binding {
     pub help: &'static str,
     /// The word shown in the one-line hint bar, if any (the help overlay shows every binding).
     pub hint: Option<&'static str>,
+    /// Where the hint bar shows the hint: the binding's scope, or fewer contexts for a key that
+    /// works everywhere but matters most in one pane (`b` in the Queue pane).
+    pub hint_in: Scope,
+}
+
+impl Binding {
+    /// The same binding with its hint shown only in `scope`.
+    const fn hint_only_in(self, scope: Scope) -> Binding {
+        Binding {
+            hint_in: scope,
+            ..self
+        }
+    }
 }
 
 const fn key(
@@ -190,6 +203,7 @@ const fn key(
         action,
         help,
         hint,
+        hint_in: scope,
     }
 }
 
@@ -214,7 +228,8 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
     key(On::ANY, K::PageUp, "PgUp", A::PageUp, "page up / down", None),
     key(On::ANY, K::PageDown, "PgDn", A::PageDown, "page up / down", None),
     key(On::ANY, K::Char('P'), "P", A::Profiles, "profiles view, or close it", None),
-    key(On::ANY, K::Char('b'), "b", A::CloseBreaker, "close an open breaker", None),
+    key(On::ANY, K::Char('b'), "b", A::CloseBreaker, "close an open breaker", Some("breaker"))
+        .hint_only_in(On::QUEUE),
     key(On::ANY, K::Char('?'), "?", A::Help, "this help", Some("help")),
     key(On::ANY, K::Char('q'), "q", A::Quit, "quit, stopping all agents", Some("quit")),
     Binding {
@@ -225,6 +240,7 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
         action: A::Quit,
         help: "quit, as q",
         hint: None,
+        hint_in: On::ANY,
     },
     key(On::FEATURES, K::Enter, "enter", A::Detail, "feature detail", Some("detail")),
     key(On::FEATURES, K::Char('1'), "1-3", A::FilterStatus(Some(S::Ready)), FILTER_1, None),
@@ -235,17 +251,20 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
     key(On::FEATURES, K::Char('6'), "4-6", A::FilterStatus(Some(S::Failed)), FILTER_2, None),
     key(On::FEATURES, K::Char('0'), "0", A::FilterStatus(None), "show every feature", None),
     key(On::FEATURES, K::Char('F'), "F", A::FilterText, "filter name or category", Some("filter")),
-    key(On::QUEUE, K::Char('c'), "c", A::CancelJob, "cancel the job, asks", Some("cancel")),
-    key(On::QUEUE, K::Char('['), "[", A::Sooner, "job priority -1 / +1", None),
-    key(On::QUEUE, K::Char(']'), "]", A::Later, "job priority -1 / +1", None),
+    // In the Queue pane R retries the job (one that waits, failed or was cancelled): this
+    // binding, listed before the dashboard's, overrides its label there. R and c share a line.
+    key(On::QUEUE, K::Char('R'), "R", A::Restart, RETRY_CANCEL, Some("retry")),
+    key(On::QUEUE, K::Char('c'), "c", A::CancelJob, RETRY_CANCEL, Some("cancel")),
+    key(On::QUEUE, K::Char('['), "[", A::Sooner, "job priority -1 / +1", Some("priority")),
+    key(On::QUEUE, K::Char(']'), "]", A::Later, "job priority -1 / +1", Some("priority")),
     key(On::VIEWS, K::Esc, "esc", A::Back, "close the view", Some("close")),
     key(On::PANES, K::Char('s'), "s", A::Start, "start selected or next", Some("start")),
     key(On::PANES, K::Char('p'), "p", A::Pause, "pause / resume: STOP/CONT", Some("pause")),
     key(On::PANES, K::Char('r'), "r", A::Resume, "pause / resume: STOP/CONT", Some("resume")),
     key(On::PANES, K::Char('x'), "x", A::Kill, "kill: x asks, X at once", Some("kill")),
     key(On::PANES, K::Char('X'), "X", A::KillNow, "kill: x asks, X at once", None),
-    // In the Queue pane a job that waits, failed or was cancelled is retried instead.
-    key(On::PANES, K::Char('R'), "R", A::Restart, "restart agent / retry job", Some("restart")),
+    // Overridden in the Queue pane, where R retries the job.
+    key(On::PANES, K::Char('R'), "R", A::Restart, "restart the agent", Some("restart")),
     key(On::PANES, K::Char(' '), "space", A::ToggleScheduler, "pause/resume scheduler", None),
     key(On::PANES, K::Char('+'), "+", A::MoreAgents, "one agent more / fewer", None),
     key(On::PANES, K::Char('-'), "-", A::FewerAgents, "one agent more / fewer", None),
@@ -267,6 +286,8 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
     key(On::PROFILES, K::Char('e'), "e", A::ToggleProfile, "enable/disable profile", Some("on/off")),
 ];
 
+/// Retry and cancel in the Queue pane share one help line (the help fits 80x24 that way).
+const RETRY_CANCEL: &str = "retry / cancel (c asks)";
 const FILTER_1: &str = "ready/blocked/in progress";
 const FILTER_2: &str = "passing/failing/failed";
 /// Follow, wrap and corral's own log share one help line (the help fits 80x24 that way).
@@ -282,7 +303,8 @@ pub fn label(b: &Binding, ascii: bool) -> &'static str {
 }
 
 /// The action bound to a key press in `context`, if any. Shift is ignored for characters,
-/// since the character itself already says whether it was shifted.
+/// since the character itself already says whether it was shifted. The first binding listed
+/// wins: a narrower one listed before a wider one overrides it where it applies.
 pub fn lookup(bindings: &[Binding], context: Context, ev: &KeyEvent) -> Option<Action> {
     let mods = match ev.code {
         KeyCode::Char(_) | KeyCode::BackTab => ev.modifiers - KeyModifiers::SHIFT,
@@ -294,17 +316,59 @@ pub fn lookup(bindings: &[Binding], context: Context, ev: &KeyEvent) -> Option<A
         .map(|b| b.action)
 }
 
+/// The bindings that work in `context`: those of its scope that no binding listed earlier
+/// overrides (see [`lookup`]).
+fn active(bindings: &[Binding], context: Context) -> impl Iterator<Item = &Binding> {
+    bindings.iter().enumerate().filter_map(move |(i, b)| {
+        let overridden = bindings[..i]
+            .iter()
+            .any(|e| e.scope.contains(context) && e.code == b.code && e.mods == b.mods);
+        (b.scope.contains(context) && !overridden).then_some(b)
+    })
+}
+
 /// The bindings with a hint word in `context`, narrower scopes first: what only works here
-/// is what the bar should show before the keys that work everywhere. Among equals the way
-/// out (`esc`) comes after the keys that act.
+/// is what the bar should show before the keys that work everywhere (a key that works
+/// everywhere but is hinted only here comes after this pane's own keys). Among equals the
+/// way out (`esc`) comes after the keys that act.
 pub fn hints(bindings: &[Binding], context: Context) -> Vec<&Binding> {
-    let mut hints: Vec<&Binding> = bindings
-        .iter()
-        .filter(|b| b.hint.is_some() && b.scope.contains(context))
+    let mut hints: Vec<&Binding> = active(bindings, context)
+        .filter(|b| b.hint.is_some() && b.hint_in.contains(context))
         .collect();
     // Stable: keymap order within a width.
-    hints.sort_by_key(|b| (b.scope.width(), b.action == Action::Back));
+    hints.sort_by_key(|b| (b.hint_in.width(), b.scope.width(), b.action == Action::Back));
     hints
+}
+
+/// One hint of the hint bar: keys next to each other with the same word share it (`[ ]
+/// priority`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hint {
+    /// The keys' labels, joined with a space.
+    pub keys: String,
+    pub word: &'static str,
+    /// The first key's action.
+    pub action: Action,
+}
+
+/// The hint bar's hints in `context`, in the order of [`hints`].
+pub fn hint_bar(bindings: &[Binding], context: Context) -> Vec<Hint> {
+    let mut bar: Vec<Hint> = Vec::new();
+    for b in hints(bindings, context) {
+        let word = b.hint.expect("hints have a word");
+        match bar.last_mut() {
+            Some(last) if last.word == word => {
+                last.keys.push(' ');
+                last.keys.push_str(b.label);
+            }
+            _ => bar.push(Hint {
+                keys: b.label.to_string(),
+                word,
+                action: b.action,
+            }),
+        }
+    }
+    bar
 }
 
 #[cfg(test)]
@@ -313,14 +377,20 @@ mod tests {
 
     #[test]
     fn no_key_is_bound_twice_in_any_context() {
+        // Twice only as an override: a narrower binding listed first.
         for context in Context::ALL {
-            let mut seen = std::collections::HashSet::new();
+            let mut seen = std::collections::HashMap::new();
             for b in DEFAULT_BINDINGS
                 .iter()
                 .filter(|b| b.scope.contains(context))
             {
-                let twice = !seen.insert((b.code, b.mods));
-                assert!(!twice, "{} bound twice in {context:?}", b.label);
+                if let Some(first) = seen.insert((b.code, b.mods), b.scope) {
+                    assert!(
+                        first.width() < b.scope.width(),
+                        "{} bound twice in {context:?}",
+                        b.label
+                    );
+                }
             }
         }
         let upper_x = KeyEvent::new(KeyCode::Char('X'), KeyModifiers::SHIFT);
@@ -342,6 +412,9 @@ mod tests {
         for context in Context::ALL {
             assert_eq!(found(context, &key('b')), Some(Action::CloseBreaker));
         }
+        // R keeps its action in the Queue pane, where it is labelled retry.
+        assert_eq!(found(Context::Queue, &key('R')), Some(Action::Restart));
+        assert_eq!(found(Context::Agents, &key('R')), Some(Action::Restart));
     }
 
     #[test]
@@ -362,6 +435,21 @@ mod tests {
         );
         assert!(!words(Context::Agents).contains(&"detail"));
         assert_eq!(words(Context::Detail)[..2], ["requeue", "close"]);
-        assert_eq!(words(Context::Queue)[..2], ["cancel", "start"]);
+        assert!(!words(Context::Agents).contains(&"retry"));
+        assert!(words(Context::Agents).contains(&"restart"));
+        assert!(!words(Context::Agents).contains(&"breaker"));
+        let queue = hint_bar(DEFAULT_BINDINGS, Context::Queue);
+        let shown: Vec<(&str, &str)> = queue.iter().map(|h| (h.keys.as_str(), h.word)).collect();
+        assert_eq!(
+            shown[..5],
+            [
+                ("R", "retry"),
+                ("c", "cancel"),
+                ("[ ]", "priority"),
+                ("b", "breaker"),
+                ("s", "start")
+            ]
+        );
+        assert!(!shown.contains(&("R", "restart")), "overridden: {shown:?}");
     }
 }

@@ -2,8 +2,8 @@
 //! text, dependency chain and runs from the [`FeatureDetail`] the event loop read.
 
 use super::tables::state_text;
-use super::{format_spend, format_tokens, format_uptime, pane_block};
-use crate::api::{FeatureDetail, FeatureId, FeatureStatus, RunSummary, Usage};
+use super::{format_spend, format_spent, format_uptime, pane_block};
+use crate::api::{FeatureDetail, FeatureId, FeatureStatus, RunSummary};
 use crate::ui::app::App;
 use crate::ui::detail::{DetailView, Loaded};
 use crate::ui::log_view::plain_text;
@@ -76,7 +76,7 @@ pub fn draw(
     }
     // Every run's spend on this feature, from the snapshot (the detail has no total).
     if let Some(u) = live.map(|f| f.usage).filter(|u| !u.is_empty()) {
-        field(&mut lines, "spent", vec![Span::raw(spent_text(&u, dot))]);
+        field(&mut lines, "spent", vec![Span::raw(format_spent(&u, dot))]);
     }
     let d = match &view.detail {
         Loaded::Found(d) => d,
@@ -230,16 +230,6 @@ fn run_line(r: &RunSummary, theme: &Theme, now_ms: i64) -> Line<'static> {
         ),
         Span::raw(format!("{exit:<6}{started:<12}{took:<8}{spent}")),
     ])
-}
-
-/// A feature's spend in full: `$1.23 · 1.2M tokens`, or only the tokens without a price.
-fn spent_text(u: &Usage, dot: &str) -> String {
-    let tokens = format!("{} tokens", format_tokens(u.total_tokens()));
-    match u.cost_micros {
-        Some(c) if u.total_tokens() > 0 => format!("{} {dot} {tokens}", Usage::format_usd(c)),
-        Some(c) => Usage::format_usd(c),
-        None => tokens,
-    }
 }
 
 /// Text as the view shows it: colours and control characters out, each line wrapped.

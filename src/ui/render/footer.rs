@@ -2,7 +2,7 @@
 //! cutting words in half.
 
 use crate::ui::app::App;
-use crate::ui::keymap::{Action, DEFAULT_BINDINGS, hints};
+use crate::ui::keymap::{Action, DEFAULT_BINDINGS, hint_bar};
 use crate::ui::prompt::PromptKind;
 use crate::ui::theme::Theme;
 use ratatui::Frame;
@@ -27,7 +27,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let wanted = message
         .as_ref()
         .map_or(0, |m| (m.chars().count() + 2).min(room * 6 / 10));
-    let hint = |label: &'static str, word: &str| {
+    let hint = |label: String, word: &str| {
         vec![
             Span::styled(label, theme.key()),
             Span::raw(format!(" {word}  ")),
@@ -44,13 +44,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             };
             [("enter", enter), ("esc", "cancel"), ("ctrl-u", "clear")]
                 .into_iter()
-                .map(|(k, w)| (true, hint(k, w)))
+                .map(|(k, w)| (true, hint(k.into(), w)))
                 .collect()
         }
         // What works here: the open view's keys, or the focused pane's.
-        None => hints(DEFAULT_BINDINGS, app.context())
+        None => hint_bar(DEFAULT_BINDINGS, app.context())
             .into_iter()
-            .filter_map(|b| b.hint.map(|w| (must(b.action), hint(b.label, w))))
+            .map(|h| (must(h.action), hint(h.keys, h.word)))
             .collect(),
     };
     let mut keep: Vec<bool> = vec![true; hints.len()];

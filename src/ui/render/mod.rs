@@ -131,6 +131,19 @@ pub fn format_tokens(n: u64) -> String {
     }
 }
 
+/// A feature's spend in full: `$1.23 · 1.2M tokens` (with `dot` between), or only the tokens
+/// without a price. The feature detail and `corral feature show` write it.
+pub fn format_spent(u: &crate::api::Usage, dot: &str) -> String {
+    let tokens = format!("{} tokens", format_tokens(u.total_tokens()));
+    match u.cost_micros {
+        Some(c) if u.total_tokens() > 0 => {
+            format!("{} {dot} {tokens}", crate::api::Usage::format_usd(c))
+        }
+        Some(c) => crate::api::Usage::format_usd(c),
+        None => tokens,
+    }
+}
+
 /// What a run, a feature or the project spent, as one short text: the cost (`$0.42`), or
 /// the tokens when the agent reported no price (`12.3k tok`); `None` when nothing was reported.
 pub fn format_spend(usage: &crate::api::Usage) -> Option<String> {

@@ -22,6 +22,8 @@ const MIN_ERROR: usize = 12;
 /// One job's texts, before the column widths are known.
 struct JobRow {
     id: String,
+    /// The job's priority when it is not 0 (`p-1`, `p+2`): lower starts sooner.
+    priority: Option<String>,
     state: JobState,
     profile: String,
     feature: String,
@@ -96,6 +98,7 @@ fn job_row(app: &App, j: &JobView, wide: bool, theme: &Theme) -> JobRow {
     };
     JobRow {
         id: j.id.to_string(),
+        priority: (j.priority != 0).then(|| format!("p{:+}", j.priority)),
         state: j.state,
         profile: j.profile.clone(),
         feature,
@@ -133,8 +136,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
     let widest = |header: &str, f: &dyn Fn(&JobRow) -> usize| {
         rows.iter().map(f).max().unwrap_or(0).max(cells(header))
     };
-    // Glyph, space, id: "  id" lines up over the ids.
-    let id_w = widest("  id", &|r| r.id.len() + 2);
+    // Glyph, space, id (and priority): "  id" lines up over the ids.
+    let id_w = widest("  id", &|r| {
+        r.id.len() + 2 + r.priority.as_ref().map_or(0, |p| p.len() + 1)
+    });
     let state_w = widest("state", &|r| r.state.as_str().len());
     let (attempt_head, next_head) = if wide {
         ("attempt", "next try")
@@ -163,10 +168,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
         .map(|r| {
             let style = theme.job_state(r.state);
             let glyph = Span::styled(theme.job_glyph(r.state), style);
-            let mut cells = vec![Cell::from(Line::from(vec![
-                glyph,
-                Span::raw(format!(" {}", r.id)),
-            ]))];
+            let mut id = vec![glyph, Span::raw(format!(" {}", r.id))];
+            if let Some(p) = &r.priority {
+                id.push(Span::styled(format!(" {p}"), theme.accent()));
+            }
+            let mut cells = vec![Cell::from(Line::from(id))];
             if wide {
                 cells.push(Cell::from(truncate(&r.profile, profile_w, ascii)));
             }
