@@ -59,6 +59,16 @@ pub enum Cmd {
         #[command(subcommand)]
         action: JobCmd,
     },
+    /// List the accounts' circuit breakers, or close one by hand (after logging in again).
+    Breaker {
+        #[command(subcommand)]
+        action: BreakerCmd,
+    },
+    /// Pause or resume the running corral's scheduler (running agents go on).
+    Scheduler {
+        #[command(subcommand)]
+        action: SchedulerCmd,
+    },
     /// Add every feature of a JSON backlog file (`-` for stdin), all or nothing.
     Import {
         /// The file: a JSON array of features (see `corral export` for the shape).
@@ -177,6 +187,27 @@ pub enum JobCmd {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BreakerCmd {
+    /// Every stored breaker: state, until when it rests, whether a login is needed.
+    List {
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Close an account's breaker so its jobs start again (through a running corral if there
+    /// is one).
+    Close { account: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SchedulerCmd {
+    /// Start no new agents (a running corral only).
+    Pause,
+    /// Start agents again, also after the budget paused it (a running corral only).
+    Resume,
 }
 
 #[derive(Debug, Args)]

@@ -118,6 +118,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             commands::run_feature_command(&project_dir(&cli)?, action)?;
         }
         Some(Cmd::Job { action }) => commands::run_job_command(&project_dir(&cli)?, action)?,
+        Some(Cmd::Breaker { action }) => {
+            commands::run_breaker_command(&project_dir(&cli)?, action)?
+        }
+        Some(Cmd::Scheduler { action }) => {
+            commands::run_scheduler_command(&project_dir(&cli)?, action)?
+        }
         Some(Cmd::Import { file }) => commands::import_backlog(&project_dir(&cli)?, file)?,
         // JSON is the only format; `--json` is accepted like every other listing's.
         Some(Cmd::Export { json: _ }) => commands::export_backlog(&project_dir(&cli)?)?,

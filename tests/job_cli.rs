@@ -543,3 +543,22 @@ fn retry_and_cancel_reach_a_running_corral() {
         "not queued again"
     );
 }
+
+/// Without a running corral there is no scheduler to pause, and a breaker that never opened
+/// cannot be closed: both say so and change nothing.
+#[test]
+fn scheduler_and_breaker_commands_without_a_running_corral() {
+    let dir = project();
+    let p = dir.path();
+    let before = db_bytes(p);
+    let err = refused(p, &["scheduler", "resume"]);
+    assert!(err.contains("no corral is running this project"), "{err}");
+    let err = refused(p, &["breaker", "close", "anthropic-main"]);
+    assert!(
+        err.contains("no breaker stored for account \"anthropic-main\""),
+        "{err}"
+    );
+    assert_eq!(db_bytes(p), before);
+    assert!(ok(p, &["breaker", "list"]).contains("every account is closed"));
+    assert_eq!(ok(p, &["breaker", "list", "--json"]).trim(), "[]");
+}

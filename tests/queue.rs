@@ -306,7 +306,6 @@ fn reported_costs_are_recorded_and_the_budget_pauses_the_scheduler() {
 
 #[test]
 fn refused_credentials_wait_for_a_login_and_the_breaker_closed_by_hand_even_across_a_restart() {
-    use corral::api::Command;
     use std::process::Stdio;
     use std::time::Duration;
     let dir = tempfile::tempdir().unwrap();
@@ -380,12 +379,33 @@ fn refused_credentials_wait_for_a_login_and_the_breaker_closed_by_hand_even_acro
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(journal(p).len(), 2, "still held after a restart");
 
-    // The person logs in and closes the breaker: the held job runs and passes.
-    std::fs::write(p.join("logged-in"), "").unwrap();
-    let close = Command::CloseBreaker {
-        account: "anthropic-main".into(),
+    let cli = |args: &[&str]| {
+        let out = cargo_bin_cmd!("corral")
+            .current_dir(p)
+            .env("XDG_CONFIG_HOME", p.join(".xdg"))
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
     };
-    assert!(corral::runtime::control::send(p, &close));
+    let (_, list) = cli(&["job", "list"]);
+    assert!(
+        list.contains("login needed (`corral breaker close anthropic-main`)"),
+        "{list}"
+    );
+    let (_, breakers) = cli(&["breaker", "list"]);
+    assert!(
+        breakers.contains("anthropic-main: open, credentials refused"),
+        "{breakers}"
+    );
+
+    // The person logs in and closes the breaker (here from another terminal, as a headless
+    // user would): the held job runs and passes.
+    std::fs::write(p.join("logged-in"), "").unwrap();
+    assert_eq!(cli(&["breaker", "close", "anthropic-main"]).0, Some(0));
     common::wait_for("the feature to pass", limit, || {
         let passing = sql(p, "SELECT status FROM features") == vec![vec!["passing"]];
         passing.then_some(())

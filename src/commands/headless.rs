@@ -187,6 +187,13 @@ impl QueueWatch {
             ));
         }
         let spent = snap.totals.usage;
+        let over = snap
+            .totals
+            .budget_micros
+            .is_some_and(|b| spent.cost_micros.unwrap_or(0) >= b);
+        if over && self.spent.cost_micros < spent.cost_micros && snap.scheduler_paused {
+            say("corral: the budget is spent; `corral scheduler resume` goes on anyway");
+        }
         if spent != self.spent {
             self.spent = spent;
             let cost = spent.cost_micros.map_or("no cost reported".into(), |c| {
@@ -211,8 +218,9 @@ impl QueueWatch {
             let text = match (b.state, b.until_ms) {
                 (BreakerState::Open, Some(t)) => format!("breaker open until {}", clock_at(t)),
                 (BreakerState::Open, None) => format!(
-                    "breaker open: credentials refused; {}",
-                    b.login_hint.as_deref().unwrap_or("log in again")
+                    "breaker open: credentials refused; {} (without a dashboard: `corral breaker close {}`)",
+                    b.login_hint.as_deref().unwrap_or("log in again"),
+                    b.account
                 ),
                 (BreakerState::HalfOpen, _) => "breaker half-open: one probe may run".into(),
                 (BreakerState::Closed, _) => "breaker closed".into(),

@@ -52,6 +52,8 @@ pub fn list(project: &Path, all: bool, as_json: bool) -> Result<()> {
         );
     }
     let now = now_ms();
+    let breakers: HashMap<String, crate::core::breaker::Saved> =
+        store.load_breakers()?.into_iter().collect();
     let header = [
         "ID",
         "PROFILE",
@@ -69,10 +71,7 @@ pub fn list(project: &Path, all: bool, as_json: bool) -> Result<()> {
             feature_cell(v),
             v.state.as_str().to_string(),
             attempt_cell(v),
-            match (v.state, v.available_at_ms) {
-                (JobState::Backoff, Some(at)) => next_try(at, now),
-                _ => "-".into(),
-            },
+            next_try_cell(v, breakers.get(&v.account), now),
             v.last_error
                 .as_deref()
                 .map_or("-".into(), |e| printable(e, false)),
@@ -87,6 +86,28 @@ pub fn list(project: &Path, all: bool, as_json: bool) -> Result<()> {
         ));
     }
     emit(&text)
+}
+
+/// When a waiting job may start: its backoff's end, or later if its account's breaker rests
+/// longer; a login for a breaker opened by refused credentials.
+fn next_try_cell(v: &JobView, breaker: Option<&crate::core::breaker::Saved>, now: i64) -> String {
+    use crate::core::breaker::State;
+    if !matches!(v.state, JobState::Queued | JobState::Backoff) {
+        return "-".into();
+    }
+    let backoff = v.available_at_ms.filter(|_| v.state == JobState::Backoff);
+    match (breaker.map(|b| b.state), backoff) {
+        (Some(State::Open { until_ms, .. }), _) if until_ms == i64::MAX => format!(
+            "login needed (`corral breaker close {}`)",
+            printable(&v.account, false)
+        ),
+        (Some(State::Open { until_ms, .. }), at) if at.is_none_or(|a| a < until_ms) => {
+            format!("{} (breaker)", next_try(until_ms, now))
+        }
+        (Some(State::HalfOpen { .. }), None) => "breaker half-open".into(),
+        (_, Some(at)) => next_try(at, now),
+        _ => "-".into(),
+    }
 }
 
 /// `#3 Cart totals`, or `-` for a job without a feature.

@@ -1,6 +1,7 @@
 //! What each subcommand does, between the CLI parser and the layers.
 
 mod backlog;
+mod breaker;
 mod dashboard;
 mod feature;
 mod feature_view;
@@ -12,6 +13,7 @@ mod job_view;
 mod status;
 
 pub use backlog::BacklogCommandError;
+pub use breaker::{run_breaker_command, run_scheduler_command};
 pub use dashboard::{DashboardError, DashboardOptions, Ended, open_dashboard};
 pub use feature::run_feature_command;
 pub use headless::{HeadlessEnd, run_headless};

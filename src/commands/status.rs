@@ -74,8 +74,14 @@ pub fn status_json(project: &Path) -> Result<Value, StatusError> {
         .pop()
         .map(|(_, u)| u)
         .unwrap_or_default();
+    let breakers: Vec<Value> = store
+        .load_breakers()?
+        .iter()
+        .map(|(account, saved)| super::breaker::breaker_json(account, saved))
+        .collect();
     Ok(json!({
         "usage": usage,
+        "breakers": breakers,
         "protocol_version": crate::api::PROTOCOL_VERSION,
         "project": project.display().to_string(),
         "features": features,
@@ -128,6 +134,28 @@ pub fn print_status(project: &Path, as_json: bool) -> Result<(), StatusError> {
         count("backoff"),
         count("failed")
     );
+    let breakers = v["breakers"].as_array().unwrap_or(&empty);
+    for b in breakers.iter().filter(|b| b["state"] != "closed") {
+        let account = b["account"].as_str().unwrap_or("");
+        let state = match (b["auth"].as_bool(), b["until_ms"].as_i64()) {
+            (Some(true), _) => crate::core::breaker::State::Open {
+                until_ms: i64::MAX,
+                epoch: 0,
+            },
+            (_, Some(until_ms)) => crate::core::breaker::State::Open { until_ms, epoch: 0 },
+            _ => crate::core::breaker::State::HalfOpen {
+                probe_running: false,
+            },
+        };
+        let saved = crate::core::breaker::Saved {
+            state,
+            cooldown_ms: 0,
+        };
+        println!(
+            "breaker {}",
+            super::breaker::describe(account, &saved, crate::runtime::now_ms())
+        );
+    }
     if let Ok(usage) = serde_json::from_value::<crate::api::Usage>(v["usage"].clone())
         && !usage.is_empty()
     {

@@ -31,6 +31,19 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// Closes an account's breaker in the store (only while no corral runs the project: a
+    /// running one owns its breakers). False when the account has none stored.
+    pub fn close_breaker(&self, account: &str, now_ms: i64) -> Result<bool, StoreError> {
+        self.conn
+            .execute(
+                "UPDATE breakers SET state = 'closed', failures = 0, until_ms = NULL, updated_at = ?2
+                 WHERE account = ?1",
+                params![account, now_ms],
+            )
+            .map(|n| n == 1)
+            .map_err(|e| self.err(e))
+    }
+
     /// Every stored breaker, by account. An open one without an end waits for a person
     /// (credentials refused).
     pub fn load_breakers(&self) -> Result<Vec<(String, Saved)>, StoreError> {
