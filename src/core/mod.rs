@@ -24,6 +24,7 @@ pub mod retention;
 mod run;
 pub mod scheduler;
 mod snapshot;
+mod spawns;
 pub mod stats;
 pub mod usage;
 

@@ -6,7 +6,7 @@ pub use super::records::{Failure, Feature, Job, NewRun};
 use super::run::{Run, RunEvent};
 use super::scheduler::{Policy, ProfileInfo, ProfileSlot, RetryPolicy};
 use crate::api::{
-    Command, FeatureId, FeatureStatus, JobId, JobState, Role, RunId, RunState, RunStats, Usage,
+    Command, FeatureId, FeatureStatus, JobId, Role, RunId, RunState, RunStats, Usage,
 };
 use std::collections::BTreeMap;
 
@@ -168,27 +168,7 @@ impl Model {
             Input::Spawned(new) => self.spawned(new),
             Input::SpawnFailed { job, record, error } => self.spawn_failed(job, record, error),
             Input::Wake(key) => self.wake(key),
-            Input::ClaimRefused(stored) => {
-                let id = stored.id;
-                self.pending_spawns.retain(|j| *j != id);
-                let (state, role, feature) = (stored.state, stored.role, stored.feature);
-                self.jobs.insert(id, stored);
-                let mut effects = Vec::new();
-                // Ended by hand in the store: its feature waits for a person, as after a cancel.
-                if !state.is_open()
-                    && role == Role::Coding
-                    && let Some(f) = feature.and_then(|f| self.features.get_mut(&f))
-                {
-                    f.status = FeatureStatus::Failed;
-                    f.last_error = Some(format!("job {id} {} in the store", state.as_str()));
-                    effects.push(save_feature(f));
-                }
-                effects.extend(self.notice(format!(
-                    "job {id} was {} in the store; not started",
-                    state.as_str()
-                )));
-                effects
-            }
+            Input::ClaimRefused(stored) => self.claim_refused(stored),
             Input::Exited {
                 run,
                 code,
@@ -289,7 +269,7 @@ impl Model {
     }
 
     /// Records a run, running until the caller says otherwise.
-    fn insert_run(&mut self, new: NewRun) {
+    pub(crate) fn insert_run(&mut self, new: NewRun) {
         let run = Run {
             id: new.id,
             job: new.job,
@@ -316,48 +296,6 @@ impl Model {
             epoch: 0,
         };
         self.runs.insert(run.id, run);
-    }
-
-    /// A program that cannot start will not start on a retry either: the job fails at once.
-    fn spawn_failed(
-        &mut self,
-        job_id: JobId,
-        record: Option<NewRun>,
-        error: String,
-    ) -> Vec<Effect> {
-        let Some(job) = self.jobs.get_mut(&job_id) else {
-            return self.notice(format!("no job {job_id}"));
-        };
-        self.pending_spawns.retain(|j| *j != job_id);
-        job.state = JobState::Failed;
-        job.last_error = Some(error.clone());
-        if let Some(new) = &record {
-            job.runs.push(new.id);
-        }
-        let (role, feature, account) = (job.role, job.feature, job.account.clone());
-        let attempts = job.attempts;
-        let mut effects = vec![Effect::SaveJob(job.clone())];
-        // Had it been the half-open breaker's probe, another job may probe instead.
-        effects.extend(self.breaker_step(&account, super::breaker::Input::ProbeAbandoned));
-        if role == Role::Coding
-            && let Some(feature) = feature.and_then(|f| self.features.get_mut(&f))
-        {
-            feature.attempts = attempts;
-            feature.status = FeatureStatus::Failed;
-            feature.last_error = Some(error.clone());
-            effects.push(save_feature(feature));
-        }
-        if let Some(new) = record {
-            let (at, run) = (new.started_at_ms, new.id);
-            self.insert_run(new);
-            if let Some(r) = self.runs.get_mut(&run) {
-                r.state = RunState::SpawnFailed;
-                r.finished_at_ms = Some(at);
-            }
-        }
-        let what = feature.map_or(format!("the {role} agent"), |f| format!("feature {f}"));
-        effects.extend(self.notice(format!("could not start {what}: {error}")));
-        effects
     }
 
     pub(crate) fn run_event(&mut self, id: RunId, event: RunEvent) -> Vec<Effect> {
