@@ -108,7 +108,6 @@ fn a_rate_limited_agent_waits_out_retry_after_and_keeps_its_attempts() {
     );
     let toml = "[scheduler]\nmax_agents = 1\nmax_attempts = 3\n\n\
                 [retry]\nbase = \"100ms\"\ncap = \"1s\"\n\n\
-                [breaker]\nthreshold = 10\n\n\
                 [profiles.coding]\nrole = \"coding\"\ncommand = [\"sh\", \"{project}/agent.sh\"]\n";
     let dir = project(1, toml, &body);
     let p = dir.path();
@@ -190,7 +189,7 @@ fn three_agents_on_one_account_open_its_breaker_and_a_single_probe_follows_the_c
            touch \"$CORRAL_PROJECT/seen-$CORRAL_FEATURE_ID\"\n\
            sleep 0.3\n\
            echo 'API Error: 429 {{\"type\":\"error\",\"error\":{{\"type\":\"rate_limit_error\"}}}}'\n\
-           echo 'retry-after: 1'\n\
+           echo 'retry-after: 3'\n\
            note fail; exit 1\n\
          fi\n\
          sleep 0.5\n\
@@ -198,7 +197,7 @@ fn three_agents_on_one_account_open_its_breaker_and_a_single_probe_follows_the_c
     );
     let toml = "[scheduler]\nmax_agents = 3\n\n\
                 [retry]\nbase = \"100ms\"\ncap = \"1s\"\n\n\
-                [breaker]\nthreshold = 3\ncooldown = \"4s\"\n\n\
+                [breaker]\nthreshold = 3\ncooldown = \"1m\"\n\n\
                 [profiles.coding]\nrole = \"coding\"\naccount = \"anthropic-main\"\n\
                 command = [\"sh\", \"{project}/agent.sh\"]\n";
     let dir = project(3, toml, &body);
@@ -223,10 +222,11 @@ fn three_agents_on_one_account_open_its_breaker_and_a_single_probe_follows_the_c
         "{out}"
     );
     let opened = *fails.iter().max().unwrap();
-    // Nothing on the account starts during the cooldown, though every backoff ended long before.
+    // Nothing on the account starts before the reset the service announced (3 s), and the
+    // reset, not the one-minute cooldown, decides when the probe goes.
     let probe = starts[3];
     assert!(
-        probe.2 - opened >= 4_000,
+        (3_000..30_000).contains(&(probe.2 - opened)),
         "the probe started {} ms after the breaker opened:\n{out}",
         probe.2 - opened
     );
@@ -414,4 +414,69 @@ fn refused_credentials_wait_for_a_login_and_the_breaker_closed_by_hand_even_acro
     stop(&mut corral);
     let closed = sql(p, "SELECT state, until_ms FROM breakers");
     assert_eq!(closed, vec![vec!["closed", "NULL"]]);
+}
+
+#[test]
+fn without_a_known_reset_the_breaker_rests_for_its_cooldown_then_one_probe_runs() {
+    // For its first two seconds the service is overloaded (no Retry-After): every run started
+    // then fails, whichever job it belongs to; later runs pass.
+    let body = format!(
+        "{NOTE}note start\n\
+         now=$(date +%s%N)\n\
+         [ -e \"$CORRAL_PROJECT/t0\" ] || echo \"$now\" > \"$CORRAL_PROJECT/t0\"\n\
+         t0=$(cat \"$CORRAL_PROJECT/t0\")\n\
+         if [ $((now - t0)) -lt 2000000000 ]; then\n\
+           sleep 0.2\n\
+           echo 'API Error: 529 {{\"type\":\"error\",\"error\":{{\"type\":\"overloaded_error\"}}}}'\n\
+           note fail; exit 1\n\
+         fi\n\
+         sleep 0.5\n\
+         note pass"
+    );
+    let toml = "[scheduler]\nmax_agents = 3\n\n\
+                [retry]\nbase = \"1s\"\ncap = \"1s\"\n\n\
+                [breaker]\nthreshold = 3\ncooldown = \"4s\"\n\n\
+                [profiles.coding]\nrole = \"coding\"\naccount = \"anthropic-main\"\n\
+                command = [\"sh\", \"{project}/agent.sh\"]\n";
+    let dir = project(3, toml, &body);
+    let p = dir.path();
+    let (code, out) = run_until_done(p);
+    assert_eq!(code, Some(0), "{out}");
+    let events = journal(p);
+    let fails: Vec<i64> = events
+        .iter()
+        .filter(|e| e.0 == "fail")
+        .map(|e| e.2)
+        .collect();
+    assert!(fails.len() >= 3, "{out}");
+    // The third failure opened the breaker. A start within 100 ms of it may have been decided
+    // before corral saw that failure; after that, nothing until the 4 s cooldown is over.
+    let opened = fails[2];
+    let later: Vec<&(String, i64, i64)> = events
+        .iter()
+        .filter(|e| e.0 == "start" && e.2 > opened + 100)
+        .collect();
+    assert!(!later.is_empty(), "{out}");
+    let probe = later[0];
+    assert!(
+        probe.2 - opened >= 4_000,
+        "a run started {} ms after the breaker opened:\n{out}",
+        probe.2 - opened
+    );
+    let probe_end = events
+        .iter()
+        .filter(|e| e.1 == probe.1 && e.2 > probe.2 && e.0 != "start")
+        .map(|e| e.2)
+        .next()
+        .unwrap();
+    for other in &later[1..] {
+        assert!(
+            other.2 >= probe_end,
+            "{other:?} started while the probe ran:\n{out}"
+        );
+    }
+    assert!(
+        out.contains("account anthropic-main: breaker open until"),
+        "{out}"
+    );
 }

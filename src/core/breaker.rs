@@ -1,7 +1,7 @@
 //! A per-account circuit breaker: stop starting jobs on an account that keeps failing.
 //!
 //! Closed lets jobs start and counts consecutive transient failures; at the threshold it opens
-//! for a cooldown (or until a known quota reset, if later) and asks for a timer. The timer moves
+//! for a cooldown (or exactly until the reset the service announced) and asks for a timer. The timer moves
 //! it to half-open, where exactly one probe job may start: success closes, failure re-opens with
 //! a doubled cooldown. An auth failure opens with no end: only a human (manual close) can fix
 //! credentials. Every opening takes a fresh epoch so timers of an earlier opening are ignored.
@@ -227,11 +227,14 @@ impl Breaker {
         }
     }
 
-    /// Opens for the current cooldown, or until `reset_at_ms` if that is later.
+    /// Opens until `reset_at_ms` when the service said when it takes requests again (a
+    /// Retry-After, a quota reset): it knows best, so that is exactly the rest, shorter or longer
+    /// than the cooldown. Without one, for the current cooldown.
     fn open(&mut self, now_ms: i64, reset_at_ms: Option<i64>) -> Option<Effect> {
-        let until_ms = now_ms
-            .saturating_add(self.cooldown_ms)
-            .max(reset_at_ms.unwrap_or(i64::MIN));
+        let until_ms = match reset_at_ms {
+            Some(reset) => reset.max(now_ms),
+            None => now_ms.saturating_add(self.cooldown_ms),
+        };
         self.epoch += 1;
         self.state = State::Open {
             until_ms,

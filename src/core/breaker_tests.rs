@@ -71,10 +71,11 @@ fn transitions() {
             closed(2),
             base,
             4,
+            // The service's own reset wins, even when shorter than the cooldown.
             fail_until(NOW + 10),
-            open(NOW + base, 5),
+            open(NOW + 10, 5),
             base,
-            timer(5, 60_000),
+            timer(5, 10),
         ),
         (closed(2), base, 0, Input::Success, closed(0), base, None),
         (

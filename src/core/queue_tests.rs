@@ -223,9 +223,10 @@ fn three_transient_failures_open_the_breaker_and_then_one_probe_runs() {
     for job in 1..=3 {
         spawn(&mut m, job, job);
     }
-    limited(&mut m, 1, 0, "429");
-    limited(&mut m, 2, 0, "429");
-    let e = limited(&mut m, 3, 0, "429");
+    let busy = Class::Transient { wait: None };
+    end(&mut m, 1, 1, busy, "529 overloaded");
+    end(&mut m, 2, 1, busy, "529 overloaded");
+    let e = end(&mut m, 3, 1, busy, "529 overloaded");
     let breaker = m.snapshot(std::path::Path::new("/p"), 1).breakers;
     assert_eq!(breaker.len(), 1);
     assert_eq!(breaker[0].state, BreakerState::Open);
@@ -394,7 +395,13 @@ fn a_probe_that_cannot_even_start_lets_another_job_probe() {
         spawn(&mut m, job, job);
     }
     for run in 1..=3 {
-        limited(&mut m, run, 0, "503 Service Unavailable");
+        end(
+            &mut m,
+            run,
+            1,
+            Class::Transient { wait: None },
+            "503 Service Unavailable",
+        );
     }
     m.now_ms += 60_000;
     let probe = spawned_jobs(&m.handle(Input::Kick));
@@ -516,4 +523,50 @@ fn a_refused_claim_takes_the_job_as_stored_and_frees_the_slot() {
             .unwrap_or_default()
             .contains("job 1 was cancelled in the store")
     );
+}
+
+/// The issue's own example with the default breaker (threshold 3): a lone job's third 429 with
+/// `retry-after: 2` opens the breaker only until that reset, so the fourth run follows 2 s later,
+/// not after the cooldown.
+#[test]
+fn a_breaker_opened_with_a_known_reset_rests_exactly_that_long() {
+    let mut m = queue(1, 1);
+    assert_eq!(spawned_jobs(&m.handle(Input::Kick)), vec![1]);
+    for run in 1..=3 {
+        spawn(&mut m, 1, run);
+        let e = limited(
+            &mut m,
+            run,
+            2_000,
+            "HTTP/1.1 429 Too Many Requests · retry-after: 2",
+        );
+        assert!(spawned_jobs(&e).is_empty());
+        m.now_ms += 1_999;
+        assert!(
+            spawned_jobs(&m.handle(Input::Kick)).is_empty(),
+            "not before 2 s"
+        );
+        m.now_ms += 1;
+        let mut started = spawned_jobs(&m.handle(Input::Kick));
+        for (key, _) in wakes(&e) {
+            started.extend(spawned_jobs(&m.handle(Input::Wake(key))));
+        }
+        assert_eq!(
+            started,
+            vec![1],
+            "run {} starts 2 s after run {run} failed",
+            run + 1
+        );
+    }
+    let views = m.snapshot(std::path::Path::new("/p"), 1).breakers;
+    assert_eq!(
+        views[0].state,
+        BreakerState::HalfOpen,
+        "the 4th run is the probe"
+    );
+    spawn(&mut m, 1, 4);
+    end(&mut m, 4, 0, Class::Permanent, "");
+    assert_eq!(m.jobs[&JobId(1)].state, JobState::Done);
+    let views = m.snapshot(std::path::Path::new("/p"), 1).breakers;
+    assert_eq!(views[0].state, BreakerState::Closed);
 }
