@@ -60,7 +60,7 @@ impl Model {
         {
             let text = if until_ms == i64::MAX {
                 format!(
-                    "account {account}: credentials refused; log in again, then press b to close its breaker"
+                    "account {account}: credentials refused; log in again, then close its breaker (b, or `corral breaker close {account}`)"
                 )
             } else {
                 let secs = ((until_ms - now).max(0) + 999) / 1000;

@@ -95,10 +95,22 @@ const STATUS: &str = r#"(?i)(?:\b(?:status(?:[ _]?code)?|(?:error[ _])?code|http
 /// A timeout of a network operation, not of a test or command.
 const NET_TIMEOUT: &str = r"(?i)\b(?:connect(?:ion)?|request|read|write|operation|socket|network|https?|api|gateway|upstream|fetch|stream|response|handshake|headers?)[ _-]?(?:has |was )?(?:timed[ _-]?out|timeout)";
 
-/// Lines of the project's own tests and code (assertions, expectations, test reports, pytest's
-/// `E   ` detail lines): they may quote a 500 or "please log in" without the service having
-/// said anything, so they are never a signal. Real service errors do not look like this.
-const TEST_OUTPUT: &str = r"(?i)\bassert|\bexpected\b.*\b(?:got|found|but|actual|received)\b|panicked at|^\s*(?:left|right)\s*:|^\s*E\s{2,}|\btest\b.*\.\.\.\s*(?:ok|failed)\b|^\s*(?:FAIL|PASS)\s|\.(?:contains|includes|to_?[Ee]qual|toBe)\(";
+/// Lines of the project's own tests, code and servers: they may quote a 500 or "please log in"
+/// without the service having said anything, so they are never a signal. Assertions,
+/// expectations (`expected … got`, Go's `got … want`, Jest's `Expected substring:`), pytest's
+/// `E   ` detail lines, test reports, test-file locations, and request logs of a server under
+/// test (`"POST /users HTTP/1.1" 500`).
+const TEST_OUTPUT: &str = r#"(?i)\bassert|\bexpected\b.*\b(?:got|found|but|actual|received)\b|\bgot\b.*\bwant(?:ed)?\b|\bwant(?:ed)?\b.*\bgot\b|^\s*(?:expected|received|actual)\b[^:]{0,30}:|panicked at|^\s*(?:left|right)\s*:|^\s*E\s{2,}|\btest\b.*\.\.\.\s*(?:ok|failed)\b|^\s*(?:FAIL|PASS)\s|\.(?:contains|includes|to_?[Ee]qual|toBe)\(|(?:_test\.go|\.(?:test|spec)\.[cm]?[jt]sx?|_spec\.rb|test_\w+\.py|_test\.py):\d+|"(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) \S* HTTP/[\d.]+""#;
+
+/// The start of a test run's output (cargo, pytest, Jest, go test): everything up to its end
+/// is the project's, whatever it says.
+const TEST_BLOCK_START: &str = r"(?i)^\s*running \d+ tests?\b|^\s*-{4} .* std(?:out|err) -{4}|^=+ (?:test session starts|failures|errors) =+|^\s*(?:FAIL|PASS|RUNS)\s+\S|^\s*=== RUN\b|^\s*--- (?:FAIL|PASS):";
+
+/// The end of a test run's output.
+const TEST_BLOCK_END: &str = r"(?i)^\s*test result:|^=+ .*\b(?:passed|failed|errors?)\b.*=+\s*$|^(?:FAIL|ok)\s+\S+\s+[\d.]+s|^\s*Tests:\s|^\s*error: test failed";
+
+/// Claude Code's own API error line: the agent talking, even right after test output.
+const AGENT_API_ERROR: &str = r"^\s*API Error:";
 
 /// Units of a relative wait, longest spelling first: alternation is leftmost-first, and `ms`
 /// must win over `m` while `m` in `4m30s` must still match.
@@ -120,7 +132,11 @@ pub struct Classifier {
     relative: Regex,
     unit: Regex,
     test_output: Regex,
+    test_start: Regex,
+    test_end: Regex,
+    agent_error: Regex,
     error_word: Regex,
+    boilerplate: Regex,
 }
 
 impl Classifier {
@@ -156,6 +172,12 @@ impl Classifier {
             )),
             unit: re(&format!(r"(?i)(\d+(?:\.\d+)?)\s*({UNITS})")),
             test_output: re(TEST_OUTPUT),
+            test_start: re(TEST_BLOCK_START),
+            test_end: re(TEST_BLOCK_END),
+            agent_error: re(AGENT_API_ERROR),
+            boilerplate: re(
+                r"(?i)could not compile|aborting due to|previous errors?\b|for more information about this error|warning: build failed|^error: test failed, to rerun",
+            ),
             error_word: re(
                 r"(?i)\b(?:error|errors?\[|failed|failure|fatal|panicked|exception|traceback)\b",
             ),
@@ -167,6 +189,7 @@ impl Classifier {
     /// `now_ms` anchors relative waits; `utc_offset_min` is the local offset from UTC, used to
     /// read wall-clock resets such as `resets 3pm`.
     pub fn classify(&self, tail: &[&str], now_ms: i64, utc_offset_min: i32) -> Class {
+        let tail = &self.service_lines(tail)[..];
         let mut transient = false;
         for line in tail {
             match self.signal(line) {
@@ -192,6 +215,7 @@ impl Classifier {
     /// line, else the last line naming the trouble (a status, a phrase), joined with the last
     /// line announcing a wait when that is a separate one; `None` for a permanent failure.
     pub fn evidence(&self, tail: &[&str]) -> Option<String> {
+        let tail = &self.service_lines(tail)[..];
         let (mut named, mut other) = (None, None);
         for line in tail {
             match self.signal(line) {
@@ -205,7 +229,7 @@ impl Classifier {
         let wait = tail
             .iter()
             .rev()
-            .find(|l| !self.test_output.is_match(l) && self.wait_until(l, 0, 0).is_some())
+            .find(|l| self.wait_until(l, 0, 0).is_some())
             .map(|l| l.trim());
         Some(match wait {
             Some(w) if w != main => format!("{main} · {w}"),
@@ -217,7 +241,13 @@ impl Classifier {
     /// starts with an error word (`error`, `fatal`, `FAILED`, `panicked`, ...), else the last
     /// one with such a word anywhere, else the last non-blank one.
     pub fn summary(&self, tail: &[&str]) -> Option<String> {
-        let lines = || tail.iter().map(|l| l.trim()).filter(|l| !l.is_empty());
+        // Build tools' closing lines ("could not compile", "aborting due to 2 previous errors")
+        // only say that an error came before.
+        let lines = || {
+            tail.iter()
+                .map(|l| l.trim())
+                .filter(|l| !l.is_empty() && !self.boilerplate.is_match(l))
+        };
         let starts = |l: &&str| self.error_word.find(l).is_some_and(|m| m.start() == 0);
         lines()
             .rfind(starts)
@@ -240,10 +270,28 @@ impl Classifier {
             || self.extra.is_match(line)
     }
 
-    fn signal(&self, line: &str) -> Signal {
-        if self.test_output.is_match(line) {
-            return Signal::None;
+    /// The lines of `tail` that can be the service or the agent talking: without the project's
+    /// test runs (from their start line to their end line) and test-like lines.
+    fn service_lines<'a>(&self, tail: &[&'a str]) -> Vec<&'a str> {
+        let mut inside = false;
+        let mut kept = Vec::with_capacity(tail.len());
+        for line in tail {
+            if self.agent_error.is_match(line) {
+                inside = false;
+                kept.push(*line);
+            } else if self.test_end.is_match(line) {
+                // Checked first: go's `FAIL  pkg  0.01s` ends a run and looks like a start.
+                inside = false;
+            } else if self.test_start.is_match(line) {
+                inside = true;
+            } else if !inside && !self.test_output.is_match(line) {
+                kept.push(*line);
+            }
         }
+        kept
+    }
+
+    fn signal(&self, line: &str) -> Signal {
         if self.auth.is_match(line) {
             return Signal::Auth;
         }

@@ -394,6 +394,49 @@ fn test_output_quoting_statuses_or_login_text_is_permanent() {
     for tail in tails {
         assert_eq!(c.classify(tail, NOW, 0), Class::Permanent, "{tail:?}");
     }
+    // Other runners' forms, and whole test runs whose lines look like service errors.
+    let more: [&[&str]; 6] = [
+        &[
+            "    Expected substring: \"Please log in\"",
+            "    Received string:    \"Welcome\"",
+        ],
+        &[
+            "    api_test.go:42: got status 500, want 201",
+            "--- FAIL: TestCreate (0.00s)",
+            "FAIL\tshop/api\t0.012s",
+        ],
+        &["    limit_test.go:19: status code = 429, want 200"],
+        &["127.0.0.1 - - [21/Nov/2026 09:20:01] \"POST /users HTTP/1.1\" 500 -"],
+        &[
+            "running 2 tests",
+            "---- api::health stdout ----",
+            "response: HTTP/1.1 503 Service Unavailable",
+            "test result: FAILED. 1 passed; 1 failed",
+        ],
+        &[
+            "=== RUN   TestLimit",
+            "    rate limit reached",
+            "--- FAIL: TestLimit (0.00s)",
+            "FAIL\tshop\t0.01s",
+        ],
+    ];
+    for tail in more {
+        assert_eq!(c.classify(tail, NOW, 0), Class::Permanent, "{tail:?}");
+    }
+    // After a test run has ended, the service talking counts again.
+    let after = [
+        "running 1 test",
+        "response: HTTP/1.1 503",
+        "test result: ok. 1 passed",
+        "Error: 503 Service Unavailable",
+    ];
+    assert_eq!(c.classify(&after, NOW, 0), T);
+    // Claude Code's API error counts even where a test run did not print its end.
+    let cut = [
+        "running 4 tests",
+        "API Error: 429 {\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\"}}",
+    ];
+    assert_eq!(c.classify(&cut, NOW, 0), T);
     // A real error after the test run still counts.
     let mixed = [
         "expected 201 Created, got 500",
@@ -410,6 +453,7 @@ fn a_permanent_failure_is_summed_up_by_its_last_error_line() {
         "  --> src/cart.rs:12:5",
         "",
         "For more information about this error, try `rustc --explain E0308`.",
+        "error: could not compile `shop` (bin \"shop\") due to 1 previous error",
         "  leaving the feature for review",
     ];
     assert_eq!(

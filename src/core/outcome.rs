@@ -229,7 +229,7 @@ impl Model {
         self.budget_tripped = true;
         self.scheduler_paused = true;
         self.notice(format!(
-            "budget spent: {} of {}: scheduler paused ([budget] usd); running agents go on",
+            "budget spent: {} of {}: scheduler paused; space or `corral scheduler resume` goes on",
             Usage::format_usd(spent),
             Usage::format_usd(budget)
         ))

@@ -256,7 +256,10 @@ impl Model {
         }
         job.state = JobState::Queued;
         job.available_at_ms = None;
-        job.last_error = None;
+        if fresh {
+            // A new start; a waiting job keeps saying why it waits until it runs.
+            job.last_error = None;
+        }
         job.epoch += 1;
         let mut effects = vec![Effect::SaveJob(job.clone())];
         // Fresh attempts for the job are fresh attempts for its feature.

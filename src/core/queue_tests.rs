@@ -468,7 +468,6 @@ fn a_retry_that_the_queue_would_undo_is_refused_and_a_waiting_retry_keeps_attemp
     // The attempt already spent stays spent, for job and feature alike: this run is the 2nd.
     assert_eq!(m.jobs[&JobId(2)].attempts, 2);
     assert_eq!(m.features[&FeatureId(2)].attempts, 1);
-    assert_eq!(m.jobs[&JobId(2)].last_error, None);
     let mut passing = queue(1, 0);
     passing.features.get_mut(&FeatureId(1)).unwrap().status = FeatureStatus::Passing;
     let (job, _) = passing.new_job(Some(FeatureId(1)), Role::Coding).unwrap();

@@ -76,7 +76,7 @@ impl Store {
     /// (`available_at` cleared); a failed or cancelled one is queued with attempts and
     /// transient attempts at 0, unless another open job does the same work (same feature and
     /// role); then its coding feature goes back to pending with attempts 0 and no last
-    /// error. The last error is cleared. Running and done jobs are refused, and so is a coding
+    /// error, and the last error is cleared (a waiting job keeps it). Running and done jobs are refused, and so is a coding
     /// job whose feature passes, is gone or waits on a dependency.
     ///
     /// Only while no corral owns the project (see the module doc).
@@ -87,7 +87,8 @@ impl Store {
             let job = check(conn, &sql, id, JobRequest::Retry, false)?;
             let fresh = matches!(job.state, JobState::Failed | JobState::Cancelled);
             conn.execute(
-                "UPDATE jobs SET state = 'queued', available_at = NULL, last_error = NULL,
+                "UPDATE jobs SET state = 'queued', available_at = NULL,
+                     last_error = CASE WHEN ?2 THEN NULL ELSE last_error END,
                      attempts = CASE WHEN ?2 THEN 0 ELSE attempts END,
                      transient_attempts = CASE WHEN ?2 THEN 0 ELSE transient_attempts END,
                      updated_at = ?3
