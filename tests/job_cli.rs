@@ -544,8 +544,8 @@ fn retry_and_cancel_reach_a_running_corral() {
     );
 }
 
-/// Without a running corral there is no scheduler to pause, and a breaker that never opened
-/// cannot be closed: both say so and change nothing.
+/// Without a running corral there is no scheduler to pause; an unknown account is named as
+/// such, a known one that never opened is closed already; nothing changes.
 #[test]
 fn scheduler_and_breaker_commands_without_a_running_corral() {
     let dir = project();
@@ -553,11 +553,13 @@ fn scheduler_and_breaker_commands_without_a_running_corral() {
     let before = db_bytes(p);
     let err = refused(p, &["scheduler", "resume"]);
     assert!(err.contains("no corral is running this project"), "{err}");
+    // A typo is named as one; a real account that never opened is closed already.
     let err = refused(p, &["breaker", "close", "anthropic-main"]);
     assert!(
-        err.contains("no breaker stored for account \"anthropic-main\""),
+        err.contains("no account \"anthropic-main\" in corral.toml (accounts: coding)"),
         "{err}"
     );
+    assert!(ok(p, &["breaker", "close", "coding"]).contains("coding: closed (it has not opened)"));
     assert_eq!(db_bytes(p), before);
     assert!(ok(p, &["breaker", "list"]).contains("every account is closed"));
     assert_eq!(ok(p, &["breaker", "list", "--json"]).trim(), "[]");

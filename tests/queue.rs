@@ -300,7 +300,11 @@ fn reported_costs_are_recorded_and_the_budget_pauses_the_scheduler() {
         .output()
         .unwrap();
     let status = String::from_utf8_lossy(&status.stdout);
-    assert!(status.contains("spent $0.2468: 125200 tokens"), "{status}");
+    assert!(
+        status
+            .contains("spent $0.2468 of $0.20 budget, spent: the scheduler pauses: 125200 tokens"),
+        "{status}"
+    );
     assert!(status.contains("jobs: 1 queued, 0 running"), "{status}");
 }
 
@@ -395,6 +399,11 @@ fn refused_credentials_wait_for_a_login_and_the_breaker_closed_by_hand_even_acro
     assert!(
         list.contains("login needed (`corral breaker close anthropic-main`)"),
         "{list}"
+    );
+    let (_, retried) = cli(&["job", "retry", "1"]);
+    assert!(
+        retried.contains("it waits for the breaker of anthropic-main: open, credentials refused"),
+        "{retried}"
     );
     let (_, breakers) = cli(&["breaker", "list"]);
     assert!(

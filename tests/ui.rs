@@ -1092,13 +1092,13 @@ fn feature_keys_ask_then_send_exactly_one_command() {
             "esc is no"
         );
         assert_eq!(app.overlay, None);
-        // Priority goes at once, from the snapshot's value (0).
+        // Priority goes at once, from the snapshot's value (0), and presses add up.
         let prio = |priority| Command::SetPriority {
             feature: six,
             priority,
         };
         assert_eq!(type_text(&mut app, "["), [prio(-1)]);
-        assert_eq!(type_text(&mut app, "]"), [prio(1)]);
+        assert_eq!(type_text(&mut app, "]]"), [prio(0), prio(1)]);
     }
     // The runtime would refuse to requeue a feature in progress: nothing is asked.
     let mut app = on_features();
@@ -1486,7 +1486,10 @@ fn queue_keys_retry_cancel_reprioritise_and_close_breakers() {
         priority,
     };
     assert_eq!(type_text(&mut app, "["), [prio(-1)]);
-    assert_eq!(type_text(&mut app, "]"), [prio(1)]);
+    assert_eq!(type_text(&mut app, "]"), [prio(0)]);
+    // A burst of presses, before any new snapshot, adds up.
+    assert_eq!(type_text(&mut app, "[[["), [prio(-1), prio(-2), prio(-3)]);
+    assert_eq!(type_text(&mut app, "]]]"), [prio(-2), prio(-1), prio(0)]);
     // c asks; n sends nothing, y cancels.
     assert!(type_text(&mut app, "c").is_empty());
     assert_eq!(

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// How long `breaker close` sent to a running corral waits for the store to show it.
-const SETTLE: Duration = Duration::from_secs(5);
+const SETTLE: Duration = Duration::from_secs(3);
 
 /// Runs one `corral breaker` subcommand on `project`.
 pub fn run_breaker_command(project: &Path, cmd: &BreakerCmd) -> Result<()> {
@@ -80,13 +80,28 @@ pub fn breaker_json(account: &str, saved: &Saved) -> serde_json::Value {
 
 fn close(project: &Path, account: &str) -> Result<()> {
     let store = open_store(project)?;
+    let stored = store.breaker_updated_at(account)?;
+    if stored.is_none() {
+        // Never opened: closed already, if the account exists at all.
+        let config = crate::config::Config::load(project)?;
+        let mut accounts: Vec<&str> = config
+            .profiles
+            .values()
+            .map(|p| p.account.as_str())
+            .collect();
+        accounts.sort_unstable();
+        accounts.dedup();
+        if !accounts.contains(&account) {
+            return Err(BacklogCommandError::Refused(format!(
+                "no account {account:?} in corral.toml (accounts: {})",
+                accounts.join(", ")
+            )));
+        }
+        return emit(&format!("{account}: closed (it has not opened)"));
+    }
     match lock::acquire(project) {
         Ok(_lock) => {
-            if !store.close_breaker(account, now_ms())? {
-                return Err(BacklogCommandError::Refused(format!(
-                    "no breaker stored for account {account:?} (it has never opened)"
-                )));
-            }
+            store.close_breaker(account, now_ms())?;
             emit(&format!("{account}: closed"))
         }
         Err(lock::LockError::Held { .. }) => {
@@ -99,27 +114,35 @@ fn close(project: &Path, account: &str) -> Result<()> {
                         .into(),
                 ));
             }
-            wait_closed(&store, account)
+            wait_stored(&store, account, stored)
         }
         Err(e) => Err(BacklogCommandError::Refused(e.to_string())),
     }
 }
 
-/// Waits (a bounded while) for the running corral to store the breaker closed.
-fn wait_closed(store: &Store, account: &str) -> Result<()> {
+/// Waits (a bounded while) for the running corral to store the breaker again, then says how
+/// it stands: a probe may already have failed and opened it again.
+fn wait_stored(store: &Store, account: &str, before: Option<i64>) -> Result<()> {
     let deadline = Instant::now() + SETTLE;
     loop {
-        let saved = store
-            .load_breakers()?
-            .into_iter()
-            .find(|(a, _)| a == account);
-        if saved.is_none_or(|(_, s)| matches!(s.state, State::Closed { .. })) {
-            return emit(&format!("{account}: closed"));
+        if store.breaker_updated_at(account)? != before {
+            let now = now_ms();
+            let state = store
+                .load_breakers()?
+                .into_iter()
+                .find(|(a, _)| a == account)
+                .map(|(_, s)| s);
+            return match state {
+                Some(saved) if matches!(saved.state, State::Open { .. }) => emit(&format!(
+                    "{account}: closed by hand, then opened again by a new failure: {}",
+                    describe(account, &saved, now)
+                )),
+                _ => emit(&format!("{account}: closed")),
+            };
         }
         if Instant::now() >= deadline {
-            return Err(BacklogCommandError::Refused(format!(
-                "the running corral did not close the breaker of {account:?}; see its notices"
-            )));
+            // Closing a closed breaker stores nothing: say how it stands.
+            return emit(&format!("{account}: closed (nothing to close)"));
         }
         std::thread::sleep(Duration::from_millis(50));
     }

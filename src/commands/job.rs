@@ -77,7 +77,25 @@ fn report_direct(store: &Store, done: &JobChange, json: bool) -> Result<()> {
         )),
         None => {}
     }
+    text.push_str(&breaker_note(store, &v)?);
     emit(&text)
+}
+
+/// For a job left waiting: a line saying when its account's breaker holds it.
+fn breaker_note(store: &Store, v: &JobView) -> Result<String> {
+    if v.state != JobState::Queued {
+        return Ok(String::new());
+    }
+    let held = store.load_breakers()?.into_iter().find(|(a, s)| {
+        *a == v.account && !matches!(s.state, crate::core::breaker::State::Closed { .. })
+    });
+    Ok(held.map_or(String::new(), |(account, saved)| {
+        format!(
+            "
+it waits for the breaker of {}",
+            super::breaker::describe(&account, &saved, now_ms())
+        )
+    }))
 }
 
 /// What the store shows of a job: the row and when it was written.
@@ -158,5 +176,6 @@ fn send_and_wait(
             run.id
         ));
     }
+    text.push_str(&breaker_note(store, &v)?);
     emit(&text)
 }

@@ -79,8 +79,13 @@ pub fn status_json(project: &Path) -> Result<Value, StatusError> {
         .iter()
         .map(|(account, saved)| super::breaker::breaker_json(account, saved))
         .collect();
+    // The budget is config, not state: a project whose corral.toml does not load has none here.
+    let budget = crate::config::Config::load(project)
+        .ok()
+        .and_then(|c| c.budget.usd_micros);
     Ok(json!({
         "usage": usage,
+        "budget_micros": budget,
         "breakers": breakers,
         "protocol_version": crate::api::PROTOCOL_VERSION,
         "project": project.display().to_string(),
@@ -162,8 +167,17 @@ pub fn print_status(project: &Path, as_json: bool) -> Result<(), StatusError> {
         let cost = usage
             .cost_micros
             .map_or("no cost reported".into(), crate::api::Usage::format_usd);
+        let budget = v["budget_micros"].as_u64().map_or(String::new(), |b| {
+            let spent = usage.cost_micros.unwrap_or(0) >= b;
+            let word = if spent {
+                ", spent: the scheduler pauses"
+            } else {
+                ""
+            };
+            format!(" of {} budget{word}", crate::api::Usage::format_usd(b))
+        });
         println!(
-            "spent {cost}: {} tokens ({} in, {} out, {} cached)",
+            "spent {cost}{budget}: {} tokens ({} in, {} out, {} cached)",
             usage.total_tokens(),
             usage.input_tokens,
             usage.output_tokens,

@@ -125,14 +125,17 @@ impl App {
                 self.overlay = ask(Confirm::Mark { feature, passing });
             }
             Action::Sooner | Action::Later => {
-                // From the snapshot, not a local guess: the runtime publishes the new
-                // priority at once, before a second key press can arrive.
                 let priority = match action {
                     Action::Sooner => priority.saturating_sub(1),
                     _ => priority.saturating_add(1),
                 };
                 out.commands
                     .push(Command::SetPriority { feature, priority });
+                // Keys pressed in a burst arrive before the runtime's next snapshot: the next
+                // press builds on this one, and that snapshot brings the stored value anyway.
+                if let Some(f) = self.snapshot.features.iter_mut().find(|f| f.id == feature) {
+                    f.priority = priority;
+                }
                 self.message = Some(format!("#{feature} priority {priority} (lower: sooner)"));
             }
             _ => {}

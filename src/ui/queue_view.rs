@@ -92,6 +92,11 @@ impl App {
         };
         out.commands
             .push(Command::SetJobPriority { job: id, priority });
+        // Keys pressed in a burst arrive before the runtime's next snapshot: the next press
+        // builds on this one, and that snapshot brings the stored value anyway.
+        if let Some(j) = self.snapshot.jobs.iter_mut().find(|j| j.id == id) {
+            j.priority = priority;
+        }
         self.message = Some(format!("job {id} priority {priority} (lower: sooner)"));
         out
     }

@@ -44,6 +44,19 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// When the account's breaker was last stored, if it ever was.
+    pub fn breaker_updated_at(&self, account: &str) -> Result<Option<i64>, StoreError> {
+        use rusqlite::OptionalExtension;
+        self.conn
+            .query_row(
+                "SELECT updated_at FROM breakers WHERE account = ?1",
+                [account],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
     /// Every stored breaker, by account. An open one without an end waits for a person
     /// (credentials refused).
     pub fn load_breakers(&self) -> Result<Vec<(String, Saved)>, StoreError> {
