@@ -72,9 +72,29 @@ impl Model {
             .collect()
     }
 
+    /// A waiting job whose profile was disabled or removed from corral.toml since it was queued
+    /// moves to the profile its role uses now (and that profile's account).
+    pub(crate) fn refresh_profile(&mut self, id: JobId) {
+        let Some(job) = self.jobs.get(&id) else {
+            return;
+        };
+        if self.profile_info.contains_key(&job.profile) {
+            return;
+        }
+        let Some(profile) = self.profile_for(job.role, job.feature) else {
+            return;
+        };
+        let account = self.account_of(&profile);
+        if let Some(job) = self.jobs.get_mut(&id) {
+            job.profile = profile;
+            job.account = account;
+        }
+    }
+
     /// Claims a waiting job and asks the runtime to run it. The store's claim is the one that
     /// counts: the runtime refuses a job that is not queued or in backoff there.
     pub(crate) fn start_job(&mut self, id: JobId) -> Vec<Effect> {
+        self.refresh_profile(id);
         let Some(job) = self.jobs.get_mut(&id) else {
             return Vec::new();
         };

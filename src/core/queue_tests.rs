@@ -569,3 +569,34 @@ fn a_breaker_opened_with_a_known_reset_rests_exactly_that_long() {
     let views = m.snapshot(std::path::Path::new("/p"), 1).breakers;
     assert_eq!(views[0].state, BreakerState::Closed);
 }
+
+#[test]
+fn a_waiting_job_whose_profile_is_gone_runs_with_the_role_s_profile_now() {
+    let mut m = queue(1, 0);
+    m.handle(Input::Kick);
+    assert_eq!(m.jobs[&JobId(1)].profile, "coding");
+    // corral.toml renamed the profile (and gave it an account) before the next start.
+    m.profiles.insert(
+        Role::Coding,
+        scheduler::ProfileSlot {
+            name: "claude".into(),
+            max_parallel: None,
+        },
+    );
+    m.profile_info.insert(
+        "claude".into(),
+        scheduler::ProfileInfo {
+            role: Role::Coding,
+            account: "anthropic-main".into(),
+            max_parallel: None,
+        },
+    );
+    m.max_agents = 1;
+    let e = m.handle(Input::Kick);
+    let spawn = e.iter().find_map(|e| match e {
+        Effect::Spawn { profile, .. } => Some(profile.clone()),
+        _ => None,
+    });
+    assert_eq!(spawn.as_deref(), Some("claude"));
+    assert_eq!(m.jobs[&JobId(1)].account, "anthropic-main");
+}

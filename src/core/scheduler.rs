@@ -213,6 +213,7 @@ impl Model {
     /// Whether `job` may start now: its profile has room and its account's breaker allows.
     /// Checks the breaker last, since a half-open breaker hands out its one probe on asking.
     fn may_start(&mut self, job: JobId) -> bool {
+        self.refresh_profile(job);
         let Some(j) = self.jobs.get(&job) else {
             return false;
         };
