@@ -126,6 +126,9 @@ impl Model {
         if self.shutting_down {
             return Vec::new();
         }
+        if !self.profiles.contains_key(&Role::Coding) {
+            return self.notice("no enabled profile with role \"coding\" in corral.toml".into());
+        }
         let Some(feature) = self.features.get(&id) else {
             return self.notice(format!("no feature {id}"));
         };
