@@ -335,26 +335,20 @@ fn refused_credentials_wait_for_a_login_and_the_breaker_closed_by_hand_even_acro
         .add_features(&[feature(1)], 0)
         .unwrap();
     let start = |out: &str| {
-        std::process::Command::new(assert_cmd::cargo::cargo_bin!("corral"))
-            .current_dir(p)
-            .env("XDG_CONFIG_HOME", p.join(".xdg"))
-            .env("XDG_DATA_HOME", p.join(".xdg"))
-            .args(["run", "--headless"])
-            .stdout(std::fs::File::create(p.join(out)).unwrap())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
-    };
-    let stop = |corral: &mut std::process::Child| {
-        nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(corral.id() as i32),
-            nix::sys::signal::Signal::SIGTERM,
+        Headless(
+            std::process::Command::new(assert_cmd::cargo::cargo_bin!("corral"))
+                .current_dir(p)
+                .env("XDG_CONFIG_HOME", p.join(".xdg"))
+                .env("XDG_DATA_HOME", p.join(".xdg"))
+                .args(["run", "--headless"])
+                .stdout(std::fs::File::create(p.join(out)).unwrap())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
         )
-        .unwrap();
-        corral.wait().unwrap();
     };
     let out_path = p.join("headless.out");
-    let mut corral = start("headless.out");
+    let corral = start("headless.out");
     let limit = Duration::from_secs(20);
     let hint = "account anthropic-main: breaker open: credentials refused; run `claude` and type /login, then press b";
     common::wait_for("the login hint", limit, || {
@@ -373,8 +367,8 @@ fn refused_credentials_wait_for_a_login_and_the_breaker_closed_by_hand_even_acro
     assert_eq!(job, vec![vec!["queued", "0"]], "held, no attempt spent");
 
     // A restart does not forget it: the job stays held.
-    stop(&mut corral);
-    let mut corral = start("again.out");
+    drop(corral);
+    let corral = start("again.out");
     common::wait_for("the login hint again", limit, || {
         let out = std::fs::read_to_string(p.join("again.out")).unwrap_or_default();
         out.contains(hint).then_some(())
@@ -420,7 +414,7 @@ fn refused_credentials_wait_for_a_login_and_the_breaker_closed_by_hand_even_acro
         passing.then_some(())
     });
     assert_eq!(journal(p).iter().filter(|e| e.0 == "start").count(), 2);
-    stop(&mut corral);
+    drop(corral);
     let closed = sql(p, "SELECT state, until_ms FROM breakers");
     assert_eq!(closed, vec![vec!["closed", "NULL"]]);
 }
@@ -488,4 +482,24 @@ fn without_a_known_reset_the_breaker_rests_for_its_cooldown_then_one_probe_runs(
         out.contains("account anthropic-main: breaker open until"),
         "{out}"
     );
+}
+
+/// A `corral run --headless` in the background, stopped with TERM (then KILL after 10 s) when
+/// dropped, also when an assertion fails, so no test leaves a corral behind.
+struct Headless(std::process::Child);
+
+impl Drop for Headless {
+    fn drop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.0.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
