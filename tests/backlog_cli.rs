@@ -1,18 +1,10 @@
 //! The backlog commands on the real binary: `corral feature ...`, `corral import`, `corral export`.
 
-use assert_cmd::cargo::cargo_bin_cmd;
+mod common;
+
+use common::cli::{corral, db_bytes, json_of, ok, refused, stderr};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-
-/// The binary with no user config and a private data dir, run in `dir`.
-fn corral(dir: &Path) -> assert_cmd::Command {
-    let mut cmd = cargo_bin_cmd!("corral");
-    cmd.current_dir(dir)
-        .env("XDG_CONFIG_HOME", dir.join(".xdg-config"))
-        .env("XDG_DATA_HOME", dir.join(".xdg-data"))
-        .env_remove("CORRAL_RUN_ID");
-    cmd
-}
 
 /// A fresh project made by `corral init`.
 fn project() -> tempfile::TempDir {
@@ -20,49 +12,6 @@ fn project() -> tempfile::TempDir {
     let out = corral(dir.path()).arg("init").output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     dir
-}
-
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn stdout(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Runs `args` in `dir`, asserts success and returns stdout.
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = corral(dir).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "corral {args:?} failed: {}",
-        stderr(&out)
-    );
-    stdout(&out)
-}
-
-/// Runs `args` in `dir`, asserts exit code 2 and returns stderr.
-fn refused(dir: &Path, args: &[&str]) -> String {
-    let out = corral(dir).args(args).output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "corral {args:?}: {}{}",
-        stdout(&out),
-        stderr(&out)
-    );
-    stderr(&out)
-}
-
-fn json_of(dir: &Path, args: &[&str]) -> Value {
-    serde_json::from_str(&ok(dir, args)).unwrap()
-}
-
-/// The database as bytes (and its WAL, if one is left), to prove a refusal wrote nothing.
-fn db_bytes(dir: &Path) -> Vec<Option<Vec<u8>>> {
-    let db = dir.join(".corral/corral.db");
-    let wal = PathBuf::from(format!("{}-wal", db.display()));
-    vec![std::fs::read(&db).ok(), std::fs::read(wal).ok()]
 }
 
 fn write_json(dir: &Path, name: &str, value: &Value) -> PathBuf {

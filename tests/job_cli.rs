@@ -3,24 +3,14 @@
 
 mod common;
 
-use assert_cmd::cargo::cargo_bin_cmd;
+use common::cli::{Headless, corral, db_bytes, json_of, ok, refused, stderr};
 use common::wait_for;
 use corral::api::{FeatureId, JobId, JobState, Role, Usage};
 use corral::core::Job;
 use corral::runtime::store::Store;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
-
-/// The binary with no user config and a private data dir, run in `dir`.
-fn corral(dir: &Path) -> assert_cmd::Command {
-    let mut cmd = cargo_bin_cmd!("corral");
-    cmd.current_dir(dir)
-        .env("XDG_CONFIG_HOME", dir.join(".xdg-config"))
-        .env("XDG_DATA_HOME", dir.join(".xdg-data"))
-        .env_remove("CORRAL_RUN_ID");
-    cmd
-}
 
 /// A fresh project made by `corral init`, with features 1 to 3 (`feature 1` ...).
 fn project() -> tempfile::TempDir {
@@ -32,50 +22,6 @@ fn project() -> tempfile::TempDir {
         ok(p, &["feature", "add", "--name", &format!("feature {n}")]);
     }
     dir
-}
-
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn stdout(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Runs `args` in `dir`, asserts success and returns stdout.
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = corral(dir).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "corral {args:?} failed: {}",
-        stderr(&out)
-    );
-    stdout(&out)
-}
-
-/// Runs `args` in `dir`, asserts exit code 2 and returns stderr.
-fn refused(dir: &Path, args: &[&str]) -> String {
-    let out = corral(dir).args(args).output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "corral {args:?}: {}{}",
-        stdout(&out),
-        stderr(&out)
-    );
-    stderr(&out)
-}
-
-fn json_of(dir: &Path, args: &[&str]) -> Value {
-    let text = ok(dir, args);
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
-}
-
-/// The database as bytes (and its WAL, if one is left), to prove a refusal wrote nothing.
-fn db_bytes(dir: &Path) -> Vec<Option<Vec<u8>>> {
-    let db = dir.join(".corral/corral.db");
-    let wal = PathBuf::from(format!("{}-wal", db.display()));
-    vec![std::fs::read(&db).ok(), std::fs::read(wal).ok()]
 }
 
 fn now_ms() -> i64 {
@@ -431,48 +377,6 @@ fn a_retry_the_queue_would_undo_is_refused() {
     assert_eq!(db_bytes(p), before);
 }
 
-/// `corral run --headless` in the background, stopped (TERM, then KILL) when dropped.
-struct Headless {
-    child: std::process::Child,
-    out: PathBuf,
-}
-
-impl Headless {
-    fn start(dir: &Path) -> Headless {
-        let out = dir.join("headless.out");
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
-            .current_dir(dir)
-            .env("XDG_CONFIG_HOME", dir.join(".xdg-config"))
-            .env("XDG_DATA_HOME", dir.join(".xdg-data"))
-            .args(["run", "--headless"])
-            .stdout(std::fs::File::create(&out).unwrap())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        Headless { child, out }
-    }
-
-    fn output(&self) -> String {
-        std::fs::read_to_string(&self.out).unwrap_or_default()
-    }
-}
-
-impl Drop for Headless {
-    fn drop(&mut self) {
-        use nix::sys::signal::{Signal, kill};
-        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
-        let _ = kill(pid, Signal::SIGTERM);
-        for _ in 0..500 {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Job `id` as stored, read the way `corral job list` reads it.
 fn stored(dir: &Path, id: i64) -> Option<Job> {
     Store::open(dir).ok()?.job(JobId(id)).ok()?
@@ -489,7 +393,7 @@ fn retry_and_cancel_reach_a_running_corral() {
         .unwrap()
         .add_features(&[common::feature(1, &[]), common::feature(2, &[])], 0)
         .unwrap();
-    let corral_run = Headless::start(p);
+    let corral_run = Headless::start(p, "headless.out");
     let limit = Duration::from_secs(20);
     wait_for("job 1 to run and job 2 to wait", limit, || {
         // Attempt 1 is saved once the core knows the run: from then on a cancel can kill it.

@@ -7,6 +7,7 @@
 mod common;
 
 use assert_cmd::cargo::cargo_bin_cmd;
+use common::cli::Headless;
 use common::write_script;
 use corral::runtime::store::{NewFeature, Store};
 use std::path::Path;
@@ -293,13 +294,7 @@ fn reported_costs_are_recorded_and_the_budget_pauses_the_scheduler() {
     let pending = sql(p, "SELECT COUNT(*) FROM features WHERE status = 'passing'");
     assert_eq!(pending, vec![vec!["2"]]);
     // Shown afterwards too, from the database.
-    let status = cargo_bin_cmd!("corral")
-        .current_dir(p)
-        .env("XDG_CONFIG_HOME", p.join(".xdg"))
-        .arg("status")
-        .output()
-        .unwrap();
-    let status = String::from_utf8_lossy(&status.stdout);
+    let status = common::cli::ok(p, &["status"]);
     assert!(
         status
             .contains("spent $0.2468 of $0.20 budget, spent: the scheduler pauses: 125200 tokens"),
@@ -310,7 +305,6 @@ fn reported_costs_are_recorded_and_the_budget_pauses_the_scheduler() {
 
 #[test]
 fn refused_credentials_wait_for_a_login_and_the_breaker_closed_by_hand_even_across_a_restart() {
-    use std::process::Stdio;
     use std::time::Duration;
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
@@ -334,26 +328,11 @@ fn refused_credentials_wait_for_a_login_and_the_breaker_closed_by_hand_even_acro
         .unwrap()
         .add_features(&[feature(1)], 0)
         .unwrap();
-    let start = |out: &str| {
-        Headless(
-            std::process::Command::new(assert_cmd::cargo::cargo_bin!("corral"))
-                .current_dir(p)
-                .env("XDG_CONFIG_HOME", p.join(".xdg"))
-                .env("XDG_DATA_HOME", p.join(".xdg"))
-                .args(["run", "--headless"])
-                .stdout(std::fs::File::create(p.join(out)).unwrap())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        )
-    };
-    let out_path = p.join("headless.out");
-    let corral = start("headless.out");
+    let corral = Headless::start(p, "headless.out");
     let limit = Duration::from_secs(20);
     let hint = "account anthropic-main: breaker open: credentials refused; run `claude` and type /login, then press b";
     common::wait_for("the login hint", limit, || {
-        let out = std::fs::read_to_string(&out_path).unwrap_or_default();
-        out.contains(hint).then_some(())
+        corral.output().contains(hint).then_some(())
     });
     // An observation window, not a stand-in for a condition: a retry with a 100 ms base would
     // have started many times over by now if refused credentials were retried.
@@ -368,22 +347,16 @@ fn refused_credentials_wait_for_a_login_and_the_breaker_closed_by_hand_even_acro
 
     // A restart does not forget it: the job stays held.
     drop(corral);
-    let corral = start("again.out");
+    let corral = Headless::start(p, "again.out");
     common::wait_for("the login hint again", limit, || {
-        let out = std::fs::read_to_string(p.join("again.out")).unwrap_or_default();
-        out.contains(hint).then_some(())
+        corral.output().contains(hint).then_some(())
     });
     // Again a window to see that nothing starts (a forgotten breaker starts it at once).
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(journal(p).len(), 2, "still held after a restart");
 
     let cli = |args: &[&str]| {
-        let out = cargo_bin_cmd!("corral")
-            .current_dir(p)
-            .env("XDG_CONFIG_HOME", p.join(".xdg"))
-            .args(args)
-            .output()
-            .unwrap();
+        let out = common::cli::corral(p).args(args).output().unwrap();
         (
             out.status.code(),
             String::from_utf8_lossy(&out.stdout).to_string(),
@@ -482,24 +455,4 @@ fn without_a_known_reset_the_breaker_rests_for_its_cooldown_then_one_probe_runs(
         out.contains("account anthropic-main: breaker open until"),
         "{out}"
     );
-}
-
-/// A `corral run --headless` in the background, stopped with TERM (then KILL after 10 s) when
-/// dropped, also when an assertion fails, so no test leaves a corral behind.
-struct Headless(std::process::Child);
-
-impl Drop for Headless {
-    fn drop(&mut self) {
-        let pid = nix::unistd::Pid::from_raw(self.0.id() as i32);
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while std::time::Instant::now() < deadline {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }

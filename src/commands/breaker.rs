@@ -4,8 +4,8 @@
 
 use super::backlog::{BacklogCommandError, Result, emit, open_store};
 use crate::api::Command;
+use crate::api::{BreakerState, BreakerView};
 use crate::cli::{BreakerCmd, SchedulerCmd};
-use crate::core::breaker::{Saved, State};
 use crate::runtime::store::Store;
 use crate::runtime::{control, lock, now_ms};
 use std::path::Path;
@@ -22,59 +22,58 @@ pub fn run_breaker_command(project: &Path, cmd: &BreakerCmd) -> Result<()> {
     }
 }
 
-/// One line about a stored breaker, for people.
-pub fn describe(account: &str, saved: &Saved, now_ms: i64) -> String {
-    match saved.state {
-        State::Closed { failures: 0 } => format!("{account}: closed"),
-        State::Closed { failures } => {
-            format!("{account}: closed, {failures} transient failure(s) in a row")
-        }
-        State::Open { until_ms, .. } if until_ms == i64::MAX => format!(
+/// One line about a breaker, for people.
+pub fn describe(b: &BreakerView, now_ms: i64) -> String {
+    let account = &b.account;
+    match (b.state, b.until_ms) {
+        (BreakerState::Closed, _) if b.failures == 0 => format!("{account}: closed"),
+        (BreakerState::Closed, _) => format!(
+            "{account}: closed, {} transient failure(s) in a row",
+            b.failures
+        ),
+        (BreakerState::Open, _) if b.auth => format!(
             "{account}: open, credentials refused: log in again, then `corral breaker close {account}`"
         ),
-        State::Open { until_ms, .. } => {
-            let secs = ((until_ms - now_ms).max(0) + 999) / 1000;
+        (BreakerState::Open, until) => {
+            let secs = ((until.unwrap_or(now_ms) - now_ms).max(0) + 999) / 1000;
             format!("{account}: open, one probe may start in {secs}s")
         }
-        State::HalfOpen { .. } => format!("{account}: half-open, one probe may run"),
+        (BreakerState::HalfOpen, _) => format!("{account}: half-open, one probe may run"),
     }
+}
+
+/// The stored breakers as views, by account.
+fn views(store: &Store) -> Result<Vec<BreakerView>> {
+    Ok(store
+        .load_breakers()?
+        .iter()
+        .map(|(account, saved)| saved.state.view(account))
+        .collect())
 }
 
 fn list(project: &Path, json: bool) -> Result<()> {
     let store = open_store(project)?;
-    let breakers = store.load_breakers()?;
+    let breakers = views(&store)?;
     if json {
-        let rows: Vec<serde_json::Value> = breakers
-            .iter()
-            .map(|(account, saved)| breaker_json(account, saved))
-            .collect();
+        let rows: Vec<serde_json::Value> = breakers.iter().map(breaker_json).collect();
         return emit(&serde_json::to_string_pretty(&rows).unwrap_or_default());
     }
     if breakers.is_empty() {
         return emit("no breaker has been used yet: every account is closed");
     }
     let now = now_ms();
-    let lines: Vec<String> = breakers
-        .iter()
-        .map(|(account, saved)| describe(account, saved, now))
-        .collect();
+    let lines: Vec<String> = breakers.iter().map(|b| describe(b, now)).collect();
     emit(&lines.join("\n"))
 }
 
-/// A stored breaker as JSON: account, state, failures, until_ms (null: none or by hand), auth.
-pub fn breaker_json(account: &str, saved: &Saved) -> serde_json::Value {
-    let (state, failures, until, auth) = match saved.state {
-        State::Closed { failures } => ("closed", failures, None, false),
-        State::Open { until_ms, .. } if until_ms == i64::MAX => ("open", 0, None, true),
-        State::Open { until_ms, .. } => ("open", 0, Some(until_ms), false),
-        State::HalfOpen { .. } => ("half_open", 0, None, false),
-    };
+/// A breaker as JSON: account, state, failures, until_ms (null: none or by hand), auth.
+pub fn breaker_json(b: &BreakerView) -> serde_json::Value {
     serde_json::json!({
-        "account": account,
-        "state": state,
-        "failures": failures,
-        "until_ms": until,
-        "auth": auth,
+        "account": b.account,
+        "state": b.state.as_str(),
+        "failures": b.failures,
+        "until_ms": b.until_ms,
+        "auth": b.auth,
     })
 }
 
@@ -127,15 +126,11 @@ fn wait_stored(store: &Store, account: &str, before: Option<i64>) -> Result<()> 
     loop {
         if store.breaker_updated_at(account)? != before {
             let now = now_ms();
-            let state = store
-                .load_breakers()?
-                .into_iter()
-                .find(|(a, _)| a == account)
-                .map(|(_, s)| s);
-            return match state {
-                Some(saved) if matches!(saved.state, State::Open { .. }) => emit(&format!(
+            let view = views(store)?.into_iter().find(|b| b.account == account);
+            return match view {
+                Some(b) if b.state == BreakerState::Open => emit(&format!(
                     "{account}: closed by hand, then opened again by a new failure: {}",
-                    describe(account, &saved, now)
+                    describe(&b, now)
                 )),
                 _ => emit(&format!("{account}: closed")),
             };

@@ -86,14 +86,15 @@ fn breaker_note(store: &Store, v: &JobView) -> Result<String> {
     if v.state != JobState::Queued {
         return Ok(String::new());
     }
-    let held = store.load_breakers()?.into_iter().find(|(a, s)| {
-        *a == v.account && !matches!(s.state, crate::core::breaker::State::Closed { .. })
-    });
-    Ok(held.map_or(String::new(), |(account, saved)| {
+    let held = store
+        .load_breakers()?
+        .into_iter()
+        .map(|(account, saved)| saved.state.view(&account))
+        .find(|b| b.account == v.account && b.state != crate::api::BreakerState::Closed);
+    Ok(held.map_or(String::new(), |b| {
         format!(
-            "
-it waits for the breaker of {}",
-            super::breaker::describe(&account, &saved, now_ms())
+            "\nit waits for the breaker of {}",
+            super::breaker::describe(&b, now_ms())
         )
     }))
 }

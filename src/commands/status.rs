@@ -77,7 +77,7 @@ pub fn status_json(project: &Path) -> Result<Value, StatusError> {
     let breakers: Vec<Value> = store
         .load_breakers()?
         .iter()
-        .map(|(account, saved)| super::breaker::breaker_json(account, saved))
+        .map(|(account, saved)| super::breaker::breaker_json(&saved.state.view(account)))
         .collect();
     // The budget is config, not state: a project whose corral.toml does not load has none here.
     let budget = crate::config::Config::load(project)
@@ -140,26 +140,12 @@ pub fn print_status(project: &Path, as_json: bool) -> Result<(), StatusError> {
         count("failed")
     );
     let breakers = v["breakers"].as_array().unwrap_or(&empty);
+    let now = crate::runtime::now_ms();
     for b in breakers.iter().filter(|b| b["state"] != "closed") {
-        let account = b["account"].as_str().unwrap_or("");
-        let state = match (b["auth"].as_bool(), b["until_ms"].as_i64()) {
-            (Some(true), _) => crate::core::breaker::State::Open {
-                until_ms: i64::MAX,
-                epoch: 0,
-            },
-            (_, Some(until_ms)) => crate::core::breaker::State::Open { until_ms, epoch: 0 },
-            _ => crate::core::breaker::State::HalfOpen {
-                probe_running: false,
-            },
-        };
-        let saved = crate::core::breaker::Saved {
-            state,
-            cooldown_ms: 0,
-        };
-        println!(
-            "breaker {}",
-            super::breaker::describe(account, &saved, crate::runtime::now_ms())
-        );
+        // The JSON carries every field of the view but the login hint, which stays None.
+        if let Ok(view) = serde_json::from_value::<crate::api::BreakerView>(b.clone()) {
+            println!("breaker {}", super::breaker::describe(&view, now));
+        }
     }
     if let Ok(usage) = serde_json::from_value::<crate::api::Usage>(v["usage"].clone())
         && !usage.is_empty()

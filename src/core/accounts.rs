@@ -4,7 +4,7 @@ use super::breaker::{self, Breaker, State};
 use super::effect::{Effect, WakeKey};
 use super::failure::Class;
 use super::model::Model;
-use crate::api::{BreakerState, BreakerView};
+use crate::api::BreakerView;
 
 impl Model {
     fn breaker_mut(&mut self, account: &str) -> &mut Breaker {
@@ -136,26 +136,10 @@ impl Model {
         accounts
             .into_iter()
             .map(|account| {
-                let state = self
-                    .breakers
+                self.breakers
                     .get(account)
-                    .map_or(State::Closed { failures: 0 }, |b| b.state());
-                let (state, failures, until_ms, auth) = match state {
-                    State::Closed { failures } => (BreakerState::Closed, failures, None, false),
-                    State::Open { until_ms, .. } if until_ms == i64::MAX => {
-                        (BreakerState::Open, 0, None, true)
-                    }
-                    State::Open { until_ms, .. } => (BreakerState::Open, 0, Some(until_ms), false),
-                    State::HalfOpen { .. } => (BreakerState::HalfOpen, 0, None, false),
-                };
-                BreakerView {
-                    account: account.to_string(),
-                    state,
-                    failures,
-                    until_ms,
-                    auth,
-                    login_hint: None,
-                }
+                    .map_or(State::Closed { failures: 0 }, |b| b.state())
+                    .view(account)
             })
             .collect()
     }

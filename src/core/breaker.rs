@@ -18,6 +18,31 @@ pub enum State {
     HalfOpen { probe_running: bool },
 }
 
+impl State {
+    /// How the state is shown and stored for `account`: an opening by refused credentials has
+    /// no end (`until_ms: None`, `auth`); failures count only while closed. No login hint: the
+    /// runtime, which knows the agents' commands, adds it.
+    pub fn view(&self, account: &str) -> crate::api::BreakerView {
+        use crate::api::BreakerState;
+        let (state, failures, until_ms, auth) = match *self {
+            State::Closed { failures } => (BreakerState::Closed, failures, None, false),
+            State::Open { until_ms, .. } if until_ms == i64::MAX => {
+                (BreakerState::Open, 0, None, true)
+            }
+            State::Open { until_ms, .. } => (BreakerState::Open, 0, Some(until_ms), false),
+            State::HalfOpen { .. } => (BreakerState::HalfOpen, 0, None, false),
+        };
+        crate::api::BreakerView {
+            account: account.to_string(),
+            state,
+            failures,
+            until_ms,
+            auth,
+            login_hint: None,
+        }
+    }
+}
+
 /// Tuning of a breaker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Config {

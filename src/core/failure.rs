@@ -258,16 +258,28 @@ impl Classifier {
 
     /// A transient signal other than a bare `Retry-After` header.
     fn names_trouble(&self, line: &str) -> bool {
-        let status = self.status.captures_iter(line).any(|c| {
-            matches!(
-                c.get(1).or_else(|| c.get(2)).map(|m| m.as_str()),
-                Some("429" | "500" | "502" | "503" | "504" | "529")
-            )
-        });
-        status
-            || self.transient.is_match(line)
+        self.status_signal(line) == Signal::Transient || self.names_phrase(line)
+    }
+
+    /// A transient phrase, a network timeout or one of the profile's patterns.
+    fn names_phrase(&self, line: &str) -> bool {
+        self.transient.is_match(line)
             || self.net_timeout.is_match(line)
             || self.extra.is_match(line)
+    }
+
+    /// What the HTTP statuses on `line` say: 401/403 mean credentials, 429 and 5xx a passing
+    /// trouble; any other status (or none) nothing.
+    fn status_signal(&self, line: &str) -> Signal {
+        let mut found = Signal::None;
+        for caps in self.status.captures_iter(line) {
+            match caps.get(1).or_else(|| caps.get(2)).map(|m| m.as_str()) {
+                Some("401" | "403") => return Signal::Auth,
+                Some("429" | "500" | "502" | "503" | "504" | "529") => found = Signal::Transient,
+                _ => {}
+            }
+        }
+        found
     }
 
     /// The lines of `tail` that can be the service or the agent talking: without the project's
@@ -295,17 +307,12 @@ impl Classifier {
         if self.auth.is_match(line) {
             return Signal::Auth;
         }
-        let mut transient = false;
-        for caps in self.status.captures_iter(line) {
-            match caps.get(1).or_else(|| caps.get(2)).map(|m| m.as_str()) {
-                Some("401" | "403") => return Signal::Auth,
-                Some("429" | "500" | "502" | "503" | "504" | "529") => transient = true,
-                _ => {}
-            }
+        let status = self.status_signal(line);
+        if status == Signal::Auth {
+            return Signal::Auth;
         }
-        transient |= self.transient.is_match(line)
-            || self.net_timeout.is_match(line)
-            || self.extra.is_match(line)
+        let transient = status == Signal::Transient
+            || self.names_phrase(line)
             || self.retry_after.is_match(line)
             || self.retry_after_ms.is_match(line);
         if transient {
@@ -373,6 +380,7 @@ impl Classifier {
     }
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Signal {
     Auth,
     Transient,

@@ -169,6 +169,33 @@ fn complete_utf8_prefix(bytes: &[u8]) -> usize {
     len
 }
 
+/// `text` without any SGR colour code (`ESC [ digits and ; m`), trimmed at both ends. Other
+/// escape sequences are kept (and will make JSON fail to parse, which is right).
+pub fn strip_sgr(text: &str) -> Cow<'_, str> {
+    if memchr::memchr(0x1b, text.as_bytes()).is_none() {
+        return Cow::Borrowed(text.trim());
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("\x1b[") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 2..];
+        let params = after
+            .bytes()
+            .take_while(|b| b.is_ascii_digit() || *b == b';')
+            .count();
+        match after[params..].strip_prefix('m') {
+            Some(next) => rest = next,
+            None => {
+                out.push_str("\x1b[");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    Cow::Owned(out.trim().to_string())
+}
+
 #[cfg(test)]
 #[path = "lines_tests.rs"]
 mod tests;

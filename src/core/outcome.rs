@@ -47,9 +47,6 @@ impl Model {
         };
         let class = run.failure.as_ref().map_or(Class::Permanent, |f| f.class);
         let ended = match run.verdict {
-            Some(false) if !passed && run.state == RunState::Exited => {
-                "reported or verified as failing (exited 0)".to_string()
-            }
             Some(false) => format!(
                 "reported or verified as failing ({})",
                 describe_end(run.state)

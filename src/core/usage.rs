@@ -32,10 +32,10 @@
 //! costs a SIMD search for `tokens` (every JSON report names a token count), and only a line
 //! that passes is parsed.
 
+use super::lines::strip_sgr;
 use crate::api::Usage;
 use memchr::memmem;
 use serde::{Deserialize, Deserializer};
-use std::borrow::Cow;
 use std::sync::LazyLock;
 
 /// Start of the line (after optional whitespace and colour codes) through which any agent can
@@ -211,33 +211,6 @@ fn after_timestamp(text: &str) -> &str {
         Some(end) => skip_leading(&text[end + 1..]),
         None => "",
     }
-}
-
-/// `text` without any SGR colour code (`ESC [ digits and ; m`), trimmed at both ends. Other
-/// escape sequences are kept (and will make JSON fail to parse, which is right).
-fn strip_sgr(text: &str) -> Cow<'_, str> {
-    if memchr::memchr(0x1b, text.as_bytes()).is_none() {
-        return Cow::Borrowed(text.trim());
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find("\x1b[") {
-        out.push_str(&rest[..at]);
-        let after = &rest[at + 2..];
-        let params = after
-            .bytes()
-            .take_while(|b| b.is_ascii_digit() || *b == b';')
-            .count();
-        match after[params..].strip_prefix('m') {
-            Some(next) => rest = next,
-            None => {
-                out.push_str("\x1b[");
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    Cow::Owned(out.trim().to_string())
 }
 
 /// A whole count as Codex prints it (`12,345` or `1234`); `None` for anything else.

@@ -21,13 +21,9 @@ fn run_state(status: &str, code: Option<i32>, signal: Option<i32>) -> RunState {
     }
 }
 
+/// A stored role word; an unknown one (a newer corral wrote it) reads as coding.
 fn role(word: &str) -> Role {
-    match word {
-        "initializer" => Role::Initializer,
-        "testing" => Role::Testing,
-        "custom" => Role::Custom,
-        _ => Role::Coding,
-    }
+    Role::parse(word).unwrap_or(Role::Coding)
 }
 
 /// A stored run as the feature detail lists it.

@@ -348,7 +348,7 @@ fn read_failure(
     let lines: Vec<String> = logs
         .tail(run, FAILURE_TAIL)
         .into_iter()
-        .map(|l| strip_sgr(&l.text))
+        .map(|l| crate::core::lines::strip_sgr(&l.text).into_owned())
         .collect();
     let tail: Vec<&str> = lines.iter().map(String::as_str).collect();
     let offset = jiff::tz::TimeZone::system()
@@ -362,25 +362,6 @@ fn read_failure(
             .evidence(&tail)
             .or_else(|| classifier.summary(&tail)),
     })
-}
-
-/// `text` without SGR colour sequences (`ESC [ ... m`).
-fn strip_sgr(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find('\x1b') {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + 1..];
-        match after
-            .strip_prefix('[')
-            .and_then(|a| a.find('m').map(|m| &a[m + 1..]))
-        {
-            Some(next) => rest = next,
-            None => rest = after,
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 /// A uniform draw for the backoff jitter: std's randomly seeded hasher over the run and the

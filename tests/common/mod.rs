@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: polling with a deadline and reading /proc.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod cli;
 pub mod tmux;
 
 use std::path::Path;

@@ -13,12 +13,8 @@ impl Store {
         saved: &Saved,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        let (state, failures, until) = match saved.state {
-            State::Closed { failures } => ("closed", failures, None),
-            State::Open { until_ms, .. } if until_ms == i64::MAX => ("open", 0, None),
-            State::Open { until_ms, .. } => ("open", 0, Some(until_ms)),
-            State::HalfOpen { .. } => ("half_open", 0, None),
-        };
+        let view = saved.state.view(account);
+        let (state, failures, until) = (view.state.as_str(), view.failures, view.until_ms);
         self.conn
             .execute(
                 "INSERT INTO breakers (account, state, failures, until_ms, cooldown_ms, updated_at)
