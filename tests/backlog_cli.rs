@@ -571,6 +571,33 @@ fn every_problem_of_a_file_is_listed() {
     );
 }
 
+/// The fenced block of `lang` that follows `after` in the README.
+fn readme_block(after: &str, lang: &str) -> String {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let from = readme
+        .find(after)
+        .unwrap_or_else(|| panic!("{after:?} not in README"));
+    let fence = format!("```{lang}\n");
+    let start = from + readme[from..].find(&fence).unwrap() + fence.len();
+    let end = start + readme[start..].find("```").unwrap();
+    readme[start..end].to_string()
+}
+
+#[test]
+fn the_readme_import_example_lists_every_kind_of_problem() {
+    let dir = project();
+    let p = dir.path();
+    let file = readme_block("This `backlog.json`", "json");
+    let want = readme_block("is refused with", "text");
+    std::fs::write(p.join("backlog.json"), file).unwrap();
+    let before = db_bytes(p);
+    let err = refused(p, &["import", "backlog.json"]);
+    assert_eq!(err, want);
+    assert_eq!(db_bytes(p), before, "the database changed");
+    assert_eq!(json_of(p, &["feature", "list", "--json"]), json!([]));
+}
+
 #[test]
 fn shell_metacharacters_are_stored_and_shown_verbatim() {
     let dir = project();

@@ -5,7 +5,7 @@
 //! leaves the database exactly as it was.
 
 use super::backlog::{BacklogCommandError, Result, emit, max_dependencies, notify, open_store};
-use crate::core::backlog::{FeatureSpec, parse_import, validate_import};
+use crate::core::backlog::{FeatureSpec, check_import};
 use crate::runtime::now_ms;
 use crate::runtime::store::backlog::{dependency_graph, insert_features};
 use std::io::Read;
@@ -15,11 +15,10 @@ use std::path::Path;
 pub fn import_backlog(project: &Path, file: &Path) -> Result<()> {
     let (label, text) = read(file)?;
     let refused = |e| BacklogCommandError::Refused(format!("{label}: {e}\nnothing was imported"));
-    let specs = parse_import(&text).map_err(refused)?;
     let max = max_dependencies(project)?;
     let mut store = open_store(project)?;
     let specs: Vec<FeatureSpec> = store.write(|conn| {
-        let specs = validate_import(specs, &dependency_graph(conn)?, max).map_err(refused)?;
+        let specs = check_import(&text, &dependency_graph(conn)?, max).map_err(refused)?;
         insert_features(conn, &specs, now_ms())?;
         Ok::<_, BacklogCommandError>(specs)
     })?;

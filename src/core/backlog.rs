@@ -145,9 +145,49 @@ pub fn validate_import(
     existing: &DependencyGraph,
     max_dependencies: u32,
 ) -> Result<Vec<FeatureSpec>, BacklogErrors> {
-    let subject = |i: usize, spec: &FeatureSpec| Subject::Item {
-        index: i + 1,
-        name: Some(spec.name.clone()),
+    let items = specs
+        .into_iter()
+        .enumerate()
+        .map(|(i, spec)| Candidate {
+            index: i + 1,
+            label: Some(spec.name.clone()),
+            spec,
+            id_readable: true,
+        })
+        .collect();
+    let (specs, errors) = check_items(items, existing, max_dependencies);
+    if errors.is_empty() {
+        Ok(specs)
+    } else {
+        Err(BacklogErrors::new(errors))
+    }
+}
+
+/// One item of a backlog file as the cross-item checks see it. An item with type errors is
+/// still checked with the fields that could be read, so its unknown dependencies and cycles
+/// are reported in the same pass as its type errors.
+#[derive(Debug, Clone)]
+pub(crate) struct Candidate {
+    /// Counted from 1, as in the file (items that could not be read at all are skipped).
+    pub index: usize,
+    /// The name the problems are reported under (the file's own, even if unreadable).
+    pub label: Option<String>,
+    pub spec: FeatureSpec,
+    /// False when the item gave an id of the wrong type: it then gets no id at all, so
+    /// neither it nor the items numbered after it are checked under a made-up one.
+    pub id_readable: bool,
+}
+
+/// The checks of [`validate_import`] over candidates; returns the specs (ids assigned) and
+/// every problem found, in the order found.
+pub(crate) fn check_items(
+    items: Vec<Candidate>,
+    existing: &DependencyGraph,
+    max_dependencies: u32,
+) -> (Vec<FeatureSpec>, Vec<BacklogError>) {
+    let subject = |item: &Candidate| Subject::Item {
+        index: item.index,
+        name: item.label.clone(),
     };
     let mut errors = Vec::new();
     let mut push = |subject: Subject, field: &str, message: String| {
@@ -159,9 +199,9 @@ pub fn validate_import(
     };
     // Ids: given ones must be positive and new; the rest follow the highest of both.
     let mut given: HashMap<i64, usize> = HashMap::new();
-    let mut bad_id = vec![false; specs.len()];
-    for (i, spec) in specs.iter().enumerate() {
-        let Some(id) = spec.id else { continue };
+    let mut bad_id: Vec<bool> = items.iter().map(|c| !c.id_readable).collect();
+    for (i, item) in items.iter().enumerate() {
+        let Some(id) = item.spec.id else { continue };
         let problem = if id < 1 {
             Some(format!("must be 1 or more, not {id}"))
         } else if existing.contains_key(&id) {
@@ -169,14 +209,17 @@ pub fn validate_import(
                 "duplicate id {id}: feature {id} is already in the backlog"
             ))
         } else if let Some(first) = given.get(&id) {
-            Some(format!("duplicate id {id}: item {} has it too", first + 1))
+            Some(format!(
+                "duplicate id {id}: item {} has it too",
+                items[*first].index
+            ))
         } else {
             given.insert(id, i);
             None
         };
         if let Some(message) = problem {
             bad_id[i] = true;
-            push(subject(i, spec), "id", message);
+            push(subject(item), "id", message);
         }
     }
     let highest = existing
@@ -185,54 +228,57 @@ pub fn validate_import(
         .copied()
         .max()
         .unwrap_or(0);
-    let mut specs = specs;
-    let unnumbered = specs.iter_mut().filter(|s| s.id.is_none());
-    for (id, spec) in (highest.max(0) + 1..).zip(unnumbered) {
-        spec.id = Some(id);
+    let mut items = items;
+    let unnumbered = items
+        .iter_mut()
+        .filter(|c| c.id_readable && c.spec.id.is_none());
+    for (id, item) in (highest.max(0) + 1..).zip(unnumbered) {
+        item.spec.id = Some(id);
     }
-    let ids: HashSet<i64> = specs.iter().filter_map(|s| s.id).collect();
+    let ids: HashSet<i64> = items.iter().filter_map(|c| c.spec.id).collect();
     let mut graph = existing.clone();
-    for (i, spec) in specs.iter_mut().enumerate() {
-        let id = spec.id.unwrap_or_default();
+    for (i, item) in items.iter_mut().enumerate() {
+        let id = item.spec.id;
+        let spec = &mut item.spec;
+        let subject = Subject::Item {
+            index: item.index,
+            name: item.label.clone(),
+        };
         if spec.name.trim().is_empty() {
-            push(subject(i, spec), "name", "must not be empty".into());
+            push(subject.clone(), "name", "must not be empty".into());
         }
         dedup(&mut spec.dependencies);
         let deps = &spec.dependencies;
         if deps.len() > max_dependencies as usize {
             let message = too_many(deps.len(), max_dependencies);
-            push(subject(i, spec), "dependencies", message);
+            push(subject.clone(), "dependencies", message);
         }
         for &dep in deps {
-            if dep == id {
-                push(subject(i, spec), "dependencies", "depends on itself".into());
+            if Some(dep) == id {
+                push(subject.clone(), "dependencies", "depends on itself".into());
             } else if !ids.contains(&dep) && !existing.contains_key(&dep) {
                 let message = format!("unknown feature {dep}");
-                push(subject(i, spec), "dependencies", message);
+                push(subject.clone(), "dependencies", message);
             }
         }
-        if !bad_id[i] {
+        if let (false, Some(id)) = (bad_id[i], id) {
             graph.insert(id, deps.iter().copied().filter(|&d| d != id).collect());
         }
     }
-    let order: HashMap<i64, usize> = specs
+    let order: HashMap<i64, usize> = items
         .iter()
         .enumerate()
         .filter(|(i, _)| !bad_id[*i])
-        .filter_map(|(i, s)| Some((s.id?, i)))
+        .filter_map(|(i, c)| Some((c.spec.id?, i)))
         .collect();
     let mut starts: Vec<(usize, i64)> = order.iter().map(|(&id, &i)| (i, id)).collect();
     starts.sort();
     let starts: Vec<i64> = starts.into_iter().map(|(_, id)| id).collect();
     for cycle in find_cycles(&graph, &starts, &order) {
-        let i = order[&cycle[0]];
-        push(subject(i, &specs[i]), "dependencies", cycle_message(&cycle));
+        let item = &items[order[&cycle[0]]];
+        push(subject(item), "dependencies", cycle_message(&cycle));
     }
-    if errors.is_empty() {
-        Ok(specs)
-    } else {
-        Err(BacklogErrors::new(errors))
-    }
+    (items.into_iter().map(|c| c.spec).collect(), errors)
 }
 
 /// [`validate_import`] for one feature added on its own; problems name it by its name.
@@ -382,7 +428,7 @@ fn find_cycles(
     cycles
 }
 
-pub use super::backlog_import::parse_import;
+pub use super::backlog_import::{check_import, parse_import};
 
 #[cfg(test)]
 #[path = "backlog_tests.rs"]

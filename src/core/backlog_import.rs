@@ -1,11 +1,57 @@
 //! Reading a backlog file: JSON into [`FeatureSpec`]s, with every problem of every item named.
 
-use super::backlog::{BacklogError, BacklogErrors, FeatureSpec, Subject};
+use super::backlog::{
+    BacklogError, BacklogErrors, Candidate, DependencyGraph, FeatureSpec, Subject, check_items,
+};
 use serde_json::Value;
 
 /// Parses a backlog file: a JSON array of [`FeatureSpec`]s. A syntax error gives its line and
 /// column; otherwise every item that does not fit is reported with its field.
 pub fn parse_import(text: &str) -> Result<Vec<FeatureSpec>, BacklogErrors> {
+    let items = read_items(text)?;
+    let errors: Vec<BacklogError> = items.iter().flat_map(|i| i.errors.clone()).collect();
+    if errors.is_empty() {
+        Ok(items.into_iter().filter_map(|i| i.spec).collect())
+    } else {
+        Err(BacklogErrors::new(errors))
+    }
+}
+
+/// Parses a backlog file and checks it against the stored backlog (`existing`) in one pass:
+/// the specs with their ids set, or every problem of every kind (type errors, ids, unknown
+/// dependencies, cycles), ordered by item. An item with type errors takes part in the other
+/// checks with the fields that could be read, so a file's problems all show at once.
+pub fn check_import(
+    text: &str,
+    existing: &DependencyGraph,
+    max_dependencies: u32,
+) -> Result<Vec<FeatureSpec>, BacklogErrors> {
+    let items = read_items(text)?;
+    let mut errors: Vec<BacklogError> = items.iter().flat_map(|i| i.errors.clone()).collect();
+    let candidates = items.into_iter().filter_map(|i| i.candidate).collect();
+    let (specs, more) = check_items(candidates, existing, max_dependencies);
+    errors.extend(more);
+    if errors.is_empty() {
+        return Ok(specs);
+    }
+    // Stable: within an item, type errors first, then the rest in the order found.
+    errors.sort_by_key(|e| match e.subject {
+        Subject::Item { index, .. } => index,
+        _ => 0,
+    });
+    Err(BacklogErrors::new(errors))
+}
+
+/// One item of the file: what could be read of it and what could not.
+struct ReadItem {
+    /// The item itself, when every field fits.
+    spec: Option<FeatureSpec>,
+    /// Its readable fields, for the checks across items (none when it is not an object).
+    candidate: Option<Candidate>,
+    errors: Vec<BacklogError>,
+}
+
+fn read_items(text: &str) -> Result<Vec<ReadItem>, BacklogErrors> {
     let value: Value = serde_json::from_str(text).map_err(|e| {
         let message = e.to_string();
         let suffix = format!(" at line {} column {}", e.line(), e.column());
@@ -20,39 +66,103 @@ pub fn parse_import(text: &str) -> Result<Vec<FeatureSpec>, BacklogErrors> {
         );
         return Err(BacklogErrors::one(Subject::File, "", message));
     };
-    let mut specs = Vec::with_capacity(items.len());
-    let mut errors = Vec::new();
-    // Kept to look at every field of an item that fails as a whole.
-    let items_copy = items.clone();
-    for (i, item) in items.into_iter().enumerate() {
-        let name = item.get("name").and_then(Value::as_str).map(str::to_owned);
-        match serde_path_to_error::deserialize::<_, FeatureSpec>(item) {
-            Ok(spec) => specs.push(spec),
-            Err(e) => {
-                let subject = Subject::Item { index: i + 1, name };
-                let fields = field_errors(&items_copy[i]);
-                if fields.is_empty() {
-                    let path = e.path().to_string();
-                    errors.push(BacklogError {
-                        subject,
-                        field: if path == "." { String::new() } else { path },
-                        message: e.into_inner().to_string(),
-                    });
-                } else {
-                    errors.extend(fields.into_iter().map(|(field, message)| BacklogError {
-                        subject: subject.clone(),
-                        field,
-                        message,
-                    }));
-                }
-            }
+    Ok(items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| read_item(i + 1, item))
+        .collect())
+}
+
+fn read_item(index: usize, item: Value) -> ReadItem {
+    let label = item.get("name").and_then(Value::as_str).map(str::to_owned);
+    let subject = Subject::Item {
+        index,
+        name: label.clone(),
+    };
+    let e = match serde_path_to_error::deserialize::<_, FeatureSpec>(item.clone()) {
+        Ok(spec) => {
+            let candidate = Candidate {
+                index,
+                label: Some(spec.name.clone()),
+                spec: spec.clone(),
+                id_readable: true,
+            };
+            return ReadItem {
+                spec: Some(spec),
+                candidate: Some(candidate),
+                errors: Vec::new(),
+            };
+        }
+        Err(e) => e,
+    };
+    let fields = field_errors(&item);
+    let errors = if fields.is_empty() {
+        let path = e.path().to_string();
+        vec![BacklogError {
+            subject: subject.clone(),
+            field: if path == "." { String::new() } else { path },
+            message: e.into_inner().to_string(),
+        }]
+    } else {
+        fields
+            .into_iter()
+            .map(|(field, message)| BacklogError {
+                subject: subject.clone(),
+                field,
+                message,
+            })
+            .collect()
+    };
+    ReadItem {
+        spec: None,
+        candidate: salvage(&item).map(|(spec, id_readable)| Candidate {
+            index,
+            label,
+            spec,
+            id_readable,
+        }),
+        errors,
+    }
+}
+
+/// The fields of a broken item that fit on their own, over placeholders for the rest (a
+/// non-empty name, so a missing one is not reported twice); and whether its id was readable.
+fn salvage(item: &Value) -> Option<(FeatureSpec, bool)> {
+    let Value::Object(fields) = item else {
+        return None;
+    };
+    let mut kept = serde_json::Map::new();
+    let mut id_readable = true;
+    for (key, value) in fields {
+        if probe(key, value).is_ok() {
+            kept.insert(key.clone(), value.clone());
+        } else if key == "id" {
+            id_readable = false;
         }
     }
-    if errors.is_empty() {
-        Ok(specs)
-    } else {
-        Err(BacklogErrors::new(errors))
-    }
+    let mut out = placeholder();
+    out.extend(kept);
+    let spec = serde_json::from_value(Value::Object(out)).ok()?;
+    Some((spec, id_readable))
+}
+
+fn placeholder() -> serde_json::Map<String, Value> {
+    let mut fields = serde_json::Map::new();
+    fields.insert("name".into(), Value::String("?".into()));
+    fields.insert("category".into(), Value::String(String::new()));
+    fields.insert("description".into(), Value::String(String::new()));
+    fields.insert("steps".into(), Value::Array(Vec::new()));
+    fields
+}
+
+/// One field tried on its own inside an otherwise valid item.
+fn probe(
+    key: &str,
+    value: &Value,
+) -> Result<FeatureSpec, serde_path_to_error::Error<serde_json::Error>> {
+    let mut fields = placeholder();
+    fields.insert(key.to_owned(), value.clone());
+    serde_path_to_error::deserialize::<_, FeatureSpec>(Value::Object(fields))
 }
 
 /// Every problem of one item, field by field: serde stops at the first, a person wants all.
@@ -69,12 +179,7 @@ fn field_errors(item: &Value) -> Vec<(String, String)> {
         }
     }
     for (key, value) in fields {
-        let mut probe =
-            serde_json::json!({"name": "x", "category": "", "description": "", "steps": []});
-        if let Value::Object(p) = &mut probe {
-            p.insert(key.clone(), value.clone());
-        }
-        if let Err(e) = serde_path_to_error::deserialize::<_, FeatureSpec>(probe) {
+        if let Err(e) = probe(key, value) {
             let path = e.path().to_string();
             let field = if path == "." { String::new() } else { path };
             out.push((field, e.into_inner().to_string()));

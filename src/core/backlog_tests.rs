@@ -261,3 +261,52 @@ fn every_bad_field_of_an_item_is_reported() {
     assert!(err.contains("missing field `category`"), "{err}");
     assert!(err.contains("item 1 (\"Cart\")"), "{err}");
 }
+
+#[test]
+fn check_import_reports_type_errors_with_the_other_kinds() {
+    let text = json!([
+        {"name": "A", "category": "c", "description": "d", "steps": []},
+        {"name": "B", "category": "c", "description": "d", "steps": [], "priority": "high", "dependencies": [42]},
+        {"name": "C", "category": "c", "description": "d", "steps": [], "dependencies": [43]},
+        {"id": 4, "name": "D", "category": 1, "description": "d", "steps": [], "dependencies": [7]},
+        {"id": 7, "name": "E", "category": "c", "description": "d", "steps": [], "dependencies": [4]},
+    ])
+    .to_string();
+    let got = messages(check_import(&text, &DependencyGraph::new(), 50).unwrap_err());
+    assert_eq!(
+        got,
+        vec![
+            "item 2 (\"B\"): priority: invalid type: string \"high\", expected i64",
+            "item 2 (\"B\"): dependencies: unknown feature 42",
+            "item 3 (\"C\"): dependencies: unknown feature 43",
+            "item 4 (\"D\"): category: invalid type: integer `1`, expected a string",
+            "item 4 (\"D\"): dependencies: cycle: 4 -> 7 -> 4",
+        ]
+    );
+}
+
+#[test]
+fn an_unreadable_id_or_name_is_not_checked_under_a_made_up_one() {
+    // Item 1's id is a string: it gets none, so item 2 is still numbered 1 and nothing claims
+    // a duplicate or a cycle; item 2's missing name is reported once, not also as empty.
+    let text = json!([
+        {"id": "5", "name": "A", "category": "c", "description": "d", "steps": [], "dependencies": [0]},
+        {"category": "c", "description": "d", "steps": [], "dependencies": [1]},
+        "x",
+    ])
+    .to_string();
+    let got = messages(check_import(&text, &graph(&[]), 50).unwrap_err());
+    assert_eq!(
+        got,
+        vec![
+            "item 1 (\"A\"): id: invalid type: string \"5\", expected i64",
+            "item 1 (\"A\"): dependencies: unknown feature 0",
+            "item 2: missing field `name`",
+            "item 2: dependencies: depends on itself",
+            "item 3: invalid type: string \"x\", expected struct FeatureSpec",
+        ]
+    );
+    let fine = json!([{"name": "A", "category": "c", "description": "d", "steps": []}]);
+    let out = check_import(&fine.to_string(), &graph(&[(3, &[])]), 50).unwrap();
+    assert_eq!(out[0].id, Some(4));
+}
