@@ -114,7 +114,7 @@ pub enum FeatureCmd {
     Add(Box<FeatureAddArgs>),
     /// List the features: id, status, category, name, dependencies, attempts.
     List {
-        /// Only features with this status.
+        /// Only features with this status (`pending`: ready and blocked together).
         #[arg(long, value_name = "STATUS", value_parser = STATUS_WORDS)]
         status: Option<String>,
         /// Print a JSON array of features with every field.
@@ -154,7 +154,7 @@ pub enum FeatureCmd {
         #[arg(long, value_name = "TEXT")]
         reason: String,
     },
-    /// Put a feature back to pending with its attempts at 0.
+    /// Put a feature back to ready (or blocked) with its attempts at 0.
     Requeue { id: i64 },
 }
 
@@ -172,7 +172,7 @@ pub enum JobCmd {
         all: bool,
     },
     /// Start a waiting job as soon as a slot is free (ending its backoff), or queue a failed
-    /// or cancelled one again with fresh attempts (its failed feature goes back to pending).
+    /// or cancelled one again with fresh attempts (its failed feature is ready again).
     Retry {
         id: i64,
         /// Print the job as stored after the change, as JSON.

@@ -316,7 +316,10 @@ fn pass_fail_requeue_and_run_reports() {
     )
     .unwrap();
     drop(conn);
-    assert!(ok(p, &["feature", "requeue", "1"]).contains("pending again"));
+    assert_eq!(
+        ok(p, &["feature", "requeue", "1"]).trim(),
+        "feature 1 (\"Login\") requeued: ready, attempts 0"
+    );
     let f = json_of(p, &["feature", "show", "1", "--json"]);
     assert_eq!(
         (
@@ -568,6 +571,53 @@ fn every_problem_of_a_file_is_listed() {
     assert!(
         err.contains("item 3 (\"C\"): dependencies: depends on itself"),
         "{err}"
+    );
+}
+
+#[test]
+fn status_list_and_show_use_the_same_status_words() {
+    let dir = project();
+    let p = dir.path();
+    ok(p, &["feature", "add", "--name", "Base"]);
+    ok(p, &["feature", "add", "--name", "Next", "--dep", "1"]);
+    ok(p, &["feature", "add", "--name", "Done"]);
+    ok(p, &["feature", "add", "--name", "After done", "--dep", "3"]);
+    ok(p, &["feature", "pass", "3"]);
+    let want = [
+        (1, "ready", json!([])),
+        (2, "blocked", json!([1])),
+        (3, "passing", json!([])),
+        (4, "ready", json!([])),
+    ];
+    let status = json_of(p, &["status", "--json"]);
+    let list = json_of(p, &["feature", "list", "--json"]);
+    for (i, (id, word, blocked_by)) in want.iter().enumerate() {
+        let show = json_of(p, &["feature", "show", &id.to_string(), "--json"]);
+        for (from, f) in [
+            ("status", &status["features"][i]),
+            ("list", &list[i]),
+            ("show", &show),
+        ] {
+            assert_eq!(f["id"], json!(id), "{from}");
+            assert_eq!(f["status"], json!(word), "{from} #{id}: {f}");
+            assert_eq!(f["blocked_by"], *blocked_by, "{from} #{id}");
+        }
+    }
+    // The text forms agree too, and `pending` stays a filter for ready and blocked.
+    let text = ok(p, &["status"]);
+    assert!(!text.contains("pending"), "{text}");
+    assert!(text.contains("blocked") && text.contains("ready"), "{text}");
+    let pending = json_of(p, &["feature", "list", "--status", "pending", "--json"]);
+    let ids: Vec<_> = pending
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].clone())
+        .collect();
+    assert_eq!(ids, vec![json!(1), json!(2), json!(4)]);
+    assert_eq!(
+        ok(p, &["feature", "requeue", "2"]).trim(),
+        "feature 2 (\"Next\") requeued: blocked by 1, attempts 0"
     );
 }
 

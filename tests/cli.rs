@@ -86,7 +86,15 @@ fn status_json_reads_the_database() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let features = v["features"].as_array().unwrap();
     assert_eq!(features.len(), corral::demo::backlog::demo_backlog().len());
-    assert!(features.iter().all(|f| f["status"] == "pending"));
+    // Nothing has run: features without dependencies are ready, the others blocked.
+    for f in features {
+        let want = if f["dependencies"].as_array().unwrap().is_empty() {
+            "ready"
+        } else {
+            "blocked"
+        };
+        assert_eq!(f["status"], want, "{f}");
+    }
     assert!(
         features
             .iter()

@@ -262,7 +262,7 @@ fn retry_of_a_failed_job_gives_fresh_attempts_unless_another_job_does_that_work(
         "{text}"
     );
     assert!(
-        text.contains("feature 1 (\"feature 1\") is pending again, attempts 0"),
+        text.contains("feature 1 (\"feature 1\") is ready again, attempts 0"),
         "{text}"
     );
     let v = json_of(p, &["job", "list", "--json"]);

@@ -203,9 +203,7 @@ fn requeue(project: &Path, id: i64) -> Result<()> {
         Ok::<_, BacklogCommandError>(feature.name)
     })?;
     notify(project);
-    emit(&format!(
-        "{} is pending again, attempts 0",
-        label(id, &name)
-    ))?;
+    let now = super::feature_view::describe_status(&store.feature_records()?, id);
+    emit(&format!("{} requeued: {now}, attempts 0", label(id, &name)))?;
     Ok(())
 }

@@ -13,18 +13,42 @@ use std::path::Path;
 /// A feature's status as shown (a stored `pending` is `ready` or `blocked`) and the
 /// dependencies that are not passing yet.
 fn effective(f: &FeatureRecord, by_id: &HashMap<i64, &FeatureRecord>) -> (FeatureStatus, Vec<i64>) {
-    let blocked_by: Vec<i64> = f
-        .dependencies
+    shown_status(&f.status, &f.dependencies, |d| {
+        by_id.get(&d).is_some_and(|dep| dep.status == "passing")
+    })
+}
+
+/// The one place a stored status becomes the word every command prints: `pending` is shown
+/// as `ready` when every dependency passes (`passing(id)`), else `blocked`, with the
+/// dependencies that do not pass yet.
+pub(super) fn shown_status(
+    stored: &str,
+    dependencies: &[i64],
+    passing: impl Fn(i64) -> bool,
+) -> (FeatureStatus, Vec<i64>) {
+    let blocked_by: Vec<i64> = dependencies
         .iter()
         .copied()
-        .filter(|d| by_id.get(d).is_none_or(|dep| dep.status != "passing"))
+        .filter(|&d| !passing(d))
         .collect();
-    let status = match parse_feature_status(&f.status) {
+    let status = match parse_feature_status(stored) {
         FeatureStatus::Pending if blocked_by.is_empty() => FeatureStatus::Ready,
         FeatureStatus::Pending => FeatureStatus::Blocked,
         other => other,
     };
     (status, blocked_by)
+}
+
+/// How feature `id` shows now, for a command's confirmation (`ready`, or `blocked by 3, 4`).
+pub(super) fn describe_status(records: &[FeatureRecord], id: i64) -> String {
+    let by_id: HashMap<i64, &FeatureRecord> = records.iter().map(|f| (f.id, f)).collect();
+    let Some(f) = by_id.get(&id) else {
+        return "gone".into();
+    };
+    match effective(f, &by_id) {
+        (FeatureStatus::Blocked, by) => format!("blocked by {}", ids(&by).replace(',', ", ")),
+        (status, _) => status.as_str().replace('_', " "),
+    }
 }
 
 fn matches(status: FeatureStatus, filter: &str) -> bool {

@@ -66,8 +66,9 @@ fn report_direct(store: &Store, done: &JobChange, json: bool) -> Result<()> {
     let mut text = summary(&v);
     match done.feature {
         Some((f, FeatureStatus::Pending)) => text.push_str(&format!(
-            "\n{} is pending again, attempts 0",
-            label(f.0, v.feature_name.as_deref().unwrap_or_default())
+            "\n{} is {} again, attempts 0",
+            label(f.0, v.feature_name.as_deref().unwrap_or_default()),
+            super::feature_view::describe_status(&store.feature_records()?, f.0)
         )),
         Some((f, _)) => text.push_str(&format!(
             "\n{} marked failed so it is not queued again (`corral job retry {}` or \

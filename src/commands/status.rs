@@ -24,7 +24,10 @@ struct FeatureRow {
     steps: Value,
     priority: i64,
     dependencies: Vec<i64>,
+    /// As shown: `ready` or `blocked` for a pending feature.
     status: String,
+    /// The dependencies not passing yet.
+    blocked_by: Vec<i64>,
     attempts: i64,
     last_error: Option<String>,
 }
@@ -54,6 +57,7 @@ pub fn status_json(project: &Path) -> Result<Value, StatusError> {
             priority: r.get(5)?,
             dependencies: Vec::new(),
             status: r.get(6)?,
+            blocked_by: Vec::new(),
             attempts: r.get(7)?,
             last_error: r.get(8)?,
         })
@@ -64,6 +68,16 @@ pub fn status_json(project: &Path) -> Result<Value, StatusError> {
             .query_map([f.id], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         features.push(f);
+    }
+    // Shown as `feature list` and `feature show` show it: `ready` or `blocked`, never `pending`.
+    let stored: std::collections::HashMap<i64, String> =
+        features.iter().map(|f| (f.id, f.status.clone())).collect();
+    for f in &mut features {
+        let passing = |d| stored.get(&d).is_some_and(|s| s == "passing");
+        let (shown, blocked_by) =
+            super::feature_view::shown_status(&f.status, &f.dependencies, passing);
+        f.status = shown.as_str().into();
+        f.blocked_by = blocked_by;
     }
     // Every job, by id, in the shape `job list --json` prints.
     let jobs = super::job_view::views(&store, &store.jobs_with_ended(None)?)?;

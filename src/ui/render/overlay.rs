@@ -208,7 +208,7 @@ fn confirm(frame: &mut Frame, app: &App, question: &Confirm, theme: &Theme) {
             format!("Quit? {live} live agent(s) will be stopped (TERM, grace, KILL).")
         }
         Confirm::Requeue(f) => format!(
-            "Requeue {}? It goes back to pending with its attempts reset.",
+            "Requeue {}? It goes back to ready (or blocked) with its attempts reset.",
             feature_name(app, *f)
         ),
         Confirm::Mark { feature, passing } => {
