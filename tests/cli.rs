@@ -159,10 +159,11 @@ fn without_a_terminal_nothing_starts_and_nothing_is_created() {
     // assert_cmd gives the child pipes, never a terminal.
     let out = corral(dir.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
+    let err = stderr_of(&out);
+    assert!(err.contains("needs a terminal"), "{err}");
     assert!(
-        stderr_of(&out).contains("needs a terminal"),
-        "{}",
-        stderr_of(&out)
+        err.contains("`corral run --headless`") && err.contains("`corral status`"),
+        "both ways on without a terminal: {err}"
     );
     assert!(
         !dir.path().join(".corral").exists(),

@@ -147,6 +147,67 @@ async fn verify_must_pass_too_and_report_needs_a_report() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_job_says_what_really_happened_to_the_run() {
+    let corral = env!("CARGO_BIN_EXE_corral");
+    let report_fail = format!(
+        "\"{corral}\" feature fail \"$CORRAL_FEATURE_ID\" --run \"$CORRAL_RUN_ID\" --reason 'tests red'"
+    );
+    let verify = "verify = [\"sh\", \"-c\", \"echo verifying; exit 1\"]\n";
+    // (agent script, profile lines, the job's last error, whether verify ran)
+    let cases: Vec<(String, &str, &str, bool)> = vec![
+        (
+            "exit 0".into(),
+            verify,
+            "verify failed (the agent exited 0)",
+            true,
+        ),
+        ("exit 1".into(), verify, "exit 1", false),
+        (
+            "exit 0".into(),
+            "success = \"report\"\n",
+            "exited 0 without reporting pass or fail",
+            false,
+        ),
+        (
+            "exit 3".into(),
+            "success = \"report\"\n",
+            "exit 3 without reporting pass or fail",
+            false,
+        ),
+        (
+            report_fail,
+            "success = \"report\"\n",
+            "the agent reported failing (exited 0)",
+            false,
+        ),
+    ];
+    for (script, lines, want, verified) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        write_script(&dir.path().join("agent.sh"), &script);
+        let toml = format!(
+            "[scheduler]\nmax_attempts = 1\n\n[profiles.coding]\nrole = \"coding\"\n\
+             command = [\"sh\", \"{{project}}/agent.sh\"]\n{lines}"
+        );
+        let h = start(dir.path(), &toml, &[feature(1, "one", &[])]);
+        until_status(&h, 1, FeatureStatus::Failed).await;
+        let job = snap(&h).jobs[0].clone();
+        let error = job.last_error.unwrap_or_default();
+        assert!(
+            error == want || error.starts_with(&format!("{want}: ")),
+            "{script} / {lines}: got {error:?}, want {want:?}"
+        );
+        assert!(!error.contains("verified"), "{error}");
+        let run = snap(&h).runs[0].id;
+        let log: Vec<String> = h.log_tail(run, 20).into_iter().map(|l| l.text).collect();
+        assert_eq!(
+            log.iter().any(|l| l.contains("corral: verify:")),
+            verified,
+            "{script}: {log:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_re_check_sends_the_feature_back_to_coding() {
     let dir = tempfile::tempdir().unwrap();
     // Coding always succeeds; the first re-check fails (a regression), later ones pass.

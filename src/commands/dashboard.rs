@@ -17,7 +17,10 @@ pub enum DashboardError {
     Start(#[from] StartError),
     #[error("cannot start the async runtime: {0}")]
     Tokio(std::io::Error),
-    #[error("the dashboard needs a terminal{0} (for a non-interactive view use `corral status`)")]
+    #[error(
+        "the dashboard needs a terminal{0}; without one, `corral run --headless` runs the agents \
+         (one line per event) and `corral status` shows where the project stands"
+    )]
     Terminal(String),
 }
 

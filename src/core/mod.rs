@@ -29,7 +29,7 @@ pub mod stats;
 pub mod usage;
 
 pub use effect::{Effect, Sig, TimerKind, WakeKey};
-pub use model::{Failure, Feature, Input, Job, Model, NewRun, describe_end};
+pub use model::{Failure, Feature, Input, Job, Model, NewRun, Verdict, describe_end};
 pub use run::{Run, RunEvent};
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use super::breaker::Breaker;
 use super::effect::{Effect, TimerKind, WakeKey};
-pub use super::records::{Failure, Feature, Job, NewRun};
+pub use super::records::{Failure, Feature, Job, NewRun, Verdict};
 use super::run::{Run, RunEvent};
 use super::scheduler::{Policy, ProfileInfo, ProfileSlot, RetryPolicy};
 use crate::api::{
@@ -32,7 +32,7 @@ pub enum Input {
         at_ms: i64,
         /// Whether the work passed, when the profile decides it otherwise than by exit code
         /// (a report by the agent, a verify command); `None`: exit code 0 passes.
-        verdict: Option<bool>,
+        verdict: Option<Verdict>,
         /// What the end of the log says about a failure (used only if the run failed).
         failure: Option<Failure>,
         /// What the agent reported spending.

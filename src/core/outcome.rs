@@ -4,7 +4,7 @@
 use super::breaker;
 use super::effect::Effect;
 use super::failure::Class;
-use super::model::{Model, describe_end, save_feature};
+use super::model::{Model, Verdict, describe_end, save_feature};
 use super::run::Run;
 use crate::api::{FeatureStatus, JobState, Role, RunState, Usage};
 
@@ -40,18 +40,15 @@ impl Model {
         let quit = self.shutting_down && !matches!(run.state, RunState::Exited);
         // The agent's own verdict (report, verify) counts only when it ended by itself.
         let passed = match run.state {
-            RunState::Exited | RunState::Failed { .. } => {
-                run.verdict.unwrap_or(run.state == RunState::Exited)
-            }
+            RunState::Exited | RunState::Failed { .. } => run
+                .verdict
+                .map_or(run.state == RunState::Exited, |v| v == Verdict::Passed),
             _ => false,
         };
         let class = run.failure.as_ref().map_or(Class::Permanent, |f| f.class);
         let ended = match run.verdict {
-            Some(false) => format!(
-                "reported or verified as failing ({})",
-                describe_end(run.state)
-            ),
-            _ => describe_end(run.state),
+            Some(v) => v.describe(&describe_end(run.state)),
+            None => describe_end(run.state),
         };
         let why = match run.failure.as_ref().and_then(|f| f.evidence.as_deref()) {
             Some(line) => format!("{ended}: {}", one_line(line)),

@@ -90,6 +90,33 @@ impl Job {
     }
 }
 
+/// How a run's work was judged when its exit code alone does not decide (a profile with
+/// `success = "report"` or a `verify` command). Each says what really happened, so a job's
+/// last error never claims a report or a verify that did not take place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The agent reported that the work passes (and `verify`, if any, passed).
+    Passed,
+    /// The agent reported that the work fails (`corral feature fail --run`).
+    ReportedFailing,
+    /// `success = "report"`, and the agent ended without reporting pass or fail.
+    NotReported,
+    /// The work would have passed, but the profile's `verify` command failed.
+    VerifyFailed,
+}
+
+impl Verdict {
+    /// What a failing verdict adds to how the run ended (`end`, e.g. `exited 0`).
+    pub fn describe(self, end: &str) -> String {
+        match self {
+            Verdict::Passed => end.to_string(),
+            Verdict::ReportedFailing => format!("the agent reported failing ({end})"),
+            Verdict::NotReported => format!("{end} without reporting pass or fail"),
+            Verdict::VerifyFailed => format!("verify failed (the agent {end})"),
+        }
+    }
+}
+
 /// Why a run failed, as read from the end of its log by [`super::failure::Classifier`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {

@@ -33,7 +33,7 @@ pub struct Run {
     /// The latest stats sample while live.
     pub stats: Option<RunStats>,
     /// How the work was judged when that is not the exit code (see `Input::Exited`).
-    pub verdict: Option<bool>,
+    pub verdict: Option<super::Verdict>,
     /// What the end of its log said, for a failed run (see `Input::Exited`).
     pub failure: Option<Failure>,
     /// What the agent reported spending.

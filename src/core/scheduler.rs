@@ -135,18 +135,31 @@ impl Model {
         if feature.status == FeatureStatus::InProgress {
             return self.notice(format!("feature {id} is already in progress"));
         }
+        let mut effects = Vec::new();
+        let mut notes = Vec::new();
         let job = match self.open_job(Some(id), Role::Coding) {
             Some(job) => job,
-            None => match self.new_job(Some(id), Role::Coding) {
-                Ok((job, _)) => job,
-                Err(e) => return e,
-            },
+            None => {
+                // A person starting a feature that used every attempt means "try it again":
+                // fresh attempts, as `feature requeue` gives, so the job shows 1/3, not 4/4.
+                let spent = feature.attempts;
+                if spent >= self.policy.max_attempts
+                    && let Some(f) = self.features.get_mut(&id)
+                {
+                    f.attempts = 0;
+                    effects.push(super::model::save_feature(f));
+                    notes.push(format!("with fresh attempts (it had used {spent})"));
+                }
+                match self.new_job(Some(id), Role::Coding) {
+                    Ok((job, _)) => job,
+                    Err(e) => return e,
+                }
+            }
         };
-        let mut effects = self.saved_job(job);
+        effects.extend(self.saved_job(job));
         effects.extend(self.start_job(job));
         let blocked = graph::blocked_by(&self.features, id);
         let busy = self.busy_slots();
-        let mut notes = Vec::new();
         if !blocked.is_empty() {
             let ids: Vec<String> = blocked.iter().map(|b| b.to_string()).collect();
             notes.push(format!("although it waits on {}", ids.join(", ")));

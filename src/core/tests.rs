@@ -363,6 +363,38 @@ fn restart_kills_then_starts_the_same_feature() {
 }
 
 #[test]
+fn restarting_a_feature_out_of_attempts_gives_it_fresh_ones() {
+    let mut m = diamond(1);
+    m.handle(Input::Command(Command::StartNext));
+    m.handle(spawned(1, 1));
+    m.handle(Input::Command(Command::SetSchedulerPaused { paused: true }));
+    m.handle(exited(1, Some(1), None, false));
+    // As after its third failed run: every attempt spent, the feature failed.
+    let f = m.features.get_mut(&FeatureId(1)).unwrap();
+    f.attempts = 3;
+    f.status = FeatureStatus::Failed;
+    let job = m.jobs.get_mut(&JobId(1)).unwrap();
+    (job.attempts, job.state) = (3, JobState::Failed);
+    let e = m.handle(Input::Command(Command::Restart { run: RunId(1) }));
+    let attempts: Vec<u32> = e
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Spawn { attempts, .. } => Some(*attempts),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(attempts, vec![1], "{e:?}");
+    let job = m.jobs.values().max_by_key(|j| j.id).unwrap();
+    assert_eq!((job.attempts, job.max_attempts), (1, 3));
+    assert_eq!(m.features[&FeatureId(1)].attempts, 0);
+    let said = format!("{e:?}");
+    assert!(
+        said.contains("with fresh attempts (it had used 3)"),
+        "{said}"
+    );
+}
+
+#[test]
 fn shutdown_stops_every_live_run_and_completes_when_quiet() {
     let mut m = diamond(2);
     m.handle(Input::Command(Command::StartNext));

@@ -10,7 +10,7 @@ use super::supervisor::Supervisor;
 use crate::api::{Event, FeatureId, JobId, Role, RunId, Stream};
 use crate::config::Success;
 use crate::core::failure::Classifier;
-use crate::core::{Failure, Input, NewRun};
+use crate::core::{Failure, Input, NewRun, Verdict};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -32,39 +32,42 @@ struct Judge {
 }
 
 impl Judge {
-    /// `None` when the exit code alone decides (the `exit` mode without `verify`).
-    async fn verdict(&self, code: Option<i32>) -> Option<bool> {
-        let mut passed = match self.success {
-            Success::Exit => code == Some(0),
+    /// `None` when the exit code alone decides: the `exit` mode without `verify`, or with
+    /// `verify` when the agent failed already (verify is then not run).
+    async fn verdict(&self, code: Option<i32>) -> Option<Verdict> {
+        let verdict = match self.success {
+            Success::Exit if code == Some(0) => Verdict::Passed,
+            Success::Exit => return None,
             Success::Report => self.reported(),
         };
-        if let (true, Some(argv)) = (passed, &self.verify) {
-            passed = self.run_verify(argv).await;
-        }
-        match (self.success, &self.verify) {
-            (Success::Exit, None) => None,
-            _ => Some(passed),
+        match (verdict, &self.verify) {
+            (Verdict::Passed, Some(argv)) if !self.run_verify(argv).await => {
+                Some(Verdict::VerifyFailed)
+            }
+            (_, None) if self.success == Success::Exit => None,
+            _ => Some(verdict),
         }
     }
 
     /// What the agent said about its work with `corral feature pass|fail --run`.
-    fn reported(&self) -> bool {
+    fn reported(&self) -> Verdict {
         let report = Store::open(&self.project).and_then(|s| s.report_for_run(self.run));
         match report {
-            Ok(Some(passed)) => passed,
+            Ok(Some(true)) => Verdict::Passed,
+            Ok(Some(false)) => Verdict::ReportedFailing,
             Ok(None) => {
                 self.logs.note(
                     self.run,
                     "corral: the agent exited without reporting pass or fail",
                 );
-                false
+                Verdict::NotReported
             }
             Err(e) => {
                 self.logs.note(
                     self.run,
                     &format!("corral: reading the agent's report failed: {e}"),
                 );
-                false
+                Verdict::NotReported
             }
         }
     }
