@@ -81,6 +81,25 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Print a shell completion script for bash, zsh, fish, elvish or powershell.
+    ///
+    /// For bash: `corral completions bash > ~/.local/share/bash-completion/completions/corral`;
+    /// zsh: into a directory of your `$fpath` as `_corral`; fish:
+    /// `corral completions fish > ~/.config/fish/completions/corral.fish`.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), or a subcommand's.
+    ///
+    /// Read it with `corral man | man -l -`; `corral man job retry` prints corral-job-retry(1).
+    /// To install: `corral man > ~/.local/share/man/man1/corral.1`.
+    Man {
+        /// A subcommand, or a path of them (`feature edit`), for its own page.
+        #[arg(value_name = "SUBCOMMAND")]
+        path: Vec<String>,
+    },
     /// The built-in demo agent (used by `corral demo`).
     #[command(hide = true)]
     DemoAgent {

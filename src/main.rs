@@ -85,7 +85,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Some(Cmd::Init { force }) => {
             let dir = cli.project.clone().unwrap_or_else(|| PathBuf::from("."));
-            let path = commands::init_project(&dir, *force)?;
+            let exe = std::env::current_exe().ok();
+            let path = commands::init_project(&dir, *force, exe.as_deref())?;
             println!(
                 "wrote {} and created {}",
                 path.display(),
@@ -127,6 +128,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Some(Cmd::Import { file }) => commands::import_backlog(&project_dir(&cli)?, file)?,
         // JSON is the only format; `--json` is accepted like every other listing's.
         Some(Cmd::Export { json: _ }) => commands::export_backlog(&project_dir(&cli)?)?,
+        Some(Cmd::Completions { shell }) => commands::print_completions(*shell)?,
+        Some(Cmd::Man { path }) => commands::print_man_page(path)?,
         Some(Cmd::DemoAgent {
             feature,
             name,

@@ -10,6 +10,7 @@ mod import;
 mod init;
 mod job;
 mod job_view;
+mod manual;
 mod status;
 
 pub use backlog::BacklogCommandError;
@@ -20,4 +21,5 @@ pub use headless::{HeadlessEnd, run_headless};
 pub use import::{export_backlog, import_backlog};
 pub use init::init_project;
 pub use job::run_job_command;
+pub use manual::{print_completions, print_man_page};
 pub use status::{print_status, status_json};

@@ -71,11 +71,17 @@ pub struct Headless {
 impl Headless {
     /// Starts it in `dir`, writing its stdout to `dir/out_name`.
     pub fn start(dir: &Path, out_name: &str) -> Headless {
+        Headless::start_with_env(dir, out_name, &[])
+    }
+
+    /// [`Headless::start`] with extra environment variables (`PATH`, say).
+    pub fn start_with_env(dir: &Path, out_name: &str, env: &[(&str, &str)]) -> Headless {
         let out = dir.join(out_name);
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
             .current_dir(dir)
             .env("XDG_CONFIG_HOME", dir.join(".xdg-config"))
             .env("XDG_DATA_HOME", dir.join(".xdg-data"))
+            .envs(env.iter().copied())
             .args(["run", "--headless"])
             .stdout(std::fs::File::create(&out).unwrap())
             .stderr(std::process::Stdio::null())

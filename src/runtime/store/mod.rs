@@ -52,7 +52,8 @@ pub fn state_dir(project: &Path) -> PathBuf {
     project.join(".corral")
 }
 
-/// Creates `<project>/.corral` (mode 0700: logs may hold what agents printed) and `runs/` in it.
+/// Creates `<project>/.corral` (mode 0700: logs may hold what agents printed) and `runs/` in it,
+/// and a `.gitignore` of `*` there, so git neither lists nor commits corral's state.
 pub fn ensure_state_dir(project: &Path) -> Result<PathBuf, StoreError> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     let dir = state_dir(project);
@@ -66,6 +67,10 @@ pub fn ensure_state_dir(project: &Path) -> Result<PathBuf, StoreError> {
         .create(dir.join("runs"))
         .map_err(io)?;
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
+    let ignore = dir.join(".gitignore");
+    if !ignore.exists() {
+        std::fs::write(&ignore, "# corral's state: never committed\n*\n").map_err(io)?;
+    }
     Ok(dir)
 }
 
