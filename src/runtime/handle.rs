@@ -76,7 +76,11 @@ impl RuntimeHandle {
             description,
             steps,
             priority: feature.priority,
-            status: feature.status,
+            // As everywhere: a stored `pending` shows as `ready` or `blocked`.
+            status: crate::core::graph::effective_status(
+                &features.iter().map(|f| (f.id, f.clone())).collect(),
+                id,
+            ),
             attempts: feature.attempts,
             last_error: feature.last_error,
             dependency_chain: chain,
