@@ -94,6 +94,13 @@ pub struct App {
     pub selected_run: Option<RunId>,
     pub selected_feature: Option<FeatureId>,
     pub selected_job: Option<JobId>,
+    /// True once the user moved the Agents pane's selection (`j`, `k`, `G`...): it then
+    /// stays on its run. Until then, and again after `g`, it rides on the first row, so the
+    /// pane shows the live runs at its top however many ended runs are listed below them.
+    pub run_pinned: bool,
+    /// The same for the Queue pane's selection: unpinned, it rides on the first job (running
+    /// and waiting jobs are listed first).
+    pub job_pinned: bool,
     /// The Profiles view's selection, by name.
     pub selected_profile: Option<String>,
     /// Which features the Features pane lists.
@@ -123,6 +130,8 @@ impl App {
             selected_run: None,
             selected_feature: None,
             selected_job: None,
+            run_pinned: false,
+            job_pinned: false,
             selected_profile: None,
             filter: FeatureFilter::default(),
             view: View::Dashboard,
@@ -156,20 +165,24 @@ impl App {
         {
             self.selected_run = Some(next);
         }
-        if !self
-            .selected_run
-            .is_some_and(|id| s.runs.iter().any(|r| r.id == id))
+        if !self.run_pinned
+            || !self
+                .selected_run
+                .is_some_and(|id| s.runs.iter().any(|r| r.id == id))
         {
             self.selected_run = s.runs.first().map(|r| r.id);
+            self.run_pinned = false;
         }
         self.keep_feature_visible();
         self.keep_profile_selected();
         let s = &self.snapshot;
-        if !self
-            .selected_job
-            .is_some_and(|id| s.jobs.iter().any(|j| j.id == id))
+        if !self.job_pinned
+            || !self
+                .selected_job
+                .is_some_and(|id| s.jobs.iter().any(|j| j.id == id))
         {
             self.selected_job = s.jobs.first().map(|j| j.id);
+            self.job_pinned = false;
         }
         Outcome {
             want_detail: self.detail_changed(&old),

@@ -79,15 +79,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if let Some(msg) = message {
         let free = room.saturating_sub(width(&spans) + 1);
         if free >= 8 {
-            let msg: String = if msg.chars().count() > free {
-                let mut cut: String = msg.chars().take(free.saturating_sub(3)).collect();
-                cut.push_str("...");
-                cut
-            } else {
-                msg
-            };
+            let msg = super::truncate(&msg, free, theme.ascii);
             spans.push(Span::raw(
-                " ".repeat(free.saturating_sub(msg.chars().count())),
+                " ".repeat(free.saturating_sub(Span::raw(msg.as_str()).width())),
             ));
             spans.push(Span::styled(msg, theme.accent()));
         }
