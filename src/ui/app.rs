@@ -3,7 +3,7 @@
 
 use super::detail::DetailView;
 use super::features_view::FeatureFilter;
-use super::keymap::{Action, Context};
+use super::keymap::{Action, Binding, Context};
 use super::log_view::LogView;
 use super::prompt::Prompt;
 use super::scroll::Scroll;
@@ -116,6 +116,9 @@ pub struct App {
     pub quitting: bool,
     /// A short message of the UI's own (the runtime's notices come in the snapshot).
     pub message: Option<String>,
+    /// Every key binding: the defaults with `[keys]` of corral.toml over them. Keys, the
+    /// hint bar and the help overlay all read it.
+    pub keymap: Vec<Binding>,
     /// The moment the screen shows (ms since the epoch): uptimes and countdowns are measured
     /// from it. The event loop sets it from the system clock before each draw; tests set it
     /// by hand, so what they draw never depends on when they run.
@@ -141,6 +144,7 @@ impl App {
             show_app_log: false,
             quitting: false,
             message: None,
+            keymap: super::keymap::DEFAULT_BINDINGS.to_vec(),
             now_ms: snapshot.sampled_at_ms,
         };
         app.set_snapshot(snapshot);
@@ -319,11 +323,9 @@ impl App {
             Action::Bottom => self.move_to(false),
             Action::PageUp => self.log.scroll_up(10),
             Action::PageDown => self.log.scroll_down(10),
-            Action::Restart if self.focus == Pane::Queue => return self.retry_job(),
+            Action::RetryJob => return self.retry_job(),
             Action::CancelJob => self.cancel_job(),
-            Action::Sooner | Action::Later if self.focus == Pane::Queue => {
-                return self.job_priority(action);
-            }
+            Action::JobSooner | Action::JobLater => return self.job_priority(action),
             Action::Start => match (self.focus, self.selected_feature, target) {
                 (Pane::Features, Some(feature), _) => send(Command::StartFeature { feature }),
                 (Pane::Agents, _, Some((run, false))) => send(Command::Restart { run }),

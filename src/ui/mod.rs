@@ -8,6 +8,7 @@ pub mod detail;
 pub mod features_view;
 mod help;
 pub mod keymap;
+pub mod keys_config;
 mod log_view;
 mod profiles;
 pub mod prompt;
@@ -42,14 +43,17 @@ fn now_ms() -> i64 {
 
 /// Runs the dashboard until the runtime reports that every agent has stopped (after a quit,
 /// or a Shutdown sent from elsewhere, e.g. on SIGTERM). The terminal must already be set up.
+/// `keymap` is what [`keys_config::build`] made of corral.toml's `[keys]`.
 pub async fn run(
     terminal: &mut ratatui::DefaultTerminal,
     handle: RuntimeHandle,
     theme: Theme,
+    keymap: Vec<keymap::Binding>,
 ) -> std::io::Result<()> {
     let mut snapshots = handle.snapshots();
     let mut events = handle.subscribe();
     let mut app = App::new(snapshots.borrow_and_update().clone());
+    app.keymap = keymap;
     let mut keys = EventStream::new();
     let mut shown: Option<RunId> = None;
     let mut dirty = true;

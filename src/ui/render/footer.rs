@@ -2,7 +2,7 @@
 //! cutting words in half.
 
 use crate::ui::app::App;
-use crate::ui::keymap::{Action, DEFAULT_BINDINGS, hint_bar};
+use crate::ui::keymap::{Action, hint_bar};
 use crate::ui::prompt::PromptKind;
 use crate::ui::theme::Theme;
 use ratatui::Frame;
@@ -48,7 +48,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 .collect()
         }
         // What works here: the open view's keys, or the focused pane's.
-        None => hint_bar(DEFAULT_BINDINGS, app.context())
+        None => hint_bar(&app.keymap, app.context())
             .into_iter()
             .map(|h| (must(h.action), hint(h.keys, h.word)))
             .collect(),

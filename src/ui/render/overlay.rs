@@ -2,7 +2,6 @@
 
 use crate::ui::app::{App, Confirm, Overlay};
 use crate::ui::help::{HelpEntry, HelpSection, help_sections};
-use crate::ui::keymap::DEFAULT_BINDINGS;
 use crate::ui::prompt::{LineEditor, PromptKind};
 use crate::ui::theme::Theme;
 use ratatui::Frame;
@@ -100,7 +99,7 @@ fn pack(sections: &[HelpSection], columns: usize, rows: usize) -> Option<Vec<Vec
 /// Every binding by scope, in as many columns of 38 cells as fit (up to three), scrolled
 /// with j/k when even that is taller than the screen.
 fn help(frame: &mut Frame, app: &App, theme: &Theme) {
-    let sections = help_sections(DEFAULT_BINDINGS, theme.ascii);
+    let sections = help_sections(&app.keymap, theme.ascii);
     let area = frame.area();
     let inner = area.width.saturating_sub(4); // the popup's margin and borders
     let columns = usize::from((inner / HELP_COLUMN).clamp(1, 3));
