@@ -327,12 +327,12 @@ pub fn label(b: &Binding, ascii: bool) -> &str {
 
 /// The binding that wins for a key in `context` among `bindings`: the narrowest scope (a
 /// pane's own binding over the dashboard's), then the first listed.
-fn winner<'a>(
-    bindings: &'a [Binding],
+fn winner(
+    bindings: &[Binding],
     context: Context,
     code: KeyCode,
     mods: KeyModifiers,
-) -> Option<&'a Binding> {
+) -> Option<&Binding> {
     bindings
         .iter()
         .filter(|b| b.scope.contains(context) && b.code == code && b.mods == mods)

@@ -388,7 +388,7 @@ mod tests {
 
     #[test]
     fn key_strings() {
-        let ok = |t: &str| parse_key(t).map(|(c, m, l)| (c, m, l)).unwrap();
+        let ok = |t: &str| parse_key(t).unwrap();
         assert_eq!(
             ok("P"),
             (KeyCode::Char('P'), KeyModifiers::NONE, "P".into())
