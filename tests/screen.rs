@@ -336,3 +336,116 @@ fn dashboard_after_minutes_of_the_demo_80x24() {
 fn dashboard_after_minutes_of_the_demo_120x40() {
     insta::assert_snapshot!(draw(&watched(40, Pane::Queue), Theme::default(), 120, 40).backend());
 }
+
+fn footer(app: &App, w: u16) -> String {
+    screen(app, w, 24).lines().last().unwrap().to_string()
+}
+
+fn with_notice(mut snap: Snapshot, text: &str) -> Snapshot {
+    snap.notice = Some(text.into());
+    snap
+}
+
+#[test]
+fn a_notice_goes_on_the_next_key_or_after_a_few_seconds() {
+    let mut app = watched(10, Pane::Agents);
+    let now = app.now_ms;
+    app.set_snapshot(with_notice(demo_after(10), "job 12 already does that work"));
+    assert!(
+        footer(&app, 80).contains("job 12 already"),
+        "shown when it comes"
+    );
+    assert!(app.ticking(), "the loop wakes to take it away");
+    key(&mut app, 'j');
+    assert!(
+        !footer(&app, 80).contains("job 12"),
+        "an unrelated key: gone"
+    );
+    // The same notice in the next snapshot stays gone; a new one shows.
+    app.set_snapshot(with_notice(demo_after(11), "job 12 already does that work"));
+    assert!(!footer(&app, 80).contains("job 12"));
+    app.set_snapshot(with_notice(demo_after(11), "feature 3 requeued"));
+    assert!(footer(&app, 80).contains("feature 3 requeued"));
+    // No key: it goes after a few seconds.
+    app.now_ms = now + corral::ui::app::NOTICE_MS - 1;
+    assert!(footer(&app, 80).contains("feature 3 requeued"));
+    app.now_ms = now + corral::ui::app::NOTICE_MS;
+    assert!(
+        !footer(&app, 80).contains("requeued"),
+        "{}",
+        footer(&app, 80)
+    );
+    assert!(!app.ticking());
+}
+
+fn login_wait(step: i64) -> Snapshot {
+    let mut snap = with_notice(
+        demo_after(step),
+        "account coding: credentials refused; log in again, then close its breaker (b, or \
+         `corral breaker close coding`)",
+    );
+    snap.breakers = vec![BreakerView {
+        account: "coding".into(),
+        state: BreakerState::Open,
+        failures: 3,
+        until_ms: None,
+        auth: true,
+        login_hint: Some("run `claude` and log in".into()),
+    }];
+    snap
+}
+
+#[test]
+fn the_breaker_key_stays_in_the_hint_bar_while_a_login_is_awaited() {
+    for focus in [Pane::Queue, Pane::Agents, Pane::Features, Pane::Log] {
+        let mut app = App::new(login_wait(10));
+        app.focus = focus;
+        let bar = footer(&app, 80);
+        assert!(bar.contains("b breaker"), "{focus:?}: {bar}");
+        assert!(bar.contains("credentials refused"), "{focus:?}: {bar}");
+        assert!(bar.contains("? help") && bar.contains("q quit"), "{bar}");
+    }
+    // Without a login to wait for, `b` is hinted in the Queue pane only.
+    let mut app = App::new(demo_after(10));
+    assert!(!footer(&app, 80).contains("breaker"));
+    app.focus = Pane::Queue;
+    assert!(footer(&app, 120).contains("b breaker"));
+}
+
+fn keymap(toml: &str) -> Vec<corral::ui::keymap::Binding> {
+    let config = corral::config::Config::parse(toml, "corral.toml").expect("config");
+    corral::ui::keys_config::build(&config.keys).expect("keymap")
+}
+
+#[test]
+fn keys_from_corral_toml_drive_the_keys_the_hint_bar_and_the_help() {
+    let mut app = App::new(login_wait(10));
+    app.keymap = keymap(
+        "[keys]\npause = \"z\"\nclose_breaker = \"B\"\nhelp = \"f1\"\n[keys.queue]\nretry_job = \"T\"\n",
+    );
+    let bar = footer(&app, 120);
+    assert!(bar.contains("z pause") && !bar.contains("p pause"), "{bar}");
+    assert!(bar.contains("B breaker"), "the login's key follows: {bar}");
+    assert!(bar.contains("f1 help"), "{bar}");
+    let out = app.key(&KeyEvent::new(KeyCode::Char('z'), KeyModifiers::NONE));
+    assert!(
+        matches!(out.commands.as_slice(), [Command::Pause { .. }]),
+        "{out:?}"
+    );
+    assert!(
+        app.key(&KeyEvent::new(KeyCode::Char('p'), KeyModifiers::NONE))
+            .commands
+            .is_empty()
+    );
+    app.focus = Pane::Queue;
+    assert!(
+        footer(&app, 120).contains("T retry"),
+        "{}",
+        footer(&app, 120)
+    );
+    app.key(&KeyEvent::new(KeyCode::F(1), KeyModifiers::NONE));
+    let help = screen(&app, 120, 40);
+    assert!(help.contains("z/r       pause / resume"), "{help}");
+    assert!(help.contains("T/c       retry / cancel"), "{help}");
+    assert!(help.contains("Keys · f1 or esc to close"), "{help}");
+}

@@ -87,6 +87,9 @@ pub struct Outcome {
     pub want_detail: Option<FeatureId>,
 }
 
+/// How long a runtime notice stays in the hint bar when no key is pressed.
+pub const NOTICE_MS: i64 = 6_000;
+
 pub struct App {
     pub snapshot: Snapshot,
     pub focus: Pane,
@@ -116,6 +119,11 @@ pub struct App {
     pub quitting: bool,
     /// A short message of the UI's own (the runtime's notices come in the snapshot).
     pub message: Option<String>,
+    /// The runtime's notice the user has moved past (pressed a key while it showed): it is
+    /// not shown again.
+    notice_dismissed: Option<String>,
+    /// When the snapshot's notice last changed (by [`App::now_ms`]).
+    notice_since_ms: i64,
     /// Every key binding: the defaults with `[keys]` of corral.toml over them. Keys, the
     /// hint bar and the help overlay all read it.
     pub keymap: Vec<Binding>,
@@ -145,6 +153,8 @@ impl App {
             quitting: false,
             message: None,
             keymap: super::keymap::DEFAULT_BINDINGS.to_vec(),
+            notice_dismissed: None,
+            notice_since_ms: snapshot.sampled_at_ms,
             now_ms: snapshot.sampled_at_ms,
         };
         app.set_snapshot(snapshot);
@@ -155,6 +165,10 @@ impl App {
     /// for the open detail again when its feature or one of its runs changed.
     pub fn set_snapshot(&mut self, snapshot: Snapshot) -> Outcome {
         let old = std::mem::replace(&mut self.snapshot, snapshot);
+        if self.snapshot.notice != old.notice {
+            self.notice_since_ms = self.now_ms;
+            self.notice_dismissed = None;
+        }
         let s = &self.snapshot;
         // The selected run ended and its job just started again (a retry): follow the job.
         if let Some(sel) = self.selected_run
@@ -192,6 +206,25 @@ impl App {
             want_detail: self.detail_changed(&old),
             ..Outcome::default()
         }
+    }
+
+    /// The runtime's latest notice while it is news: until the next key pressed after it
+    /// came, and for at most [`NOTICE_MS`].
+    pub fn notice(&self) -> Option<&str> {
+        let text = self.snapshot.notice.as_deref()?;
+        let fresh = self.now_ms.saturating_sub(self.notice_since_ms) < NOTICE_MS;
+        (fresh && self.notice_dismissed.as_deref() != Some(text)).then_some(text)
+    }
+
+    /// A key went to the keymap: the notice on screen has been seen.
+    pub(super) fn dismiss_notice(&mut self) {
+        self.notice_dismissed = self.snapshot.notice.clone();
+    }
+
+    /// True while something on screen changes with time alone (a countdown, a notice that
+    /// will go): the event loop then redraws once a second.
+    pub fn ticking(&self) -> bool {
+        self.counting_down() || self.notice().is_some()
     }
 
     /// Where keys are looked up: the open view, else the focused pane.

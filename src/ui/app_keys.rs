@@ -32,6 +32,7 @@ impl App {
             }
             _ => {}
         }
+        self.dismiss_notice();
         match keymap::lookup(&self.keymap, self.context(), key) {
             Some(action) => self.act(action),
             None => Outcome::default(),

@@ -325,6 +325,14 @@ pub fn label(b: &Binding, ascii: bool) -> &str {
     }
 }
 
+/// The first key bound to `action`, as the help writes it.
+pub fn key_of(bindings: &[Binding], action: Action) -> Option<&str> {
+    bindings
+        .iter()
+        .find(|b| b.action == action)
+        .map(|b| b.label.as_ref())
+}
+
 /// The binding that wins for a key in `context` among `bindings`: the narrowest scope (a
 /// pane's own binding over the dashboard's), then the first listed.
 fn winner(

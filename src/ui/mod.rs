@@ -84,7 +84,7 @@ pub async fn run(
                 dirty = false;
             }
             // A second after the last frame, whatever caused it: one redraw a second at most.
-            _ = tokio::time::sleep_until(last_draw + TICK), if !dirty && app.counting_down() => {
+            _ = tokio::time::sleep_until(last_draw + TICK), if !dirty && app.ticking() => {
                 dirty = true;
             }
             ev = keys.next() => match ev {
@@ -104,6 +104,8 @@ pub async fn run(
                 if changed.is_err() {
                     return Ok(()); // the runtime is gone
                 }
+                // A notice's time on screen counts from now, not from the last frame.
+                app.now_ms = now_ms();
                 let outcome = app.set_snapshot(snapshots.borrow_and_update().clone());
                 apply(&handle, &mut app, outcome).await;
                 dirty = true;

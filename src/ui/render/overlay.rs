@@ -2,6 +2,7 @@
 
 use crate::ui::app::{App, Confirm, Overlay};
 use crate::ui::help::{HelpEntry, HelpSection, help_sections};
+use crate::ui::keymap::{Action, key_of};
 use crate::ui::prompt::{LineEditor, PromptKind};
 use crate::ui::theme::Theme;
 use ratatui::Frame;
@@ -144,12 +145,14 @@ fn help(frame: &mut Frame, app: &App, theme: &Theme) {
     let offset = app.help_scroll.fit(rows, popup.height.saturating_sub(2));
     frame.render_widget(Clear, popup);
     let dot = theme.dot();
+    // The keys named in the title are the keymap's (remapped ones included).
+    let key = |a: Action| key_of(&app.keymap, a).unwrap_or("?");
     let scroll = if app.help_scroll.scrolls() {
-        format!(" {dot} j/k scroll")
+        format!(" {dot} {}/{} scroll", key(Action::Down), key(Action::Up))
     } else {
         String::new()
     };
-    let title = format!(" Keys {dot} ? or esc to close{scroll} ");
+    let title = format!(" Keys {dot} {} or esc to close{scroll} ", key(Action::Help));
     let block = Block::default()
         .borders(Borders::ALL)
         .border_set(theme.border_set(true))
