@@ -449,3 +449,32 @@ fn keys_from_corral_toml_drive_the_keys_the_hint_bar_and_the_help() {
     assert!(help.contains("T/c       retry / cancel"), "{help}");
     assert!(help.contains("Keys · f1 or esc to close"), "{help}");
 }
+
+#[test]
+fn the_finished_line_replaces_the_unfinished_one_in_the_log_pane() {
+    let mut app = watched(10, Pane::Agents);
+    let run = app.log.run.expect("a run is shown");
+    let line = |seq: u64, text: &str| LogLine {
+        run,
+        seq,
+        stream: Stream::Stdout,
+        at_ms: 0,
+        text: text.into(),
+    };
+    let held = app.log.lines.len();
+    assert!(app.log.push(line(12, "Overwrite cart.rs? [y/N] ")));
+    assert!(screen(&app, 80, 24).contains("Overwrite cart.rs? [y/N]"));
+    assert!(
+        !app.log.push(line(12, "Overwrite cart.rs? [y/N] ")),
+        "same: no redraw"
+    );
+    assert!(app.log.push(line(12, "Overwrite cart.rs? [y/N] answer y")));
+    assert!(app.log.push(line(13, "done")));
+    assert!(
+        !app.log.push(line(11, "old")),
+        "older lines are still refused"
+    );
+    let texts: Vec<&str> = app.log.lines.iter().map(|l| l.text.as_str()).collect();
+    assert_eq!(texts.len(), held + 2);
+    assert_eq!(texts[held..], ["Overwrite cart.rs? [y/N] answer y", "done"]);
+}
