@@ -162,3 +162,94 @@ async fn a_claude_code_json_result_printed_by_a_real_child_is_recorded_as_its_us
         })
     );
 }
+
+/// An agent asks a question without a newline and waits on stdin: once it pauses, the
+/// question shows (in the tail and to subscribers), redacted like whole lines, with the start
+/// of a secret held back; the finished line then takes its place under the same number.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_question_waiting_on_stdin_shows_before_its_newline() {
+    use corral::api::{Event, LogLine, RunId};
+    use corral::core::redact::Redactor;
+    use corral::runtime::capture::LogHub;
+    use std::process::Stdio;
+    use std::sync::Arc;
+    use tokio::io::AsyncWriteExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let redactor = Redactor::new(&[]).expect("built-in rules");
+    let hub = LogHub::new(100, dir.path().to_path_buf())
+        .with_filter(Arc::new(move |line: &str| redactor.redact(line)));
+    let run = RunId(1);
+    hub.open(run, &dir.path().join("1.log")).expect("log file");
+    let mut events = hub.subscribe();
+    let script = "echo 'Reading the cart module'; printf 'Overwrite cart.rs? [y/N] '; read a; \
+                  echo \"answer $a\"; printf 'your key is sk-ant-api03-AbCd12'; read b; \
+                  echo 'EfGh34IjKl56MnOp78QrSt90 thanks'";
+    let mut child = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("sh starts");
+    let mut stdin = child.stdin.take().expect("stdin pipe");
+    let stdout = child.stdout.take().expect("stdout pipe");
+    let pump = tokio::spawn(hub.clone().pump(run, Stream::Stdout, stdout, || 0));
+    let tail = |hub: &LogHub| -> Vec<(u64, String)> {
+        hub.tail(run, 10)
+            .into_iter()
+            .map(|l| (l.seq, l.text))
+            .collect()
+    };
+    let question = wait_for_async("the question in the tail", LIMIT, || {
+        tail(&hub)
+            .last()
+            .filter(|(_, t)| t.starts_with("Overwrite"))
+            .cloned()
+    })
+    .await;
+    assert_eq!(question, (1, "Overwrite cart.rs? [y/N] ".to_string()));
+    stdin.write_all(b"y\n").await.unwrap();
+    // The key being printed: only the words before it show while the agent waits.
+    let held = wait_for_async("the unfinished key line", LIMIT, || {
+        tail(&hub)
+            .last()
+            .filter(|(_, t)| t.starts_with("your"))
+            .cloned()
+    })
+    .await;
+    assert_eq!(held, (2, "your key is ".to_string()));
+    stdin.write_all(b"\n").await.unwrap();
+    drop(stdin);
+    pump.await.unwrap();
+    assert!(child.wait().await.unwrap().success());
+    assert_eq!(
+        tail(&hub),
+        [
+            (0, "Reading the cart module".to_string()),
+            (1, "Overwrite cart.rs? [y/N] answer y".to_string()),
+            (2, "your key is [REDACTED] thanks".to_string()),
+        ]
+    );
+    // Subscribers saw each unfinished line, then its finished form under the same number,
+    // and never any part of the key.
+    let mut seen: Vec<LogLine> = Vec::new();
+    while let Ok(ev) = events.try_recv() {
+        if let Event::Log(lines) = ev {
+            seen.extend(lines);
+        }
+    }
+    let texts: Vec<(u64, &str)> = seen.iter().map(|l| (l.seq, l.text.as_str())).collect();
+    assert!(
+        texts.contains(&(1, "Overwrite cart.rs? [y/N] ")),
+        "{texts:?}"
+    );
+    assert!(texts.contains(&(2, "your key is ")), "{texts:?}");
+    assert!(!texts.iter().any(|(_, t)| t.contains("AbCd")), "{texts:?}");
+    let file = std::fs::read_to_string(dir.path().join("1.log")).unwrap();
+    assert_eq!(
+        file.lines().count(),
+        3,
+        "the file has only finished lines:\n{file}"
+    );
+}

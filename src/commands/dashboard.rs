@@ -41,6 +41,8 @@ pub struct Ended {
 /// before this returns, whichever way the dashboard ended.
 pub fn open_dashboard(opts: DashboardOptions) -> Result<Ended, DashboardError> {
     let config = Config::load(&opts.project)?;
+    // Loading checked `[keys]` already; this cannot fail where that passed.
+    let keymap = ui::keys_config::build(&config.keys)?;
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
         return Err(DashboardError::Terminal(
             ": stdin or stdout is not a terminal".into(),
@@ -64,7 +66,7 @@ pub fn open_dashboard(opts: DashboardOptions) -> Result<Ended, DashboardError> {
         log::info!("dashboard opened on {}", opts.project.display());
         let stopped_by = Arc::new(AtomicI32::new(0));
         spawn_signal_watch(handle.clone(), stopped_by.clone());
-        let result = ui::run(&mut terminal, handle.clone(), opts.theme).await;
+        let result = ui::run(&mut terminal, handle.clone(), opts.theme, keymap).await;
         leave_terminal();
         if let Err(e) = &result {
             log::error!("dashboard ended: {e}");

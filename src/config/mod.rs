@@ -5,6 +5,7 @@
 
 mod duration;
 mod error;
+mod keys;
 mod patterns;
 mod placeholders;
 mod queue;
@@ -25,6 +26,7 @@ use crate::api::Role;
 
 pub use duration::parse_duration;
 pub use error::{ConfigError, Location};
+pub use keys::KeyRemap;
 pub use placeholders::KNOWN_PLACEHOLDERS;
 pub use queue::{BreakerConfig, BudgetConfig, RetryConfig};
 pub use sections::{DEFAULT_RING_LINES, LogsConfig, RedactConfig, parse_size};
@@ -53,6 +55,9 @@ pub struct Config {
     pub retry: RetryConfig,
     pub breaker: BreakerConfig,
     pub budget: BudgetConfig,
+    /// `[keys]` of every file, in the order they apply (user file first); checked against
+    /// the dashboard's keymap while loading.
+    pub keys: Vec<KeyRemap>,
     /// Files that were read, in merge order (user file first if it exists, then the project
     /// file). Empty for [`Config::parse`].
     pub sources: Vec<PathBuf>,
@@ -231,6 +236,7 @@ impl Config {
             retry: RetryConfig::default(),
             breaker: BreakerConfig::default(),
             budget: BudgetConfig::default(),
+            keys: Vec::new(),
             sources: Vec::new(),
         };
         let mut queue = Vec::with_capacity(layers.len());
@@ -238,6 +244,9 @@ impl Config {
             config.apply(layer, &mut queue);
         }
         (config.retry, config.breaker, config.budget) = queue::resolve(&queue)?;
+        // The keymap is the dashboard's, but a mistake in `[keys]` is a mistake in this file:
+        // report it now, whatever command loads the config.
+        crate::ui::keys_config::build(&config.keys)?;
         Ok(config)
     }
 
@@ -296,6 +305,7 @@ impl Config {
         }
         // Patterns add up: a secret the user file hides stays hidden in every project.
         self.redact.patterns.extend(layer.redact_patterns);
+        self.keys.extend(layer.keys);
         queue.push(layer.queue);
     }
 }
@@ -309,6 +319,7 @@ struct Layer {
     redact_patterns: Vec<String>,
     /// `[retry]`, `[breaker]` and `[budget]`.
     queue: queue::QueueLayer,
+    keys: Vec<KeyRemap>,
 }
 
 impl Layer {
@@ -352,6 +363,7 @@ impl Layer {
             logs: raw.logs,
             redact_patterns: raw.redact.patterns.into_iter().map(|p| p.0).collect(),
             queue: queue::QueueLayer::new(raw.retry, raw.breaker, raw.budget, text, label),
+            keys: raw.keys.remaps(label),
         })
     }
 }

@@ -38,6 +38,8 @@ pub(crate) struct RawFile {
     pub breaker: super::queue::RawBreaker,
     #[serde(default)]
     pub budget: super::queue::RawBudget,
+    #[serde(default)]
+    pub keys: super::keys::RawKeys,
 }
 
 /// `[scheduler]`; fields are optional so a project file can override a user file field by field.

@@ -168,8 +168,42 @@ fn unknown_keys_are_named() {
     assert_eq!(
         parse_err("agents = 1\n"),
         "corral.toml:1: agents: unknown key, expected one of `scheduler`, `profiles`, \
-         `defaults`, `logs`, `redact`, `retry`, `breaker`, `budget`"
+         `defaults`, `logs`, `redact`, `retry`, `breaker`, `budget`, `keys`"
     );
+}
+
+#[test]
+fn keys_are_read_and_their_mistakes_name_the_entry() {
+    let config = Config::parse(
+        "[keys]\npause = \"z\"\nkill = [\"K\", \"delete\"]\n[keys.queue]\ncancel_job = \"d\"\n",
+        "corral.toml",
+    )
+    .unwrap();
+    let got: Vec<(Option<&str>, &str, Vec<&str>)> = config
+        .keys
+        .iter()
+        .map(|k| {
+            let keys = k.keys.iter().map(String::as_str).collect();
+            (k.context.as_deref(), k.action.as_str(), keys)
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (None, "kill", vec!["K", "delete"]),
+            (None, "pause", vec!["z"]),
+            (Some("queue"), "cancel_job", vec!["d"]),
+        ]
+    );
+    assert!(
+        parse_err("[keys]\npauze = \"z\"\n").starts_with("corral.toml: keys.pauze: unknown action")
+    );
+    assert!(
+        parse_err("[keys]\npause = \"ctrl-\"\n")
+            .starts_with("corral.toml: keys.pause: \"ctrl-\" is not a key")
+    );
+    assert!(parse_err("[keys]\npause = \"x\"\n").contains("`x` would mean both"),);
+    assert!(parse_err("[keys]\npause = 3\n").contains("keys.pause"));
 }
 
 #[test]

@@ -114,6 +114,16 @@ impl LineSplitter {
         }
     }
 
+    /// The unfinished line so far (without a character cut in half at its end), if it holds
+    /// anything: what an agent waiting for input has printed of its question.
+    pub fn pending(&self) -> Option<Line<'_>> {
+        let keep = complete_utf8_prefix(&self.buf);
+        (keep > 0).then(|| Line {
+            bytes: &self.buf[..keep],
+            cut: self.cut,
+        })
+    }
+
     /// The stream has ended: hands out the unfinished last line, if it holds anything.
     pub fn finish(&mut self, out: &mut impl FnMut(Line<'_>)) {
         if !self.buf.is_empty() || self.cut > 0 {

@@ -2,6 +2,7 @@
 
 use crate::api::{Event, LogLine, RunId, Stream, Usage};
 use crate::core::lines::{Line, LineSplitter, cut_marker};
+use crate::core::partial_line::shown_partial;
 use crate::core::usage::UsageScanner;
 use futures::FutureExt;
 use std::borrow::Cow;
@@ -20,6 +21,9 @@ pub use crate::config::DEFAULT_RING_LINES;
 const READ_CHUNK: usize = 64 * 1024;
 /// Longest time written lines may wait in memory before they reach the log file.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
+/// How long an agent must stay quiet before the line it has not finished (a question waiting
+/// on stdin) is shown.
+pub const PARTIAL_AFTER: Duration = Duration::from_millis(200);
 
 /// What every line's text passes through before it is kept, written or sent (redaction).
 /// Returning the input borrowed means "unchanged" and costs nothing.
@@ -43,6 +47,9 @@ struct RunLog {
     bytes: u64,
     /// Tokens and cost the agent reported in its output.
     usage: UsageScanner,
+    /// The unfinished line on show (see [`PARTIAL_AFTER`]): not in the ring nor the file. It
+    /// carries the seq its line will get, so the finished line replaces it on every screen.
+    partial: Option<LogLine>,
 }
 
 impl RunLog {
@@ -139,8 +146,9 @@ impl LogHub {
             return self.tail_from_file(run, max);
         };
         let log = lock(&log);
-        let skip = log.ring.len().saturating_sub(max);
-        log.ring.iter().skip(skip).cloned().collect()
+        let partial = log.partial.iter().take(max.min(1));
+        let skip = (log.ring.len() + partial.len()).saturating_sub(max);
+        log.ring.iter().chain(partial).skip(skip).cloned().collect()
     }
 
     fn tail_from_file(&self, run: RunId, max: usize) -> Vec<LogLine> {
@@ -195,6 +203,7 @@ impl LogHub {
             last_output_ms: super::now_ms(),
             bytes: 0,
             usage: UsageScanner::default(),
+            partial: None,
         };
         lock(&self.runs).insert(run, Arc::new(Mutex::new(log)));
         result
@@ -231,6 +240,48 @@ impl LogHub {
             sent.push(line.clone());
         }
         log.ring.push_back(line);
+        // This line took the seq the unfinished one was shown with: the stream's own line
+        // finishes it; another stream's moves it after this line.
+        if let Some(mut partial) = log.partial.take()
+            && partial.stream != out.stream
+        {
+            partial.seq = log.next_seq;
+            if out.announce {
+                sent.push(partial.clone());
+            }
+            log.partial = Some(partial);
+        }
+    }
+
+    /// Shows what the agent printed of a line it has not finished, through the filter and
+    /// without the fragment that may be the start of a secret (see
+    /// [`crate::core::partial_line`]).
+    fn push_partial(&self, log: &mut RunLog, out: Out, line: Line<'_>, sent: &mut Vec<LogLine>) {
+        let raw = line.text();
+        let shown = match &self.filter {
+            Some(filter) => shown_partial(&raw, &|t| filter(t)),
+            None => shown_partial(&raw, &|t| Cow::Borrowed(t)),
+        };
+        let Some(mut text) = shown else {
+            return;
+        };
+        if line.cut > 0 {
+            text.push_str(&cut_marker(line.cut));
+        }
+        if log.partial.as_ref().is_some_and(|p| p.text == text) {
+            return;
+        }
+        let partial = LogLine {
+            run: log.run,
+            seq: log.next_seq,
+            stream: out.stream,
+            at_ms: out.at_ms,
+            text,
+        };
+        if out.announce {
+            sent.push(partial.clone());
+        }
+        log.partial = Some(partial);
     }
 
     fn push_line(&self, log: &mut RunLog, out: Out, line: Line<'_>, sent: &mut Vec<LogLine>) {
@@ -317,6 +368,8 @@ impl LogHub {
         let log = self.log_of(run);
         let mut reader = BufReader::with_capacity(READ_CHUNK, pipe);
         let mut splitter = LineSplitter::default();
+        // The unfinished line waits to be shown until the agent pauses.
+        let mut partial_due = false;
         loop {
             // Nothing to read right now: the agent may stay quiet a long time, so write out
             // what it printed before waiting.
@@ -325,7 +378,27 @@ impl LogHub {
             {
                 lock(log).flush();
             }
-            let chunk = match reader.fill_buf().await {
+            let read = if partial_due {
+                // Cancelling a fill_buf loses nothing: what it read stays in the reader.
+                match tokio::time::timeout(PARTIAL_AFTER, reader.fill_buf()).await {
+                    Ok(read) => read,
+                    Err(_) => {
+                        partial_due = false;
+                        if let (Some(log), Some(line)) = (&log, splitter.pending()) {
+                            let mut sent = Vec::new();
+                            let mut log = lock(log);
+                            let out = self.out(stream, clock());
+                            self.push_partial(&mut log, out, line, &mut sent);
+                            drop(log);
+                            self.send_lines(sent);
+                        }
+                        continue;
+                    }
+                }
+            } else {
+                reader.fill_buf().await
+            };
+            let chunk = match read {
                 Ok([]) => break,
                 Ok(chunk) => chunk,
                 Err(e) => {
@@ -351,6 +424,7 @@ impl LogHub {
                 self.send_lines(sent);
             }
             reader.consume(n);
+            partial_due = splitter.pending().is_some();
         }
         if let Some(log) = &log {
             let mut sent = Vec::new();

@@ -9,6 +9,7 @@ pub mod lock;
 mod model_config;
 pub mod process;
 pub mod profile_toggle;
+mod profile_views;
 pub mod prompt;
 mod recovery;
 pub mod retention;

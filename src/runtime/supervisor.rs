@@ -255,24 +255,16 @@ impl Supervisor {
             self.sweep_old_logs();
         }
         let mut next = self.model.snapshot(&self.project, self.version);
-        next.profiles = self
-            .config
-            .profiles
-            .values()
-            .map(|p| crate::api::ProfileView {
-                name: p.name.clone(),
-                role: p.role,
-                command: p.command.clone(),
-                model: None,
-                enabled: p.enabled,
-                live_runs: self
-                    .model
-                    .runs
-                    .values()
-                    .filter(|r| r.state.is_live() && r.profile == p.name)
-                    .count(),
-            })
-            .collect();
+        let runs = &self.model.runs;
+        next.profiles = super::profile_views::profile_views(
+            &self.config,
+            std::env::var("CORRAL_MODEL").ok().as_deref(),
+            |name| {
+                runs.values()
+                    .filter(|r| r.state.is_live() && r.profile == name)
+                    .count()
+            },
+        );
         for b in next.breakers.iter_mut().filter(|b| b.auth) {
             b.login_hint = Some(login_hint(&self.config, &b.account));
         }

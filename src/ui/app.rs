@@ -3,7 +3,7 @@
 
 use super::detail::DetailView;
 use super::features_view::FeatureFilter;
-use super::keymap::{Action, Context};
+use super::keymap::{Action, Binding, Context};
 use super::log_view::LogView;
 use super::prompt::Prompt;
 use super::scroll::Scroll;
@@ -87,6 +87,9 @@ pub struct Outcome {
     pub want_detail: Option<FeatureId>,
 }
 
+/// How long a runtime notice stays in the hint bar when no key is pressed.
+pub const NOTICE_MS: i64 = 6_000;
+
 pub struct App {
     pub snapshot: Snapshot,
     pub focus: Pane,
@@ -94,6 +97,13 @@ pub struct App {
     pub selected_run: Option<RunId>,
     pub selected_feature: Option<FeatureId>,
     pub selected_job: Option<JobId>,
+    /// True once the user moved the Agents pane's selection (`j`, `k`, `G`...): it then
+    /// stays on its run. Until then, and again after `g`, it rides on the first row, so the
+    /// pane shows the live runs at its top however many ended runs are listed below them.
+    pub run_pinned: bool,
+    /// The same for the Queue pane's selection: unpinned, it rides on the first job (running
+    /// and waiting jobs are listed first).
+    pub job_pinned: bool,
     /// The Profiles view's selection, by name.
     pub selected_profile: Option<String>,
     /// Which features the Features pane lists.
@@ -109,6 +119,14 @@ pub struct App {
     pub quitting: bool,
     /// A short message of the UI's own (the runtime's notices come in the snapshot).
     pub message: Option<String>,
+    /// The runtime's notice the user has moved past (pressed a key while it showed): it is
+    /// not shown again.
+    notice_dismissed: Option<String>,
+    /// When the snapshot's notice last changed (by [`App::now_ms`]).
+    notice_since_ms: i64,
+    /// Every key binding: the defaults with `[keys]` of corral.toml over them. Keys, the
+    /// hint bar and the help overlay all read it.
+    pub keymap: Vec<Binding>,
     /// The moment the screen shows (ms since the epoch): uptimes and countdowns are measured
     /// from it. The event loop sets it from the system clock before each draw; tests set it
     /// by hand, so what they draw never depends on when they run.
@@ -123,6 +141,8 @@ impl App {
             selected_run: None,
             selected_feature: None,
             selected_job: None,
+            run_pinned: false,
+            job_pinned: false,
             selected_profile: None,
             filter: FeatureFilter::default(),
             view: View::Dashboard,
@@ -132,6 +152,9 @@ impl App {
             show_app_log: false,
             quitting: false,
             message: None,
+            keymap: super::keymap::DEFAULT_BINDINGS.to_vec(),
+            notice_dismissed: None,
+            notice_since_ms: snapshot.sampled_at_ms,
             now_ms: snapshot.sampled_at_ms,
         };
         app.set_snapshot(snapshot);
@@ -142,6 +165,10 @@ impl App {
     /// for the open detail again when its feature or one of its runs changed.
     pub fn set_snapshot(&mut self, snapshot: Snapshot) -> Outcome {
         let old = std::mem::replace(&mut self.snapshot, snapshot);
+        if self.snapshot.notice != old.notice {
+            self.notice_since_ms = self.now_ms;
+            self.notice_dismissed = None;
+        }
         let s = &self.snapshot;
         // The selected run ended and its job just started again (a retry): follow the job.
         if let Some(sel) = self.selected_run
@@ -156,25 +183,48 @@ impl App {
         {
             self.selected_run = Some(next);
         }
-        if !self
-            .selected_run
-            .is_some_and(|id| s.runs.iter().any(|r| r.id == id))
+        if !self.run_pinned
+            || !self
+                .selected_run
+                .is_some_and(|id| s.runs.iter().any(|r| r.id == id))
         {
             self.selected_run = s.runs.first().map(|r| r.id);
+            self.run_pinned = false;
         }
         self.keep_feature_visible();
         self.keep_profile_selected();
         let s = &self.snapshot;
-        if !self
-            .selected_job
-            .is_some_and(|id| s.jobs.iter().any(|j| j.id == id))
+        if !self.job_pinned
+            || !self
+                .selected_job
+                .is_some_and(|id| s.jobs.iter().any(|j| j.id == id))
         {
             self.selected_job = s.jobs.first().map(|j| j.id);
+            self.job_pinned = false;
         }
         Outcome {
             want_detail: self.detail_changed(&old),
             ..Outcome::default()
         }
+    }
+
+    /// The runtime's latest notice while it is news: until the next key pressed after it
+    /// came, and for at most [`NOTICE_MS`].
+    pub fn notice(&self) -> Option<&str> {
+        let text = self.snapshot.notice.as_deref()?;
+        let fresh = self.now_ms.saturating_sub(self.notice_since_ms) < NOTICE_MS;
+        (fresh && self.notice_dismissed.as_deref() != Some(text)).then_some(text)
+    }
+
+    /// A key went to the keymap: the notice on screen has been seen.
+    pub(super) fn dismiss_notice(&mut self) {
+        self.notice_dismissed = self.snapshot.notice.clone();
+    }
+
+    /// True while something on screen changes with time alone (a countdown, a notice that
+    /// will go): the event loop then redraws once a second.
+    pub fn ticking(&self) -> bool {
+        self.counting_down() || self.notice().is_some()
     }
 
     /// Where keys are looked up: the open view, else the focused pane.
@@ -306,11 +356,9 @@ impl App {
             Action::Bottom => self.move_to(false),
             Action::PageUp => self.log.scroll_up(10),
             Action::PageDown => self.log.scroll_down(10),
-            Action::Restart if self.focus == Pane::Queue => return self.retry_job(),
+            Action::RetryJob => return self.retry_job(),
             Action::CancelJob => self.cancel_job(),
-            Action::Sooner | Action::Later if self.focus == Pane::Queue => {
-                return self.job_priority(action);
-            }
+            Action::JobSooner | Action::JobLater => return self.job_priority(action),
             Action::Start => match (self.focus, self.selected_feature, target) {
                 (Pane::Features, Some(feature), _) => send(Command::StartFeature { feature }),
                 (Pane::Agents, _, Some((run, false))) => send(Command::Restart { run }),

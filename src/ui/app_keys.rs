@@ -32,7 +32,8 @@ impl App {
             }
             _ => {}
         }
-        match keymap::lookup(keymap::DEFAULT_BINDINGS, self.context(), key) {
+        self.dismiss_notice();
+        match keymap::lookup(&self.keymap, self.context(), key) {
             Some(action) => self.act(action),
             None => Outcome::default(),
         }

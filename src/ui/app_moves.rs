@@ -16,14 +16,16 @@ impl App {
         match self.focus {
             Pane::Agents => {
                 self.selected_run =
-                    step(s.runs.iter().map(|r| r.id).collect(), self.selected_run, by)
+                    step(s.runs.iter().map(|r| r.id).collect(), self.selected_run, by);
+                self.run_pinned = true;
             }
             Pane::Features => {
                 self.selected_feature = step(self.visible_feature_ids(), self.selected_feature, by)
             }
             Pane::Queue => {
                 self.selected_job =
-                    step(s.jobs.iter().map(|j| j.id).collect(), self.selected_job, by)
+                    step(s.jobs.iter().map(|j| j.id).collect(), self.selected_job, by);
+                self.job_pinned = true;
             }
             Pane::Log if by < 0 => self.log.scroll_up(1),
             Pane::Log => self.log.scroll_down(1),
@@ -41,9 +43,16 @@ impl App {
             }
         }
         match self.focus {
-            Pane::Agents => self.selected_run = pick(s.runs.iter().map(|r| r.id).collect(), top),
+            // `g` goes back to riding on the first row; `G` stays at the bottom.
+            Pane::Agents => {
+                self.selected_run = pick(s.runs.iter().map(|r| r.id).collect(), top);
+                self.run_pinned = !top;
+            }
             Pane::Features => self.selected_feature = pick(self.visible_feature_ids(), top),
-            Pane::Queue => self.selected_job = pick(s.jobs.iter().map(|j| j.id).collect(), top),
+            Pane::Queue => {
+                self.selected_job = pick(s.jobs.iter().map(|j| j.id).collect(), top);
+                self.job_pinned = !top;
+            }
             Pane::Log if top => self.log.scroll_to_top(),
             Pane::Log => self.log.follow_bottom(),
         }

@@ -1,6 +1,6 @@
 //! The help overlay's content, generated from the keymap: what each key does, by scope.
 
-use super::keymap::{Binding, label};
+use super::keymap::{Binding, Scope, label};
 
 /// One line of the help: the keys, joined (`j/↓`), and what they do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,38 +19,45 @@ pub struct HelpSection {
     pub entries: Vec<HelpEntry>,
 }
 
-/// The help overlay's content: a section per run of bindings with the same scope. Bindings
-/// next to each other with the same action or help text share a line; equal labels (the
-/// `1-3` of three keys) are written once.
+/// The help overlay's content: a section per scope, in the order scopes first appear (a
+/// remapped key listed apart from its scope's other keys still goes under its title).
+/// Bindings next to each other with the same action or help text share a line; equal labels
+/// (the `1-3` of three keys) are written once.
 pub fn help_sections(bindings: &[Binding], ascii: bool) -> Vec<HelpSection> {
-    let mut sections: Vec<HelpSection> = Vec::new();
-    let mut prev: Option<&Binding> = None;
+    let mut scopes: Vec<Scope> = Vec::new();
     for b in bindings {
-        let key = label(b, ascii);
-        if prev.is_none_or(|p| p.scope != b.scope) {
-            sections.push(HelpSection {
-                title: b.scope.title(),
-                entries: Vec::new(),
-            });
+        if !scopes.contains(&b.scope) {
+            scopes.push(b.scope);
         }
-        let entries = &mut sections.last_mut().expect("pushed above").entries;
-        let joins =
-            prev.is_some_and(|p| p.scope == b.scope && (p.action == b.action || p.help == b.help));
-        match entries.last_mut() {
-            Some(e) if joins => {
-                if !e.keys.split('/').any(|k| k == key) {
-                    e.keys.push('/');
-                    e.keys.push_str(key);
-                }
-            }
-            _ => entries.push(HelpEntry {
-                keys: key.to_string(),
-                help: b.help,
-            }),
-        }
-        prev = Some(b);
     }
-    sections
+    scopes
+        .into_iter()
+        .map(|scope| {
+            let mut entries: Vec<HelpEntry> = Vec::new();
+            let mut prev: Option<&Binding> = None;
+            for b in bindings.iter().filter(|b| b.scope == scope) {
+                let key = label(b, ascii);
+                let joins = prev.is_some_and(|p| p.action == b.action || p.help == b.help);
+                match entries.last_mut() {
+                    Some(e) if joins => {
+                        if !e.keys.split('/').any(|k| k == key) {
+                            e.keys.push('/');
+                            e.keys.push_str(key);
+                        }
+                    }
+                    _ => entries.push(HelpEntry {
+                        keys: key.to_string(),
+                        help: b.help,
+                    }),
+                }
+                prev = Some(b);
+            }
+            HelpSection {
+                title: scope.title(),
+                entries,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

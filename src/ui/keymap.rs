@@ -3,6 +3,7 @@
 
 use crate::api::FeatureStatus;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::borrow::Cow;
 
 /// What a key asks the UI to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,12 +48,19 @@ pub enum Action {
     MarkPassing,
     /// Mark the feature failing (asks first).
     MarkFailing,
-    /// Priority one lower: the feature (or, in the Queue pane, the job) starts sooner.
+    /// The feature's priority one lower: it starts sooner.
     Sooner,
-    /// Priority one higher: the feature (or the job) starts later.
+    /// The feature's priority one higher: it starts later.
     Later,
     /// Cancel the selected job (asks first).
     CancelJob,
+    /// Retry the selected job: a waiting, failed or cancelled one is tried again; a running
+    /// or done one is restarted through its run.
+    RetryJob,
+    /// The selected job's priority one lower: it starts sooner.
+    JobSooner,
+    /// The selected job's priority one higher: it starts later.
+    JobLater,
     /// Close a circuit breaker by hand: the selected job's account's, else the only open one.
     CloseBreaker,
     /// Open or close the Profiles view.
@@ -125,13 +133,28 @@ impl Scope {
     /// The Profiles view only.
     pub const PROFILES: Scope = Scope(Context::Profiles.bit());
 
+    /// Only `context`.
+    pub const fn only(context: Context) -> Scope {
+        Scope(context.bit())
+    }
+
+    /// This scope less `context`.
+    pub const fn without(self, context: Context) -> Scope {
+        Scope(self.0 & !context.bit())
+    }
+
+    /// True if it covers no context.
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
     /// True if a binding with this scope works in `context`.
     pub fn contains(self, context: Context) -> bool {
         self.0 & context.bit() != 0
     }
 
     /// How many contexts it covers: the hint bar lists narrower bindings first.
-    fn width(self) -> u32 {
+    pub fn width(self) -> u32 {
         self.0.count_ones()
     }
 
@@ -161,13 +184,13 @@ impl Scope {
 }
 
 /// One key bound to one action, in some contexts.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Binding {
     pub scope: Scope,
     pub code: KeyCode,
     pub mods: KeyModifiers,
     /// How the key is written in the hint bar and help.
-    pub label: &'static str,
+    pub label: Cow<'static, str>,
     pub action: Action,
     pub help: &'static str,
     /// The word shown in the one-line hint bar, if any (the help overlay shows every binding).
@@ -175,16 +198,6 @@ pub struct Binding {
     /// Where the hint bar shows the hint: the binding's scope, or fewer contexts for a key that
     /// works everywhere but matters most in one pane (`b` in the Queue pane).
     pub hint_in: Scope,
-}
-
-impl Binding {
-    /// The same binding with its hint shown only in `scope`.
-    const fn hint_only_in(self, scope: Scope) -> Binding {
-        Binding {
-            hint_in: scope,
-            ..self
-        }
-    }
 }
 
 const fn key(
@@ -199,7 +212,7 @@ const fn key(
         scope,
         code,
         mods: KeyModifiers::NONE,
-        label,
+        label: Cow::Borrowed(label),
         action,
         help,
         hint,
@@ -228,15 +241,24 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
     key(On::ANY, K::PageUp, "PgUp", A::PageUp, "page up / down", None),
     key(On::ANY, K::PageDown, "PgDn", A::PageDown, "page up / down", None),
     key(On::ANY, K::Char('P'), "P", A::Profiles, "profiles view, or close it", None),
-    key(On::ANY, K::Char('b'), "b", A::CloseBreaker, "close an open breaker", Some("breaker"))
-        .hint_only_in(On::QUEUE),
+    // Works everywhere, hinted where the jobs a breaker holds are listed.
+    Binding {
+        scope: On::ANY,
+        code: K::Char('b'),
+        mods: KeyModifiers::NONE,
+        label: Cow::Borrowed("b"),
+        action: A::CloseBreaker,
+        help: "close an open breaker",
+        hint: Some("breaker"),
+        hint_in: On::QUEUE,
+    },
     key(On::ANY, K::Char('?'), "?", A::Help, "this help", Some("help")),
     key(On::ANY, K::Char('q'), "q", A::Quit, "quit, stopping all agents", Some("quit")),
     Binding {
         scope: On::ANY,
         code: K::Char('c'),
         mods: KeyModifiers::CONTROL,
-        label: "ctrl-c",
+        label: Cow::Borrowed("ctrl-c"),
         action: A::Quit,
         help: "quit, as q",
         hint: None,
@@ -251,19 +273,20 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
     key(On::FEATURES, K::Char('6'), "4-6", A::FilterStatus(Some(S::Failed)), FILTER_2, None),
     key(On::FEATURES, K::Char('0'), "0", A::FilterStatus(None), "show every feature", None),
     key(On::FEATURES, K::Char('F'), "F", A::FilterText, "filter name or category", Some("filter")),
-    // In the Queue pane R retries the job (one that waits, failed or was cancelled): this
-    // binding, listed before the dashboard's, overrides its label there. R and c share a line.
-    key(On::QUEUE, K::Char('R'), "R", A::Restart, RETRY_CANCEL, Some("retry")),
+    // In the Queue pane R retries the job (one that waits, failed or was cancelled): a
+    // binding of that pane, narrower than the dashboard's R, so it wins there. R and c share
+    // a line.
+    key(On::QUEUE, K::Char('R'), "R", A::RetryJob, RETRY_CANCEL, Some("retry")),
     key(On::QUEUE, K::Char('c'), "c", A::CancelJob, RETRY_CANCEL, Some("cancel")),
-    key(On::QUEUE, K::Char('['), "[", A::Sooner, "job priority -1 / +1", Some("priority")),
-    key(On::QUEUE, K::Char(']'), "]", A::Later, "job priority -1 / +1", Some("priority")),
+    key(On::QUEUE, K::Char('['), "[", A::JobSooner, "job priority -1 / +1", Some("priority")),
+    key(On::QUEUE, K::Char(']'), "]", A::JobLater, "job priority -1 / +1", Some("priority")),
     key(On::VIEWS, K::Esc, "esc", A::Back, "close the view", Some("close")),
     key(On::PANES, K::Char('s'), "s", A::Start, "start selected or next", Some("start")),
     key(On::PANES, K::Char('p'), "p", A::Pause, "pause / resume: STOP/CONT", Some("pause")),
     key(On::PANES, K::Char('r'), "r", A::Resume, "pause / resume: STOP/CONT", Some("resume")),
     key(On::PANES, K::Char('x'), "x", A::Kill, "kill: x asks, X at once", Some("kill")),
     key(On::PANES, K::Char('X'), "X", A::KillNow, "kill: x asks, X at once", None),
-    // Overridden in the Queue pane, where R retries the job.
+    // The Queue pane binds R to retry.
     key(On::PANES, K::Char('R'), "R", A::Restart, "restart the agent", Some("restart")),
     key(On::PANES, K::Char(' '), "space", A::ToggleScheduler, "pause/resume scheduler", None),
     key(On::PANES, K::Char('+'), "+", A::MoreAgents, "one agent more / fewer", None),
@@ -294,36 +317,53 @@ const FILTER_2: &str = "passing/failing/failed";
 const LOG_VIEW: &str = "follow / wrap / own log";
 
 /// The label of a key in the current glyph set (arrows have ASCII names).
-pub fn label(b: &Binding, ascii: bool) -> &'static str {
-    match (b.label, ascii) {
+pub fn label(b: &Binding, ascii: bool) -> &str {
+    match (b.label.as_ref(), ascii) {
         ("↓", true) => "down",
         ("↑", true) => "up",
         (l, _) => l,
     }
 }
 
+/// The first key bound to `action`, as the help writes it.
+pub fn key_of(bindings: &[Binding], action: Action) -> Option<&str> {
+    bindings
+        .iter()
+        .find(|b| b.action == action)
+        .map(|b| b.label.as_ref())
+}
+
+/// The binding that wins for a key in `context` among `bindings`: the narrowest scope (a
+/// pane's own binding over the dashboard's), then the first listed.
+fn winner(
+    bindings: &[Binding],
+    context: Context,
+    code: KeyCode,
+    mods: KeyModifiers,
+) -> Option<&Binding> {
+    bindings
+        .iter()
+        .filter(|b| b.scope.contains(context) && b.code == code && b.mods == mods)
+        .min_by_key(|b| b.scope.width())
+}
+
 /// The action bound to a key press in `context`, if any. Shift is ignored for characters,
-/// since the character itself already says whether it was shifted. The first binding listed
-/// wins: a narrower one listed before a wider one overrides it where it applies.
+/// since the character itself already says whether it was shifted. Where two bindings have
+/// the key, the narrower scope wins: a pane's own binding overrides the dashboard's.
 pub fn lookup(bindings: &[Binding], context: Context, ev: &KeyEvent) -> Option<Action> {
     let mods = match ev.code {
         KeyCode::Char(_) | KeyCode::BackTab => ev.modifiers - KeyModifiers::SHIFT,
         _ => ev.modifiers,
     };
-    bindings
-        .iter()
-        .find(|b| b.scope.contains(context) && b.code == ev.code && b.mods == mods)
-        .map(|b| b.action)
+    winner(bindings, context, ev.code, mods).map(|b| b.action)
 }
 
-/// The bindings that work in `context`: those of its scope that no binding listed earlier
-/// overrides (see [`lookup`]).
-fn active(bindings: &[Binding], context: Context) -> impl Iterator<Item = &Binding> {
-    bindings.iter().enumerate().filter_map(move |(i, b)| {
-        let overridden = bindings[..i]
-            .iter()
-            .any(|e| e.scope.contains(context) && e.code == b.code && e.mods == b.mods);
-        (b.scope.contains(context) && !overridden).then_some(b)
+/// The bindings that work in `context`: those of its scope that no other binding overrides
+/// (see [`lookup`]).
+pub fn active(bindings: &[Binding], context: Context) -> impl Iterator<Item = &Binding> {
+    bindings.iter().filter(move |b| {
+        b.scope.contains(context)
+            && winner(bindings, context, b.code, b.mods).is_some_and(|w| std::ptr::eq(w, *b))
     })
 }
 
@@ -351,6 +391,24 @@ pub struct Hint {
     pub action: Action,
 }
 
+/// The hint for `action` in `context` even where the bar leaves it out (`b breaker` outside
+/// the Queue pane while a breaker waits for a login): its active keys, and its word.
+pub fn hint_for(bindings: &[Binding], context: Context, action: Action) -> Option<Hint> {
+    let keys: Vec<&Binding> = active(bindings, context)
+        .filter(|b| b.action == action)
+        .collect();
+    let word = keys.iter().find_map(|b| b.hint)?;
+    Some(Hint {
+        keys: keys
+            .iter()
+            .map(|b| b.label.as_ref())
+            .collect::<Vec<_>>()
+            .join(" "),
+        word,
+        action,
+    })
+}
+
 /// The hint bar's hints in `context`, in the order of [`hints`].
 pub fn hint_bar(bindings: &[Binding], context: Context) -> Vec<Hint> {
     let mut bar: Vec<Hint> = Vec::new();
@@ -359,7 +417,7 @@ pub fn hint_bar(bindings: &[Binding], context: Context) -> Vec<Hint> {
         match bar.last_mut() {
             Some(last) if last.word == word => {
                 last.keys.push(' ');
-                last.keys.push_str(b.label);
+                last.keys.push_str(&b.label);
             }
             _ => bar.push(Hint {
                 keys: b.label.to_string(),
@@ -377,22 +435,8 @@ mod tests {
 
     #[test]
     fn no_key_is_bound_twice_in_any_context() {
-        // Twice only as an override: a narrower binding listed first.
-        for context in Context::ALL {
-            let mut seen = std::collections::HashMap::new();
-            for b in DEFAULT_BINDINGS
-                .iter()
-                .filter(|b| b.scope.contains(context))
-            {
-                if let Some(first) = seen.insert((b.code, b.mods), b.scope) {
-                    assert!(
-                        first.width() < b.scope.width(),
-                        "{} bound twice in {context:?}",
-                        b.label
-                    );
-                }
-            }
-        }
+        // Twice only as a pane's own meaning over the dashboard's (R retries in the Queue).
+        assert_eq!(crate::ui::keys_config::conflicts(DEFAULT_BINDINGS), Ok(()));
         let upper_x = KeyEvent::new(KeyCode::Char('X'), KeyModifiers::SHIFT);
         let found = |ctx, ev: &KeyEvent| lookup(DEFAULT_BINDINGS, ctx, ev);
         assert_eq!(found(Context::Agents, &upper_x), Some(Action::KillNow));
@@ -407,13 +451,13 @@ mod tests {
         assert_eq!(found(Context::Agents, &two), None);
         let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
         assert_eq!(found(Context::Queue, &key('c')), Some(Action::CancelJob));
-        assert_eq!(found(Context::Queue, &key('[')), Some(Action::Sooner));
         assert_eq!(found(Context::Agents, &key('[')), None);
         for context in Context::ALL {
             assert_eq!(found(context, &key('b')), Some(Action::CloseBreaker));
         }
-        // R keeps its action in the Queue pane, where it is labelled retry.
-        assert_eq!(found(Context::Queue, &key('R')), Some(Action::Restart));
+        // R is the Queue pane's own binding there: it retries the job.
+        assert_eq!(found(Context::Queue, &key('R')), Some(Action::RetryJob));
+        assert_eq!(found(Context::Queue, &key('[')), Some(Action::JobSooner));
         assert_eq!(found(Context::Agents, &key('R')), Some(Action::Restart));
     }
 

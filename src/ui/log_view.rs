@@ -55,9 +55,23 @@ impl LogView {
 
     /// Appends a live line if it belongs to the shown run and is newer than what is held.
     /// Returns whether the view changed.
+    /// A line with the seq of the last one held replaces it: the runtime shows a line the
+    /// agent has not finished (a question waiting for input) with the seq the finished line
+    /// will get.
     pub fn push(&mut self, line: LogLine) -> bool {
-        if Some(line.run) != self.run || self.lines.back().is_some_and(|l| l.seq >= line.seq) {
+        if Some(line.run) != self.run || self.lines.back().is_some_and(|l| l.seq > line.seq) {
             return false;
+        }
+        if let Some(last) = self.lines.back_mut().filter(|l| l.seq == line.seq) {
+            if last.text == line.text && last.stream == line.stream {
+                return false;
+            }
+            if let Some(search) = &mut self.search {
+                search.forget_last(line.seq);
+                search.added(&line);
+            }
+            *last = line;
+            return true;
         }
         if self.lines.len() >= LOG_VIEW_LINES {
             self.lines.pop_front();

@@ -8,6 +8,7 @@ pub mod detail;
 pub mod features_view;
 mod help;
 pub mod keymap;
+pub mod keys_config;
 mod log_view;
 mod profiles;
 pub mod prompt;
@@ -42,14 +43,17 @@ fn now_ms() -> i64 {
 
 /// Runs the dashboard until the runtime reports that every agent has stopped (after a quit,
 /// or a Shutdown sent from elsewhere, e.g. on SIGTERM). The terminal must already be set up.
+/// `keymap` is what [`keys_config::build`] made of corral.toml's `[keys]`.
 pub async fn run(
     terminal: &mut ratatui::DefaultTerminal,
     handle: RuntimeHandle,
     theme: Theme,
+    keymap: Vec<keymap::Binding>,
 ) -> std::io::Result<()> {
     let mut snapshots = handle.snapshots();
     let mut events = handle.subscribe();
     let mut app = App::new(snapshots.borrow_and_update().clone());
+    app.keymap = keymap;
     let mut keys = EventStream::new();
     let mut shown: Option<RunId> = None;
     let mut dirty = true;
@@ -80,7 +84,7 @@ pub async fn run(
                 dirty = false;
             }
             // A second after the last frame, whatever caused it: one redraw a second at most.
-            _ = tokio::time::sleep_until(last_draw + TICK), if !dirty && app.counting_down() => {
+            _ = tokio::time::sleep_until(last_draw + TICK), if !dirty && app.ticking() => {
                 dirty = true;
             }
             ev = keys.next() => match ev {
@@ -100,6 +104,8 @@ pub async fn run(
                 if changed.is_err() {
                     return Ok(()); // the runtime is gone
                 }
+                // A notice's time on screen counts from now, not from the last frame.
+                app.now_ms = now_ms();
                 let outcome = app.set_snapshot(snapshots.borrow_and_update().clone());
                 apply(&handle, &mut app, outcome).await;
                 dirty = true;

@@ -34,7 +34,7 @@ impl App {
         self.snapshot.jobs.iter().find(|j| j.id == id)
     }
 
-    /// `R` in the Queue pane. A waiting, failed or cancelled job is retried (its backoff ends,
+    /// `R` in the Queue pane (retry_job). A waiting, failed or cancelled job is retried (its backoff ends,
     /// or it gets fresh attempts); a running or done one is restarted through its run, as `R`
     /// does in the other panes.
     pub(super) fn retry_job(&mut self) -> Outcome {
@@ -87,7 +87,7 @@ impl App {
             return out;
         }
         let priority = match action {
-            Action::Sooner => priority.saturating_sub(1),
+            Action::JobSooner => priority.saturating_sub(1),
             _ => priority.saturating_add(1),
         };
         out.commands

@@ -94,6 +94,20 @@ impl Search {
         }
     }
 
+    /// Forgets the matches of the newest line, `seq`, which is being replaced (an unfinished
+    /// line that grew or ended); a current match on it moves to the match before.
+    pub fn forget_last(&mut self, seq: u64) {
+        if let Some(&(s, n)) = self.hits.back()
+            && s == seq
+        {
+            self.hits.pop_back();
+            self.total -= n;
+        }
+        if self.current.is_some_and(|(s, _)| s == seq) {
+            self.current = self.hits.back().map(|(s, n)| (*s, n - 1));
+        }
+    }
+
     /// Forgets lines older than `seq`, which the pane no longer holds.
     pub fn dropped_before(&mut self, seq: u64) {
         while let Some(&(s, n)) = self.hits.front() {

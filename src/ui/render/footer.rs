@@ -1,8 +1,9 @@
 //! The hint bar. It fits its width by leaving out the least useful hints first rather than
 //! cutting words in half.
 
+use crate::api::BreakerState;
 use crate::ui::app::App;
-use crate::ui::keymap::{Action, DEFAULT_BINDINGS, hint_bar};
+use crate::ui::keymap::{Action, hint_bar, hint_for};
 use crate::ui::prompt::PromptKind;
 use crate::ui::theme::Theme;
 use ratatui::Frame;
@@ -22,7 +23,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let message = if app.quitting {
         Some("stopping every agent...".to_string())
     } else {
-        app.message.clone().or_else(|| app.snapshot.notice.clone())
+        app.message
+            .clone()
+            .or_else(|| app.notice().map(String::from))
     };
     let wanted = message
         .as_ref()
@@ -33,7 +36,16 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             Span::raw(format!(" {word}  ")),
         ]
     };
-    let must = |a: Action| matches!(a, Action::Help | Action::Quit);
+    // While a breaker waits for a login its key is what the user needs next: it is hinted in
+    // every pane and never left out to make room.
+    let login = app
+        .snapshot
+        .breakers
+        .iter()
+        .any(|b| b.auth && b.state != BreakerState::Closed);
+    let must = |a: Action| {
+        matches!(a, Action::Help | Action::Quit) || (login && a == Action::CloseBreaker)
+    };
     let hints: Vec<(bool, Vec<Span>)> = match app.prompt().map(|p| p.kind) {
         // While a prompt is open the keymap does nothing: hint the prompt's own keys.
         Some(kind) => {
@@ -48,10 +60,24 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 .collect()
         }
         // What works here: the open view's keys, or the focused pane's.
-        None => hint_bar(DEFAULT_BINDINGS, app.context())
-            .into_iter()
-            .map(|h| (must(h.action), hint(h.keys, h.word)))
-            .collect(),
+        None => {
+            let mut bar = hint_bar(&app.keymap, app.context());
+            if login
+                && !bar.iter().any(|h| h.action == Action::CloseBreaker)
+                && let Some(b) = hint_for(&app.keymap, app.context(), Action::CloseBreaker)
+            {
+                // Before help and quit, which end the bar.
+                let at = bar
+                    .iter()
+                    .position(|h| h.action == Action::Help)
+                    .unwrap_or(bar.len());
+                bar.insert(at, b);
+            }
+            bar
+        }
+        .into_iter()
+        .map(|h| (must(h.action), hint(h.keys, h.word)))
+        .collect(),
     };
     let mut keep: Vec<bool> = vec![true; hints.len()];
     let total = |keep: &[bool]| -> usize {
@@ -79,15 +105,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if let Some(msg) = message {
         let free = room.saturating_sub(width(&spans) + 1);
         if free >= 8 {
-            let msg: String = if msg.chars().count() > free {
-                let mut cut: String = msg.chars().take(free.saturating_sub(3)).collect();
-                cut.push_str("...");
-                cut
-            } else {
-                msg
-            };
+            let msg = super::truncate(&msg, free, theme.ascii);
             spans.push(Span::raw(
-                " ".repeat(free.saturating_sub(msg.chars().count())),
+                " ".repeat(free.saturating_sub(Span::raw(msg.as_str()).width())),
             ));
             spans.push(Span::styled(msg, theme.accent()));
         }

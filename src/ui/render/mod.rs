@@ -1,6 +1,7 @@
 //! Draws an [`App`] into a frame. Pure: the same app, theme and time give the same frame.
 
 mod detail;
+mod fit;
 mod footer;
 mod header;
 mod log_pane;
@@ -27,13 +28,13 @@ struct Areas {
     footer: Rect,
 }
 
-/// Where each part goes. `queue_rows` is how many rows the Queue pane would like (its jobs,
-/// borders and column titles) when it has focus: it grows to show them, up to half the body,
-/// leaving the Log pane two lines.
+/// Where each part goes. `queue_rows` is how many rows the Queue pane would like (borders,
+/// column titles and its jobs: all of them when it has focus, else the running and waiting
+/// ones): it grows to show them, up to half the body, leaving the Log pane two lines.
 fn areas(full: Rect, queue_rows: u16) -> Areas {
     let body = full.height.saturating_sub(2);
     let top = (body * 38 / 100).max(6);
-    let queue = (body * 20 / 100).clamp(5, 8);
+    let queue = (body * 20 / 100).clamp(6, 8);
     let most = (body / 2).min(body.saturating_sub(top + 4));
     let queue = queue.max(queue_rows.min(most));
     let rows = Layout::default()
@@ -82,10 +83,14 @@ fn pane_block<'a>(title: String, focused: bool, theme: &Theme) -> Block<'a> {
 /// the clock, so the same app gives the same frame.
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     let now_ms = app.now_ms;
+    let jobs = &app.snapshot.jobs;
     let queue_rows = match (&app.view, app.focus) {
-        (View::Dashboard, Pane::Queue) => (app.snapshot.jobs.len() as u16).saturating_add(3),
-        _ => 0,
+        (View::Dashboard, Pane::Queue) => jobs.len(),
+        _ => jobs.iter().filter(|j| j.state.is_open()).count(),
     };
+    let queue_rows = u16::try_from(queue_rows)
+        .unwrap_or(u16::MAX)
+        .saturating_add(3);
     let a = areas(frame.area(), queue_rows);
     header::draw(frame, a.header, app, theme);
     match &app.view {

@@ -2,7 +2,7 @@
 
 use crate::ui::app::{App, Confirm, Overlay};
 use crate::ui::help::{HelpEntry, HelpSection, help_sections};
-use crate::ui::keymap::DEFAULT_BINDINGS;
+use crate::ui::keymap::{Action, key_of};
 use crate::ui::prompt::{LineEditor, PromptKind};
 use crate::ui::theme::Theme;
 use ratatui::Frame;
@@ -100,7 +100,7 @@ fn pack(sections: &[HelpSection], columns: usize, rows: usize) -> Option<Vec<Vec
 /// Every binding by scope, in as many columns of 38 cells as fit (up to three), scrolled
 /// with j/k when even that is taller than the screen.
 fn help(frame: &mut Frame, app: &App, theme: &Theme) {
-    let sections = help_sections(DEFAULT_BINDINGS, theme.ascii);
+    let sections = help_sections(&app.keymap, theme.ascii);
     let area = frame.area();
     let inner = area.width.saturating_sub(4); // the popup's margin and borders
     let columns = usize::from((inner / HELP_COLUMN).clamp(1, 3));
@@ -145,12 +145,14 @@ fn help(frame: &mut Frame, app: &App, theme: &Theme) {
     let offset = app.help_scroll.fit(rows, popup.height.saturating_sub(2));
     frame.render_widget(Clear, popup);
     let dot = theme.dot();
+    // The keys named in the title are the keymap's (remapped ones included).
+    let key = |a: Action| key_of(&app.keymap, a).unwrap_or("?");
     let scroll = if app.help_scroll.scrolls() {
-        format!(" {dot} j/k scroll")
+        format!(" {dot} {}/{} scroll", key(Action::Down), key(Action::Up))
     } else {
         String::new()
     };
-    let title = format!(" Keys {dot} ? or esc to close{scroll} ");
+    let title = format!(" Keys {dot} {} or esc to close{scroll} ", key(Action::Help));
     let block = Block::default()
         .borders(Borders::ALL)
         .border_set(theme.border_set(true))

@@ -156,7 +156,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
     let columns = if wide { 7 } else { 6 };
     let fixed = id_w + state_w + attempt_w + next_w + profile_w + (columns - 1);
     // The feature takes what it needs up to a cap, keeping the error column readable.
-    let feature_cap = if wide { 28 } else { 16 };
+    let feature_cap = if wide { 32 } else { 24 };
     let feature_w = widest("feature", &|r| cells(&r.feature))
         .min(feature_cap)
         .min(inner.saturating_sub(fixed + MIN_ERROR))

@@ -1,7 +1,8 @@
 //! The Agents and Features panes.
 
+use super::fit::{Col, cells, fit, id_list};
 use super::overlay::prompt_line;
-use super::{format_bytes, format_cpu, format_spend, format_uptime, pane_block};
+use super::{format_bytes, format_cpu, format_spend, format_uptime, pane_block, truncate};
 use crate::api::{FeatureStatus, RunState};
 use crate::ui::app::App;
 use crate::ui::prompt::PromptKind;
@@ -11,15 +12,6 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Row, Table, TableState};
-
-/// Columns narrow panes drop first are left out below this inner width.
-const WIDE: u16 = 54;
-/// The Agents pane shows cpu and mem columns from this inner width on.
-const WIDE_WITH_STATS: u16 = 62;
-/// The Features pane shows category and deps from this inner width on.
-const FEATURES_WIDE: u16 = 50;
-/// The Features pane shows how many times each feature was tried from this inner width on.
-const FEATURES_WITH_ATTEMPTS: u16 = 50;
 
 fn signal_name(sig: i32) -> String {
     match sig {
@@ -64,11 +56,16 @@ pub(super) fn render_table(
     frame.render_stateful_widget(table, area, &mut state);
 }
 
+/// Agents pane columns, in order; the feature (with its id) is the one that takes the rest.
+const AGENT_COLUMNS: [&str; 7] = ["  id", "role", "feature", "state", "pid", "up", "usage"];
+/// The feature column is not squeezed below this while other columns can make room.
+const AGENT_FEATURE_MIN: usize = 20;
+
 pub fn agents(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, now_ms: i64, focused: bool) {
-    let wide = area.width.saturating_sub(2) >= WIDE;
-    let with_stats = area.width.saturating_sub(2) >= WIDE_WITH_STATS;
+    let ascii = theme.ascii;
     let runs = &app.snapshot.runs;
-    let rows: Vec<Row> = runs
+    // The texts of each row, before the widths are known.
+    let texts: Vec<[String; 7]> = runs
         .iter()
         .map(|r| {
             let end = r.finished_at_ms.unwrap_or(now_ms);
@@ -77,73 +74,69 @@ pub fn agents(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, now_ms: i
                 (Some(id), None) => format!("#{id}"),
                 _ => "-".into(),
             };
-            let state = Cell::from(state_text(r.state)).style(theme.run_state(r.state));
-            let glyph = Span::styled(theme.run_glyph(r.state), theme.run_state(r.state));
-            let id = Cell::from(Line::from(vec![glyph, Span::raw(format!(" {}", r.id))]));
-            let uptime = Cell::from(format_uptime(end - r.started_at_ms));
-            if wide {
-                let pid = r.pid.map_or("-".into(), |p| p.to_string());
-                let mut cells = vec![
-                    id,
-                    Cell::from(r.role.as_str()),
-                    Cell::from(feature),
-                    state,
-                    Cell::from(pid),
-                    uptime,
-                ];
-                if with_stats {
-                    // A live run shows its load; an ended one what it spent, if it said.
-                    let usage = match (r.stats, r.usage) {
-                        (Some(s), _) => format!(
-                            "{:<4} {}",
-                            format_cpu(s.cpu_tenths),
-                            format_bytes(s.rss_bytes)
-                        ),
-                        (None, Some(u)) => format_spend(&u).unwrap_or_default(),
-                        (None, None) => String::new(),
-                    };
-                    cells.push(Cell::from(usage));
-                }
-                Row::new(cells)
-            } else {
-                let pid = r.pid.map_or("-".into(), |p| p.to_string());
-                Row::new(vec![
-                    id,
-                    Cell::from(feature),
-                    state,
-                    Cell::from(pid),
-                    uptime,
-                ])
-            }
+            // A live run shows its load; an ended one what it spent, if it said.
+            let usage = match (r.stats, r.usage) {
+                (Some(s), _) => format!(
+                    "{:<4} {}",
+                    format_cpu(s.cpu_tenths),
+                    format_bytes(s.rss_bytes)
+                ),
+                (None, Some(u)) => format_spend(&u).unwrap_or_default(),
+                (None, None) => String::new(),
+            };
+            [
+                format!("  {}", r.id),
+                r.role.as_str().to_string(),
+                feature,
+                state_text(r.state),
+                r.pid.map_or("-".into(), |p| p.to_string()),
+                format_uptime(end - r.started_at_ms),
+                usage,
+            ]
         })
         .collect();
-    let (widths, header) = if wide {
-        let mut widths = vec![
-            Constraint::Length(5),
-            Constraint::Length(7),
-            Constraint::Min(10),
-            Constraint::Length(11),
-            Constraint::Length(7),
-            Constraint::Length(6),
-        ];
-        let mut titles = vec!["  id", "role", "feature", "state", "pid", "up"];
-        if with_stats {
-            widths.push(Constraint::Length(10));
-            titles.push("usage");
-        }
-        (widths, Row::new(titles))
-    } else {
-        (
-            vec![
-                Constraint::Length(5),
-                Constraint::Min(8),
-                Constraint::Length(9),
-                Constraint::Length(7),
-                Constraint::Length(6),
-            ],
-            Row::new(["  id", "feature", "state", "pid", "up"]),
-        )
-    };
+    let widest = |i: usize| texts.iter().map(|t| cells(&t[i])).max().unwrap_or(0);
+    // (cap, drop rank): pid goes first, then role, usage and uptime.
+    let rules = [
+        (usize::MAX, 0),
+        (8, 3),
+        (usize::MAX, 0),
+        (12, 0),
+        (8, 4),
+        (6, 1),
+        (10, 2),
+    ];
+    let cols: Vec<Col> = AGENT_COLUMNS
+        .iter()
+        .zip(rules)
+        .enumerate()
+        .map(|(i, (h, (cap, drop)))| Col::new(h, widest(i), cap, drop))
+        .collect();
+    let widths = fit(
+        area.width.saturating_sub(2) as usize,
+        &cols,
+        2,
+        AGENT_FEATURE_MIN.min(widest(2)),
+    );
+    let rows: Vec<Row> = runs
+        .iter()
+        .zip(&texts)
+        .map(|(r, t)| {
+            let style = theme.run_state(r.state);
+            Row::new(widths.iter().enumerate().filter_map(|(i, w)| {
+                let w = (*w)?;
+                Some(match i {
+                    0 => Cell::from(Line::from(vec![
+                        Span::styled(theme.run_glyph(r.state), style),
+                        Span::raw(format!(" {}", r.id)),
+                    ])),
+                    3 => Cell::from(truncate(&t[i], w, ascii)).style(style),
+                    _ => Cell::from(truncate(&t[i], w, ascii)),
+                })
+            }))
+        })
+        .collect();
+    let (widths, header) = shown_columns(&widths, &AGENT_COLUMNS);
     let live = app.live_agents();
     let title = format!("Agents {live} live");
     let selected = app
@@ -160,75 +153,99 @@ pub fn agents(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, now_ms: i
     );
 }
 
-fn id_list(ids: &[crate::api::FeatureId]) -> String {
-    ids.iter()
-        .map(|i| i.to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
+/// The constraints and header row of the columns [`fit`] kept.
+fn shown_columns<'a>(widths: &[Option<usize>], titles: &[&'a str]) -> (Vec<Constraint>, Row<'a>) {
+    let kept: Vec<(u16, &str)> = widths
+        .iter()
+        .zip(titles)
+        .filter_map(|(w, t)| w.map(|w| (u16::try_from(w).unwrap_or(u16::MAX), *t)))
+        .collect();
+    (
+        kept.iter().map(|(w, _)| Constraint::Length(*w)).collect(),
+        Row::new(kept.iter().map(|(_, t)| *t)),
+    )
 }
 
+/// Features pane columns, in order; the name takes the rest.
+const FEATURE_COLUMNS: [&str; 6] = ["  id", "category", "name", "status", "try", "deps"];
+/// The name is not squeezed below this while other columns can make room.
+const FEATURE_NAME_MIN: usize = 18;
+
 pub fn features(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool) {
-    let inner_width = area.width.saturating_sub(2);
-    let wide = inner_width >= FEATURES_WIDE;
-    let with_attempts = inner_width >= FEATURES_WITH_ATTEMPTS;
+    let ascii = theme.ascii;
     let features = app.visible_features();
-    let rows: Vec<Row> = features
+    let ids = |ids: &[crate::api::FeatureId]| -> Vec<String> {
+        ids.iter().map(|i| i.to_string()).collect()
+    };
+    // The dependency column: the prefix and the ids, cut between ids when too long.
+    let deps: Vec<(&str, Vec<String>)> = features
         .iter()
-        .map(|f| {
-            let style = theme.feature_style(f.status);
-            let glyph = Span::styled(theme.feature_glyph(f.status), style);
-            let id = Cell::from(Line::from(vec![glyph, Span::raw(format!(" {}", f.id))]));
-            let deps = match f.status {
-                FeatureStatus::Blocked | FeatureStatus::Pending if !f.blocked_by.is_empty() => {
-                    format!("by {}", id_list(&f.blocked_by))
-                }
-                _ if !f.dependencies.is_empty() => format!("deps {}", id_list(&f.dependencies)),
-                _ => String::new(),
-            };
-            let status = f.status.as_str().replace('_', " ");
-            let name = Cell::from(f.name.clone()).style(style);
-            if wide {
-                let mut cells = vec![
-                    id,
-                    Cell::from(f.category.clone()),
-                    name,
-                    Cell::from(status).style(style),
-                ];
-                if with_attempts {
-                    cells.push(Cell::from(format!("{:>3}", f.attempts)));
-                }
-                cells.push(Cell::from(deps));
-                Row::new(cells)
-            } else {
-                Row::new(vec![id, name, Cell::from(status).style(style)])
+        .map(|f| match f.status {
+            FeatureStatus::Blocked | FeatureStatus::Pending if !f.blocked_by.is_empty() => {
+                ("by ", ids(&f.blocked_by))
             }
+            _ if !f.dependencies.is_empty() => ("deps ", ids(&f.dependencies)),
+            _ => ("", Vec::new()),
         })
         .collect();
-    let (widths, header) = if wide {
-        let mut widths = vec![
-            Constraint::Length(5),
-            Constraint::Length(8),
-            Constraint::Fill(3),
-            Constraint::Length(11),
-        ];
-        let mut titles = vec!["  id", "category", "name", "status"];
-        if with_attempts {
-            widths.push(Constraint::Length(3));
-            titles.push("try");
-        }
-        widths.push(Constraint::Fill(2));
-        titles.push("deps");
-        (widths, Row::new(titles))
-    } else {
-        (
-            vec![
-                Constraint::Length(5),
-                Constraint::Min(8),
-                Constraint::Length(11),
-            ],
-            Row::new(["  id", "name", "status"]),
-        )
-    };
+    let texts: Vec<[String; 6]> = features
+        .iter()
+        .zip(&deps)
+        .map(|(f, (prefix, list))| {
+            [
+                format!("  {}", f.id),
+                f.category.clone(),
+                f.name.clone(),
+                f.status.as_str().replace('_', " "),
+                format!("{:>3}", f.attempts),
+                format!("{prefix}{}", list.join(", ")),
+            ]
+        })
+        .collect();
+    let widest = |i: usize| texts.iter().map(|t| cells(&t[i])).max().unwrap_or(0);
+    // (cap, drop rank): attempts go first, then the category, the deps and the status word
+    // (the glyph still shows the status).
+    let rules = [
+        (usize::MAX, 0),
+        (12, 3),
+        (usize::MAX, 0),
+        (11, 1),
+        (3, 4),
+        (16, 2),
+    ];
+    let cols: Vec<Col> = FEATURE_COLUMNS
+        .iter()
+        .zip(rules)
+        .enumerate()
+        .map(|(i, (h, (cap, drop)))| Col::new(h, widest(i), cap, drop))
+        .collect();
+    let widths = fit(
+        area.width.saturating_sub(2) as usize,
+        &cols,
+        2,
+        FEATURE_NAME_MIN.min(widest(2)),
+    );
+    let rows: Vec<Row> = features
+        .iter()
+        .zip(&texts)
+        .zip(&deps)
+        .map(|((f, t), (prefix, list))| {
+            let style = theme.feature_style(f.status);
+            Row::new(widths.iter().enumerate().filter_map(|(i, w)| {
+                let w = (*w)?;
+                Some(match i {
+                    0 => Cell::from(Line::from(vec![
+                        Span::styled(theme.feature_glyph(f.status), style),
+                        Span::raw(format!(" {}", f.id)),
+                    ])),
+                    2 | 3 => Cell::from(truncate(&t[i], w, ascii)).style(style),
+                    5 => Cell::from(id_list(prefix, list, w, ascii)),
+                    _ => Cell::from(truncate(&t[i], w, ascii)),
+                })
+            }))
+        })
+        .collect();
+    let (widths, header) = shown_columns(&widths, &FEATURE_COLUMNS);
     let t = &app.snapshot.totals;
     let title = if app.filter.is_active() {
         let (dot, all) = (theme.dot(), app.snapshot.features.len());
