@@ -60,23 +60,20 @@ pub fn notify(project: &Path) {
     let _ = control::send(project, &Command::Reload);
 }
 
-/// Prints `text` and a newline; a reader that went away (`| head`) is not an error.
+/// Prints `text` and a newline, hostile characters escaped (see [`super::output`]).
 pub fn emit(text: &str) -> Result<()> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    let written = out
-        .write_all(text.as_bytes())
-        .and_then(|()| out.write_all(b"\n"))
-        .and_then(|()| out.flush());
-    match written {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(BacklogCommandError::Stdout(e)),
-        _ => Ok(()),
-    }
+    super::output::print_text(text).map_err(BacklogCommandError::Stdout)
+}
+
+/// Prints `value` as pretty JSON (see [`super::output`]).
+pub fn emit_json(value: &impl serde::Serialize) -> Result<()> {
+    super::output::print_json(value).map_err(BacklogCommandError::Stdout)
 }
 
 /// `feature 4 ("Cart totals")`, quotes and control characters escaped.
 pub fn label(id: i64, name: &str) -> String {
-    format!("feature {id} ({name:?})")
+    // Debug quotes and escapes controls; what it lets through (bidi controls) is escaped after.
+    printable(&format!("feature {id} ({name:?})"), false)
 }
 
 /// `no feature 42`.
@@ -84,18 +81,10 @@ pub fn no_feature(id: i64) -> BacklogCommandError {
     BacklogCommandError::Refused(format!("no feature {id}"))
 }
 
-/// Text for a terminal: control characters (escape sequences, `\r`) escaped, and newlines too
-/// unless `keep_newlines`.
+/// Text for a terminal: control characters (escape sequences, `\r`), C1 controls and bidi
+/// overrides escaped, and newlines too unless `keep_newlines`.
 pub fn printable(text: &str, keep_newlines: bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() && !(keep_newlines && c == '\n') {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    crate::core::printable::printable(text, keep_newlines).into_owned()
 }
 
 /// Rows as aligned columns, two spaces apart; the last column is not padded.

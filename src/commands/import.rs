@@ -4,7 +4,9 @@
 //! backlog) inside one write transaction and written only if every item is right, so a bad file
 //! leaves the database exactly as it was.
 
-use super::backlog::{BacklogCommandError, Result, emit, max_dependencies, notify, open_store};
+use super::backlog::{
+    BacklogCommandError, Result, emit, emit_json, max_dependencies, notify, open_store,
+};
 use crate::core::backlog::{FeatureSpec, parse_import, validate_import};
 use crate::runtime::now_ms;
 use crate::runtime::store::backlog::{dependency_graph, insert_features};
@@ -66,5 +68,5 @@ pub fn export_backlog(project: &Path) -> Result<()> {
         .iter()
         .map(|f| f.spec())
         .collect();
-    emit(&serde_json::to_string_pretty(&specs).unwrap_or_default())
+    emit_json(&specs)
 }

@@ -10,6 +10,7 @@ mod import;
 mod init;
 mod job;
 mod job_view;
+pub mod output;
 mod status;
 
 pub use backlog::BacklogCommandError;

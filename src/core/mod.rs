@@ -17,6 +17,7 @@ pub mod lines;
 mod model;
 pub mod model_choice;
 mod outcome;
+pub mod printable;
 mod queue;
 mod records;
 pub mod redact;

@@ -1,0 +1,197 @@
+//! Hostile text through the real binary on a real terminal (a pty): feature names, reasons and
+//! agents' error lines full of escape sequences, C1 controls and bidi overrides never reach the
+//! terminal raw from `corral status` or `corral run --headless`.
+
+mod common;
+
+use common::cli::{corral, ok};
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Names that retitle the window, clear the screen, hide the cursor, start a C1 CSI/OSC and
+/// reverse a row.
+const NAMES: [&str; 5] = [
+    "osc-title\x1b]0;PWNED-TITLE\x07-end",
+    "\x1b[2J\x1b[H",
+    "hide\x1b[?25l-cursor",
+    "c1\u{9b}2J\u{9d}0;T\u{9c}-end",
+    "abc\u{202e}fed\u{2066}x\u{2069}",
+];
+
+/// What would drive a terminal: ESC, BEL, C1 controls, bidi controls, and any other C0
+/// control but the `\r\n` the pty writes for a newline and tabs.
+fn hostile(output: &[u8]) -> Vec<(usize, char)> {
+    String::from_utf8_lossy(output)
+        .char_indices()
+        .filter(|&(_, c)| {
+            (c.is_control() && !matches!(c, '\r' | '\n' | '\t'))
+                || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        })
+        .collect()
+}
+
+/// Runs `cmd` with stdout and stderr on a new pty; returns everything written there and the
+/// exit code. Gives up after `limit`.
+fn on_pty(mut cmd: Command, limit: Duration) -> (Vec<u8>, Option<i32>) {
+    let pty = nix::pty::openpty(None, None).expect("openpty");
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::from(pty.slave.try_clone().unwrap()))
+        .stderr(Stdio::from(pty.slave));
+    let mut child = cmd.spawn().expect("spawn corral");
+    // Our copies of the slave must go, or the master never sees the end.
+    drop(cmd);
+    let mut master = std::fs::File::from(pty.master);
+    let reader = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let mut buf = [0u8; 4096];
+        // EIO once the last slave descriptor is closed: that is the end.
+        while let Ok(n) = master.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            bytes.extend_from_slice(&buf[..n]);
+        }
+        bytes
+    });
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("corral did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    (reader.join().unwrap(), status.code())
+}
+
+fn binary(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_corral"));
+    cmd.current_dir(dir)
+        .env("XDG_CONFIG_HOME", dir.join(".xdg-config"))
+        .env("XDG_DATA_HOME", dir.join(".xdg-data"))
+        .env_remove("CORRAL_RUN_ID")
+        .args(args);
+    cmd
+}
+
+/// A project whose coding agent prints hostile error lines and fails, one attempt per feature,
+/// with a feature per hostile name.
+fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let out = corral(p).arg("init").output().unwrap();
+    assert!(out.status.success());
+    common::write_script(
+        &p.join("agent.sh"),
+        "printf 'working on it\\n'\n\
+         printf 'error: \\033]0;PWNED-TITLE\\007 \\033[2J\\033[H\\033[?25l \\302\\233 2J \\342\\200\\256 boom\\n' >&2\n\
+         exit 1",
+    );
+    std::fs::write(
+        p.join("corral.toml"),
+        "[scheduler]\nmax_attempts = 1\n\n\
+         [profiles.coding]\nrole = \"coding\"\ncommand = [\"sh\", \"{project}/agent.sh\"]\n",
+    )
+    .unwrap();
+    for name in NAMES {
+        ok(p, &["feature", "add", "--name", name, "--category", name]);
+    }
+    dir
+}
+
+#[test]
+fn status_on_a_terminal_writes_no_escape_sequence() {
+    let dir = project();
+    let p = dir.path();
+    // A reason with escapes becomes the feature's last error, which status prints too.
+    ok(
+        p,
+        &[
+            "feature",
+            "fail",
+            "1",
+            "--reason",
+            "bad \x1b]0;PWNED-TITLE\x07 \u{9b}2J",
+        ],
+    );
+    let (bytes, code) = on_pty(binary(p, &["status"]), Duration::from_secs(20));
+    let text = String::from_utf8_lossy(&bytes);
+    assert_eq!(code, Some(0), "{text}");
+    // The names are there, as visible escapes.
+    assert!(
+        text.contains("osc-title\\u{1b}]0;PWNED-TITLE\\u{7}-end"),
+        "{text}"
+    );
+    assert!(text.contains("bad \\u{1b}]0;PWNED-TITLE"), "{text}");
+    assert!(text.contains("abc\\u{202e}fed"), "{text}");
+    assert_eq!(hostile(&bytes), vec![], "{text}");
+
+    let (bytes, code) = on_pty(binary(p, &["status", "--json"]), Duration::from_secs(20));
+    let text = String::from_utf8_lossy(&bytes);
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(hostile(&bytes), vec![], "{text}");
+    // The same names, exactly, once parsed.
+    let json: serde_json::Value = serde_json::from_str(&text.replace("\r\n", "\n"))
+        .unwrap_or_else(|e| panic!("{e}: {text:?}"));
+    let names: Vec<&str> = json["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, NAMES);
+}
+
+#[test]
+fn headless_on_a_terminal_writes_no_escape_sequence() {
+    let dir = project();
+    let p = dir.path();
+    let (bytes, code) = on_pty(
+        binary(p, &["run", "--headless", "--until-done"]),
+        Duration::from_secs(60),
+    );
+    let text = String::from_utf8_lossy(&bytes);
+    // Every feature failed: stuck.
+    assert_eq!(code, Some(1), "{text}");
+    assert_eq!(
+        text.matches("failed").count() >= NAMES.len(),
+        true,
+        "{text}"
+    );
+    // Names and the agents' error lines are shown, escaped.
+    assert!(
+        text.contains("osc-title\\u{1b}]0;PWNED-TITLE\\u{7}-end"),
+        "{text}"
+    );
+    assert!(
+        text.contains("error: \\u{1b}]0;PWNED-TITLE\\u{7}"),
+        "{text}"
+    );
+    assert_eq!(hostile(&bytes), vec![], "{text}");
+}
+
+#[test]
+fn other_listings_and_errors_on_a_terminal_write_no_escape_sequence() {
+    let dir = project();
+    let p = dir.path();
+    for args in [
+        &["feature", "list"][..],
+        &["feature", "show", "1"],
+        &["feature", "show", "4", "--json"],
+        &["job", "list", "--all"],
+        &["export"],
+        // A refusal quoting the name.
+        &["feature", "edit", "1", "--rm-dep", "3"],
+    ] {
+        let (bytes, _) = on_pty(binary(p, args), Duration::from_secs(20));
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(text.len() > 10, "{args:?}: {text}");
+        assert_eq!(hostile(&bytes), vec![], "{args:?}: {text}");
+    }
+}
