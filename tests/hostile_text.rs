@@ -195,3 +195,84 @@ fn other_listings_and_errors_on_a_terminal_write_no_escape_sequence() {
         assert_eq!(hostile(&bytes), vec![], "{args:?}: {text}");
     }
 }
+
+/// Every place a secret could be kept or shown after a run: log files, the commands' text and
+/// JSON, the database file and its WAL.
+fn everything_kept(p: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(p.join(".corral/runs")).unwrap().flatten() {
+        out.push((
+            entry.path().display().to_string(),
+            std::fs::read(entry.path()).unwrap(),
+        ));
+    }
+    assert!(!out.is_empty(), "no log file");
+    for args in [
+        &["feature", "show", "1"][..],
+        &["feature", "show", "1", "--json"],
+        &["status"],
+        &["status", "--json"],
+        &["job", "list", "--all", "--json"],
+    ] {
+        out.push((format!("{args:?}"), ok(p, args).into_bytes()));
+    }
+    for file in ["corral.db", "corral.db-wal"] {
+        if let Ok(bytes) = std::fs::read(p.join(".corral").join(file)) {
+            out.push((file.to_string(), bytes));
+        }
+    }
+    out
+}
+
+#[test]
+fn secrets_split_by_colours_cut_or_reported_are_kept_nowhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    assert!(corral(p).arg("init").output().unwrap().status.success());
+    // Bodies assembled at run time, so the repository holds no literal key.
+    let body = |n: u32| format!("Q{n}w2E3r4T5y6U7i8O9p0A1s2D3f4G5h{n}");
+    let acme = "acme_q9w8e7r6t5y4";
+    common::write_script(
+        &p.join("agent.sh"),
+        &format!(
+            "printf 'export ANTHROPIC_API_KEY=sk-ant-ap\\033[1mi03-{b1}\\033[0m\\n'\n\
+             {{ head -c 65527 /dev/zero | tr '\\000' w; printf ' sk-ant-api03-{b2} tail\\n'; }}\n\
+             printf 'error: deploy refused sk-ant-api\\033[31m03-{b3}\\033[0m\\n' >&2\n\
+             \"$CORRAL_BIN\" --project \"$CORRAL_PROJECT\" feature fail \"$CORRAL_FEATURE_ID\" \
+               --run \"$CORRAL_RUN_ID\" --reason \"ANTHROPIC_API_KEY=sk-ant-api03-{b4} and {acme}\"\n\
+             exit 1",
+            b1 = body(1),
+            b2 = body(2),
+            b3 = body(3),
+            b4 = body(4),
+        ),
+    );
+    std::fs::write(
+        p.join("corral.toml"),
+        format!(
+            "[scheduler]\nmax_attempts = 1\n\n[redact]\npatterns = [\"acme_[a-z0-9]{{12}}\"]\n\n\
+             [profiles.coding]\nrole = \"coding\"\ncommand = [\"sh\", \"{{project}}/agent.sh\"]\n\
+             env = {{ CORRAL_BIN = {:?} }}\n",
+            env!("CARGO_BIN_EXE_corral")
+        ),
+    )
+    .unwrap();
+    ok(p, &["feature", "add", "--name", "deploy"]);
+    let (bytes, code) = on_pty(
+        binary(p, &["run", "--headless", "--until-done"]),
+        Duration::from_secs(60),
+    );
+    let shown = String::from_utf8_lossy(&bytes).into_owned();
+    assert_eq!(code, Some(1), "{shown}");
+    let show = ok(p, &["feature", "show", "1"]);
+    assert!(show.contains("ANTHROPIC_API_KEY=[REDACTED]"), "{show}");
+    let mut kept = everything_kept(p);
+    kept.push(("headless output".into(), bytes));
+    for (place, bytes) in kept {
+        let text = String::from_utf8_lossy(&bytes);
+        for secret in [body(1), body(2), body(3), body(4), acme.to_string()] {
+            assert!(!text.contains(&secret), "{secret} in {place}");
+        }
+        assert!(!text.contains("sk-ant"), "a key's start in {place}");
+    }
+}

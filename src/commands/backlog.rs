@@ -55,6 +55,19 @@ pub fn max_dependencies(project: &Path) -> Result<u32> {
     Ok(Config::load(project)?.scheduler.max_dependencies)
 }
 
+/// The project's redaction (built-in rules and `[redact] patterns`), for texts an agent hands
+/// corral (a failure reason) before they are stored. Built-in rules alone when corral.toml
+/// does not load: an agent's report must not be refused for the config's sake.
+pub fn redactor(project: &Path) -> crate::core::redact::Redactor {
+    use crate::core::redact::Redactor;
+    let patterns = Config::load(project)
+        .map(|c| c.redact.patterns)
+        .unwrap_or_default();
+    Redactor::new(&patterns)
+        .or_else(|_| Redactor::new(&[]))
+        .expect("the built-in redaction rules compile")
+}
+
 /// Tells a running dashboard the backlog changed; nobody listening is fine.
 pub fn notify(project: &Path) {
     let _ = control::send(project, &Command::Reload);

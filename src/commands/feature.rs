@@ -162,8 +162,11 @@ fn remove(project: &Path, id: i64, force: bool) -> Result<()> {
     Ok(())
 }
 
-/// `pass` (no reason) or `fail` (with one). With a run, the run's report is recorded too.
+/// `pass` (no reason) or `fail` (with one). With a run, the run's report is recorded too. The
+/// reason is redacted before it is stored or printed, like the agent's output.
 fn mark(project: &Path, id: i64, run: Option<i64>, reason: Option<&str>) -> Result<()> {
+    let redacted = reason.map(|r| super::backlog::redactor(project).redact(r).into_owned());
+    let reason = redacted.as_deref();
     let mut store = open_store(project)?;
     let passed = reason.is_none();
     let name = store.write(|conn| {

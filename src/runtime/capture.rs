@@ -122,6 +122,15 @@ impl LogHub {
         self
     }
 
+    /// `text` through the hub's filter (redaction), for texts about runs that are stored or
+    /// shown elsewhere (a job's last error quoting the agent).
+    pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        match &self.filter {
+            Some(filter) => filter(text),
+            None => Cow::Borrowed(text),
+        }
+    }
+
     /// Every event from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.tx.subscribe()
