@@ -14,6 +14,10 @@ use std::fmt;
 /// At most this many problems are listed for one file; the rest are counted.
 pub const MAX_ERRORS: usize = 20;
 
+/// The largest feature id: ids are 1 to 999,999,999, so they stay positive, fit every
+/// column and any JSON reader, and the next id can always be computed.
+pub const MAX_FEATURE_ID: i64 = 999_999_999;
+
 /// The stored backlog as the checks need it: every feature id with the ids it depends on.
 pub type DependencyGraph = BTreeMap<i64, Vec<i64>>;
 
@@ -162,8 +166,8 @@ pub fn validate_import(
     let mut bad_id = vec![false; specs.len()];
     for (i, spec) in specs.iter().enumerate() {
         let Some(id) = spec.id else { continue };
-        let problem = if id < 1 {
-            Some(format!("must be 1 or more, not {id}"))
+        let problem = if !(1..=MAX_FEATURE_ID).contains(&id) {
+            Some(format!("must be between 1 and {MAX_FEATURE_ID}, not {id}"))
         } else if existing.contains_key(&id) {
             Some(format!(
                 "duplicate id {id}: feature {id} is already in the backlog"
@@ -186,9 +190,25 @@ pub fn validate_import(
         .max()
         .unwrap_or(0);
     let mut specs = specs;
-    let unnumbered = specs.iter_mut().filter(|s| s.id.is_none());
-    for (id, spec) in (highest.max(0) + 1..).zip(unnumbered) {
-        spec.id = Some(id);
+    // A stored id above the limit (from an older corral) must not make the next one overflow.
+    let mut next = highest.clamp(0, MAX_FEATURE_ID) + 1;
+    for (i, spec) in specs.iter_mut().enumerate() {
+        if spec.id.is_some() {
+            continue;
+        }
+        if next > MAX_FEATURE_ID {
+            let message = format!(
+                "no id is left after {highest}: ids go up to {MAX_FEATURE_ID}; give this \
+                 feature a free id below it"
+            );
+            push(subject(i, spec), "id", message);
+            bad_id[i] = true;
+            // A placeholder no check will take for a real feature.
+            spec.id = Some(0);
+            continue;
+        }
+        spec.id = Some(next);
+        next += 1;
     }
     let ids: HashSet<i64> = specs.iter().filter_map(|s| s.id).collect();
     let mut graph = existing.clone();

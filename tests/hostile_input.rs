@@ -1,0 +1,92 @@
+//! Hostile input through the real binary: ids at and past their limit, duplicate keys in an
+//! import, features naming profiles that cannot run them, and configs that would make every
+//! run fail at once. Each is refused with a sentence naming what is wrong, and changes nothing.
+
+mod common;
+
+use common::cli::{corral, db_bytes, json_of, ok, refused};
+use std::path::Path;
+
+/// A fresh project made by `corral init`, with a `careful` coding profile and a `checker`
+/// testing profile besides the template's.
+fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    ok(dir.path(), &["init"]);
+    let toml = std::fs::read_to_string(dir.path().join("corral.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("corral.toml"),
+        format!(
+            "{toml}\n[profiles.careful]\nrole = \"coding\"\ncommand = [\"true\"]\n\n\
+             [profiles.checker]\nrole = \"testing\"\ncommand = [\"true\"]\n\n\
+             [profiles.starter]\nrole = \"initializer\"\ncommand = [\"true\"]\n"
+        ),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn ids_stay_positive_and_bounded_and_export_import_round_trips() {
+    let dir = project();
+    let p = dir.path();
+    let before = db_bytes(p);
+    let err = refused(
+        p,
+        &[
+            "feature",
+            "add",
+            "--name",
+            "Huge",
+            "--id",
+            "9223372036854775807",
+        ],
+    );
+    assert!(
+        err.contains("id: must be between 1 and 999999999, not 9223372036854775807"),
+        "{err}"
+    );
+    assert_eq!(db_bytes(p), before, "a refusal wrote nothing");
+    ok(
+        p,
+        &["feature", "add", "--name", "Last", "--id", "999999999"],
+    );
+    let err = refused(p, &["feature", "add", "--name", "Next"]);
+    assert!(
+        err.contains("new feature (\"Next\"): id: no id is left after 999999999"),
+        "{err}"
+    );
+    ok(p, &["feature", "add", "--name", "Low", "--id", "1"]);
+    let file = p.join("big.json");
+    std::fs::write(
+        &file,
+        r#"[{"id": 9223372036854775807, "name": "X", "category": "", "description": "", "steps": []}]"#,
+    )
+    .unwrap();
+    let err = refused(p, &["import", file.to_str().unwrap()]);
+    assert!(
+        err.contains("item 1 (\"X\"): id: must be between 1"),
+        "{err}"
+    );
+
+    // What export writes, import takes back whole in a fresh project.
+    let exported = ok(p, &["export"]);
+    let other = project();
+    let q = other.path();
+    std::fs::write(q.join("backlog.json"), &exported).unwrap();
+    ok(q, &["import", "backlog.json"]);
+    assert_eq!(ok(q, &["export"]), exported);
+    let ids: Vec<i64> = json_of(q, &["feature", "list", "--json"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [1, 999_999_999]);
+}
+
+/// Writes `text` to `dir/name` and returns its path as a string.
+fn file(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
