@@ -90,3 +90,107 @@ fn file(dir: &Path, name: &str, text: &str) -> String {
     std::fs::write(&path, text).unwrap();
     path.display().to_string()
 }
+
+#[test]
+fn an_import_repeating_a_key_is_refused_naming_item_and_key() {
+    let dir = project();
+    let p = dir.path();
+    let before = db_bytes(p);
+    let path = file(
+        p,
+        "dup.json",
+        r#"[
+  {"name": "Fine", "category": "", "description": "", "steps": []},
+  {"name": "First", "category": "", "description": "", "steps": [], "name": "Second", "id": 5, "id": 6}
+]"#,
+    );
+    let err = refused(p, &["import", &path]);
+    assert!(err.contains("2 problems"), "{err}");
+    assert!(
+        err.contains("item 2 (\"Second\"): name: given more than once in this item: keep one"),
+        "{err}"
+    );
+    assert!(
+        err.contains("item 2 (\"Second\"): id: given more than once"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was imported"), "{err}");
+    assert_eq!(db_bytes(p), before);
+}
+
+#[test]
+fn a_feature_may_only_name_a_coding_or_testing_profile_of_corral_toml() {
+    let dir = project();
+    let p = dir.path();
+    let before = db_bytes(p);
+    let err = refused(p, &["feature", "add", "--name", "A", "--profile", "carful"]);
+    assert!(
+        err.contains("new feature (\"A\"): profile: no profile \"carful\" in corral.toml (coding and testing profiles: careful, checker, coding"),
+        "{err}"
+    );
+    let err = refused(
+        p,
+        &["feature", "add", "--name", "A", "--profile", "starter"],
+    );
+    assert!(
+        err.contains("profile \"starter\" has role initializer, and a feature runs with a coding or testing profile"),
+        "{err}"
+    );
+    let path = file(
+        p,
+        "profiles.json",
+        r#"[{"name": "B", "category": "", "description": "", "steps": [], "profile": "nope"}]"#,
+    );
+    let err = refused(p, &["import", &path]);
+    assert!(
+        err.contains("item 1 (\"B\"): profile: no profile \"nope\""),
+        "{err}"
+    );
+    assert_eq!(db_bytes(p), before);
+    ok(
+        p,
+        &["feature", "add", "--name", "A", "--profile", "careful"],
+    );
+    ok(
+        p,
+        &["feature", "add", "--name", "T", "--profile", "checker"],
+    );
+    let err = refused(p, &["feature", "edit", "1", "--profile", "gone"]);
+    assert!(
+        err.contains("feature 1 (\"A\"): profile: no profile \"gone\""),
+        "{err}"
+    );
+    // "" still clears it.
+    ok(p, &["feature", "edit", "1", "--profile", ""]);
+    assert!(json_of(p, &["feature", "show", "1", "--json"])["profile"].is_null());
+}
+
+#[test]
+fn a_feature_whose_profile_left_corral_toml_runs_the_default_and_says_so() {
+    let dir = project();
+    let p = dir.path();
+    ok(
+        p,
+        &["feature", "add", "--name", "A", "--profile", "careful"],
+    );
+    // corral.toml loses the profile afterwards.
+    std::fs::write(
+        p.join("corral.toml"),
+        "[profiles.coding]\nrole = \"coding\"\ncommand = [\"true\"]\n",
+    )
+    .unwrap();
+    let out = corral(p)
+        .args(["run", "--headless", "--until-done"])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains(
+            "notice: feature 1 names profile \"careful\", which is not an enabled coding or \
+             testing profile in corral.toml: it runs with \"coding\""
+        ),
+        "{text}"
+    );
+}

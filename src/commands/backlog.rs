@@ -68,6 +68,16 @@ pub fn redactor(project: &Path) -> crate::core::redact::Redactor {
         .expect("the built-in redaction rules compile")
 }
 
+/// Every profile of the project's corral.toml with its role, to check the profile a feature
+/// names.
+pub fn profile_roles(project: &Path) -> Result<crate::core::backlog_profiles::ProfileRoles> {
+    Ok(Config::load(project)?
+        .profiles
+        .into_values()
+        .map(|p| (p.name, p.role))
+        .collect())
+}
+
 /// Tells a running dashboard the backlog changed; nobody listening is fine.
 pub fn notify(project: &Path) {
     let _ = control::send(project, &Command::Reload);

@@ -7,7 +7,8 @@
 use super::backlog::{
     BacklogCommandError, Result, emit, emit_json, max_dependencies, notify, open_store,
 };
-use crate::core::backlog::{FeatureSpec, parse_import, validate_import};
+use crate::core::backlog::{FeatureSpec, Subject, parse_import, validate_import};
+use crate::core::backlog_profiles::{profile_errors, with_problems};
 use crate::runtime::now_ms;
 use crate::runtime::store::backlog::{dependency_graph, insert_features};
 use std::io::Read;
@@ -19,9 +20,16 @@ pub fn import_backlog(project: &Path, file: &Path) -> Result<()> {
     let refused = |e| BacklogCommandError::Refused(format!("{label}: {e}\nnothing was imported"));
     let specs = parse_import(&text).map_err(refused)?;
     let max = max_dependencies(project)?;
+    let roles = super::backlog::profile_roles(project)?;
+    let item = |i: usize, s: &FeatureSpec| Subject::Item {
+        index: i + 1,
+        name: Some(s.name.clone()),
+    };
+    let problems = profile_errors(&specs, &roles, item);
     let mut store = open_store(project)?;
     let specs: Vec<FeatureSpec> = store.write(|conn| {
-        let specs = validate_import(specs, &dependency_graph(conn)?, max).map_err(refused)?;
+        let checked = validate_import(specs, &dependency_graph(conn)?, max);
+        let specs = with_problems(checked, problems).map_err(refused)?;
         insert_features(conn, &specs, now_ms())?;
         Ok::<_, BacklogCommandError>(specs)
     })?;

@@ -48,6 +48,25 @@ pub fn parse_import(text: &str) -> Result<Vec<FeatureSpec>, BacklogErrors> {
             }
         }
     }
+    // The parser kept one value of a repeated key without a word: refuse rather than guess.
+    for (index, keys) in super::json_keys::repeated_item_keys(text) {
+        let name = items_copy[index - 1].get("name").and_then(Value::as_str);
+        for key in keys {
+            errors.push(BacklogError {
+                subject: Subject::Item {
+                    index,
+                    name: name.map(str::to_owned),
+                },
+                field: key,
+                message: "given more than once in this item: keep one".into(),
+            });
+        }
+    }
+    // Listed item by item, in file order.
+    errors.sort_by_key(|e| match e.subject {
+        Subject::Item { index, .. } => index,
+        _ => 0,
+    });
     if errors.is_empty() {
         Ok(specs)
     } else {
