@@ -194,3 +194,35 @@ fn a_feature_whose_profile_left_corral_toml_runs_the_default_and_says_so() {
         "{text}"
     );
 }
+
+#[test]
+fn configs_that_would_run_nothing_or_fail_every_run_are_refused_by_name() {
+    let dir = project();
+    let p = dir.path();
+    let cases = [
+        (
+            "",
+            "corral.toml: profiles: no profile, so corral has no agent to run",
+        ),
+        (
+            "[scheduler]\nmax_attempts = 0\n\n[profiles.coding]\nrole = \"coding\"\ncommand = [\"true\"]\n",
+            "corral.toml:2: scheduler.max_attempts: must be at least 1, got 0",
+        ),
+        (
+            "[profiles.coding]\nrole = \"coding\"\ncommand = [\"true\"]\ntimeout = \"0s\"\n",
+            "corral.toml:4: profiles.coding.timeout: must be longer than zero",
+        ),
+    ];
+    for (toml, want) in cases {
+        std::fs::write(p.join("corral.toml"), toml).unwrap();
+        let before = db_bytes(p);
+        for args in [
+            &["run", "--headless"][..],
+            &["feature", "add", "--name", "x"],
+        ] {
+            let err = refused(p, args);
+            assert!(err.contains(want), "{toml:?} {args:?}: {err}");
+        }
+        assert_eq!(db_bytes(p), before);
+    }
+}
