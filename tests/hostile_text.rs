@@ -159,11 +159,7 @@ fn headless_on_a_terminal_writes_no_escape_sequence() {
     let text = String::from_utf8_lossy(&bytes);
     // Every feature failed: stuck.
     assert_eq!(code, Some(1), "{text}");
-    assert_eq!(
-        text.matches("failed").count() >= NAMES.len(),
-        true,
-        "{text}"
-    );
+    assert!(text.matches("failed").count() >= NAMES.len(), "{text}");
     // Names and the agents' error lines are shown, escaped.
     assert!(
         text.contains("osc-title\\u{1b}]0;PWNED-TITLE\\u{7}-end"),
