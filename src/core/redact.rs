@@ -268,9 +268,14 @@ impl Redactor {
             let spans = self.spans(line);
             return replace(line, &spans, |_, _, _| {});
         }
-        let (visible, at) = without_escapes(line);
-        let spans: Vec<(usize, usize)> = self
-            .spans(&visible)
+        let (visible, _) = without_escapes(line, false);
+        let found = self.spans(&visible);
+        if found.is_empty() {
+            // The common coloured line: no secret, and no offsets computed for it.
+            return Cow::Borrowed(line);
+        }
+        let (_, at) = without_escapes(line, true);
+        let spans: Vec<(usize, usize)> = found
             .into_iter()
             // `at` has an entry per visible byte (and one for the end): a span's last byte is
             // copied from the original one byte before the span's original end.
@@ -340,21 +345,25 @@ fn replace<'a>(
     Cow::Owned(out)
 }
 
-/// `line` without its escape sequences, and for each byte of that text (and its end) the
-/// offset it came from in `line`.
-fn without_escapes(line: &str) -> (String, Vec<usize>) {
+/// `line` without its escape sequences, and when `offsets` for each byte of that text (and
+/// its end) the offset it came from in `line`.
+fn without_escapes(line: &str, offsets: bool) -> (String, Vec<usize>) {
     let bytes = line.as_bytes();
     let mut visible = Vec::with_capacity(bytes.len());
-    let mut at = Vec::with_capacity(bytes.len() + 1);
+    let mut at = Vec::with_capacity(if offsets { bytes.len() + 1 } else { 0 });
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == 0x1b {
             i += crate::core::lines::escape_len(&bytes[i..]);
-        } else {
-            visible.push(bytes[i]);
-            at.push(i);
-            i += 1;
+            continue;
         }
+        // Runs of text between escapes are copied whole.
+        let run = memchr::memchr(0x1b, &bytes[i..]).map_or(bytes.len(), |n| i + n);
+        visible.extend_from_slice(&bytes[i..run]);
+        if offsets {
+            at.extend(i..run);
+        }
+        i = run;
     }
     at.push(bytes.len());
     // Sequences start at an ESC and end after an ASCII byte (or at the end): never inside a
