@@ -15,12 +15,11 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            // Quietly if stderr is gone (a closed terminal): printing must not panic here.
-            use std::io::Write;
-            let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "corral: {e:#}");
+            // Escaped like every other output: an error may quote a feature name, a file or an
+            // agent's line. Quietly if stderr is gone (a closed terminal).
+            commands::output::print_error(&format!("corral: {e:#}"));
             if let Some(hint) = hint_for(&e) {
-                let _ = writeln!(err, "hint: {hint}");
+                commands::output::print_error(&format!("hint: {hint}"));
             }
             ExitCode::from(2)
         }
@@ -74,29 +73,24 @@ fn run(cli: Cli) -> Result<ExitCode> {
             corral::demo::create_demo_project(&dir, &exe)?;
             let dir = dir.canonicalize()?;
             let result = dashboard(&dir, theme(&cli));
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stdout(),
+            let _ = commands::output::print_text(&format!(
                 "demo project kept in {0}\nreopen it with: {1} --project {0}",
                 dir.display(),
                 exe.display()
-            );
+            ));
             return result;
         }
         Some(Cmd::Init { force }) => {
             let dir = cli.project.clone().unwrap_or_else(|| PathBuf::from("."));
             let exe = std::env::current_exe().ok();
             let path = commands::init_project(&dir, *force, exe.as_deref())?;
-            println!(
-                "wrote {} and created {}",
-                path.display(),
-                dir.join(".corral").display()
-            );
             let shown = dir.canonicalize().unwrap_or(dir.clone());
-            println!(
-                "edit the [profiles] in it, then run `corral` in {}",
+            commands::output::print_text(&format!(
+                "wrote {} and created {}\nedit the [profiles] in it, then run `corral` in {}",
+                path.display(),
+                dir.join(".corral").display(),
                 shown.display()
-            );
+            ))?;
         }
         Some(Cmd::Run {
             headless: true,

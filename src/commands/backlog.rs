@@ -55,28 +55,48 @@ pub fn max_dependencies(project: &Path) -> Result<u32> {
     Ok(Config::load(project)?.scheduler.max_dependencies)
 }
 
+/// The project's redaction (built-in rules and `[redact] patterns`), for texts an agent hands
+/// corral (a failure reason) before they are stored. Built-in rules alone when corral.toml
+/// does not load: an agent's report must not be refused for the config's sake.
+pub fn redactor(project: &Path) -> crate::core::redact::Redactor {
+    use crate::core::redact::Redactor;
+    let patterns = Config::load(project)
+        .map(|c| c.redact.patterns)
+        .unwrap_or_default();
+    Redactor::new(&patterns)
+        .or_else(|_| Redactor::new(&[]))
+        .expect("the built-in redaction rules compile")
+}
+
+/// Every profile of the project's corral.toml with its role, to check the profile a feature
+/// names.
+pub fn profile_roles(project: &Path) -> Result<crate::core::backlog_profiles::ProfileRoles> {
+    Ok(Config::load(project)?
+        .profiles
+        .into_values()
+        .map(|p| (p.name, p.role))
+        .collect())
+}
+
 /// Tells a running dashboard the backlog changed; nobody listening is fine.
 pub fn notify(project: &Path) {
     let _ = control::send(project, &Command::Reload);
 }
 
-/// Prints `text` and a newline; a reader that went away (`| head`) is not an error.
+/// Prints `text` and a newline, hostile characters escaped (see [`super::output`]).
 pub fn emit(text: &str) -> Result<()> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    let written = out
-        .write_all(text.as_bytes())
-        .and_then(|()| out.write_all(b"\n"))
-        .and_then(|()| out.flush());
-    match written {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(BacklogCommandError::Stdout(e)),
-        _ => Ok(()),
-    }
+    super::output::print_text(text).map_err(BacklogCommandError::Stdout)
+}
+
+/// Prints `value` as pretty JSON (see [`super::output`]).
+pub fn emit_json(value: &impl serde::Serialize) -> Result<()> {
+    super::output::print_json(value).map_err(BacklogCommandError::Stdout)
 }
 
 /// `feature 4 ("Cart totals")`, quotes and control characters escaped.
 pub fn label(id: i64, name: &str) -> String {
-    format!("feature {id} ({name:?})")
+    // Debug quotes and escapes controls; what it lets through (bidi controls) is escaped after.
+    printable(&format!("feature {id} ({name:?})"), false)
 }
 
 /// `no feature 42`.
@@ -84,18 +104,10 @@ pub fn no_feature(id: i64) -> BacklogCommandError {
     BacklogCommandError::Refused(format!("no feature {id}"))
 }
 
-/// Text for a terminal: control characters (escape sequences, `\r`) escaped, and newlines too
-/// unless `keep_newlines`.
+/// Text for a terminal: control characters (escape sequences, `\r`), C1 controls and bidi
+/// overrides escaped, and newlines too unless `keep_newlines`.
 pub fn printable(text: &str, keep_newlines: bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() && !(keep_newlines && c == '\n') {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    crate::core::printable::printable(text, keep_newlines).into_owned()
 }
 
 /// Rows as aligned columns, two spaces apart; the last column is not padded.

@@ -2,7 +2,7 @@
 //! and `space` do, for people running corral headless. While a corral runs the project, its
 //! core owns breakers and the scheduler: the request goes through the control socket.
 
-use super::backlog::{BacklogCommandError, Result, emit, open_store};
+use super::backlog::{BacklogCommandError, Result, emit, emit_json, open_store};
 use crate::api::Command;
 use crate::api::{BreakerState, BreakerView};
 use crate::cli::{BreakerCmd, SchedulerCmd};
@@ -56,7 +56,7 @@ fn list(project: &Path, json: bool) -> Result<()> {
     let breakers = views(&store)?;
     if json {
         let rows: Vec<serde_json::Value> = breakers.iter().map(breaker_json).collect();
-        return emit(&serde_json::to_string_pretty(&rows).unwrap_or_default());
+        return emit_json(&rows);
     }
     if breakers.is_empty() {
         return emit("no breaker has been used yet: every account is closed");

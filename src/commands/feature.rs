@@ -6,7 +6,8 @@ use super::backlog::{
 };
 use super::feature_view;
 use crate::cli::{FeatureAddArgs, FeatureCmd, FeatureEditArgs};
-use crate::core::backlog::{FeatureSpec, check_edit, validate_new};
+use crate::core::backlog::{FeatureSpec, Subject, check_edit, validate_new};
+use crate::core::backlog_profiles::{profile_errors, with_problems};
 use crate::runtime::now_ms;
 use crate::runtime::store::backlog::{
     delete_feature, dependency_graph, dependents, feature_record, feature_records, insert_features,
@@ -30,6 +31,7 @@ pub fn run_feature_command(project: &Path, cmd: &FeatureCmd) -> Result<()> {
 
 fn add(project: &Path, args: &FeatureAddArgs) -> Result<()> {
     let max = max_dependencies(project)?;
+    let roles = super::backlog::profile_roles(project)?;
     let mut store = open_store(project)?;
     let spec = FeatureSpec {
         id: args.id,
@@ -44,7 +46,11 @@ fn add(project: &Path, args: &FeatureAddArgs) -> Result<()> {
         profile: args.overrides.profile.clone(),
     };
     let spec = store.write(|conn| {
-        let spec = validate_new(spec, &dependency_graph(conn)?, max)?;
+        let new = |_: usize, s: &FeatureSpec| Subject::New {
+            name: s.name.clone(),
+        };
+        let problems = profile_errors(std::slice::from_ref(&spec), &roles, new);
+        let spec = with_problems(validate_new(spec, &dependency_graph(conn)?, max), problems)?;
         insert_features(conn, std::slice::from_ref(&spec), now_ms())?;
         Ok::<_, BacklogCommandError>(spec)
     })?;
@@ -65,6 +71,7 @@ fn edit(project: &Path, args: &FeatureEditArgs) -> Result<()> {
         ));
     }
     let max = max_dependencies(project)?;
+    let roles = super::backlog::profile_roles(project)?;
     let mut store = open_store(project)?;
     let id = args.id;
     let name = store.write(|conn| {
@@ -109,7 +116,18 @@ fn edit(project: &Path, args: &FeatureEditArgs) -> Result<()> {
             deps.retain(|d| d != gone);
         }
         deps.extend(&args.add_deps);
-        let deps = check_edit(&dependency_graph(conn)?, id, &spec.name, deps, max)?;
+        // A newly named profile must be one that can run the feature.
+        let problems = match args.overrides.profile {
+            Some(_) => profile_errors(std::slice::from_ref(&spec), &roles, |_, s| {
+                Subject::Feature {
+                    id,
+                    name: s.name.clone(),
+                }
+            }),
+            None => Vec::new(),
+        };
+        let checked = check_edit(&dependency_graph(conn)?, id, &spec.name, deps, max);
+        let deps = with_problems(checked, problems)?;
         update_feature(conn, &spec, now_ms())?;
         if deps != old.dependencies {
             set_dependencies(conn, id, &deps)?;
@@ -162,8 +180,11 @@ fn remove(project: &Path, id: i64, force: bool) -> Result<()> {
     Ok(())
 }
 
-/// `pass` (no reason) or `fail` (with one). With a run, the run's report is recorded too.
+/// `pass` (no reason) or `fail` (with one). With a run, the run's report is recorded too. The
+/// reason is redacted before it is stored or printed, like the agent's output.
 fn mark(project: &Path, id: i64, run: Option<i64>, reason: Option<&str>) -> Result<()> {
+    let redacted = reason.map(|r| super::backlog::redactor(project).redact(r).into_owned());
+    let reason = redacted.as_deref();
     let mut store = open_store(project)?;
     let passed = reason.is_none();
     let name = store.write(|conn| {

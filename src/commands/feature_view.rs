@@ -1,7 +1,7 @@
 //! `corral feature list` and `corral feature show`: tables and details for people, JSON with
 //! every field for programs.
 
-use super::backlog::{Result, emit, no_feature, open_store, printable, table};
+use super::backlog::{Result, emit, emit_json, no_feature, open_store, printable, table};
 use crate::api::{FeatureStatus, Usage};
 use crate::runtime::store::backlog::{ReportRecord, reports_for};
 use crate::runtime::store::{FeatureRecord, parse_feature_status};
@@ -96,7 +96,7 @@ pub fn list(project: &Path, filter: Option<&str>, as_json: bool) -> Result<()> {
             .iter()
             .map(|(f, _)| to_json(f, &all, &by_id))
             .collect();
-        return emit(&serde_json::to_string_pretty(&rows).unwrap_or_default());
+        return emit_json(&rows);
     }
     if shown.is_empty() {
         return emit(&match filter {
@@ -144,7 +144,7 @@ pub fn show(project: &Path, id: i64, as_json: bool) -> Result<()> {
         let mut v = to_json(f, &all, &by_id);
         v["reports"] = json!(reports);
         v["usage"] = json!(usage);
-        return emit(&serde_json::to_string_pretty(&v).unwrap_or_default());
+        return emit_json(&v);
     }
     let (status, blocked_by) = effective(f, &by_id);
     let named = |ids: &[i64]| -> String {

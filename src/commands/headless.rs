@@ -29,8 +29,11 @@ fn clock() -> String {
     now.strftime("%H:%M:%S").to_string()
 }
 
+/// Prints one event line. Names, errors and notices in it are escaped, newlines included, so
+/// one event stays one line and nothing in it can drive the terminal.
 fn say(line: &str) {
     let mut out = std::io::stdout().lock();
+    let line = crate::core::printable::printable(line, false);
     // A closed stdout (`| head`) must not stop the agents' supervisor.
     let _ = writeln!(out, "{} {line}", clock());
     let _ = out.flush();

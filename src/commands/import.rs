@@ -4,7 +4,9 @@
 //! backlog) inside one write transaction and written only if every item is right, so a bad file
 //! leaves the database exactly as it was.
 
-use super::backlog::{BacklogCommandError, Result, emit, max_dependencies, notify, open_store};
+use super::backlog::{
+    BacklogCommandError, Result, emit, emit_json, max_dependencies, notify, open_store,
+};
 use crate::core::backlog::{FeatureSpec, check_import};
 use crate::runtime::now_ms;
 use crate::runtime::store::backlog::{dependency_graph, insert_features};
@@ -16,9 +18,10 @@ pub fn import_backlog(project: &Path, file: &Path) -> Result<()> {
     let (label, text) = read(file)?;
     let refused = |e| BacklogCommandError::Refused(format!("{label}: {e}\nnothing was imported"));
     let max = max_dependencies(project)?;
+    let roles = super::backlog::profile_roles(project)?;
     let mut store = open_store(project)?;
     let specs: Vec<FeatureSpec> = store.write(|conn| {
-        let specs = check_import(&text, &dependency_graph(conn)?, max).map_err(refused)?;
+        let specs = check_import(&text, &dependency_graph(conn)?, max, &roles).map_err(refused)?;
         insert_features(conn, &specs, now_ms())?;
         Ok::<_, BacklogCommandError>(specs)
     })?;
@@ -65,5 +68,5 @@ pub fn export_backlog(project: &Path) -> Result<()> {
         .iter()
         .map(|f| f.spec())
         .collect();
-    emit(&serde_json::to_string_pretty(&specs).unwrap_or_default())
+    emit_json(&specs)
 }

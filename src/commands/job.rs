@@ -3,7 +3,7 @@
 //! store shows what it did. Otherwise they are applied to the store directly, with the same
 //! meaning, in one transaction, holding the project lock so no corral starts meanwhile.
 
-use super::backlog::{BacklogCommandError, Result, emit, label, open_store};
+use super::backlog::{BacklogCommandError, Result, emit, emit_json, label, open_store};
 use super::job_view::{self, summary, views};
 use crate::api::{Command, FeatureStatus, JobId, JobState, JobView};
 use crate::cli::JobCmd;
@@ -61,7 +61,7 @@ fn view(store: &Store, id: JobId) -> Result<JobView> {
 fn report_direct(store: &Store, done: &JobChange, json: bool) -> Result<()> {
     let v = view(store, done.job.id)?;
     if json {
-        return emit(&serde_json::to_string_pretty(&v).unwrap_or_default());
+        return emit_json(&v);
     }
     let mut text = summary(&v);
     match done.feature {
@@ -165,7 +165,7 @@ fn send_and_wait(
     }
     let v = view(store, id)?;
     if json {
-        return emit(&serde_json::to_string_pretty(&v).unwrap_or_default());
+        return emit_json(&v);
     }
     let mut text = format!(
         "sent `{}` to the running corral (pid {holder}); the store now shows:\n{}",

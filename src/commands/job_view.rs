@@ -1,7 +1,7 @@
 //! `corral job list`: the queue as stored, as a table for people or JSON for programs, and
 //! the words the job commands share.
 
-use super::backlog::{Result, emit, open_store, printable, table};
+use super::backlog::{Result, emit, emit_json, open_store, printable, table};
 use crate::api::{JobState, JobView};
 use crate::core::Job;
 use crate::runtime::now_ms;
@@ -44,7 +44,7 @@ pub fn list(project: &Path, all: bool, as_json: bool) -> Result<()> {
     in_queue_order(&mut jobs);
     let views = views(&store, &jobs)?;
     if as_json {
-        return emit(&serde_json::to_string_pretty(&views).unwrap_or_default());
+        return emit_json(&views);
     }
     if views.is_empty() {
         return emit(

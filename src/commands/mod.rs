@@ -11,6 +11,7 @@ mod init;
 mod job;
 mod job_view;
 mod manual;
+pub mod output;
 mod status;
 
 pub use backlog::BacklogCommandError;

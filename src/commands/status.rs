@@ -13,6 +13,8 @@ pub enum StatusError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Query(#[from] rusqlite::Error),
+    #[error("writing to stdout: {0}")]
+    Stdout(#[from] std::io::Error),
 }
 
 #[derive(Serialize)]
@@ -109,29 +111,37 @@ pub fn status_json(project: &Path) -> Result<Value, StatusError> {
     }))
 }
 
-/// Prints the status as JSON or as a short text summary.
+/// Prints the status as JSON or as a short text summary; every name and error is escaped
+/// (see [`super::output`]).
 pub fn print_status(project: &Path, as_json: bool) -> Result<(), StatusError> {
     let v = status_json(project)?;
     if as_json {
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-        return Ok(());
+        return Ok(super::output::print_json(&v)?);
     }
+    let mut out: Vec<String> = Vec::new();
+    summarise(project, &v, &mut out);
+    Ok(super::output::print_text(&out.join("\n"))?)
+}
+
+/// The text form of [`status_json`], one line per entry of `out`.
+fn summarise(project: &Path, v: &Value, out: &mut Vec<String>) {
+    let shown = |text: &str| crate::core::printable::printable(text, false).into_owned();
     let empty = Vec::new();
     let features = v["features"].as_array().unwrap_or(&empty);
     let passing = features.iter().filter(|f| f["status"] == "passing").count();
-    println!(
+    out.push(format!(
         "{}: {passing}/{} features passing",
-        project.display(),
+        shown(&project.display().to_string()),
         features.len()
-    );
+    ));
     for f in features {
-        println!(
+        out.push(format!(
             "  {:>4}  {:<12} {:<28} {}",
             f["id"].as_i64().unwrap_or_default(),
-            f["status"].as_str().unwrap_or(""),
-            f["name"].as_str().unwrap_or(""),
-            f["last_error"].as_str().unwrap_or("")
-        );
+            shown(f["status"].as_str().unwrap_or("")),
+            shown(f["name"].as_str().unwrap_or("")),
+            shown(f["last_error"].as_str().unwrap_or(""))
+        ));
     }
     let runs = v["runs"].as_array().unwrap_or(&empty);
     let live = runs
@@ -143,22 +153,22 @@ pub fn print_status(project: &Path, as_json: bool) -> Result<(), StatusError> {
             )
         })
         .count();
-    println!("{} runs, {live} recorded live", runs.len());
+    out.push(format!("{} runs, {live} recorded live", runs.len()));
     let jobs = v["jobs"].as_array().unwrap_or(&empty);
     let count = |state: &str| jobs.iter().filter(|j| j["state"] == state).count();
-    println!(
+    out.push(format!(
         "jobs: {} queued, {} running, {} in backoff, {} failed",
         count("queued"),
         count("running"),
         count("backoff"),
         count("failed")
-    );
+    ));
     let breakers = v["breakers"].as_array().unwrap_or(&empty);
     let now = crate::runtime::now_ms();
     for b in breakers.iter().filter(|b| b["state"] != "closed") {
         // The JSON carries every field of the view but the login hint, which stays None.
         if let Ok(view) = serde_json::from_value::<crate::api::BreakerView>(b.clone()) {
-            println!("breaker {}", super::breaker::describe(&view, now));
+            out.push(format!("breaker {}", super::breaker::describe(&view, now)));
         }
     }
     if let Ok(usage) = serde_json::from_value::<crate::api::Usage>(v["usage"].clone())
@@ -176,13 +186,12 @@ pub fn print_status(project: &Path, as_json: bool) -> Result<(), StatusError> {
             };
             format!(" of {} budget{word}", crate::api::Usage::format_usd(b))
         });
-        println!(
+        out.push(format!(
             "spent {cost}{budget}: {} tokens ({} in, {} out, {} cached)",
             usage.total_tokens(),
             usage.input_tokens,
             usage.output_tokens,
             usage.cache_read_tokens + usage.cache_write_tokens
-        );
+        ));
     }
-    Ok(())
 }

@@ -47,7 +47,8 @@ pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub scheduler: SchedulerConfig,
-    /// Profiles by name; may be empty (then the scheduler has nothing to run).
+    /// Profiles by name; never empty when loaded from files ([`Config::load`] refuses that),
+    /// may be empty from [`Config::parse`].
     pub profiles: BTreeMap<String, Profile>,
     pub defaults: Defaults,
     pub logs: LogsConfig,
@@ -167,7 +168,8 @@ impl Config {
     /// that exists.
     ///
     /// Errors: [`ConfigError::Missing`] if the project file does not exist; otherwise the
-    /// first read, syntax or validation error, naming the file it is in.
+    /// first read, syntax or validation error, naming the file it is in; and
+    /// [`ConfigError::Invalid`] on `profiles` when neither file defines a profile.
     pub fn load(project: &Path) -> Result<Config, ConfigError> {
         Config::load_with_user(project, user_config_path().as_deref())
     }
@@ -212,8 +214,21 @@ impl Config {
             &project_text,
             &project_path.display().to_string(),
         )?);
-        sources.push(project_path);
+        sources.push(project_path.clone());
         let mut config = Config::merge(layers)?;
+        // An empty or profile-less file would load and then never run anything, silently.
+        if config.profiles.is_empty() {
+            return Err(ConfigError::Invalid {
+                at: Location {
+                    label: project_path.display().to_string(),
+                    line: None,
+                },
+                key: "profiles".into(),
+                message: "no profile, so corral has no agent to run: add a [profiles.NAME] \
+                          table with a role and a command"
+                    .into(),
+            });
+        }
         config.sources = sources;
         Ok(config)
     }
@@ -275,7 +290,7 @@ impl Config {
             sched.testing_agents = n;
         }
         if let Some(n) = raw.max_attempts {
-            sched.max_attempts = n.max(1);
+            sched.max_attempts = n.0;
         }
         if let Some(n) = raw.max_dependencies {
             sched.max_dependencies = n;

@@ -337,6 +337,9 @@ fn load(user: &str, project: &str) -> (Result<Config, ConfigError>, String, Stri
     let dir = tempfile::tempdir().unwrap();
     let user_file = dir.path().join("user.toml");
     fs::write(&user_file, user).unwrap();
+    // A profile at the end (a loaded project needs one); the lines above keep their numbers.
+    let project =
+        format!("{project}\n[profiles.any-agent]\nrole = \"custom\"\ncommand = [\"a\"]\n");
     fs::write(dir.path().join("corral.toml"), project).unwrap();
     let config = Config::load_with_user(dir.path(), Some(&user_file));
     let show = |name: &str| dir.path().join(name).display().to_string();

@@ -48,9 +48,10 @@ pub(crate) struct RawFile {
 pub(crate) struct RawScheduler {
     pub max_agents: Option<MaxAgents>,
     pub testing_agents: Option<u32>,
-    pub max_attempts: Option<u32>,
+    /// At least 1: with 0 a feature would still run once, shown as `1/1`.
+    pub max_attempts: Option<super::queue::Threshold>,
     pub max_dependencies: Option<u32>,
-    pub testing_claim_timeout: Option<DurationValue>,
+    pub testing_claim_timeout: Option<super::queue::PositiveDuration>,
 }
 
 /// `[defaults]`: model and effort for every profile that names none.
@@ -69,8 +70,9 @@ pub(crate) struct RawProfile {
     pub command: Command,
     #[serde(default)]
     pub env: BTreeMap<EnvKey, EnvValue>,
-    pub timeout: Option<DurationValue>,
-    pub silence: Option<DurationValue>,
+    /// Longer than zero: `"0s"` would stop every run as it starts (leave it out for no limit).
+    pub timeout: Option<super::queue::PositiveDuration>,
+    pub silence: Option<super::queue::PositiveDuration>,
     pub grace: Option<DurationValue>,
     #[serde(default = "default_enabled")]
     pub enabled: bool,

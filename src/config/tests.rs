@@ -140,6 +140,55 @@ fn bad_durations_name_key_and_line() {
 }
 
 #[test]
+fn values_that_would_fail_every_run_at_once_are_refused() {
+    assert_eq!(
+        parse_err(&format!("{}timeout = \"0s\"\n", profile("[\"a\"]"))),
+        "corral.toml:4: profiles.coding.timeout: must be longer than zero"
+    );
+    assert_eq!(
+        parse_err(&format!("{}\nsilence = \"0ms\"\n", profile("[\"a\"]"))),
+        "corral.toml:5: profiles.coding.silence: must be longer than zero"
+    );
+    assert_eq!(
+        parse_err("[scheduler]\nmax_attempts = 0\n"),
+        "corral.toml:2: scheduler.max_attempts: must be at least 1, got 0"
+    );
+    assert_eq!(
+        parse_err("[scheduler]\ntesting_claim_timeout = \"0s\"\n"),
+        "corral.toml:2: scheduler.testing_claim_timeout: must be longer than zero"
+    );
+    // Zero grace is fine: kill at once.
+    let text = format!("{}grace = \"0s\"\n", profile("[\"a\"]"));
+    assert_eq!(
+        Config::parse(&text, "x").unwrap().profiles["coding"].grace,
+        Duration::ZERO
+    );
+}
+
+#[test]
+fn a_project_without_any_profile_is_refused() {
+    let project = tempfile::tempdir().unwrap();
+    let file = project.path().join("corral.toml");
+    for text in ["", "[scheduler]\nmax_agents = 1\n"] {
+        fs::write(&file, text).unwrap();
+        let err = Config::load_with_user(project.path(), None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}: profiles: no profile, so corral has no agent to run: add a \
+                 [profiles.NAME] table with a role and a command",
+                file.display()
+            )
+        );
+    }
+    // A profile from the user file is enough.
+    let user_dir = tempfile::tempdir().unwrap();
+    let user = user_dir.path().join("config.toml");
+    fs::write(&user, profile("[\"a\"]")).unwrap();
+    assert!(Config::load_with_user(project.path(), Some(&user)).is_ok());
+}
+
+#[test]
 fn missing_required_keys_name_the_profile() {
     assert_eq!(
         parse_err("\n[profiles.coding]\ncommand = [\"a\"]\n"),
@@ -412,7 +461,10 @@ fn redaction_patterns_from_both_files_add_up() {
     .unwrap();
     std::fs::write(
         dir.path().join("corral.toml"),
-        "[redact]\npatterns = [\"proj_secret\"]\n",
+        format!(
+            "[redact]\npatterns = [\"proj_secret\"]\n{}",
+            profile("[\"a\"]")
+        ),
     )
     .unwrap();
     let c = Config::load_with_user(dir.path(), Some(&user)).unwrap();

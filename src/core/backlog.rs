@@ -14,6 +14,10 @@ use std::fmt;
 /// At most this many problems are listed for one file; the rest are counted.
 pub const MAX_ERRORS: usize = 20;
 
+/// The largest feature id: ids are 1 to 999,999,999, so they stay positive, fit every
+/// column and any JSON reader, and the next id can always be computed.
+pub const MAX_FEATURE_ID: i64 = 999_999_999;
+
 /// The stored backlog as the checks need it: every feature id with the ids it depends on.
 pub type DependencyGraph = BTreeMap<i64, Vec<i64>>;
 
@@ -202,8 +206,8 @@ pub(crate) fn check_items(
     let mut bad_id: Vec<bool> = items.iter().map(|c| !c.id_readable).collect();
     for (i, item) in items.iter().enumerate() {
         let Some(id) = item.spec.id else { continue };
-        let problem = if id < 1 {
-            Some(format!("must be 1 or more, not {id}"))
+        let problem = if !(1..=MAX_FEATURE_ID).contains(&id) {
+            Some(format!("must be between 1 and {MAX_FEATURE_ID}, not {id}"))
         } else if existing.contains_key(&id) {
             Some(format!(
                 "duplicate id {id}: feature {id} is already in the backlog"
@@ -229,11 +233,25 @@ pub(crate) fn check_items(
         .max()
         .unwrap_or(0);
     let mut items = items;
-    let unnumbered = items
-        .iter_mut()
-        .filter(|c| c.id_readable && c.spec.id.is_none());
-    for (id, item) in (highest.max(0) + 1..).zip(unnumbered) {
-        item.spec.id = Some(id);
+    // A stored id above the limit (from an older corral) must not make the next one overflow.
+    let mut next = highest.clamp(0, MAX_FEATURE_ID) + 1;
+    for (i, item) in items.iter_mut().enumerate() {
+        if !item.id_readable || item.spec.id.is_some() {
+            continue;
+        }
+        if next > MAX_FEATURE_ID {
+            let message = format!(
+                "no id is left after {highest}: ids go up to {MAX_FEATURE_ID}; give this \
+                 feature a free id below it"
+            );
+            push(subject(item), "id", message);
+            bad_id[i] = true;
+            // A placeholder no check will take for a real feature.
+            item.spec.id = Some(0);
+            continue;
+        }
+        item.spec.id = Some(next);
+        next += 1;
     }
     let ids: HashSet<i64> = items.iter().filter_map(|c| c.spec.id).collect();
     let mut graph = existing.clone();

@@ -3,6 +3,7 @@
 use super::backlog::{
     BacklogError, BacklogErrors, Candidate, DependencyGraph, FeatureSpec, Subject, check_items,
 };
+use super::backlog_profiles::{ProfileRoles, profile_problem};
 use serde_json::Value;
 
 /// Parses a backlog file: a JSON array of [`FeatureSpec`]s. A syntax error gives its line and
@@ -19,16 +20,36 @@ pub fn parse_import(text: &str) -> Result<Vec<FeatureSpec>, BacklogErrors> {
 
 /// Parses a backlog file and checks it against the stored backlog (`existing`) in one pass:
 /// the specs with their ids set, or every problem of every kind (type errors, ids, unknown
-/// dependencies, cycles), ordered by item. An item with type errors takes part in the other
+/// dependencies, cycles, a `profile` that is not a coding or testing profile of `profiles`),
+/// ordered by item. An item with type errors takes part in the other
 /// checks with the fields that could be read, so a file's problems all show at once.
 pub fn check_import(
     text: &str,
     existing: &DependencyGraph,
     max_dependencies: u32,
+    profiles: &ProfileRoles,
 ) -> Result<Vec<FeatureSpec>, BacklogErrors> {
     let items = read_items(text)?;
     let mut errors: Vec<BacklogError> = items.iter().flat_map(|i| i.errors.clone()).collect();
-    let candidates = items.into_iter().filter_map(|i| i.candidate).collect();
+    let candidates: Vec<Candidate> = items.into_iter().filter_map(|i| i.candidate).collect();
+    for c in &candidates {
+        let Some(message) = c
+            .spec
+            .profile
+            .as_deref()
+            .and_then(|p| profile_problem(p, profiles))
+        else {
+            continue;
+        };
+        errors.push(BacklogError {
+            subject: Subject::Item {
+                index: c.index,
+                name: c.label.clone(),
+            },
+            field: "profile".into(),
+            message,
+        });
+    }
     let (specs, more) = check_items(candidates, existing, max_dependencies);
     errors.extend(more);
     if errors.is_empty() {
@@ -66,11 +87,29 @@ fn read_items(text: &str) -> Result<Vec<ReadItem>, BacklogErrors> {
         );
         return Err(BacklogErrors::one(Subject::File, "", message));
     };
-    Ok(items
+    let mut read: Vec<ReadItem> = items
         .into_iter()
         .enumerate()
         .map(|(i, item)| read_item(i + 1, item))
-        .collect())
+        .collect();
+    // The parser kept one value of a repeated key without a word: refuse rather than guess.
+    for (index, keys) in super::json_keys::repeated_item_keys(text) {
+        let Some(item) = read.get_mut(index - 1) else {
+            continue;
+        };
+        let name = item.candidate.as_ref().and_then(|c| c.label.clone());
+        for key in keys {
+            item.errors.push(BacklogError {
+                subject: Subject::Item {
+                    index,
+                    name: name.clone(),
+                },
+                field: key,
+                message: "given more than once in this item: keep one".into(),
+            });
+        }
+    }
+    Ok(read)
 }
 
 fn read_item(index: usize, item: Value) -> ReadItem {

@@ -114,6 +114,46 @@ fn ids_are_assigned_after_the_highest_stored_or_given_id() {
 }
 
 #[test]
+fn ids_stay_positive_and_bounded_and_the_next_one_never_overflows() {
+    let none = DependencyGraph::new();
+    let err = |specs: Vec<FeatureSpec>, existing: &DependencyGraph| {
+        messages(validate_import(specs, existing, 50).unwrap_err())
+    };
+    assert_eq!(
+        err(vec![spec(Some(i64::MAX), "A", &[])], &none),
+        ["item 1 (\"A\"): id: must be between 1 and 999999999, not 9223372036854775807"]
+    );
+    assert_eq!(
+        err(vec![spec(Some(-5), "A", &[])], &none),
+        ["item 1 (\"A\"): id: must be between 1 and 999999999, not -5"]
+    );
+    // The last id is taken; the next feature gets it, the one after has none left.
+    let out = validate_import(
+        vec![spec(None, "A", &[])],
+        &graph(&[(MAX_FEATURE_ID - 1, &[])]),
+        50,
+    )
+    .unwrap();
+    assert_eq!(out[0].id, Some(MAX_FEATURE_ID));
+    let full = graph(&[(MAX_FEATURE_ID, &[])]);
+    assert_eq!(
+        err(vec![spec(None, "B", &[])], &full),
+        [
+            "item 1 (\"B\"): id: no id is left after 999999999: ids go up to 999999999; give this feature a free id below it"
+        ]
+    );
+    assert!(validate_import(vec![spec(Some(7), "B", &[])], &full, 50).is_ok());
+    // A stored id from before the limit existed does not overflow the next one.
+    let old = graph(&[(i64::MAX, &[])]);
+    assert_eq!(err(vec![spec(None, "C", &[])], &old).len(), 1);
+    let e = validate_new(spec(Some(i64::MAX), "D", &[]), &none, 50).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "new feature (\"D\"): id: must be between 1 and 999999999, not 9223372036854775807"
+    );
+}
+
+#[test]
 fn validation_table() {
     let existing = graph(&[(1, &[]), (2, &[1]), (3, &[2])]);
     let many: Vec<i64> = (1..=3).collect();
@@ -141,7 +181,7 @@ fn validation_table() {
         (
             vec![spec(Some(0), "A", &[])],
             50,
-            vec!["item 1 (\"A\"): id: must be 1 or more, not 0"],
+            vec!["item 1 (\"A\"): id: must be between 1 and 999999999, not 0"],
         ),
         (
             vec![spec(None, "  ", &[])],
@@ -272,7 +312,9 @@ fn check_import_reports_type_errors_with_the_other_kinds() {
         {"id": 7, "name": "E", "category": "c", "description": "d", "steps": [], "dependencies": [4]},
     ])
     .to_string();
-    let got = messages(check_import(&text, &DependencyGraph::new(), 50).unwrap_err());
+    let got = messages(
+        check_import(&text, &DependencyGraph::new(), 50, &Default::default()).unwrap_err(),
+    );
     assert_eq!(
         got,
         vec![
@@ -295,7 +337,7 @@ fn an_unreadable_id_or_name_is_not_checked_under_a_made_up_one() {
         "x",
     ])
     .to_string();
-    let got = messages(check_import(&text, &graph(&[]), 50).unwrap_err());
+    let got = messages(check_import(&text, &graph(&[]), 50, &Default::default()).unwrap_err());
     assert_eq!(
         got,
         vec![
@@ -307,6 +349,12 @@ fn an_unreadable_id_or_name_is_not_checked_under_a_made_up_one() {
         ]
     );
     let fine = json!([{"name": "A", "category": "c", "description": "d", "steps": []}]);
-    let out = check_import(&fine.to_string(), &graph(&[(3, &[])]), 50).unwrap();
+    let out = check_import(
+        &fine.to_string(),
+        &graph(&[(3, &[])]),
+        50,
+        &Default::default(),
+    )
+    .unwrap();
     assert_eq!(out[0].id, Some(4));
 }

@@ -8,6 +8,10 @@ use std::borrow::Cow;
 /// Bytes of one line kept; the rest is counted and dropped so one endless line cannot eat memory.
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
 
+/// Bytes of a cut line kept after its cut, so a filter can tell a secret that runs across the
+/// cut (whose start alone it would not recognise) and hide its start too.
+pub const CUT_LOOKAHEAD: usize = 256;
+
 /// One finished line: its kept bytes (not yet decoded) and how many bytes were cut after them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Line<'a> {
@@ -16,6 +20,9 @@ pub struct Line<'a> {
     pub bytes: &'a [u8],
     /// Bytes dropped from the end of the line (0: the line is whole).
     pub cut: u64,
+    /// When the line was cut: up to [`CUT_LOOKAHEAD`] of the bytes right after `bytes`
+    /// (counted in `cut`, not to be shown). Empty for a whole line.
+    pub after: &'a [u8],
 }
 
 impl Line<'_> {
@@ -41,7 +48,7 @@ pub fn cut_marker(cut: u64) -> String {
 /// the last state is kept; `\r\n` and a `\r` at the very end just end the line.
 #[derive(Debug)]
 pub struct LineSplitter {
-    /// The unfinished line, at most `max` bytes.
+    /// The unfinished line, at most `max` + [`CUT_LOOKAHEAD`] bytes.
     buf: Vec<u8>,
     max: usize,
     /// Bytes of the unfinished line dropped after `buf` filled up.
@@ -101,6 +108,7 @@ impl LineSplitter {
                     out(Line {
                         bytes: part,
                         cut: 0,
+                        after: &[],
                     });
                 } else {
                     self.append(part);
@@ -117,10 +125,18 @@ impl LineSplitter {
     /// The unfinished line so far (without a character cut in half at its end), if it holds
     /// anything: what an agent waiting for input has printed of its question.
     pub fn pending(&self) -> Option<Line<'_>> {
-        let keep = complete_utf8_prefix(&self.buf);
+        // Past `max` the buffer holds the look-ahead of a cut line, which is never shown.
+        let shown = &self.buf[..self.buf.len().min(self.max)];
+        let keep = complete_utf8_prefix(shown);
+        let (cut, after) = if self.buf.len() > self.max {
+            (self.cut + (self.buf.len() - keep) as u64, &self.buf[keep..])
+        } else {
+            (self.cut, &[][..])
+        };
         (keep > 0).then(|| Line {
             bytes: &self.buf[..keep],
-            cut: self.cut,
+            cut,
+            after,
         })
     }
 
@@ -133,7 +149,7 @@ impl LineSplitter {
     }
 
     fn append(&mut self, part: &[u8]) {
-        let room = self.max - self.buf.len();
+        let room = self.max + CUT_LOOKAHEAD - self.buf.len();
         if part.len() <= room {
             self.buf.extend_from_slice(part);
         } else {
@@ -143,16 +159,22 @@ impl LineSplitter {
     }
 
     fn emit(&mut self, out: &mut impl FnMut(Line<'_>)) {
-        let mut keep = self.buf.len();
-        if self.cut > 0 {
+        if self.buf.len() <= self.max && self.cut == 0 {
+            out(Line {
+                bytes: &self.buf,
+                cut: 0,
+                after: &[],
+            });
+        } else {
             // The cut may have split a character: drop its first bytes too rather than show
             // a replacement character that the agent never printed.
-            keep = complete_utf8_prefix(&self.buf);
+            let keep = complete_utf8_prefix(&self.buf[..self.max]);
+            out(Line {
+                bytes: &self.buf[..keep],
+                cut: self.cut + (self.buf.len() - keep) as u64,
+                after: &self.buf[keep..],
+            });
         }
-        out(Line {
-            bytes: &self.buf[..keep],
-            cut: self.cut + (self.buf.len() - keep) as u64,
-        });
         self.buf.clear();
         self.cut = 0;
         self.after_cr = false;
@@ -204,6 +226,46 @@ pub fn strip_sgr(text: &str) -> Cow<'_, str> {
     }
     out.push_str(rest);
     Cow::Owned(out.trim().to_string())
+}
+
+/// Length of the escape sequence at the start of `bytes` (which starts with ESC), as a terminal
+/// reads it: CSI (`ESC [` parameters and a final byte), strings ended by BEL or `ESC \\` (OSC,
+/// DCS, SOS, PM, APC), charset designations (`ESC ( B`) and other two-byte escapes. An
+/// unfinished sequence runs to the end; a sequence never ends inside a UTF-8 character.
+pub fn escape_len(bytes: &[u8]) -> usize {
+    let Some(&kind) = bytes.get(1) else {
+        return bytes.len().min(1);
+    };
+    match kind {
+        b'[' => {
+            let body = &bytes[2..];
+            let params = body
+                .iter()
+                .take_while(|b| (0x20..=0x3f).contains(*b))
+                .count();
+            match body.get(params) {
+                Some(0x40..=0x7e) => 2 + params + 1,
+                // Not a well-formed CSI: it ends where it stopped making sense.
+                _ => 2 + params,
+            }
+        }
+        b']' | b'P' | b'X' | b'^' | b'_' => {
+            let body = &bytes[2..];
+            match memchr::memchr2(0x07, 0x1b, body) {
+                Some(i) if body[i] == 0x07 => 2 + i + 1,
+                Some(i) if body.get(i + 1) == Some(&b'\\') => 2 + i + 2,
+                // Another escape ends the string without a terminator of its own.
+                Some(i) => 2 + i,
+                None => bytes.len(),
+            }
+        }
+        b'(' | b')' | b'*' | b'+' | b'-' | b'.' | b'/' | b'#' | b'%' | b' ' => match bytes.get(2) {
+            Some(b) if b.is_ascii() => 3,
+            _ => 2,
+        },
+        b if b.is_ascii() => 2,
+        _ => 1,
+    }
 }
 
 #[cfg(test)]

@@ -125,7 +125,7 @@ fn the_default_limit_is_64_kib_and_memory_stays_bounded() {
     let chunk = vec![b'x'; 10_000];
     for _ in 0..100 {
         s.feed(&chunk, &mut out);
-        assert!(s.buf.len() <= MAX_LINE_BYTES);
+        assert!(s.buf.len() <= MAX_LINE_BYTES + CUT_LOOKAHEAD);
     }
     s.feed(b"\nshort\n", &mut out);
     assert_eq!(
@@ -151,5 +151,31 @@ fn complete_utf8_prefix_drops_only_an_unfinished_last_character() {
     ];
     for (input, want) in cases {
         assert_eq!(complete_utf8_prefix(input), *want, "{input:?}");
+    }
+}
+
+#[test]
+fn escape_sequences_are_measured_whole() {
+    let rows: [(&[u8], usize); 12] = [
+        (b"\x1b[1;31mrest", 7),
+        (b"\x1b[?25lrest", 6),
+        (b"\x1b]0;title\x07rest", 10),
+        (b"\x1b]8;;http://x\x1b\\rest", 15),
+        (b"\x1b]0;no end", 10),
+        (b"\x1b]0;t\x1b[1m", 5),
+        (b"\x1b(Brest", 3),
+        (b"\x1bcrest", 2),
+        (b"\x1b", 1),
+        (b"\x1b[12", 4),
+        (b"\x1b[1\xc3\xa9", 3),
+        ("\x1b\u{e9}".as_bytes(), 1),
+    ];
+    for (bytes, want) in rows {
+        assert_eq!(
+            escape_len(bytes),
+            want,
+            "{:?}",
+            String::from_utf8_lossy(bytes)
+        );
     }
 }

@@ -60,7 +60,31 @@ impl Model {
             epoch: 0,
         };
         self.jobs.insert(id, job.clone());
-        Ok((id, vec![Effect::SaveJob(job)]))
+        let mut effects = self.unusable_profile_notice(feature, &job.profile);
+        effects.insert(0, Effect::SaveJob(job));
+        Ok((id, effects))
+    }
+
+    /// A feature naming a profile that cannot run it (gone from corral.toml, disabled, or of
+    /// another role) runs with `used`, the role's default: say so rather than do it silently.
+    fn unusable_profile_notice(&mut self, feature: Option<FeatureId>, used: &str) -> Vec<Effect> {
+        let Some((id, named)) = feature
+            .and_then(|f| self.features.get(&f))
+            .and_then(|f| Some((f.id, f.profile.clone()?)))
+        else {
+            return Vec::new();
+        };
+        let usable = self
+            .profile_info
+            .get(&named)
+            .is_some_and(|p| matches!(p.role, Role::Coding | Role::Testing));
+        if usable {
+            return Vec::new();
+        }
+        self.notice(format!(
+            "feature {id} names profile {named:?}, which is not an enabled coding or testing \
+             profile in corral.toml: it runs with {used:?}"
+        ))
     }
 
     /// The effect that stores `job` as it is now.

@@ -600,3 +600,44 @@ fn a_waiting_job_whose_profile_is_gone_runs_with_the_role_s_profile_now() {
     assert_eq!(spawn.as_deref(), Some("claude"));
     assert_eq!(m.jobs[&JobId(1)].account, "anthropic-main");
 }
+
+#[test]
+fn a_feature_naming_a_profile_that_cannot_run_it_says_so_when_it_runs_the_default() {
+    let mut m = queue(3, 3);
+    let coding = scheduler::ProfileInfo {
+        role: Role::Coding,
+        account: "coding".into(),
+        max_parallel: None,
+    };
+    m.profile_info.insert("coding".into(), coding.clone());
+    m.profile_info.insert("careful".into(), coding);
+    m.profile_info.insert(
+        "starter".into(),
+        scheduler::ProfileInfo {
+            role: Role::Initializer,
+            account: "starter".into(),
+            max_parallel: None,
+        },
+    );
+    for (id, profile) in [(1, "careful"), (2, "gone"), (3, "starter")] {
+        m.features.get_mut(&FeatureId(id)).unwrap().profile = Some(profile.into());
+    }
+    let e = m.handle(Input::Kick);
+    let notices: Vec<&String> = e
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Notice(text) => Some(text),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        notices,
+        [
+            "feature 2 names profile \"gone\", which is not an enabled coding or testing \
+             profile in corral.toml: it runs with \"coding\"",
+            "feature 3 names profile \"starter\", which is not an enabled coding or testing \
+             profile in corral.toml: it runs with \"coding\""
+        ]
+    );
+    assert_eq!(m.jobs[&JobId(1)].profile, "careful");
+}

@@ -258,7 +258,44 @@ impl Redactor {
 
     /// The line with every secret replaced by REDACTED; borrowed (no allocation) when nothing
     /// matched.
+    ///
+    /// Escape sequences are invisible on a screen, so a key with a colour code inside it
+    /// (`sk-ant-ap\x1b[1mi03-…`) still shows whole: secrets are looked for in the text without
+    /// its escape sequences, and a hidden span keeps the colour codes that were inside it (so
+    /// the colours after it stay as the agent set them).
     pub fn redact<'a>(&self, line: &'a str) -> Cow<'a, str> {
+        if memchr::memchr(0x1b, line.as_bytes()).is_none() {
+            let spans = self.spans(line);
+            return replace(line, &spans, |_, _, _| {});
+        }
+        let (visible, _) = without_escapes(line, false);
+        let found = self.spans(&visible);
+        if found.is_empty() {
+            // The common coloured line: no secret, and no offsets computed for it.
+            return Cow::Borrowed(line);
+        }
+        let (_, at) = without_escapes(line, true);
+        let spans: Vec<(usize, usize)> = found
+            .into_iter()
+            // `at` has an entry per visible byte (and one for the end): a span's last byte is
+            // copied from the original one byte before the span's original end.
+            .map(|(start, end)| (at[start], at[end - 1] + 1))
+            .collect();
+        replace(line, &spans, |line, span, out| {
+            let mut rest = &line[span.0..span.1];
+            while let Some(i) = rest.find('\x1b') {
+                let len = crate::core::lines::escape_len(&rest.as_bytes()[i..]);
+                let seq = &rest[i..i + len];
+                if crate::core::lines::strip_sgr(seq).is_empty() {
+                    out.push_str(seq);
+                }
+                rest = &rest[i + len..];
+            }
+        })
+    }
+
+    /// The sorted, merged spans of every secret in `line`.
+    fn spans(&self, line: &str) -> Vec<(usize, usize)> {
         let mut spans: Vec<(usize, usize)> = Vec::new();
         if self.any_trigger(line) {
             // Which rules a trigger enabled; there are fewer rules than bits.
@@ -283,19 +320,57 @@ impl Redactor {
             }
         }
         settle(line, &mut spans);
-        if spans.is_empty() {
-            return Cow::Borrowed(line);
-        }
-        let mut out = String::with_capacity(line.len() + spans.len() * REDACTED.len());
-        let mut done = 0;
-        for &(start, end) in &spans {
-            out.push_str(&line[done..start]);
-            out.push_str(REDACTED);
-            done = end;
-        }
-        out.push_str(&line[done..]);
-        Cow::Owned(out)
+        spans
     }
+}
+
+/// `line` with each span replaced by REDACTED followed by whatever `keep` adds for it.
+fn replace<'a>(
+    line: &'a str,
+    spans: &[(usize, usize)],
+    keep: impl Fn(&str, (usize, usize), &mut String),
+) -> Cow<'a, str> {
+    if spans.is_empty() {
+        return Cow::Borrowed(line);
+    }
+    let mut out = String::with_capacity(line.len() + spans.len() * REDACTED.len());
+    let mut done = 0;
+    for &(start, end) in spans {
+        out.push_str(&line[done..start]);
+        out.push_str(REDACTED);
+        keep(line, (start, end), &mut out);
+        done = end;
+    }
+    out.push_str(&line[done..]);
+    Cow::Owned(out)
+}
+
+/// `line` without its escape sequences, and when `offsets` for each byte of that text (and
+/// its end) the offset it came from in `line`.
+fn without_escapes(line: &str, offsets: bool) -> (String, Vec<usize>) {
+    let bytes = line.as_bytes();
+    let mut visible = Vec::with_capacity(bytes.len());
+    let mut at = Vec::with_capacity(if offsets { bytes.len() + 1 } else { 0 });
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == 0x1b {
+            i += crate::core::lines::escape_len(&bytes[i..]);
+            continue;
+        }
+        // Runs of text between escapes are copied whole.
+        let run = memchr::memchr(0x1b, &bytes[i..]).map_or(bytes.len(), |n| i + n);
+        visible.extend_from_slice(&bytes[i..run]);
+        if offsets {
+            at.extend(i..run);
+        }
+        i = run;
+    }
+    at.push(bytes.len());
+    // Sequences start at an ESC and end after an ASCII byte (or at the end): never inside a
+    // character, so what is left is still UTF-8.
+    let visible = String::from_utf8(visible)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    (visible, at)
 }
 
 impl Rule {

@@ -297,6 +297,39 @@ fn ansi_colours_survive_around_a_redaction() {
 }
 
 #[test]
+fn escape_sequences_inside_a_secret_do_not_hide_it() {
+    let r = redactor();
+    let cases = [
+        // A colour change inside an Anthropic key: the key is hidden, the colours stay.
+        (
+            "key sk-ant-ap\x1b[1mi03-abcdefghij0123456789\x1b[0m done",
+            "key [REDACTED]\x1b[1m\x1b[0m done",
+        ),
+        // A title string and a cursor move inside: both go with the secret.
+        (
+            "sk-ant-api\x1b]0;title\x0703-abcdefghij\x1b[2K0123456789",
+            "[REDACTED]",
+        ),
+        ("TOKEN=ab\x1b[1mcd\x1b[0m", "TOKEN=[REDACTED]\x1b[1m\x1b[0m"),
+        (
+            "\x1b[33mAPI_\x1b[1mKEY=v4l\x1b[mue next",
+            "\x1b[33mAPI_\x1b[1mKEY=[REDACTED]\x1b[m next",
+        ),
+        // A split key in an assignment of a config pattern too.
+        ("plain \x1b[2Jtext", "plain \x1b[2Jtext"),
+    ];
+    for (line, want) in cases {
+        assert_eq!(r.redact(line), want, "for {line:?}");
+        assert_eq!(r.redact(want), want, "twice for {line:?}");
+    }
+    let extra = Redactor::new(&["ACME-[0-9]{6}".into()]).unwrap();
+    assert_eq!(
+        extra.redact("id ACME-12\x1b[31m3456 ok"),
+        "id [REDACTED]\x1b[31m ok"
+    );
+}
+
+#[test]
 fn redacting_twice_changes_nothing() {
     let r = redactor();
     for (line, _) in samples() {

@@ -129,6 +129,15 @@ impl LogHub {
         self
     }
 
+    /// `text` through the hub's filter (redaction), for texts about runs that are stored or
+    /// shown elsewhere (a job's last error quoting the agent).
+    pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        match &self.filter {
+            Some(filter) => filter(text),
+            None => Cow::Borrowed(text),
+        }
+    }
+
     /// Every event from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.tx.subscribe()
@@ -216,6 +225,17 @@ impl LogHub {
             Some(filter) => filter(text),
             None => Cow::Borrowed(text),
         };
+        self.push_filtered(log, out, filtered, cut, sent);
+    }
+
+    fn push_filtered(
+        &self,
+        log: &mut RunLog,
+        out: Out,
+        filtered: Cow<'_, str>,
+        cut: u64,
+        sent: &mut Vec<LogLine>,
+    ) {
         // After redaction, as everything else sees the line; a cut line is no whole report.
         if out.agent && cut == 0 {
             log.usage.line(&filtered);
@@ -285,9 +305,14 @@ impl LogHub {
     }
 
     fn push_line(&self, log: &mut RunLog, out: Out, line: Line<'_>, sent: &mut Vec<LogLine>) {
-        self.push(log, out, &line.text(), line.cut, sent);
+        match &self.filter {
+            Some(filter) if !line.after.is_empty() => {
+                let (text, cut) = filter_cut(filter, line);
+                self.push_filtered(log, out, Cow::Owned(text), cut, sent);
+            }
+            _ => self.push(log, out, &line.text(), line.cut, sent),
+        }
     }
-
     /// Sends the lines one read produced as one event (after the run's lock is released).
     fn send_lines(&self, sent: Vec<LogLine>) {
         if !sent.is_empty() {
@@ -436,6 +461,36 @@ impl LogHub {
             self.send_lines(sent);
         }
     }
+}
+
+/// The shown text and cut count of a cut line. The filter sees the line with the bytes after
+/// the cut too: a secret running across the cut is recognised there, and the kept text then
+/// ends where the two filtered texts part, so not even the secret's start is shown.
+fn filter_cut(filter: &LineFilter, line: Line<'_>) -> (String, u64) {
+    let kept = line.text();
+    let kept = filter(&kept).into_owned();
+    let longer = [line.bytes, line.after].concat();
+    let longer = String::from_utf8_lossy(&longer);
+    let longer = filter(&longer);
+    if longer.starts_with(&kept) {
+        return (kept, line.cut);
+    }
+    let mut same = kept
+        .char_indices()
+        .zip(longer.chars())
+        .find(|((_, a), b)| a != b)
+        .map_or(kept.len(), |((i, _), _)| i);
+    // Not half a marker: the text ends before it.
+    if let Some((at, _)) = longer
+        .match_indices(crate::core::redact::REDACTED)
+        .find(|(at, m)| *at < same && same < at + m.len())
+    {
+        same = at;
+    }
+    let dropped = (kept.len() - same) as u64;
+    let mut kept = kept;
+    kept.truncate(same);
+    (kept, line.cut + dropped)
 }
 
 #[cfg(test)]

@@ -359,12 +359,12 @@ fn read_failure(
         .seconds()
         / 60;
     let class = classifier.classify(&tail, now_ms, offset);
-    Some(Failure {
-        class,
-        evidence: classifier
-            .evidence(&tail)
-            .or_else(|| classifier.summary(&tail)),
-    })
+    // The lines were redacted with their colour codes; what is quoted is redacted as shown.
+    let evidence = classifier
+        .evidence(&tail)
+        .or_else(|| classifier.summary(&tail))
+        .map(|e| logs.redact(&e).into_owned());
+    Some(Failure { class, evidence })
 }
 
 /// A uniform draw for the backoff jitter: std's randomly seeded hasher over the run and the

@@ -331,10 +331,13 @@ impl Supervisor {
                 status,
                 attempts,
                 last_error,
-            } => self
-                .store
-                .save_feature(id, status, attempts, last_error.as_deref(), now)
-                .map_err(|e| e.to_string()),
+            } => {
+                // Errors quote agents' lines: they are stored redacted like the lines.
+                let last_error = last_error.as_deref().map(|e| self.logs.redact(e));
+                self.store
+                    .save_feature(id, status, attempts, last_error.as_deref(), now)
+                    .map_err(|e| e.to_string())
+            }
             Effect::SaveRun {
                 run,
                 state,
@@ -350,7 +353,12 @@ impl Supervisor {
                     .save_run(run, state, exit_code, finished_at_ms)
                     .map_err(|e| e.to_string())
             }
-            Effect::SaveJob(job) => self.store.save_job(&job, now).map_err(|e| e.to_string()),
+            Effect::SaveJob(mut job) => {
+                if let Some(e) = &job.last_error {
+                    job.last_error = Some(self.logs.redact(e).into_owned());
+                }
+                self.store.save_job(&job, now).map_err(|e| e.to_string())
+            }
             Effect::Notice(text) => {
                 log::info!("{text}");
                 self.logs.announce(Event::Notice { text });

@@ -124,6 +124,38 @@ async fn the_filter_sees_a_cut_line_without_the_marker() {
 }
 
 #[tokio::test]
+async fn a_secret_across_the_cut_keeps_none_of_its_characters() {
+    let redactor = Arc::new(crate::core::redact::Redactor::new(&[]).unwrap());
+    let filter: LineFilter = Arc::new(move |text: &str| redactor.redact(text));
+    let max = crate::core::lines::MAX_LINE_BYTES;
+    let key = format!("sk-ant-api03-{}", "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6");
+    // The cut falls after 1 to 12 characters of the key: none of them may show.
+    for before in [1, 8, 12] {
+        let dir = tempfile::tempdir().unwrap();
+        let (hub, path) = hub_in(dir.path(), 100, Some(filter.clone()));
+        let mut line = "word ".repeat(max / 5 + 1);
+        line.truncate(max - before - 1);
+        line.push(' ');
+        line.push_str(&key);
+        line.push_str(" and the rest\n");
+        hub.clone()
+            .pump(RUN, Stream::Stdout, line.as_bytes(), clock)
+            .await;
+        let shown = &ring_texts(&hub)[0];
+        let file = std::fs::read_to_string(&path).unwrap();
+        for text in [shown.as_str(), file.as_str()] {
+            let (kept, marker) = text.trim_end().rsplit_once(" … ").unwrap();
+            let tail = &kept[kept.len() - 40..];
+            assert!(
+                !tail.contains("sk-") && !tail.ends_with(&key[..before]),
+                "{tail}"
+            );
+            assert!(marker.starts_with("[cut "), "{marker}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn the_ring_keeps_the_newest_lines_and_the_file_keeps_all() {
     let dir = tempfile::tempdir().unwrap();
     let (hub, path) = hub_in(dir.path(), 10, None);
