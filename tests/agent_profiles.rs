@@ -1,0 +1,220 @@
+//! The ready-made profiles in `assets/profiles/` against the real agent CLIs: every flag of
+//! every shipped command appears in the installed tool's `--help` (for its subcommand), and
+//! the real tools, run the way the profiles run them, do not stall or lose their flags.
+//!
+//! The CLIs come from npm (`.ci/run` installs the pinned versions: Claude Code 2.1.197, Codex
+//! CLI 0.171.0, Gemini CLI 0.61.0). A tool that is not on PATH is skipped with a note, except
+//! under `CI=true`, where a missing npm CLI fails the test. Aider (from PyPI) is checked only
+//! when it is installed. Each tool runs with a throwaway `HOME` and no credentials.
+
+mod common;
+
+use corral::config::{Config, Profile};
+use regex::Regex;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The real CLIs are heavy (Node start-up): one at a time, on 2 cores shared with other tests.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+const PROFILE_FILES: [&str; 4] = [
+    "claude-code.toml",
+    "codex.toml",
+    "gemini.toml",
+    "aider.toml",
+];
+
+/// Programs installed by `.ci/run`, which must be present under CI.
+const FROM_NPM: [&str; 3] = ["claude", "codex", "gemini"];
+
+fn assets() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/profiles")
+}
+
+fn shipped_profiles() -> Vec<Profile> {
+    let mut all = Vec::new();
+    for file in PROFILE_FILES {
+        let text = std::fs::read_to_string(assets().join(file)).unwrap();
+        let config = Config::parse(&text, file).unwrap_or_else(|e| panic!("{e}"));
+        all.extend(config.profiles.into_values());
+    }
+    all
+}
+
+/// Where `program` is on PATH, if anywhere.
+fn on_path(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
+}
+
+/// Whether the tool is there; under CI an npm tool must be.
+fn installed(program: &str) -> bool {
+    if on_path(program).is_some() {
+        return true;
+    }
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    assert!(
+        !(ci && FROM_NPM.contains(&program)),
+        "`{program}` is not on PATH under CI: .ci/run installs it from npm"
+    );
+    eprintln!("skipped: `{program}` is not installed");
+    false
+}
+
+/// Runs `argv` in `cwd` with a throwaway HOME, stdin empty, for at most `limit`; returns
+/// (exit code, stdout + stderr, how long it took). Killed when over time.
+fn run_tool(
+    argv: &[String],
+    cwd: &Path,
+    home: &Path,
+    limit: Duration,
+) -> (Option<i32>, String, Duration) {
+    let out_path = home.join("tool.out");
+    let err_path = home.join("tool.err");
+    let started = Instant::now();
+    let mut child = Command::new(&argv[0])
+        .args(&argv[1..])
+        .current_dir(cwd)
+        .env("HOME", home)
+        .env_remove("ANTHROPIC_API_KEY")
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("GEMINI_API_KEY")
+        .env_remove("GOOGLE_API_KEY")
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let text = std::fs::read_to_string(&out_path).unwrap_or_default()
+        + &std::fs::read_to_string(&err_path).unwrap_or_default();
+    (code, text, started.elapsed())
+}
+
+/// The subcommand words of a command template (`codex exec`): the arguments after the program
+/// up to the first flag or placeholder.
+fn subcommand(command: &[String]) -> Vec<String> {
+    command[1..]
+        .iter()
+        .take_while(|a| !a.starts_with('-') && !a.contains('{'))
+        .cloned()
+        .collect()
+}
+
+/// Every flag a command template passes (`--sandbox`, `-m`), without any `=value`.
+fn flags(command: &[String]) -> Vec<String> {
+    command[1..]
+        .iter()
+        .filter(|a| a.starts_with('-') && a.len() > 1)
+        .map(|a| a.split('=').next().unwrap_or(a).to_string())
+        .collect()
+}
+
+/// Whether `help` lists `flag` as a flag of its own (`-m, --model`, `--sandbox <MODE>`), not
+/// merely a text that starts with it.
+fn lists_flag(help: &str, flag: &str) -> bool {
+    let re = Regex::new(&format!(
+        r"(?m)(?:^|[\s,\[(|]){}(?:[\s,=<\[\])|]|$)",
+        regex::escape(flag)
+    ))
+    .unwrap();
+    re.is_match(help)
+}
+
+#[test]
+fn the_help_reader_tells_a_listed_flag_from_a_prefix_or_a_missing_one() {
+    let help = "Options:\n  -m, --model <MODEL>\n  --sandbox <SANDBOX_MODE>\n  --full-autopilot\n  -p, --print  Print\n";
+    assert!(lists_flag(help, "--model"));
+    assert!(lists_flag(help, "-m"));
+    assert!(lists_flag(help, "--sandbox"));
+    assert!(lists_flag(help, "-p"));
+    assert!(!lists_flag(help, "--full-auto"), "a prefix of another flag");
+    assert!(!lists_flag(help, "--yolo"));
+    let codex: Vec<String> = [
+        "codex",
+        "exec",
+        "--sandbox",
+        "workspace-write",
+        "-c",
+        "x={effort}",
+        "{prompt}",
+    ]
+    .map(String::from)
+    .to_vec();
+    assert_eq!(subcommand(&codex), ["exec"]);
+    assert_eq!(flags(&codex), ["--sandbox", "-c"]);
+}
+
+#[test]
+fn every_flag_of_every_shipped_profile_is_in_the_installed_tools_help() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let profiles = shipped_profiles();
+    let names: Vec<&str> = profiles.iter().map(|p| p.name.as_str()).collect();
+    for expected in [
+        "claude",
+        "claude-tester",
+        "codex",
+        "codex-tester",
+        "gemini",
+        "gemini-tester",
+        "aider",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+    let mut missing = Vec::new();
+    let mut checked = 0;
+    for profile in &profiles {
+        let program = &profile.command[0];
+        if !installed(program) {
+            continue;
+        }
+        let home = tempfile::tempdir().unwrap();
+        let mut argv = vec![program.clone()];
+        argv.extend(subcommand(&profile.command));
+        argv.push("--help".into());
+        let (code, help, _) = run_tool(&argv, home.path(), home.path(), Duration::from_secs(60));
+        assert_eq!(code, Some(0), "{argv:?} failed:\n{help}");
+        let (_, version, _) = run_tool(
+            &[program.clone(), "--version".into()],
+            home.path(),
+            home.path(),
+            Duration::from_secs(60),
+        );
+        let semver = Regex::new(r"\d+\.\d+\.\d+").unwrap();
+        let version = version
+            .lines()
+            .find(|l| semver.is_match(l) && !l.contains("WARNING"))
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        for flag in flags(&profile.command) {
+            if !lists_flag(&help, &flag) {
+                missing.push(format!(
+                    "profiles.{}: `{}` has no {flag} ({version})",
+                    profile.name,
+                    argv[..argv.len() - 1].join(" ")
+                ));
+            }
+        }
+        checked += 1;
+    }
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
+    eprintln!("checked {checked} profiles against the installed tools");
+}
