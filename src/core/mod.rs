@@ -4,6 +4,7 @@
 //! [`Input`]s in, executes the [`Effect`]s that come out, and feeds the results back.
 
 mod accounts;
+pub mod agent_text;
 pub mod argv;
 pub mod backlog;
 mod backlog_import;

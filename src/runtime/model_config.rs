@@ -89,7 +89,9 @@ pub(super) fn login_hint(config: &Config, account: &str) -> String {
         .find_map(|w| match w {
             "claude" => Some("run `claude` and type /login"),
             "codex" => Some("run `codex login`"),
-            "gemini" => Some("run `gemini` and sign in again"),
+            "gemini" => Some(
+                "run `gemini` and sign in (or set GEMINI_API_KEY through the profile's env_file)",
+            ),
             "aider" => Some("check the API key in the profile's env or env_file"),
             _ => None,
         })
