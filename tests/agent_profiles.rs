@@ -178,6 +178,7 @@ fn every_flag_of_every_shipped_profile_is_in_the_installed_tools_help() {
             "{expected} missing from {names:?}"
         );
     }
+    let semver = Regex::new(r"\d+\.\d+\.\d+").unwrap();
     let mut missing = Vec::new();
     let mut checked = 0;
     for profile in &profiles {
@@ -197,7 +198,6 @@ fn every_flag_of_every_shipped_profile_is_in_the_installed_tools_help() {
             home.path(),
             Duration::from_secs(60),
         );
-        let semver = Regex::new(r"\d+\.\d+\.\d+").unwrap();
         let version = version
             .lines()
             .find(|l| semver.is_match(l) && !l.contains("WARNING"))

@@ -28,6 +28,7 @@ mod snapshot;
 mod spawns;
 pub mod stats;
 pub mod usage;
+pub mod waiting;
 
 pub use effect::{Effect, Sig, TimerKind, WakeKey};
 pub use model::{Failure, Feature, Input, Job, Model, NewRun, describe_end};

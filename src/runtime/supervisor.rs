@@ -66,9 +66,12 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
     // Before anything else: the sweep below is only right when no other corral owns the project.
     let lock = lock::acquire(&options.project)?;
     let store = Store::open(&options.project)?;
-    let swept = recovery::sweep_leftover_runs(&store, now_ms())?;
-    if swept > 0 {
-        log::warn!("{swept} run(s) from an earlier corral were recorded lost");
+    let swept = recovery::sweep_and_report(&store, now_ms())?;
+    if !swept.lost.is_empty() {
+        log::warn!(
+            "{} run(s) from an earlier corral were recorded lost",
+            swept.lost.len()
+        );
     }
     let (mut model, mut effects) =
         Model::new(store.load_features()?, options.config.scheduler.max_agents);
@@ -138,6 +141,7 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
         snapshots: snap_rx,
         logs,
         db: super::store::state_dir(&sup_project).join("corral.db"),
+        swept: std::sync::Arc::new(swept),
     };
     let task = tokio::spawn(sup.run(rx));
     Ok((handle, task))
