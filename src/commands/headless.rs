@@ -81,6 +81,7 @@ fn budget_spent(s: &Snapshot) -> bool {
 pub fn run_headless(project: &Path, until_done: bool) -> Result<HeadlessEnd, DashboardError> {
     let config = Config::load(project)?;
     let max_attempts = config.scheduler.max_attempts;
+    let report = crate::config::start_report(&config, project, std::env::var_os("PATH").as_deref());
     super::dashboard::tokio_runtime()?.block_on(async move {
         let (handle, supervisor) = runtime::start(RuntimeOptions {
             project: project.to_path_buf(),
@@ -97,6 +98,9 @@ pub fn run_headless(project: &Path, until_done: bool) -> Result<HeadlessEnd, Das
         // What each run is, from its start event (a snapshot may not show it yet).
         let mut runs: HashMap<crate::api::RunId, String> = HashMap::new();
         say(&format!("corral: running {} headless", project.display()));
+        for line in &report {
+            say(&format!("corral: {line}"));
+        }
         let swept = handle.swept().clone();
         if !swept.lost.is_empty() {
             say(&format!("corral: {}", describe_swept(&swept)));

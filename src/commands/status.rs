@@ -80,12 +80,16 @@ pub fn status_json(project: &Path) -> Result<Value, StatusError> {
         .map(|(account, saved)| super::breaker::breaker_json(&saved.state.view(account)))
         .collect();
     // The budget is config, not state: a project whose corral.toml does not load has none here.
-    let budget = crate::config::Config::load(project)
-        .ok()
-        .and_then(|c| c.budget.usd_micros);
+    let config = crate::config::Config::load(project).ok();
+    let budget = config.as_ref().and_then(|c| c.budget.usd_micros);
+    // What a run would start with: the profile each role uses, programs not installed.
+    let warnings = config.as_ref().map_or_else(Vec::new, |c| {
+        crate::config::start_report(c, project, std::env::var_os("PATH").as_deref())
+    });
     Ok(json!({
         "usage": usage,
         "budget_micros": budget,
+        "warnings": warnings,
         "breakers": breakers,
         "protocol_version": crate::api::PROTOCOL_VERSION,
         "project": project.display().to_string(),
@@ -110,6 +114,9 @@ pub fn print_status(project: &Path, as_json: bool) -> Result<(), StatusError> {
         project.display(),
         features.len()
     );
+    for w in v["warnings"].as_array().unwrap_or(&empty) {
+        println!("warning: {}", w.as_str().unwrap_or(""));
+    }
     for f in features {
         println!(
             "  {:>4}  {:<12} {:<28} {}",

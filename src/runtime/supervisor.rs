@@ -76,6 +76,19 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
     let (mut model, mut effects) =
         Model::new(store.load_features()?, options.config.scheduler.max_agents);
     configure_model(&mut model, &options.config);
+    // What a person must know before the first run: which profile each role uses when that
+    // is a guess, and programs that are not installed (shown on the dashboard as a notice).
+    let report = crate::config::start_report(
+        &options.config,
+        &options.project,
+        std::env::var_os("PATH").as_deref(),
+    );
+    for line in &report {
+        log::warn!("{line}");
+    }
+    if !report.is_empty() {
+        effects.extend(model.notice(report.join("; ")));
+    }
     model.now_ms = now_ms();
     model.next_job = store.max_job_id()? + 1;
     model.spent = store
