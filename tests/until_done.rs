@@ -237,3 +237,42 @@ fn after_a_crash_the_closing_line_names_the_runs_recorded_lost_and_the_leftovers
         (!alive).then_some(())
     });
 }
+
+/// An agent that prints Codex's real no-network retries and then hangs until its timeout:
+/// each run is a failed attempt (never a transient backoff), so the feature fails after
+/// `max_attempts` runs instead of looping for hours.
+#[test]
+fn a_run_that_times_out_retrying_the_network_spends_an_attempt() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    write_script(
+        &p.join("agent.sh"),
+        &format!(
+            "cat '{}' >&2\nexec sleep 600",
+            fixture("codex-0.171.0-no-network.stderr").display()
+        ),
+    );
+    std::fs::write(
+        p.join("corral.toml"),
+        "[scheduler]\nmax_attempts = 2\n\n[retry]\nbase = \"100ms\"\ncap = \"200ms\"\n\n\
+         [profiles.coding]\nrole = \"coding\"\ncommand = [\"sh\", \"{project}/agent.sh\"]\n\
+         timeout = \"1s\"\ngrace = \"1s\"\n",
+    )
+    .unwrap();
+    Store::open(p)
+        .unwrap()
+        .add_features(&[common::feature(1, &[])], 0)
+        .unwrap();
+    let (exit, out) = until_done(p);
+    assert_eq!(exit, Some(1), "{out}");
+    assert!(!out.contains("backoff"), "never retried as transient:\n{out}");
+    assert!(out.contains("job 1 coding #1: running (attempt 2/2)"), "{out}");
+    assert!(
+        out.contains("job 1 coding #1: failed: timed_out: "),
+        "{out}"
+    );
+    assert!(
+        out.contains("corral: finished: 0/1 features passing; failed: #1 feature 1"),
+        "{out}"
+    );
+}
