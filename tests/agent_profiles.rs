@@ -218,3 +218,85 @@ fn every_flag_of_every_shipped_profile_is_in_the_installed_tools_help() {
     assert!(missing.is_empty(), "{}", missing.join("\n"));
     eprintln!("checked {checked} profiles against the installed tools");
 }
+
+/// Runs `corral run --headless --until-done` in `project` with `home` as HOME (for the agent
+/// CLIs it starts), at most `limit`; returns (exit code, stdout + stderr).
+fn corral_until_done(project: &Path, home: &Path, limit: Duration) -> (Option<i32>, String) {
+    let out = assert_cmd::cargo::cargo_bin_cmd!("corral")
+        .current_dir(project)
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_DATA_HOME", home.join(".local/share"))
+        .env_remove("ANTHROPIC_API_KEY")
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("GEMINI_API_KEY")
+        .env_remove("GOOGLE_API_KEY")
+        .args(["run", "--headless", "--until-done"])
+        .timeout(limit)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code(), text)
+}
+
+/// The shipped Claude Code and Gemini profiles, copied as they are into a new project and run
+/// by corral with the real CLIs and no credentials: Claude Code does not wait on stdin, Gemini
+/// keeps `--yolo` in a folder it was never told to trust, both are held for a login with
+/// their own words as the job's last error, and `--until-done` stops saying so.
+#[test]
+fn the_shipped_profiles_run_the_real_clis_and_a_missing_login_is_reported_in_their_words() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let cases = [
+        (
+            "claude",
+            "claude-code.toml",
+            "Not logged in · Please run /login",
+            "no stdin data received",
+        ),
+        (
+            "gemini",
+            "gemini.toml",
+            "Please set an Auth method in your ",
+            "Approval mode overridden",
+        ),
+    ];
+    for (program, file, words, never) in cases {
+        if !installed(program) {
+            continue;
+        }
+        let project = tempfile::tempdir().unwrap();
+        let home = tempfile::tempdir().unwrap();
+        let p = project.path();
+        let profiles = std::fs::read_to_string(assets().join(file)).unwrap();
+        std::fs::write(
+            p.join("corral.toml"),
+            format!("[scheduler]\nmax_agents = 1\ncoding_profile = \"{program}\"\n\n{profiles}"),
+        )
+        .unwrap();
+        corral::runtime::store::Store::open(p)
+            .unwrap()
+            .add_features(&[common::feature(1, &[])], 0)
+            .unwrap();
+        let (code, out) = corral_until_done(p, home.path(), Duration::from_secs(120));
+        assert_eq!(code, Some(1), "{program}:\n{out}");
+        assert!(
+            out.lines().any(
+                |l| l.contains("job 1 coding #1: queued: credentials refused: ")
+                    && l.contains(words)
+            ),
+            "{program}: held, in the tool's own words:\n{out}"
+        );
+        assert!(
+            out.contains(&format!(
+                "corral: nothing more can run without you: feature 1 wait for a login on account {program}"
+            )),
+            "{program}:\n{out}"
+        );
+        let log = std::fs::read_to_string(p.join(".corral/runs/1.log")).unwrap();
+        assert!(
+            !log.contains(never),
+            "{program}: {never:?} in its log:\n{log}"
+        );
+    }
+}

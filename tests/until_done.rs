@@ -265,8 +265,14 @@ fn a_run_that_times_out_retrying_the_network_spends_an_attempt() {
         .unwrap();
     let (exit, out) = until_done(p);
     assert_eq!(exit, Some(1), "{out}");
-    assert!(!out.contains("backoff"), "never retried as transient:\n{out}");
-    assert!(out.contains("job 1 coding #1: running (attempt 2/2)"), "{out}");
+    assert!(
+        !out.contains("backoff"),
+        "never retried as transient:\n{out}"
+    );
+    assert!(
+        out.contains("job 1 coding #1: running (attempt 2/2)"),
+        "{out}"
+    );
     assert!(
         out.contains("job 1 coding #1: failed: timed_out: "),
         "{out}"
