@@ -36,7 +36,7 @@ fn copy_all_four(p: &Path, scheduler: &str) -> std::ffi::OsString {
     std::env::join_paths([bin.as_path(), Path::new("/nonexistent-agents")]).unwrap()
 }
 
-const AIDER_FIRST: &str = "coding uses profile aider, the first by name of aider, claude, codex, gemini; set coding_profile = \"NAME\" under [scheduler] in corral.toml to choose";
+const CLAUDE_USED: &str = "coding uses profile claude, the first by name of aider, claude, codex, gemini whose program is installed; set coding_profile = \"NAME\" under [scheduler] in corral.toml to choose";
 const AIDER_MISSING: &str = "profile aider: program `aider` is not installed (not found on PATH): its runs will fail to start (install it, or set enabled = false)";
 
 #[test]
@@ -47,7 +47,7 @@ fn status_and_headless_say_which_profile_runs_and_which_programs_are_missing() {
     let out = corral(p).env("PATH", &path).arg("status").output().unwrap();
     let text = stdout(&out);
     assert!(out.status.success(), "{text}");
-    assert!(text.contains(&format!("warning: {AIDER_FIRST}")), "{text}");
+    assert!(text.contains(&format!("warning: {CLAUDE_USED}")), "{text}");
     assert!(
         text.contains(&format!("warning: {AIDER_MISSING}")),
         "{text}"
@@ -67,7 +67,7 @@ fn status_and_headless_say_which_profile_runs_and_which_programs_are_missing() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|w| w == AIDER_FIRST),
+            .any(|w| w == CLAUDE_USED),
         "{v}"
     );
 
@@ -88,10 +88,28 @@ fn status_and_headless_say_which_profile_runs_and_which_programs_are_missing() {
         text.contains(AIDER_MISSING).then_some(text)
     });
     assert!(
-        printed.contains(&format!("corral: {AIDER_FIRST}")),
+        printed.contains(&format!("corral: {CLAUDE_USED}")),
         "{printed}"
     );
     drop(guard);
+
+    // And the runs use it: Aider, first by name but not installed, fails nothing.
+    let toml = std::fs::read_to_string(p.join("corral.toml")).unwrap();
+    std::fs::write(
+        p.join("corral.toml"),
+        toml.replacen("max_agents = 0", "max_agents = 1\nmax_attempts = 1", 1),
+    )
+    .unwrap();
+    let out = corral(p)
+        .env("PATH", &path)
+        .env("XDG_CONFIG_HOME", p.join(".xdg"))
+        .args(["run", "--headless", "--until-done"])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(text.contains("run 1 started: coding (claude) #1"), "{text}");
+    assert!(!text.contains("(aider)"), "{text}");
 }
 
 /// Stops the background corral (TERM) when the test ends, also on a failed assertion.
@@ -172,7 +190,9 @@ fn init_names_the_coding_profile_and_the_dashboard_notice_carries_the_report() {
             .clone()
             .unwrap_or_default();
         assert!(
-            notice.contains("coding uses profile a, the first by name of a, b; set coding_profile"),
+            notice.contains(
+                "coding uses profile b, the first by name of a, b whose program is installed; set coding_profile"
+            ),
             "{notice}"
         );
         assert!(

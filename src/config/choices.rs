@@ -91,6 +91,31 @@ pub(crate) fn check(
     Ok(())
 }
 
+/// The profile jobs of `role` run with on this machine: [`Config::profile_for`], except that
+/// when `[scheduler]` names none for the role, a profile whose program is not installed gives
+/// way to the first enabled one (by name) whose program is: copying every ready-made profile
+/// must not make every feature fail on a tool that is not there. A named profile is used
+/// whatever its state, since a person chose it.
+pub fn runnable_profile_for<'a>(
+    config: &'a Config,
+    role: Role,
+    project: &Path,
+    path: Option<&OsStr>,
+) -> Option<&'a Profile> {
+    let first = config.profile_for(role)?;
+    if config.scheduler.chosen(role) == Some(first.name.as_str())
+        || program_problem(first, project, path).is_none()
+    {
+        return Some(first);
+    }
+    let installed = config
+        .profiles
+        .values()
+        .filter(|p| p.enabled && p.role == role)
+        .find(|p| program_problem(p, project, path).is_none());
+    Some(installed.unwrap_or(first))
+}
+
 /// What corral says when it starts on `config` in `project`: for each role with several enabled
 /// profiles and none named (or the named one disabled), which profile it uses and how to choose;
 /// for each enabled profile whose program is not installed, that its runs will not start.
@@ -104,9 +129,12 @@ pub fn start_report(config: &Config, project: &Path, path: Option<&OsStr>) -> Ve
             .filter(|p| p.enabled && p.role == role)
             .map(|p| p.name.as_str())
             .collect();
-        let Some(used) = config.profile_for(role) else {
+        let Some(used) = runnable_profile_for(config, role, project, path) else {
             continue;
         };
+        let skipped = config
+            .profile_for(role)
+            .filter(|first| first.name != used.name && config.scheduler.chosen(role).is_none());
         let how = format!(
             "set {} = \"NAME\" under [scheduler] in corral.toml to choose",
             key(role)
@@ -116,6 +144,11 @@ pub fn start_report(config: &Config, project: &Path, path: Option<&OsStr>) -> Ve
                 "{role} uses profile {}: the named {} = \"{named}\" is disabled",
                 used.name,
                 key(role)
+            )),
+            None if skipped.is_some() => lines.push(format!(
+                "{role} uses profile {}, the first by name of {} whose program is installed; {how}",
+                used.name,
+                enabled.join(", ")
             )),
             None if enabled.len() > 1 => lines.push(format!(
                 "{role} uses profile {}, the first by name of {}; {how}",

@@ -111,8 +111,9 @@ fn at_start_corral_says_which_profile_a_role_uses_and_which_programs_are_missing
     assert_eq!(
         report,
         [
-            "coding uses profile aider, the first by name of aider, claude, codex, gemini; set \
-             coding_profile = \"NAME\" under [scheduler] in corral.toml to choose",
+            "coding uses profile claude, the first by name of aider, claude, codex, gemini whose \
+             program is installed; set coding_profile = \"NAME\" under [scheduler] in corral.toml \
+             to choose",
             "testing uses profile claude-tester, the first by name of claude-tester, codex-tester, \
              gemini-tester; set testing_profile = \"NAME\" under [scheduler] in corral.toml to choose",
             "profile aider: program `aider` is not installed (not found on PATH): its runs will fail \
@@ -127,6 +128,17 @@ fn at_start_corral_says_which_profile_a_role_uses_and_which_programs_are_missing
              will fail to start (install it, or set enabled = false)",
         ]
     );
+    // The profile the runs use is the one the report names.
+    let used = runnable_profile_for(&config, Role::Coding, dir.path(), Some(&path));
+    assert_eq!(used.unwrap().name, "claude");
+    // With nothing installed, the first by name stays (and is reported missing).
+    let none = OsString::from("/nonexistent");
+    let used = runnable_profile_for(&config, Role::Coding, dir.path(), Some(&none));
+    assert_eq!(used.unwrap().name, "aider");
+    // A named profile is used even when its program is missing: a person chose it.
+    let named = Config::parse(&all_four("coding_profile = \"codex\""), "corral.toml").unwrap();
+    let used = runnable_profile_for(&named, Role::Coding, dir.path(), Some(&path));
+    assert_eq!(used.unwrap().name, "codex");
     // Named roles and installed programs leave nothing to say.
     let text = all_four("coding_profile = \"claude\"\ntesting_profile = \"claude-tester\"");
     let mut config = Config::parse(&text, "corral.toml").unwrap();

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use crate::api::Role;
 
-pub use choices::start_report;
+pub use choices::{runnable_profile_for, start_report};
 pub use duration::parse_duration;
 pub use error::{ConfigError, Location};
 pub use placeholders::KNOWN_PLACEHOLDERS;

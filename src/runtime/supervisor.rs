@@ -75,7 +75,7 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
     }
     let (mut model, mut effects) =
         Model::new(store.load_features()?, options.config.scheduler.max_agents);
-    configure_model(&mut model, &options.config);
+    configure_model(&mut model, &options.config, &options.project);
     // What a person must know before the first run: which profile each role uses when that
     // is a guess, and programs that are not installed (shown on the dashboard as a notice).
     let report = crate::config::start_report(
@@ -215,7 +215,7 @@ impl Supervisor {
         super::profile_toggle::set_profile_enabled(&self.project, profile, enabled)
             .map_err(|e| e.to_string())?;
         self.config = Config::load(&self.project).map_err(|e| e.to_string())?;
-        configure_model(&mut self.model, &self.config);
+        configure_model(&mut self.model, &self.config, &self.project);
         self.classifiers = build_classifiers(&self.config);
         let word = if enabled { "enabled" } else { "disabled" };
         self.model.notice = Some(format!("profile {profile} {word} (saved in corral.toml)"));
