@@ -300,3 +300,88 @@ fn the_shipped_profiles_run_the_real_clis_and_a_missing_login_is_reported_in_the
         );
     }
 }
+
+/// A stand-in for OpenAI's API on 127.0.0.1: every request gets the 401 the API gives without a
+/// key. Returns its base URL; the thread ends with the test process.
+fn unauthorized_api() -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream);
+                let mut length = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let lower = line.to_ascii_lowercase();
+                    if let Some(n) = lower.strip_prefix("content-length:") {
+                        length = n.trim().parse().unwrap_or(0);
+                    }
+                    if line == "\r\n" {
+                        break;
+                    }
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                let answer = r#"{"error":{"message":"Missing bearer or basic authentication in header","type":"invalid_request_error","param":null,"code":null}}"#;
+                let mut stream = reader.into_inner();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                    answer.len()
+                );
+            });
+        }
+    });
+    format!("http://127.0.0.1:{port}/v1")
+}
+
+/// The shipped Codex profile, copied as it is, run by corral with the real Codex CLI against a
+/// stand-in API that refuses it: Codex accepts every flag (0.171.0 refused `--full-auto` with
+/// exit 2), and the refusal holds the job for a login in Codex's own words.
+#[test]
+fn the_shipped_codex_profile_runs_the_real_cli_and_a_refused_key_waits_for_a_login() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !installed("codex") {
+        return;
+    }
+    let project = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let p = project.path();
+    // Codex reads its API address from its own config, in the throwaway HOME.
+    std::fs::create_dir(home.path().join(".codex")).unwrap();
+    std::fs::write(
+        home.path().join(".codex/config.toml"),
+        format!("openai_base_url = \"{}\"\n", unauthorized_api()),
+    )
+    .unwrap();
+    let profiles = std::fs::read_to_string(assets().join("codex.toml")).unwrap();
+    std::fs::write(
+        p.join("corral.toml"),
+        format!("[scheduler]\nmax_agents = 1\ncoding_profile = \"codex\"\n\n{profiles}"),
+    )
+    .unwrap();
+    corral::runtime::store::Store::open(p)
+        .unwrap()
+        .add_features(&[common::feature(1, &[])], 0)
+        .unwrap();
+    let (code, out) = corral_until_done(p, home.path(), Duration::from_secs(180));
+    assert_eq!(code, Some(1), "{out}");
+    let log = std::fs::read_to_string(p.join(".corral/runs/1.log")).unwrap();
+    assert!(!log.contains("unexpected argument"), "{log}");
+    assert!(
+        out.lines().any(
+            |l| l.contains("job 1 coding #1: queued: credentials refused: ")
+                && l.contains("unexpected status 401 Unauthorized")
+        ),
+        "held in Codex's own words:\n{out}\n{log}"
+    );
+    assert!(
+        out.contains("corral: nothing more can run without you: feature 1 wait for a login on account codex: run `codex login`"),
+        "{out}"
+    );
+}
