@@ -1,6 +1,9 @@
 //! The ready-made profiles in `assets/profiles/` against the real agent CLIs: every flag of
 //! every shipped command appears in the installed tool's `--help` (for its subcommand), and
-//! the real tools, run the way the profiles run them, do not stall or lose their flags.
+//! each shipped profile, copied into a project and run by corral with the real tool and no
+//! credentials, starts (no refused flag), does not wait on stdin or lose `--yolo`, and is held
+//! for a login with the tool's own words as the job's last error. Codex talks to a scripted
+//! stand-in for the API on 127.0.0.1 that refuses it, as the real API does without a key.
 //!
 //! The CLIs come from npm (`.ci/run` installs the pinned versions: Claude Code 2.1.197, Codex
 //! CLI 0.171.0, Gemini CLI 0.61.0). A tool that is not on PATH is skipped with a note, except
