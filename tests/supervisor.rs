@@ -307,10 +307,11 @@ async fn a_missing_agent_binary_marks_the_feature_failed_with_its_name() {
     let notice = wait_for_async("a notice about the failed start", LIMIT, || {
         snap(&h)
             .notice
-            .filter(|n| n.contains("corral-no-such-agent-binary"))
+            .filter(|n| n.contains("could not start feature 1"))
     })
     .await;
-    assert!(notice.contains("could not start feature 1"), "{notice}");
+    // (The notice at start already said the program is not installed.)
+    assert!(notice.contains("corral-no-such-agent-binary"), "{notice}");
     assert_eq!(
         snap(&h).features[0].status,
         FeatureStatus::Failed,

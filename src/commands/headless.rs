@@ -3,6 +3,7 @@
 
 use crate::api::{Command, Event, FeatureId, FeatureStatus, Role, Snapshot};
 use crate::config::Config;
+use crate::core::waiting::{LoginWait, waiting_for_logins};
 use crate::runtime::{self, RuntimeOptions};
 use std::collections::HashMap;
 use std::io::Write;
@@ -83,6 +84,7 @@ fn budget_spent(s: &Snapshot) -> bool {
 pub fn run_headless(project: &Path, until_done: bool) -> Result<HeadlessEnd, DashboardError> {
     let config = Config::load(project)?;
     let max_attempts = config.scheduler.max_attempts;
+    let report = crate::config::start_report(&config, project, std::env::var_os("PATH").as_deref());
     super::dashboard::tokio_runtime()?.block_on(async move {
         let (handle, supervisor) = runtime::start(RuntimeOptions {
             project: project.to_path_buf(),
@@ -99,8 +101,17 @@ pub fn run_headless(project: &Path, until_done: bool) -> Result<HeadlessEnd, Das
         // What each run is, from its start event (a snapshot may not show it yet).
         let mut runs: HashMap<crate::api::RunId, String> = HashMap::new();
         say(&format!("corral: running {} headless", project.display()));
+        for line in &report {
+            say(&format!("corral: {line}"));
+        }
+        let swept = handle.swept().clone();
+        if !swept.lost.is_empty() {
+            say(&format!("corral: {}", describe_swept(&swept)));
+        }
+        let mut last;
         loop {
             let snap = snapshots.borrow_and_update().clone();
+            last = snap.clone();
             for f in &snap.features {
                 if statuses.insert(f.id, f.status) != Some(f.status) {
                     say(&format!("feature {} {}: {}", f.id, f.name, f.status.as_str().replace('_', " ")));
@@ -118,6 +129,13 @@ pub fn run_headless(project: &Path, until_done: bool) -> Result<HeadlessEnd, Das
                     handle.send(Command::Shutdown);
                 } else if all || stuck(&snap, max_attempts) {
                     end = Some(if all { HeadlessEnd::AllPassing } else { HeadlessEnd::Stuck });
+                    handle.send(Command::Shutdown);
+                } else if let Some(waits) = waiting_for_logins(&snap).filter(|_| !snap.scheduler_paused) {
+                    // Only a person can go on from here: say what for, and stop.
+                    for w in &waits {
+                        say(&format!("corral: nothing more can run without you: {}", describe_wait(w)));
+                    }
+                    end = Some(HeadlessEnd::Stuck);
                     handle.send(Command::Shutdown);
                 }
             }
@@ -140,6 +158,9 @@ pub fn run_headless(project: &Path, until_done: bool) -> Result<HeadlessEnd, Das
             }
         }
         let _ = supervisor.await;
+        if until_done {
+            say(&closing_line(&last, &swept));
+        }
         let signal = stopped_by.load(Ordering::SeqCst);
         Ok(match (signal, end) {
             (0, Some(end)) => end,
@@ -147,6 +168,86 @@ pub fn run_headless(project: &Path, until_done: bool) -> Result<HeadlessEnd, Das
             (s, _) => HeadlessEnd::Signal(s),
         })
     })
+}
+
+/// "features 1, 2 wait for a login on account claude: run `claude` and type /login (without a
+/// dashboard: `corral breaker close claude` once logged in)".
+fn describe_wait(w: &LoginWait) -> String {
+    let what = match w.features.as_slice() {
+        [] => format!("{} job(s)", w.jobs),
+        [one] => format!("feature {one}"),
+        many => {
+            let ids: Vec<String> = many.iter().map(|f| f.to_string()).collect();
+            format!("features {}", ids.join(", "))
+        }
+    };
+    let hint = w
+        .hint
+        .as_deref()
+        .map(|h| h.trim_end_matches(", then press b"))
+        .unwrap_or("log in again");
+    format!(
+        "{what} wait for a login on account {}: {hint}, then `corral breaker close {}`",
+        w.account, w.account
+    )
+}
+
+/// "runs 4, 5 of an earlier corral recorded lost; leftover processes of run 4 killed".
+fn describe_swept(swept: &runtime::Swept) -> String {
+    let ids = |runs: &[crate::api::RunId]| {
+        runs.iter()
+            .map(|r| r.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut text = format!(
+        "run(s) {} of an earlier corral recorded lost",
+        ids(&swept.lost)
+    );
+    if !swept.killed.is_empty() {
+        text.push_str(&format!(
+            "; leftover processes of run(s) {} killed",
+            ids(&swept.killed)
+        ));
+    }
+    text
+}
+
+/// The last word of `--until-done`: how many features pass, which failed, which wait for a
+/// person, and what a restart cleaned up.
+fn closing_line(s: &Snapshot, swept: &runtime::Swept) -> String {
+    let passing = s
+        .features
+        .iter()
+        .filter(|f| f.status == FeatureStatus::Passing)
+        .count();
+    let mut parts = vec![format!(
+        "corral: finished: {passing}/{} features passing",
+        s.features.len()
+    )];
+    let failed: Vec<String> = s
+        .features
+        .iter()
+        .filter(|f| f.status == FeatureStatus::Failed)
+        .map(|f| format!("#{} {}", f.id, f.name))
+        .collect();
+    if !failed.is_empty() {
+        parts.push(format!("failed: {}", failed.join(", ")));
+    }
+    if let Some(waits) = waiting_for_logins(s) {
+        let held: Vec<String> = waits
+            .iter()
+            .map(|w| {
+                let ids: Vec<String> = w.features.iter().map(|f| format!("#{f}")).collect();
+                format!("{} (login on {})", ids.join(", "), w.account)
+            })
+            .collect();
+        parts.push(format!("waiting: {}", held.join(", ")));
+    }
+    if !swept.lost.is_empty() {
+        parts.push(describe_swept(swept));
+    }
+    parts.join("; ")
 }
 
 /// Says when a job or an account's breaker changes, so a headless log shows retries, backoffs

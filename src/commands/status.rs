@@ -96,12 +96,16 @@ pub fn status_json(project: &Path) -> Result<Value, StatusError> {
         .map(|(account, saved)| super::breaker::breaker_json(&saved.state.view(account)))
         .collect();
     // The budget is config, not state: a project whose corral.toml does not load has none here.
-    let budget = crate::config::Config::load(project)
-        .ok()
-        .and_then(|c| c.budget.usd_micros);
+    let config = crate::config::Config::load(project).ok();
+    let budget = config.as_ref().and_then(|c| c.budget.usd_micros);
+    // What a run would start with: the profile each role uses, programs not installed.
+    let warnings = config.as_ref().map_or_else(Vec::new, |c| {
+        crate::config::start_report(c, project, std::env::var_os("PATH").as_deref())
+    });
     Ok(json!({
         "usage": usage,
         "budget_micros": budget,
+        "warnings": warnings,
         "breakers": breakers,
         "protocol_version": crate::api::PROTOCOL_VERSION,
         "project": project.display().to_string(),
@@ -134,6 +138,9 @@ fn summarise(project: &Path, v: &Value, out: &mut Vec<String>) {
         shown(&project.display().to_string()),
         features.len()
     ));
+    for w in v["warnings"].as_array().unwrap_or(&empty) {
+        out.push(format!("warning: {}", shown(w.as_str().unwrap_or(""))));
+    }
     for f in features {
         out.push(format!(
             "  {:>4}  {:<12} {:<28} {}",

@@ -90,7 +90,11 @@ pub(crate) fn invalid(
     label: &str,
     err: serde_path_to_error::Error<toml::de::Error>,
 ) -> ConfigError {
-    let mut key = err.path().to_string();
+    // A value read with its position (toml::Spanned) shows up as a field of its own.
+    let mut key = err
+        .path()
+        .to_string()
+        .replace(".$__serde_spanned_private_value", "");
     if key == "." {
         // serde_path_to_error's name for the document root.
         key.clear();

@@ -3,6 +3,7 @@
 //! The project's `corral.toml` is merged over an optional user file (see [`user_config_path`]).
 //! Each file is parsed and validated on its own, so error lines point into the right file.
 
+mod choices;
 mod duration;
 mod error;
 mod keys;
@@ -24,6 +25,7 @@ use std::time::Duration;
 
 use crate::api::Role;
 
+pub use choices::{runnable_profile_for, start_report};
 pub use duration::parse_duration;
 pub use error::{ConfigError, Location};
 pub use keys::KeyRemap;
@@ -77,6 +79,24 @@ pub struct SchedulerConfig {
     pub max_dependencies: u32,
     /// A testing claim older than this is released.
     pub testing_claim_timeout: Duration,
+    /// `coding_profile`: the profile coding jobs use (when enabled); see [`Config::profile_for`].
+    pub coding_profile: Option<String>,
+    /// `testing_profile`: the profile re-checks use.
+    pub testing_profile: Option<String>,
+    /// `initializer_profile`: the profile that fills an empty backlog.
+    pub initializer_profile: Option<String>,
+}
+
+impl SchedulerConfig {
+    /// The profile named for `role` in `[scheduler]`, if any (custom jobs name none).
+    pub fn chosen(&self, role: Role) -> Option<&str> {
+        match role {
+            Role::Coding => self.coding_profile.as_deref(),
+            Role::Testing => self.testing_profile.as_deref(),
+            Role::Initializer => self.initializer_profile.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 impl Default for SchedulerConfig {
@@ -87,6 +107,9 @@ impl Default for SchedulerConfig {
             max_attempts: 3,
             max_dependencies: 50,
             testing_claim_timeout: Duration::from_secs(30 * 60),
+            coding_profile: None,
+            testing_profile: None,
+            initializer_profile: None,
         }
     }
 }
@@ -255,26 +278,38 @@ impl Config {
             sources: Vec::new(),
         };
         let mut queue = Vec::with_capacity(layers.len());
+        let mut choices = Vec::new();
         for layer in layers {
+            choices.extend(layer.choices.iter().cloned());
             config.apply(layer, &mut queue);
         }
         (config.retry, config.breaker, config.budget) = queue::resolve(&queue)?;
         // The keymap is the dashboard's, but a mistake in `[keys]` is a mistake in this file:
         // report it now, whatever command loads the config.
         crate::ui::keys_config::build(&config.keys)?;
+        // The last file to name a role's profile is the one that decides it.
+        for role in [Role::Coding, Role::Testing, Role::Initializer] {
+            if let Some(choice) = choices.iter().rev().find(|c| c.role == role) {
+                choices::check(choice, &config.profiles)?;
+            }
+        }
         Ok(config)
     }
 
-    /// The first enabled profile with `role`, in name order.
+    /// The profile jobs of `role` run with: the one `[scheduler]` names for the role while it
+    /// is enabled, else the first enabled profile with `role`, in name order.
     pub fn profile_for(&self, role: Role) -> Option<&Profile> {
-        self.profiles.values().find(|p| p.enabled && p.role == role)
+        let named = self
+            .scheduler
+            .chosen(role)
+            .and_then(|name| self.profiles.get(name))
+            .filter(|p| p.enabled && p.role == role);
+        named.or_else(|| self.profiles.values().find(|p| p.enabled && p.role == role))
     }
 
-    /// The first enabled profile with role [`Role::Coding`], in name order.
+    /// [`Config::profile_for`] the coding role.
     pub fn coding_profile(&self) -> Option<&Profile> {
-        self.profiles
-            .values()
-            .find(|p| p.enabled && p.role == Role::Coding)
+        self.profile_for(Role::Coding)
     }
 
     /// Merges a later (higher-precedence) layer into `self`: fields of the tables (scheduler,
@@ -297,6 +332,15 @@ impl Config {
         }
         if let Some(d) = raw.testing_claim_timeout {
             sched.testing_claim_timeout = d.0;
+        }
+        if let Some(name) = raw.coding_profile {
+            sched.coding_profile = Some(name.into_inner());
+        }
+        if let Some(name) = raw.testing_profile {
+            sched.testing_profile = Some(name.into_inner());
+        }
+        if let Some(name) = raw.initializer_profile {
+            sched.initializer_profile = Some(name.into_inner());
         }
         if layer.defaults.model.is_some() {
             self.defaults.model = layer.defaults.model;
@@ -335,6 +379,8 @@ struct Layer {
     /// `[retry]`, `[breaker]` and `[budget]`.
     queue: queue::QueueLayer,
     keys: Vec<KeyRemap>,
+    /// The `[scheduler]` profile choices this file makes, with where.
+    choices: Vec<choices::Choice>,
 }
 
 impl Layer {
@@ -371,7 +417,9 @@ impl Layer {
                 (name, profile)
             })
             .collect();
+        let choices = choices::of_layer(&raw.scheduler, text, label);
         Ok(Layer {
+            choices,
             scheduler: raw.scheduler,
             defaults: raw.defaults,
             profiles,

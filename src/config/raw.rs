@@ -52,6 +52,11 @@ pub(crate) struct RawScheduler {
     pub max_attempts: Option<super::queue::Threshold>,
     pub max_dependencies: Option<u32>,
     pub testing_claim_timeout: Option<super::queue::PositiveDuration>,
+    /// The profile each role uses; checked against the profiles once every file is merged,
+    /// so the position is kept for the error.
+    pub coding_profile: Option<toml::Spanned<String>>,
+    pub testing_profile: Option<toml::Spanned<String>>,
+    pub initializer_profile: Option<toml::Spanned<String>>,
 }
 
 /// `[defaults]`: model and effort for every profile that names none.

@@ -18,6 +18,7 @@ fn profile(command: &str) -> String {
 fn default_template_parses() {
     let config = Config::parse(DEFAULT_CONFIG, "corral.toml").unwrap();
     assert_eq!(config.scheduler.max_agents, 2);
+    assert_eq!(config.scheduler.coding_profile.as_deref(), Some("coding"));
     assert_eq!(config.profiles.len(), 1);
     let coding = config.coding_profile().unwrap();
     assert_eq!(coding.name, "coding");
@@ -205,7 +206,7 @@ fn unknown_keys_are_named() {
     assert_eq!(
         parse_err("[scheduler]\nmax_agent = 3\n"),
         "corral.toml:2: scheduler.max_agent: unknown key, expected one of `max_agents`, \
-         `testing_agents`, `max_attempts`, `max_dependencies`, `testing_claim_timeout`"
+         `testing_agents`, `max_attempts`, `max_dependencies`, `testing_claim_timeout`, `coding_profile`, `testing_profile`, `initializer_profile`"
     );
     assert_eq!(
         parse_err(&format!("{}\ntimout = \"5m\"\n", profile("[\"a\"]"))),

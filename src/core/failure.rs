@@ -16,6 +16,7 @@
 //! - Relative waits need retry wording before them (`try again in 2.5s`, `resets in 2 hours`)
 //!   so that `finished in 3s` is not a wait.
 
+use super::agent_text::readable;
 use aho_corasick::AhoCorasick;
 use regex::{Regex, RegexSet, RegexSetBuilder};
 
@@ -51,6 +52,16 @@ const AUTH_PHRASES: &[&str] = &[
     "token expired",
     "expired token",
     "token has expired",
+    // Gemini CLI with no credentials: "Please set an Auth method in your …/settings.json or
+    // specify one of the following environment variables before running: GEMINI_API_KEY, …".
+    "please set an auth method",
+    // Gemini's API with a bad key.
+    "api key not valid",
+    // Codex CLI.
+    "re-run `codex login`",
+    "re-run codex login",
+    "sign in again",
+    "log in again",
 ];
 
 /// Phrases that mean the service or the network is temporarily unable.
@@ -176,7 +187,7 @@ impl Classifier {
             test_end: re(TEST_BLOCK_END),
             agent_error: re(AGENT_API_ERROR),
             boilerplate: re(
-                r"(?i)could not compile|aborting due to|previous errors?\b|for more information about this error|warning: build failed|^error: test failed, to rerun",
+                r"(?i)could not compile `[^`]*`|aborting due to|previous errors?\b|for more information about this error|warning: build failed|^error: test failed, to rerun",
             ),
             error_word: re(
                 r"(?i)\b(?:error|errors?\[|failed|failure|fatal|panicked|exception|traceback)\b",
@@ -219,9 +230,9 @@ impl Classifier {
         let (mut named, mut other) = (None, None);
         for line in tail {
             match self.signal(line) {
-                Signal::Auth => return Some(line.trim().to_string()),
-                Signal::Transient if self.names_trouble(line) => named = Some(line.trim()),
-                Signal::Transient => other = Some(line.trim()),
+                Signal::Auth => return Some(words(line)),
+                Signal::Transient if self.names_trouble(line) => named = Some(words(line)),
+                Signal::Transient => other = Some(words(line)),
                 Signal::None => {}
             }
         }
@@ -230,30 +241,43 @@ impl Classifier {
             .iter()
             .rev()
             .find(|l| self.wait_until(l, 0, 0).is_some())
-            .map(|l| l.trim());
+            .map(|l| words(l));
         Some(match wait {
             Some(w) if w != main => format!("{main} · {w}"),
-            _ => main.to_string(),
+            _ => main,
         })
     }
 
-    /// For a permanent failure, the line most likely to say what went wrong: the last one that
-    /// starts with an error word (`error`, `fatal`, `FAILED`, `panicked`, ...), else the last
-    /// one with such a word anywhere, else the last non-blank one.
+    /// For a permanent failure, the line most likely to say what went wrong, in the agent's own
+    /// words ([`readable`]): the last line that starts with an error word (`error`, `fatal`,
+    /// `FAILED`, `panicked`, ...), else the last with such a word anywhere, else a build tool's
+    /// closing line (`could not compile`), else the last line with any words. Usage reports
+    /// and JSON events without a message are never it, and corral's own notes (`corral: …`)
+    /// only when the agent said nothing.
     pub fn summary(&self, tail: &[&str]) -> Option<String> {
-        // Build tools' closing lines ("could not compile", "aborting due to 2 previous errors")
-        // only say that an error came before.
-        let lines = || {
-            tail.iter()
-                .map(|l| l.trim())
-                .filter(|l| !l.is_empty() && !self.boilerplate.is_match(l))
+        let said: Vec<String> = tail
+            .iter()
+            .filter_map(|l| readable(l))
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect();
+        let (notes, agent): (Vec<&str>, Vec<&str>) = said
+            .iter()
+            .map(String::as_str)
+            .partition(|l| l.starts_with(CORRAL_NOTE));
+        let pick = |lines: &[&str]| {
+            let starts = |l: &&&str| self.error_word.find(l).is_some_and(|m| m.start() == 0);
+            // Closing lines ("aborting due to 2 previous errors") only say that an error came
+            // before: the error itself wins over them.
+            let specific = || lines.iter().filter(|l| !self.boilerplate.is_match(l));
+            specific()
+                .rfind(starts)
+                .or_else(|| specific().rfind(|l| self.error_word.is_match(l)))
+                .or_else(|| lines.iter().rfind(|l| self.error_word.is_match(l)))
+                .or_else(|| lines.last())
+                .map(|l| l.to_string())
         };
-        let starts = |l: &&str| self.error_word.find(l).is_some_and(|m| m.start() == 0);
-        lines()
-            .rfind(starts)
-            .or_else(|| lines().rfind(|l| self.error_word.is_match(l)))
-            .or_else(|| lines().next_back())
-            .map(str::to_string)
+        pick(&agent).or_else(|| pick(&notes))
     }
 
     /// A transient signal other than a bare `Retry-After` header.
@@ -378,6 +402,14 @@ impl Classifier {
         let days = days_from_civil(year, month, day);
         Some(((days * 24 + h) * 60 + m) * 60_000 + s * 1000)
     }
+}
+
+/// How corral's own lines in a run's log start.
+const CORRAL_NOTE: &str = "corral: ";
+
+/// The words of a line that carries a signal: the message inside a JSON event, else the line.
+fn words(line: &str) -> String {
+    readable(line).map_or_else(|| line.trim().to_string(), |w| w.into_owned())
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

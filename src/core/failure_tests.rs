@@ -481,3 +481,92 @@ fn a_permanent_failure_is_summed_up_by_its_last_error_line() {
         Some("Error: usage limit reached for this account · Please try again in 40s")
     );
 }
+
+/// What the real CLIs print without credentials (tests/fixtures/agents/README.md says how each
+/// was captured), with the error corral shows for it.
+#[test]
+fn the_real_clis_without_credentials_are_credentials_failures_in_their_own_words() {
+    let c = Classifier::new(&[]).unwrap();
+    let fixture = |name: &str| {
+        let path = format!(
+            "{}/tests/fixtures/agents/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    };
+    let cases = [
+        (
+            "claude-2.1.197-not-logged-in.stream-json",
+            "Not logged in · Please run /login",
+        ),
+        (
+            "gemini-0.61.0-no-auth.stderr",
+            "Please set an Auth method in your /home/user/.gemini/settings.json or specify one of the following environment variables before running: GEMINI_API_KEY, GOOGLE_GENAI_USE_VERTEXAI, GOOGLE_GENAI_USE_GCA",
+        ),
+        (
+            "gemini-0.61.0-no-auth-untrusted.stderr",
+            "Please set an Auth method in your /home/user/.gemini/settings.json or specify one of the following environment variables before running: GEMINI_API_KEY, GOOGLE_GENAI_USE_VERTEXAI, GOOGLE_GENAI_USE_GCA",
+        ),
+        (
+            "codex-0.171.0-unauthorized.stderr",
+            "ERROR: unexpected status 401 Unauthorized: Missing bearer or basic authentication in header, url: http://127.0.0.1:18401/v1/responses",
+        ),
+        ("codex-0.171.0-login-status.stderr", "Not logged in"),
+    ];
+    for (name, shown) in cases {
+        let text = fixture(name);
+        let mut tail: Vec<&str> = text.lines().collect();
+        // As a failed report run ends: corral's own note comes last.
+        tail.push("corral: the agent exited without reporting pass or fail");
+        assert_eq!(c.classify(&tail, NOW, 0), Class::Auth, "{name}");
+        assert_eq!(c.evidence(&tail).as_deref(), Some(shown), "{name}");
+    }
+    // Codex's removed flag is the run's own fault: permanent, said in its words.
+    let text = fixture("codex-0.171.0-full-auto.stderr");
+    let tail: Vec<&str> = text.lines().collect();
+    assert_eq!(c.classify(&tail, NOW, 0), Class::Permanent);
+    assert_eq!(
+        c.summary(&tail).as_deref(),
+        Some("error: unexpected argument '--full-auto' found")
+    );
+}
+
+#[test]
+fn the_summary_is_the_agents_own_last_error_never_a_usage_report_or_corrals_note() {
+    let c = Classifier::new(&[]).unwrap();
+    // A fake agent's last lines: a usage report, then its error.
+    let tail = [
+        "building",
+        r#"corral-usage: {"input_tokens":1200,"output_tokens":3400,"cost_usd":0.12}"#,
+        "error: could not compile project: mismatched types",
+        "corral: the agent exited without reporting pass or fail",
+    ];
+    assert_eq!(
+        c.summary(&tail).as_deref(),
+        Some("error: could not compile project: mismatched types")
+    );
+    // The usage report is not a last resort either; the agent's last words are.
+    let quiet = [
+        "all done",
+        r#"corral-usage: {"input_tokens":1200}"#,
+        "corral: the agent exited without reporting pass or fail",
+    ];
+    assert_eq!(c.summary(&quiet).as_deref(), Some("all done"));
+    // corral's note only when the agent said nothing.
+    let silent = [
+        r#"{"type":"system","subtype":"init","tools":["Bash"]}"#,
+        "corral: the agent exited without reporting pass or fail",
+    ];
+    assert_eq!(
+        c.summary(&silent).as_deref(),
+        Some("corral: the agent exited without reporting pass or fail")
+    );
+    // Claude's stream-json: the result text, not the raw object.
+    let claude = [
+        r#"{"type":"result","subtype":"error_during_execution","is_error":true,"result":"Error: the tests failed","session_id":"x"}"#,
+    ];
+    assert_eq!(
+        c.summary(&claude).as_deref(),
+        Some("Error: the tests failed")
+    );
+}

@@ -4,6 +4,7 @@
 //! [`Input`]s in, executes the [`Effect`]s that come out, and feeds the results back.
 
 mod accounts;
+pub mod agent_text;
 pub mod argv;
 pub mod backlog;
 mod backlog_import;
@@ -31,6 +32,7 @@ mod snapshot;
 mod spawns;
 pub mod stats;
 pub mod usage;
+pub mod waiting;
 
 pub use effect::{Effect, Sig, TimerKind, WakeKey};
 pub use model::{Failure, Feature, Input, Job, Model, NewRun, Verdict, describe_end};

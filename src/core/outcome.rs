@@ -45,7 +45,16 @@ impl Model {
                 .map_or(run.state == RunState::Exited, |v| v == Verdict::Passed),
             _ => false,
         };
-        let class = run.failure.as_ref().map_or(Class::Permanent, |f| f.class);
+        let class = match (run.failure.as_ref().map(|f| f.class), run.state) {
+            // corral stopped it for its timeout or its silence: the attempt failed, whatever
+            // network trouble its log shows (an agent retrying a dead network until the
+            // timeout would otherwise come back as transient, attempt after attempt, for
+            // hours). Refused credentials still hold it: only a login helps.
+            (Some(Class::Transient { .. }), RunState::TimedOut | RunState::Stalled) => {
+                Class::Permanent
+            }
+            (class, _) => class.unwrap_or(Class::Permanent),
+        };
         let ended = match run.verdict {
             Some(v) => v.describe(&describe_end(run.state)),
             None => describe_end(run.state),

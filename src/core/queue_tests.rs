@@ -641,3 +641,84 @@ fn a_feature_naming_a_profile_that_cannot_run_it_says_so_when_it_runs_the_defaul
     );
     assert_eq!(m.jobs[&JobId(1)].profile, "careful");
 }
+
+/// A run corral stopped for its timeout or its silence failed its attempt, whatever its log
+/// said about the network: retrying it as transient would loop for hours (45 min a run, a
+/// budget of 20) without counting a single attempt.
+#[test]
+fn a_timed_out_or_stalled_run_is_a_failed_attempt_even_with_network_trouble_in_its_log() {
+    for kind in [TimerKind::Timeout, TimerKind::Silence] {
+        let mut m = queue(1, 1);
+        m.policy.max_attempts = 2;
+        m.handle(Input::Kick);
+        let feature = m.jobs[&JobId(1)].feature;
+        m.handle(Input::Spawned(NewRun {
+            id: RunId(1),
+            job: JobId(1),
+            feature,
+            profile: "coding".into(),
+            role: Role::Coding,
+            pid: 2001,
+            started_at_ms: m.now_ms,
+            grace_ms: 1000,
+            timeout_ms: Some(90_000),
+            silence_ms: Some(60_000),
+        }));
+        let stop = match kind {
+            TimerKind::Silence => Input::Quiet {
+                run: RunId(1),
+                epoch: m.runs[&RunId(1)].epoch,
+                quiet_ms: 60_000,
+            },
+            _ => Input::Timer {
+                run: RunId(1),
+                epoch: m.runs[&RunId(1)].epoch,
+                kind,
+            },
+        };
+        let effects = m.handle(stop);
+        assert!(
+            effects
+                .iter()
+                .any(|e| matches!(e, Effect::Signal { sig: Sig::Term, .. })),
+            "{kind:?}: the watchdog stops it: {effects:?}"
+        );
+        let at_ms = m.now_ms;
+        let effects = m.handle(Input::Exited {
+            run: RunId(1),
+            code: None,
+            signal: Some(15),
+            group_alive: false,
+            at_ms,
+            verdict: None,
+            failure: Some(Failure {
+                class: Class::Transient { wait: None },
+                evidence: Some("ERROR: Reconnecting... waiting for network".into()),
+            }),
+            usage: None,
+            random: 0,
+        });
+        let job = &m.jobs[&JobId(1)];
+        // Counted: the retry that started at once is attempt 2 of 2.
+        assert_eq!(job.attempts, 2, "{kind:?}: the attempt counts");
+        assert_eq!(job.transient_attempts, 0, "{kind:?}");
+        assert_ne!(job.state, JobState::Backoff, "{kind:?}");
+        let error = m.features[&FeatureId(1)]
+            .last_error
+            .clone()
+            .unwrap_or_default();
+        assert!(
+            error.contains("waiting for network"),
+            "{kind:?}: the log still says why: {error}"
+        );
+        assert_eq!(spawned_jobs(&effects), vec![1], "{kind:?}: retried at once");
+        assert_eq!(m.features[&FeatureId(1)].status, FeatureStatus::Failing);
+        // The breaker heard nothing about the account.
+        assert!(
+            m.breakers
+                .values()
+                .all(|b| b.state().view("coding").state == BreakerState::Closed),
+            "{kind:?}"
+        );
+    }
+}

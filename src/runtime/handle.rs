@@ -13,6 +13,8 @@ pub struct RuntimeHandle {
     pub(super) logs: LogHub,
     /// The project's database, for on-demand reads such as [`RuntimeHandle::feature_detail`].
     pub(super) db: std::path::PathBuf,
+    /// What the start-up sweep did to an earlier corral's runs.
+    pub(super) swept: std::sync::Arc<super::recovery::Swept>,
 }
 
 impl RuntimeHandle {
@@ -21,6 +23,12 @@ impl RuntimeHandle {
         if self.tx.send(Input::Command(cmd.clone())).is_err() {
             log::debug!("runtime stopped; dropped {cmd:?}");
         }
+    }
+
+    /// The runs an earlier corral left recorded as live: all recorded lost at start, and
+    /// those whose process group was still there killed.
+    pub fn swept(&self) -> &super::recovery::Swept {
+        &self.swept
     }
 
     /// A receiver that always holds the newest snapshot; `changed()` wakes on each new one.

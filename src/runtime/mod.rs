@@ -21,7 +21,7 @@ pub mod store;
 mod supervisor;
 
 pub use handle::RuntimeHandle;
-pub use recovery::sweep_leftover_runs;
+pub use recovery::{Swept, sweep_leftover_runs};
 pub use supervisor::{RuntimeOptions, StartError, start};
 
 /// Milliseconds since the Unix epoch: the runtime's one clock.

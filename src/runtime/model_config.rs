@@ -6,18 +6,20 @@ use crate::config::Config;
 use crate::core::Model;
 use crate::core::failure::Classifier;
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Tells the core which profile serves each role, the scheduler's limits, the retry and
 /// breaker settings and the budget.
-pub(super) fn configure_model(model: &mut Model, config: &Config) {
+pub(super) fn configure_model(model: &mut Model, config: &Config, project: &Path) {
     use crate::api::Role;
     use crate::core::scheduler::{Policy, ProfileInfo, ProfileSlot, RetryPolicy};
+    let path = std::env::var_os("PATH");
     model.profiles = [Role::Initializer, Role::Coding, Role::Testing]
         .into_iter()
         .filter_map(|role| {
-            let p = config.profile_for(role)?;
+            let p = crate::config::runnable_profile_for(config, role, project, path.as_deref())?;
             let slot = ProfileSlot {
                 name: p.name.clone(),
                 max_parallel: p.max_parallel,
@@ -89,7 +91,9 @@ pub(super) fn login_hint(config: &Config, account: &str) -> String {
         .find_map(|w| match w {
             "claude" => Some("run `claude` and type /login"),
             "codex" => Some("run `codex login`"),
-            "gemini" => Some("run `gemini` and sign in again"),
+            "gemini" => Some(
+                "run `gemini` and sign in (or set GEMINI_API_KEY through the profile's env_file)",
+            ),
             "aider" => Some("check the API key in the profile's env or env_file"),
             _ => None,
         })

@@ -66,13 +66,29 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
     // Before anything else: the sweep below is only right when no other corral owns the project.
     let lock = lock::acquire(&options.project)?;
     let store = Store::open(&options.project)?;
-    let swept = recovery::sweep_leftover_runs(&store, now_ms())?;
-    if swept > 0 {
-        log::warn!("{swept} run(s) from an earlier corral were recorded lost");
+    let swept = recovery::sweep_and_report(&store, now_ms())?;
+    if !swept.lost.is_empty() {
+        log::warn!(
+            "{} run(s) from an earlier corral were recorded lost",
+            swept.lost.len()
+        );
     }
     let (mut model, mut effects) =
         Model::new(store.load_features()?, options.config.scheduler.max_agents);
-    configure_model(&mut model, &options.config);
+    configure_model(&mut model, &options.config, &options.project);
+    // What a person must know before the first run: which profile each role uses when that
+    // is a guess, and programs that are not installed (shown on the dashboard as a notice).
+    let report = crate::config::start_report(
+        &options.config,
+        &options.project,
+        std::env::var_os("PATH").as_deref(),
+    );
+    for line in &report {
+        log::warn!("{line}");
+    }
+    if !report.is_empty() {
+        effects.extend(model.notice(report.join("; ")));
+    }
     model.now_ms = now_ms();
     model.next_job = store.max_job_id()? + 1;
     model.spent = store
@@ -138,6 +154,7 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
         snapshots: snap_rx,
         logs,
         db: super::store::state_dir(&sup_project).join("corral.db"),
+        swept: std::sync::Arc::new(swept),
     };
     let task = tokio::spawn(sup.run(rx));
     Ok((handle, task))
@@ -198,7 +215,7 @@ impl Supervisor {
         super::profile_toggle::set_profile_enabled(&self.project, profile, enabled)
             .map_err(|e| e.to_string())?;
         self.config = Config::load(&self.project).map_err(|e| e.to_string())?;
-        configure_model(&mut self.model, &self.config);
+        configure_model(&mut self.model, &self.config, &self.project);
         self.classifiers = build_classifiers(&self.config);
         let word = if enabled { "enabled" } else { "disabled" };
         self.model.notice = Some(format!("profile {profile} {word} (saved in corral.toml)"));
