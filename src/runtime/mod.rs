@@ -1,6 +1,7 @@
 //! I/O adapters on tokio: they execute the core's effects and turn the world back into inputs.
 
 pub mod capture;
+pub mod cgroup;
 pub mod control;
 pub mod env_file;
 mod handle;
@@ -10,6 +11,7 @@ mod model_config;
 pub mod process;
 pub mod profile_toggle;
 pub mod prompt;
+pub mod reaper;
 mod recovery;
 pub mod retention;
 mod run_setup;
