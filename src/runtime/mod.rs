@@ -4,6 +4,7 @@ pub mod capture;
 pub mod cgroup;
 pub mod control;
 pub mod env_file;
+mod escapees;
 mod handle;
 mod history;
 pub mod lock;

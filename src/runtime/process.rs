@@ -2,6 +2,7 @@
 //! signalling, counting and ending everything each run started.
 
 use super::cgroup::RunCgroup;
+pub use super::escapees::Escapees;
 use crate::core::Sig;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
@@ -71,7 +72,7 @@ pub fn spawn(spec: &SpawnSpec) -> std::io::Result<Child> {
     Ok(child)
 }
 
-fn to_nix(sig: Sig) -> Signal {
+pub(super) fn to_nix(sig: Sig) -> Signal {
     match sig {
         Sig::Stop => Signal::SIGSTOP,
         Sig::Cont => Signal::SIGCONT,
@@ -250,119 +251,4 @@ pub fn remove_cgroups_when_empty(cgroups: Vec<RunCgroup>, wait: std::time::Durat
     for cg in left {
         log::warn!("{} still busy; left in place", cg.path().display());
     }
-}
-
-/// Processes of a run that left its process group (`setsid`, `setpgid`): a signal to the group
-/// misses them, so they are signalled one by one. Remembered by pid and start time, so a pid
-/// reused by an unrelated process is never hit.
-#[derive(Clone, Default)]
-pub struct Escapees(std::sync::Arc<std::sync::Mutex<EscapeeMap>>);
-
-/// Leader pid → (pid, start time) of each process of its run outside its group.
-type EscapeeMap = std::collections::HashMap<u32, Vec<(u32, u64)>>;
-
-impl Escapees {
-    fn map(&self) -> std::sync::MutexGuard<'_, EscapeeMap> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Takes note, from a process table, of each live run's descendants outside its group,
-    /// and of orphans corral adopted as subreaper that carry the run's `CORRAL_RUN_ID` (with
-    /// their descendants): without a cgroup these are how a `setsid` daemon stays counted.
-    pub fn remember(
-        &self,
-        table: &[crate::core::stats::ProcSample],
-        leaders: &[(crate::api::RunId, u32)],
-    ) {
-        let me = std::process::id();
-        let adopted: Vec<(u32, i64)> = table
-            .iter()
-            .filter(|p| p.ppid == me && !super::reaper::is_spawned(p.pid))
-            .filter_map(|p| Some((p.pid, super::reaper::run_of_adopted(p.pid)?)))
-            .collect();
-        let mut map = self.map();
-        for &(run, leader) in leaders {
-            let mut out: Vec<(u32, u64)> = outside_group(table, leader);
-            for &(root, _) in adopted.iter().filter(|(_, r)| *r == run.0) {
-                for i in crate::core::stats::tree_members(table, root) {
-                    let p = &table[i];
-                    if p.pgrp != leader && !out.contains(&(p.pid, p.start_time)) {
-                        out.push((p.pid, p.start_time));
-                    }
-                }
-            }
-            for &(pid, start) in &out {
-                super::reaper::note_member(pid, start);
-            }
-            if out.is_empty() {
-                continue;
-            }
-            let known = map.entry(leader).or_default();
-            for p in out {
-                if !known.contains(&p) {
-                    known.push(p);
-                }
-            }
-        }
-    }
-
-    /// Sends `sig` to the escapees of the run led by `pgid`: those remembered, and (except for
-    /// SIGCONT) those a fresh look at the tree finds now (while the leader lives, the tree is
-    /// complete).
-    pub fn signal(&self, pgid: u32, sig: Sig) {
-        let mut targets = self.map().get(&pgid).cloned().unwrap_or_default();
-        // CONT always follows a STOP, TERM or KILL that has just refreshed the list: a second
-        // pass over the whole process table in the supervisor's loop would find the same.
-        if sig != Sig::Cont && process_start_time(pgid).is_some() {
-            let table = super::sampler::read_process_table(4096);
-            for p in outside_group(&table, pgid) {
-                if !targets.contains(&p) {
-                    targets.push(p);
-                }
-            }
-            self.map().insert(pgid, targets.clone());
-        }
-        for (pid, start) in targets {
-            if process_start_time(pid) == Some(start)
-                && let Ok(raw) = i32::try_from(pid)
-            {
-                let _ = nix::sys::signal::kill(Pid::from_raw(raw), to_nix(sig));
-            }
-        }
-    }
-}
-
-impl Escapees {
-    /// True while one of the run's remembered escapees is alive (not a zombie).
-    pub fn any_alive(&self, pgid: u32) -> bool {
-        let targets = self.map().get(&pgid).cloned().unwrap_or_default();
-        targets.iter().any(|&(pid, start)| {
-            process_start_time(pid) == Some(start) && super::sampler::state_of(pid) != Some('Z')
-        })
-    }
-
-    /// (pid, start time) of the run's remembered escapees (some may have ended).
-    pub fn of(&self, pgid: u32) -> Vec<(u32, u64)> {
-        self.map().get(&pgid).cloned().unwrap_or_default()
-    }
-
-    /// Forgets the run led by `pgid` (it has ended and nothing of it is left).
-    pub fn forget(&self, pgid: u32) {
-        self.map().remove(&pgid);
-    }
-
-    /// The remembered escapees of every run, for the panic path.
-    pub fn all(&self) -> Vec<(u32, u64)> {
-        self.map().values().flatten().copied().collect()
-    }
-}
-
-/// Descendants of `leader` (by parent links) whose process group is not the leader's.
-fn outside_group(table: &[crate::core::stats::ProcSample], leader: u32) -> Vec<(u32, u64)> {
-    crate::core::stats::tree_members(table, leader)
-        .into_iter()
-        .map(|i| &table[i])
-        .filter(|p| p.pgrp != leader)
-        .map(|p| (p.pid, p.start_time))
-        .collect()
 }

@@ -262,6 +262,7 @@ impl Supervisor {
             super::recovery::record_cgroup(&self.project, run, cg);
         }
         process::remember_group(pid, cgroup.clone());
+        self.escaped.register(pid, run);
         if let Some(stdin) = child.stdin.take() {
             self.stdins
                 .insert(run, Arc::new(tokio::sync::Mutex::new(stdin)));
