@@ -150,10 +150,13 @@ pub fn signal_run(pgid: u32, sig: Sig, escaped: &Escapees) -> Result<(), nix::Er
                 let _ = nix::sys::signal::kill(Pid::from_raw(raw), to_nix(sig));
             }
         }
-        if sig == Sig::Stop
-            && let Err(e) = cg.freeze(true)
-        {
-            log::warn!("freezing {}: {e}", cg.path().display());
+        if sig == Sig::Stop {
+            // A frozen task handles its pending SIGSTOP only once thawed (and shows `S`):
+            // let the stops land first, then freeze what forked meanwhile.
+            settle_stops(cg);
+            if let Err(e) = cg.freeze(true) {
+                log::warn!("freezing {}: {e}", cg.path().display());
+            }
         }
     }
     result
@@ -167,6 +170,28 @@ pub fn process_start_time(pid: u32) -> Option<u64> {
     let rest = &stat[stat.rfind(')')? + 1..];
     // Fields after the name start at field 3, so field 22 is the 20th here.
     rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Waits (a quarter of a second at most) until every process in the cgroup has acted on
+/// SIGSTOP, sending it again to any that appeared meanwhile.
+fn settle_stops(cg: &RunCgroup) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(250);
+    loop {
+        let running: Vec<u32> = cg
+            .pids()
+            .into_iter()
+            .filter(|&pid| super::sampler::state_of(pid).is_some_and(|s| s != 'T' && s != 't'))
+            .collect();
+        if running.is_empty() || std::time::Instant::now() >= deadline {
+            return;
+        }
+        for pid in running {
+            if let Ok(raw) = i32::try_from(pid) {
+                let _ = nix::sys::signal::kill(Pid::from_raw(raw), Signal::SIGSTOP);
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }
 
 /// Process groups of runs that may still have processes, with their cgroups: for signals,
