@@ -114,18 +114,14 @@ impl CpuMeter {
                     used_ticks += p.cpu_ticks.saturating_sub(*prev);
                 }
             }
-            if elapsed_ms > 0 {
-                // A cgroup's own count is complete: prefer it when it had a figure before.
-                let tenths = match (r.cgroup_cpu_usec, self.prev_usec.get(&r.run)) {
-                    (Some(now), Some(prev)) => now.saturating_sub(*prev) / elapsed_ms,
-                    _ if ticks_per_sec > 0 => {
-                        // ticks / (seconds × ticks per second) × 1000 tenths of a percent.
-                        used_ticks * 1000 * 1000 / (elapsed_ms * ticks_per_sec)
-                    }
-                    _ => 0,
-                };
-                stats.cpu_tenths = u32::try_from(tenths).unwrap_or(u32::MAX);
-            }
+            // A cgroup's own count is complete: prefer it when it had a figure before. µs per
+            // ms elapsed is tenths of a percent; ticks / (seconds × ticks per second) × 1000
+            // is too.
+            let tenths = match (r.cgroup_cpu_usec, self.prev_usec.get(&r.run)) {
+                (Some(now), Some(prev)) => now.saturating_sub(*prev).checked_div(elapsed_ms),
+                _ => (used_ticks * 1000 * 1000).checked_div(elapsed_ms * ticks_per_sec),
+            };
+            stats.cpu_tenths = tenths.map_or(0, |t| u32::try_from(t).unwrap_or(u32::MAX));
             if let Some(u) = r.cgroup_cpu_usec {
                 usec_now.insert(r.run, u);
             }
