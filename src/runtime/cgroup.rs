@@ -160,6 +160,16 @@ impl RunCgroup {
         }
     }
 
+    /// True while a process in it has not ended. (Not `populated`: the kernel may clear that
+    /// a moment after a process's parent has already collected its exit.)
+    pub fn has_live_process(&self) -> bool {
+        self.populated()
+            && self
+                .pids()
+                .into_iter()
+                .any(|pid| super::sampler::state_of(pid).is_some_and(|s| s != 'Z' && s != 'X'))
+    }
+
     fn write(&self, file: &str, value: &str) -> std::io::Result<()> {
         let mut f = std::fs::OpenOptions::new()
             .write(true)
