@@ -147,11 +147,14 @@ fn cgroups_left(corral_pid: u32) -> Vec<PathBuf> {
     let Ok(base) = corral::runtime::cgroup::availability() else {
         return Vec::new();
     };
-    let prefix = format!("corral-{corral_pid}-run-");
+    let prefix = format!("corral-{corral_pid}-");
     std::fs::read_dir(base)
         .map(|d| {
             d.flatten()
-                .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+                .filter(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    name.starts_with(&prefix) && name.contains("-run-")
+                })
                 .map(|e| e.path())
                 .collect()
         })

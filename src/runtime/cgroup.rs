@@ -109,17 +109,24 @@ pub struct RunCgroup {
 }
 
 impl RunCgroup {
-    /// Makes the cgroup of `run` (run ids are per project, so the name carries corral's pid).
-    /// `None` where runs get no cgroups.
+    /// Makes the cgroup of `run`. Run ids are per project, and one process may run several
+    /// projects (tests do; a daemon will): the name carries corral's pid and a sequence number
+    /// as well. `None` where runs get no cgroups.
     pub fn create(run: i64) -> Option<RunCgroup> {
+        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let base = availability().ok()?;
-        let path = base.join(format!("{NAME_PREFIX}{}-run-{run}", std::process::id()));
-        match std::fs::create_dir(&path) {
-            Ok(()) => Some(RunCgroup { path }),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Some(RunCgroup { path }),
-            Err(e) => {
-                log::warn!("run {run}: cannot create {}: {e}", path.display());
-                None
+        loop {
+            let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let name = format!("{NAME_PREFIX}{}-{seq}-run-{run}", std::process::id());
+            let path = base.join(name);
+            match std::fs::create_dir(&path) {
+                Ok(()) => return Some(RunCgroup { path }),
+                // Left by an earlier process with the same pid: never share it.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => {
+                    log::warn!("run {run}: cannot create {}: {e}", path.display());
+                    return None;
+                }
             }
         }
     }
