@@ -29,6 +29,8 @@ struct Judge {
     verify: Option<Vec<String>>,
     env: BTreeMap<String, String>,
     logs: LogHub,
+    /// The run's cgroup: the verify command runs in it too, so nothing it starts outlives it.
+    cgroup: Option<super::cgroup::RunCgroup>,
 }
 
 impl Judge {
@@ -78,7 +80,7 @@ impl Judge {
             cwd: &self.project,
             env: &self.env,
             stdin_pipe: false,
-            cgroup: None,
+            cgroup: self.cgroup.as_ref(),
         };
         let mut child = match process::spawn(&spec) {
             Ok(child) => child,
@@ -308,6 +310,7 @@ impl Supervisor {
             verify,
             env,
             logs: self.logs.clone(),
+            cgroup: cgroup.clone(),
         };
         let escaped = self.escaped.clone();
         let project = self.project.clone();
