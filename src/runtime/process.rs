@@ -114,8 +114,8 @@ pub fn group_has_live_member(pgid: u32) -> bool {
             .any(|&(pgrp, state)| pgrp == pgid && state != 'Z')
 }
 
-/// True while anything the run led by `pgid` started is still alive: its cgroup is populated,
-/// a member of its group has not ended, or a process that left the group is still there.
+/// True while anything the run led by `pgid` started is still alive: a process in its cgroup
+/// or its group has not ended, or a process that left the group is still there.
 pub fn run_alive(pgid: u32, escaped: &Escapees) -> bool {
     if cgroup_of(pgid).is_some_and(|cg| cg.has_live_process()) {
         return true;
