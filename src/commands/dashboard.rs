@@ -71,8 +71,12 @@ pub fn open_dashboard(opts: DashboardOptions) -> Result<Ended, DashboardError> {
         if let Err(e) = &result {
             log::error!("dashboard ended: {e}");
         }
-        // Whatever ended the UI, no agent may outlive corral.
-        handle.send(Command::Shutdown);
+        // Whatever ended the UI, no agent may outlive corral. (Not a second time after a
+        // signal: a second Shutdown means "kill now", and a dropped terminal is no reason to
+        // cut the agents' grace period short.)
+        if stopped_by.load(Ordering::SeqCst) == 0 && !handle.snapshots().borrow().shut_down {
+            handle.send(Command::Shutdown);
+        }
         let _ = supervisor.await;
         result.map_err(|e| DashboardError::Terminal(format!(": {e}")))?;
         let signal = stopped_by.load(Ordering::SeqCst);
@@ -123,7 +127,8 @@ fn install_panic_hook() {
 }
 
 /// SIGTERM, SIGHUP (the SSH link dropped) and SIGINT stop every agent; the dashboard then sees
-/// the shutdown and exits, restoring the terminal.
+/// the shutdown and exits, restoring the terminal. Each further signal is another Shutdown,
+/// which kills whatever is still stopping at once.
 pub(super) fn spawn_signal_watch(handle: runtime::RuntimeHandle, stopped_by: Arc<AtomicI32>) {
     use tokio::signal::unix::{SignalKind, signal};
     for kind in [
@@ -136,9 +141,21 @@ pub(super) fn spawn_signal_watch(handle: runtime::RuntimeHandle, stopped_by: Arc
         match signal(kind) {
             Ok(mut stream) => {
                 tokio::spawn(async move {
-                    if stream.recv().await.is_some() {
-                        log::warn!("signal {kind:?} received: stopping every agent");
-                        stopped_by.store(kind.as_raw_value(), Ordering::SeqCst);
+                    while stream.recv().await.is_some() {
+                        // The exit code names the first signal.
+                        let first = stopped_by
+                            .compare_exchange(
+                                0,
+                                kind.as_raw_value(),
+                                Ordering::SeqCst,
+                                Ordering::SeqCst,
+                            )
+                            .is_ok();
+                        if first {
+                            log::warn!("signal {kind:?} received: stopping every agent");
+                        } else {
+                            log::warn!("signal {kind:?} received again: killing every agent now");
+                        }
                         handle.send(Command::Shutdown);
                     }
                 });

@@ -6,6 +6,10 @@ use super::model::{Model, save_feature};
 use super::run::RunEvent;
 use crate::api::{Command, FeatureStatus, RunId, RunState};
 
+/// The longest grace period an agent gets when corral quits, whatever its profile says: a
+/// person quitting must not wait hours for an agent that ignores SIGTERM.
+pub const SHUTDOWN_GRACE_MS: u64 = 30_000;
+
 impl Model {
     pub(crate) fn command(&mut self, cmd: Command) -> Vec<Effect> {
         match cmd {
@@ -96,17 +100,32 @@ impl Model {
                 self.max_agents = max_agents.min(64);
                 self.notice(format!("max agents {}", self.max_agents))
             }
+            // The first asks every agent to stop (TERM, then KILL after its grace, at most
+            // SHUTDOWN_GRACE_MS); a second one (another signal, quitting again) kills now.
             Command::Shutdown => {
-                self.shutting_down = true;
-                let live: Vec<RunId> = self
+                let force = std::mem::replace(&mut self.shutting_down, true);
+                let open: Vec<RunId> = self
                     .runs
                     .values()
-                    .filter(|r| r.state.is_live())
+                    .filter(|r| r.state.is_live() || r.cleanup_pending)
                     .map(|r| r.id)
                     .collect();
-                live.into_iter()
-                    .flat_map(|id| self.run_event(id, RunEvent::Kill { force: false }))
-                    .collect()
+                let mut effects = Vec::new();
+                for id in open {
+                    let Some(run) = self.runs.get_mut(&id) else {
+                        continue;
+                    };
+                    if !force {
+                        effects.extend(run.cap_grace(SHUTDOWN_GRACE_MS));
+                    }
+                    if force || run.state.is_live() {
+                        effects.extend(self.run_event(id, RunEvent::Kill { force }));
+                    }
+                }
+                if force {
+                    effects.extend(self.notice("stopping again: killing every agent now".into()));
+                }
+                effects
             }
         }
     }

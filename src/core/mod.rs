@@ -39,4 +39,6 @@ pub use model::{Failure, Feature, Input, Job, Model, NewRun, Verdict, describe_e
 pub use run::{Run, RunEvent};
 
 #[cfg(test)]
+mod stop_tests;
+#[cfg(test)]
 mod tests;

@@ -40,6 +40,11 @@ pub enum Input {
         /// A uniform random draw for the backoff's jitter (the core has no randomness).
         random: u32,
     },
+    /// Nothing the run started is left alive (its group, its escapees and its cgroup are
+    /// empty) after its leader had exited with some of them still there.
+    GroupGone {
+        run: RunId,
+    },
     /// A timer set by [`Effect::Wake`] fired.
     Wake(WakeKey),
     /// The store refused to claim a job for a spawn (something else changed it there, e.g.
@@ -196,6 +201,7 @@ impl Model {
                     },
                 )
             }
+            Input::GroupGone { run } => self.run_event(run, RunEvent::GroupGone),
             Input::Timer { run, epoch, kind } => {
                 self.run_event(run, RunEvent::Timer { epoch, kind })
             }
@@ -307,7 +313,9 @@ impl Model {
         if was_live && !run.state.is_live() {
             let run = run.clone();
             effects.extend(self.run_ended(&run));
-        } else if effects.is_empty() && !matches!(event, RunEvent::Timer { .. }) {
+        } else if effects.is_empty()
+            && !matches!(event, RunEvent::Timer { .. } | RunEvent::GroupGone)
+        {
             let state = run.state.label();
             effects.extend(self.notice(format!("run {id} is {state}: nothing to do")));
         }

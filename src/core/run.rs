@@ -65,6 +65,8 @@ pub enum RunEvent {
         epoch: u64,
         kind: TimerKind,
     },
+    /// Nothing of the run is left alive (see `Input::GroupGone`).
+    GroupGone,
     /// The silence timer fired; the runtime says how long the run has been quiet.
     Quiet {
         epoch: u64,
@@ -112,6 +114,21 @@ impl Run {
             self.signal(Sig::Cont),
             self.grace_timer(),
         ]
+    }
+
+    /// Shortens the grace period to at most `max_ms` (when corral quits); a grace timer already
+    /// running for longer is set again.
+    pub fn cap_grace(&mut self, max_ms: u64) -> Vec<Effect> {
+        if self.grace_ms <= max_ms {
+            return Vec::new();
+        }
+        self.grace_ms = max_ms;
+        let waiting = self.state == RunState::Stopping || self.cleanup_pending;
+        if waiting && !self.kill_sent {
+            vec![self.grace_timer()]
+        } else {
+            Vec::new()
+        }
     }
 
     /// Sets the silence check `after_ms` from now (a new epoch, so older checks are stale).
@@ -167,7 +184,20 @@ impl Run {
             (RunState::Stopping, RunEvent::Kill { force: true }) => {
                 self.epoch += 1;
                 self.kill_sent = true;
-                vec![self.signal(Sig::Kill)]
+                vec![self.signal(Sig::Kill), self.signal(Sig::Cont)]
+            }
+            // The leader is gone but some of what it started is still in its grace period.
+            (state, RunEvent::Kill { force: true }) if !state.is_live() && self.cleanup_pending => {
+                self.epoch += 1;
+                self.cleanup_pending = false;
+                self.kill_sent = true;
+                vec![self.signal(Sig::Kill), self.signal(Sig::Cont)]
+            }
+            // Everything is gone already: the grace period (if one runs) has nothing to wait for.
+            (_, RunEvent::GroupGone) if self.cleanup_pending => {
+                self.epoch += 1;
+                self.cleanup_pending = false;
+                Vec::new()
             }
             (
                 state,

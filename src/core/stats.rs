@@ -48,17 +48,26 @@ pub fn tree_members(procs: &[ProcSample], leader: u32) -> Vec<usize> {
     (0..procs.len()).filter(|i| member[*i]).collect()
 }
 
-/// Remembers CPU ticks between samples to turn them into a rate.
+/// One run's processes in a sample: indices into the process table, and, when the run has a
+/// cgroup, the CPU time (µs) its cgroup has used in all, ended processes included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunMembers {
+    pub run: RunId,
+    pub members: Vec<usize>,
+    pub cgroup_cpu_usec: Option<u64>,
+}
+
+/// Remembers CPU ticks (and cgroup CPU time) between samples to turn them into a rate.
 #[derive(Debug, Default)]
 pub struct CpuMeter {
     prev_ticks: HashMap<u32, u64>,
+    prev_usec: HashMap<RunId, u64>,
     prev_at_ms: Option<i64>,
 }
 
 impl CpuMeter {
-    /// Stats for each `(run, leader pid)` from one table read at `at_ms`. CPU is the ticks
-    /// used since the previous sample (a process first seen now counts from now), as tenths
-    /// of a percent of one core. `log_bytes` is filled in by the caller.
+    /// Stats for each `(run, leader pid)` from one table read at `at_ms`, each run's members
+    /// being its process tree ([`tree_members`]).
     pub fn sample(
         &mut self,
         procs: &[ProcSample],
@@ -66,16 +75,38 @@ impl CpuMeter {
         at_ms: i64,
         ticks_per_sec: u64,
     ) -> Vec<(RunId, RunStats)> {
+        let runs: Vec<RunMembers> = leaders
+            .iter()
+            .map(|&(run, leader)| RunMembers {
+                run,
+                members: tree_members(procs, leader),
+                cgroup_cpu_usec: None,
+            })
+            .collect();
+        self.sample_members(procs, &runs, at_ms, ticks_per_sec)
+    }
+
+    /// Stats for each run from its members. CPU is the time used since the previous sample
+    /// (a process first seen now counts from now; a cgroup's figure also counts processes
+    /// that ended in between), as tenths of a percent of one core. `log_bytes` is filled in
+    /// by the caller.
+    pub fn sample_members(
+        &mut self,
+        procs: &[ProcSample],
+        runs: &[RunMembers],
+        at_ms: i64,
+        ticks_per_sec: u64,
+    ) -> Vec<(RunId, RunStats)> {
         let elapsed_ms = self.prev_at_ms.map_or(0, |p| (at_ms - p).max(0) as u64);
-        let mut out = Vec::with_capacity(leaders.len());
-        for &(run, leader) in leaders {
-            let members = tree_members(procs, leader);
+        let mut out = Vec::with_capacity(runs.len());
+        let mut usec_now = HashMap::new();
+        for r in runs {
             let mut stats = RunStats {
-                processes: members.len() as u32,
+                processes: r.members.len() as u32,
                 ..RunStats::default()
             };
             let mut used_ticks = 0;
-            for &i in &members {
+            for &i in &r.members {
                 let p = &procs[i];
                 stats.threads += p.threads;
                 stats.rss_bytes += p.rss_bytes;
@@ -83,14 +114,21 @@ impl CpuMeter {
                     used_ticks += p.cpu_ticks.saturating_sub(*prev);
                 }
             }
-            if elapsed_ms > 0 && ticks_per_sec > 0 {
-                // ticks / (seconds × ticks per second) × 1000 tenths of a percent.
-                let tenths = used_ticks * 1000 * 1000 / (elapsed_ms * ticks_per_sec);
-                stats.cpu_tenths = u32::try_from(tenths).unwrap_or(u32::MAX);
+            // A cgroup's own count is complete: prefer it when it had a figure before. µs per
+            // ms elapsed is tenths of a percent; ticks / (seconds × ticks per second) × 1000
+            // is too.
+            let tenths = match (r.cgroup_cpu_usec, self.prev_usec.get(&r.run)) {
+                (Some(now), Some(prev)) => now.saturating_sub(*prev).checked_div(elapsed_ms),
+                _ => (used_ticks * 1000 * 1000).checked_div(elapsed_ms * ticks_per_sec),
+            };
+            stats.cpu_tenths = tenths.map_or(0, |t| u32::try_from(t).unwrap_or(u32::MAX));
+            if let Some(u) = r.cgroup_cpu_usec {
+                usec_now.insert(r.run, u);
             }
-            out.push((run, stats));
+            out.push((r.run, stats));
         }
         self.prev_ticks = procs.iter().map(|p| (p.pid, p.cpu_ticks)).collect();
+        self.prev_usec = usec_now;
         self.prev_at_ms = Some(at_ms);
         out
     }
@@ -145,5 +183,21 @@ mod tests {
             "50% + 100%; the new process counts from now"
         );
         assert_eq!(second[0].1.threads, 3);
+    }
+
+    #[test]
+    fn a_cgroups_cpu_time_counts_processes_that_ended_between_samples() {
+        let mut meter = CpuMeter::default();
+        let run = RunId(1);
+        let members = |usec| RunMembers {
+            run,
+            members: vec![0],
+            cgroup_cpu_usec: Some(usec),
+        };
+        meter.sample_members(&[p(10, 1, 10, 0)], &[members(1_000_000)], 0, 100);
+        // 1 s later the leader used nothing, but a child that already ended used 0.5 s.
+        let second = meter.sample_members(&[p(10, 1, 10, 0)], &[members(1_500_000)], 1000, 100);
+        assert_eq!(second[0].1.cpu_tenths, 500);
+        assert_eq!(second[0].1.processes, 1);
     }
 }

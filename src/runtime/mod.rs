@@ -1,8 +1,10 @@
 //! I/O adapters on tokio: they execute the core's effects and turn the world back into inputs.
 
 pub mod capture;
+pub mod cgroup;
 pub mod control;
 pub mod env_file;
+mod escapees;
 mod handle;
 mod history;
 pub mod lock;
@@ -11,6 +13,7 @@ pub mod process;
 pub mod profile_toggle;
 mod profile_views;
 pub mod prompt;
+pub mod reaper;
 mod recovery;
 pub mod retention;
 mod run_setup;

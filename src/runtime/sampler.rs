@@ -4,7 +4,7 @@
 use super::capture::LogHub;
 use crate::api::RunId;
 use crate::core::Input;
-use crate::core::stats::{CpuMeter, ProcSample};
+use crate::core::stats::{CpuMeter, ProcSample, RunMembers};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
@@ -24,6 +24,33 @@ pub fn read_process_table(page_size: u64) -> Vec<ProcSample> {
                 &std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?,
                 page_size,
             )
+        })
+        .collect()
+}
+
+/// The state letter (`R`, `S`, `T`, `Z`, …) of one process, `None` once it is gone.
+pub fn state_of(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.get(stat.rfind(')')? + 1..)?
+        .trim_start()
+        .chars()
+        .next()
+}
+
+/// (process group, state letter) of every process: enough to tell whether a group still has
+/// a process that has not ended.
+pub fn read_states() -> Vec<(u32, char)> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let mut f = stat.get(stat.rfind(')')? + 1..)?.split_whitespace();
+            let state = f.next()?.chars().next()?;
+            let pgrp = f.nth(1)?.parse().ok()?;
+            Some((pgrp, state))
         })
         .collect()
 }
@@ -77,8 +104,9 @@ pub async fn run_sampler(
         let table = tokio::task::spawn_blocking(move || read_process_table(page_size))
             .await
             .unwrap_or_default();
-        let mut stats = meter.sample(&table, &leaders, at_ms, ticks_per_sec);
         escaped.remember(&table, &leaders);
+        let runs = members(&table, &leaders, &escaped);
+        let mut stats = meter.sample_members(&table, &runs, at_ms, ticks_per_sec);
         for (run, s) in &mut stats {
             s.log_bytes = logs.bytes(*run);
         }
@@ -87,6 +115,40 @@ pub async fn run_sampler(
         }
         tokio::time::sleep(SAMPLE_EVERY).await;
     }
+}
+
+/// Each live run's processes: its tree, whatever is in its cgroup, and its tracked escapees.
+fn members(
+    table: &[ProcSample],
+    leaders: &[(RunId, u32)],
+    escaped: &super::process::Escapees,
+) -> Vec<RunMembers> {
+    let index: std::collections::HashMap<u32, usize> =
+        table.iter().enumerate().map(|(i, p)| (p.pid, i)).collect();
+    leaders
+        .iter()
+        .map(|&(run, leader)| {
+            let mut members: std::collections::BTreeSet<usize> =
+                crate::core::stats::tree_members(table, leader)
+                    .into_iter()
+                    .collect();
+            let cgroup = super::process::cgroup_of(leader);
+            let in_cgroup = cgroup.as_ref().map(|cg| cg.pids()).unwrap_or_default();
+            members.extend(in_cgroup.iter().filter_map(|pid| index.get(pid).copied()));
+            // An escapee counts only while its pid still names the process we saw.
+            members.extend(escaped.of(leader).into_iter().filter_map(|(pid, start)| {
+                index
+                    .get(&pid)
+                    .copied()
+                    .filter(|&i| table[i].start_time == start)
+            }));
+            RunMembers {
+                run,
+                members: members.into_iter().collect(),
+                cgroup_cpu_usec: cgroup.and_then(|cg| cg.cpu_usec()),
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -29,6 +29,8 @@ struct Judge {
     verify: Option<Vec<String>>,
     env: BTreeMap<String, String>,
     logs: LogHub,
+    /// The run's cgroup: the verify command runs in it too, so nothing it starts outlives it.
+    cgroup: Option<super::cgroup::RunCgroup>,
 }
 
 impl Judge {
@@ -81,6 +83,7 @@ impl Judge {
             cwd: &self.project,
             env: &self.env,
             stdin_pipe: false,
+            cgroup: self.cgroup.as_ref(),
         };
         let mut child = match process::spawn(&spec) {
             Ok(child) => child,
@@ -92,7 +95,7 @@ impl Judge {
         };
         let pid = child.id();
         if let Some(pid) = pid {
-            process::remember_group(pid);
+            process::remember_group(pid, None);
         }
         drop(child.stdin.take());
         let pumps: Vec<JoinHandle<()>> =
@@ -108,6 +111,9 @@ impl Judge {
             .flatten()
             .collect();
         let ok = matches!(child.wait().await, Ok(s) if s.success());
+        if let Some(pid) = pid {
+            super::reaper::waited(pid);
+        }
         for pump in pumps {
             let _ = pump.await;
         }
@@ -217,15 +223,34 @@ impl Supervisor {
         let super::run_setup::Prepared {
             argv, verify, env, ..
         } = prepared;
-        let spec = SpawnSpec {
+        let mut cgroup = super::cgroup::RunCgroup::create(run.0);
+        let spec = |cgroup| SpawnSpec {
             argv: &argv,
             cwd: &self.project,
             env: &env,
             stdin_pipe: profile.stdin == crate::config::StdinMode::Pipe,
+            cgroup,
         };
-        let mut child = match process::spawn(&spec) {
+        let first = cgroup.clone();
+        let mut spawned = process::spawn(&spec(first.as_ref()));
+        if let (Err(e), Some(cg)) = (&spawned, &cgroup)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            // Joining the cgroup may be what failed: the run is still worth starting.
+            log::warn!(
+                "run {run}: starting in {} failed ({e}); starting without a cgroup",
+                cg.path().display()
+            );
+            let _ = cg.remove();
+            cgroup = None;
+            spawned = process::spawn(&spec(None));
+        }
+        let mut child = match spawned {
             Ok(child) => child,
             Err(e) => {
+                if let Some(cg) = &cgroup {
+                    let _ = cg.remove();
+                }
                 let program = argv.first().map_or("", String::as_str);
                 let error = if e.kind() == std::io::ErrorKind::NotFound {
                     format!("program `{program}` not found (is it installed and on PATH?)")
@@ -238,7 +263,11 @@ impl Supervisor {
         let Some(pid) = child.id() else {
             return failed("process vanished at spawn".into());
         };
-        process::remember_group(pid);
+        if let Some(cg) = &cgroup {
+            super::recovery::record_cgroup(&self.project, run, cg);
+        }
+        process::remember_group(pid, cgroup.clone());
+        self.escaped.register(pid, run);
         if let Some(stdin) = child.stdin.take() {
             self.stdins
                 .insert(run, Arc::new(tokio::sync::Mutex::new(stdin)));
@@ -284,9 +313,13 @@ impl Supervisor {
             verify,
             env,
             logs: self.logs.clone(),
+            cgroup: cgroup.clone(),
         };
+        let escaped = self.escaped.clone();
+        let project = self.project.clone();
         tokio::spawn(async move {
             let status = child.wait().await;
+            super::reaper::waited(pid);
             let (code, signal) = match &status {
                 Ok(s) => {
                     use std::os::unix::process::ExitStatusExt;
@@ -313,17 +346,22 @@ impl Supervisor {
                 Some(_) => None,
             };
             let failure = read_failure(&classifier, &logs, run, at_ms);
+            let group_alive = process::run_alive(pid, &escaped);
             let _ = tx.send(Input::Exited {
                 run,
                 code,
                 signal,
-                group_alive: process::group_alive(pid),
+                group_alive,
                 at_ms,
                 verdict,
                 failure,
                 usage: logs.usage(run),
                 random: random_draw(run),
             });
+            if group_alive {
+                wait_until_gone(pid, &escaped).await;
+                let _ = tx.send(Input::GroupGone { run });
+            }
             if !drained {
                 // Pipes close once the last process of the group holding them is gone.
                 for pump in pumps {
@@ -331,9 +369,37 @@ impl Supervisor {
                 }
             }
             logs.close(run);
-            process::forget_group(pid);
+            escaped.forget(pid);
+            if let Some(cg) = process::forget_group(pid) {
+                let _ = tokio::task::spawn_blocking(move || {
+                    process::remove_cgroups_when_empty(vec![cg], Duration::from_secs(5));
+                })
+                .await;
+                super::recovery::forget_cgroup(&project, run);
+            }
         });
         Input::Spawned(record(pid))
+    }
+}
+
+/// Polls until nothing the run led by `pgid` started is alive any more, reaping adopted
+/// orphans meanwhile (their zombies would otherwise linger as corral's children). Quick at
+/// first, when a stop usually completes, then at most once a second.
+async fn wait_until_gone(pgid: u32, escaped: &process::Escapees) {
+    let mut pause = Duration::from_millis(20);
+    loop {
+        let escaped = escaped.clone();
+        let alive = tokio::task::spawn_blocking(move || {
+            super::reaper::reap_adopted();
+            process::run_alive(pgid, &escaped)
+        })
+        .await
+        .unwrap_or(false);
+        if !alive {
+            return;
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(1));
     }
 }
 

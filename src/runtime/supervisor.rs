@@ -55,7 +55,7 @@ pub(super) struct Supervisor {
     /// Each live run's stdin, for `SendInput`; dropped (closing the pipe) when the run ends.
     pub(super) stdins: HashMap<RunId, Arc<tokio::sync::Mutex<tokio::process::ChildStdin>>>,
     /// Processes of live runs that left their process group.
-    escaped: process::Escapees,
+    pub(super) escaped: process::Escapees,
     /// Failure classifiers by profile (built-in rules plus its `transient_patterns`).
     pub(super) classifiers: HashMap<String, Arc<Classifier>>,
 }
@@ -65,8 +65,22 @@ pub(super) struct Supervisor {
 pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>), StartError> {
     // Before anything else: the sweep below is only right when no other corral owns the project.
     let lock = lock::acquire(&options.project)?;
+    // Orphans of agents (double forks, `setsid -f`) come back to corral, not to init.
+    super::reaper::become_subreaper();
+    super::reaper::spawn_reaper();
     let store = Store::open(&options.project)?;
-    let swept = recovery::sweep_and_report(&store, now_ms())?;
+    // First what left its group (found through the live runs' records), then the groups.
+    let stray = recovery::sweep_leftover_processes(&options.project, &store)?;
+    let mut swept = recovery::sweep_and_report(&store, now_ms())?;
+    if !stray.is_empty() {
+        log::warn!(
+            "processes left by {} run(s) of an earlier corral were killed",
+            stray.len()
+        );
+        swept.killed.extend(stray);
+        swept.killed.sort_unstable();
+        swept.killed.dedup();
+    }
     if !swept.lost.is_empty() {
         log::warn!(
             "{} run(s) from an earlier corral were recorded lost",
@@ -183,11 +197,37 @@ impl Supervisor {
             self.publish();
             if done {
                 log::info!("every agent has stopped; supervisor done");
+                // Still owning the project (the lock) until the end.
+                let finish = self.finish();
+                finish.await;
                 return;
             }
             match rx.recv().await {
                 Some(input) => queue.push_back(input),
-                None => return,
+                None => {
+                    let finish = self.finish();
+                    finish.await;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Last of all: nothing this supervisor started may outlive it. Whatever of its runs is
+    /// still remembered (a straggler that got KILL a moment ago, a process that the grace
+    /// period was cut short for) is killed, its cgroup removed once empty.
+    fn finish(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let pgids: Vec<u32> = self.model.runs.values().map(|r| r.pid).collect();
+        let runs: Vec<RunId> = self.model.runs.keys().copied().collect();
+        let escaped = self.escaped.clone();
+        let project = self.project.clone();
+        async move {
+            let _ = tokio::task::spawn_blocking(move || {
+                process::finish_groups(&pgids, &escaped, Duration::from_secs(3));
+            })
+            .await;
+            for run in runs {
+                super::recovery::forget_cgroup(&project, run);
             }
         }
     }
@@ -326,8 +366,7 @@ impl Supervisor {
                 .map_err(|e| e.to_string()),
             Effect::Signal { run, pgid, sig } => {
                 log::info!("run {run}: {} to process group {pgid}", sig.name());
-                self.escaped.signal(pgid, sig);
-                process::signal_group(pgid, sig)
+                process::signal_run(pgid, sig, &self.escaped)
                     .map_err(|e| format!("run {run}: {} failed: {e}", sig.name()))
             }
             Effect::StartTimer {
