@@ -33,4 +33,6 @@ pub use model::{Failure, Feature, Input, Job, Model, NewRun, describe_end};
 pub use run::{Run, RunEvent};
 
 #[cfg(test)]
+mod hold_tests;
+#[cfg(test)]
 mod tests;

@@ -43,10 +43,25 @@ struct RunLog {
     bytes: u64,
     /// Tokens and cost the agent reported in its output.
     usage: UsageScanner,
+    /// The log file, to write again after a failed write.
+    path: Option<PathBuf>,
+    /// Bytes of whole lines known to be in the file (as of the last good flush).
+    good_len: u64,
+    /// Bytes handed to the writer since the last good flush.
+    pending_len: u64,
+    /// The first line not yet flushed.
+    flushed_seq: u64,
+    /// Set while the file is behind its lines (see `gap`).
+    gap: Option<gap::Gap>,
 }
 
 impl RunLog {
     fn write(&mut self, stream: Stream, text: &str) {
+        // The line is in the ring already: a gap filled now includes it.
+        self.retry_gap(false);
+        if self.gap.is_some() {
+            return;
+        }
         let Some(file) = self.file.as_mut() else {
             return;
         };
@@ -59,24 +74,24 @@ impl RunLog {
             .write_all(marker)
             .and_then(|_| file.write_all(text.as_bytes()))
             .and_then(|_| file.write_all(b"\n"));
-        if let Err(e) = ok {
-            self.file_failed(e);
+        match ok {
+            Ok(()) => self.pending_len += text.len() as u64 + 3,
+            Err(e) => self.fell_behind(e),
         }
     }
 
     fn flush(&mut self) {
         self.last_flush = Instant::now();
-        if let Some(Err(e)) = self.file.as_mut().map(Write::flush) {
-            self.file_failed(e);
+        self.retry_gap(false);
+        match self.file.as_mut().map(Write::flush) {
+            Some(Err(e)) => self.fell_behind(e),
+            Some(Ok(())) => {
+                self.good_len += self.pending_len;
+                self.pending_len = 0;
+                self.flushed_seq = self.next_seq;
+            }
+            None => {}
         }
-    }
-
-    fn file_failed(&mut self, e: std::io::Error) {
-        log::warn!(
-            "run {}: log file write failed, keeping output in memory only: {e}",
-            self.run
-        );
-        self.file = None;
     }
 }
 
@@ -181,11 +196,17 @@ impl LogHub {
             .create(true)
             .append(true)
             .open(path);
+        let good_len = file
+            .as_ref()
+            .ok()
+            .and_then(|f| f.metadata().ok())
+            .map_or(0, |m| m.len());
         let (file, result) = match file {
             // As big as a read: a flood is written with about one write per read.
             Ok(f) => (Some(BufWriter::with_capacity(READ_CHUNK, f)), Ok(())),
             Err(e) => (None, Err(e)),
         };
+        let path = result.is_ok().then(|| path.to_path_buf());
         let log = RunLog {
             run,
             ring: VecDeque::new(),
@@ -195,6 +216,11 @@ impl LogHub {
             last_output_ms: super::now_ms(),
             bytes: 0,
             usage: UsageScanner::default(),
+            path,
+            good_len,
+            pending_len: 0,
+            flushed_seq: 0,
+            gap: None,
         };
         lock(&self.runs).insert(run, Arc::new(Mutex::new(log)));
         result
@@ -294,12 +320,28 @@ impl LogHub {
         self.send_lines(sent);
     }
 
-    /// Flushes and closes the run's file; the ring stays for display.
+    /// Flushes and closes the run's file; the ring stays for display. A file still behind
+    /// (see [`LogHub::caught_up`]) keeps what it needs to be written later.
     pub fn close(&self, run: RunId) {
         if let Some(log) = self.log_of(run) {
             let mut log = lock(&log);
             log.flush();
             log.file = None;
+        }
+    }
+
+    /// Writes what the run's log file is missing, if it fell behind; `Err` says why it still
+    /// cannot be written. Everything the run printed is in its file once this is `Ok`.
+    pub fn caught_up(&self, run: RunId) -> Result<(), String> {
+        let Some(log) = self.log_of(run) else {
+            return Ok(());
+        };
+        let mut log = lock(&log);
+        log.flush();
+        log.retry_gap(true);
+        match log.behind() {
+            Some(e) => Err(e.to_string()),
+            None => Ok(()),
         }
     }
 
@@ -364,5 +406,6 @@ impl LogHub {
     }
 }
 
+mod gap;
 #[cfg(test)]
 mod tests;

@@ -2,6 +2,7 @@
 
 pub mod capture;
 pub mod control;
+mod durability;
 pub mod env_file;
 mod handle;
 mod history;

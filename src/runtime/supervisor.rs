@@ -58,6 +58,8 @@ pub(super) struct Supervisor {
     escaped: process::Escapees,
     /// Failure classifiers by profile (built-in rules plus its `transient_patterns`).
     pub(super) classifiers: HashMap<String, Arc<Classifier>>,
+    /// Writes the store refused, waiting to be made (see `durability`).
+    pub(super) unsaved: super::durability::Unsaved,
 }
 
 /// Opens the store, sweeps runs left by an earlier corral, and starts the supervisor on the
@@ -115,6 +117,7 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
         live: live_tx,
         escaped: escaped.clone(),
         classifiers: HashMap::new(),
+        unsaved: Default::default(),
     };
     sup.classifiers = build_classifiers(&sup.config);
     for effect in effects {
@@ -148,6 +151,8 @@ impl Supervisor {
         let mut queue = VecDeque::from([Input::Kick]);
         loop {
             let mut done = false;
+            // Held for want of storage: try it again first (the probe's Kick brings us here).
+            queue.extend(self.recover());
             while let Some(input) = queue.pop_front() {
                 self.model.now_ms = now_ms();
                 self.load_job_asked_for(&input);
@@ -165,6 +170,7 @@ impl Supervisor {
             }
             self.publish();
             if done {
+                self.flush_unsaved();
                 log::info!("every agent has stopped; supervisor done");
                 return;
             }
@@ -303,18 +309,15 @@ impl Supervisor {
                 });
                 Ok(())
             }
-            Effect::SaveBreaker { account, saved } => self
-                .store
-                .save_breaker(&account, &saved, now)
-                .map_err(|e| e.to_string()),
-            Effect::SaveRunUsage { run, usage } => self
-                .store
-                .save_run_usage(run, &usage)
-                .map_err(|e| e.to_string()),
-            Effect::SaveTestedAt { id, at_ms } => self
-                .store
-                .save_tested_at(id, at_ms)
-                .map_err(|e| e.to_string()),
+            Effect::SaveBreaker { account, saved } => {
+                return self.write(Box::new(move |s| s.save_breaker(&account, &saved, now)));
+            }
+            Effect::SaveRunUsage { run, usage } => {
+                return self.write(Box::new(move |s| s.save_run_usage(run, &usage)));
+            }
+            Effect::SaveTestedAt { id, at_ms } => {
+                return self.write(Box::new(move |s| s.save_tested_at(id, at_ms)));
+            }
             Effect::Signal { run, pgid, sig } => {
                 log::info!("run {run}: {} to process group {pgid}", sig.name());
                 self.escaped.signal(pgid, sig);
@@ -339,10 +342,11 @@ impl Supervisor {
                 status,
                 attempts,
                 last_error,
-            } => self
-                .store
-                .save_feature(id, status, attempts, last_error.as_deref(), now)
-                .map_err(|e| e.to_string()),
+            } => {
+                return self.write(Box::new(move |s| {
+                    s.save_feature(id, status, attempts, last_error.as_deref(), now)
+                }));
+            }
             Effect::SaveRun {
                 run,
                 state,
@@ -354,20 +358,24 @@ impl Supervisor {
                     log::info!("run {run}: {}", crate::core::describe_end(state));
                     self.logs.announce(Event::RunEnded { run, state });
                 }
-                self.store
-                    .save_run(run, state, exit_code, finished_at_ms)
-                    .map_err(|e| e.to_string())
+                return self.write(Box::new(move |s| {
+                    s.save_run(run, state, exit_code, finished_at_ms)
+                }));
             }
-            Effect::SaveJob(job) => self.store.save_job(&job, now).map_err(|e| e.to_string()),
+            Effect::SaveJob(job) => return self.write(Box::new(move |s| s.save_job(&job, now))),
             Effect::Notice(text) => {
                 log::info!("{text}");
                 self.logs.announce(Event::Notice { text });
                 Ok(())
             }
-            Effect::SavePriority { id, priority } => self
-                .store
-                .save_priority(id, priority, now)
-                .map_err(|e| e.to_string()),
+            Effect::SavePriority { id, priority } => {
+                return self.write(Box::new(move |s| s.save_priority(id, priority, now)));
+            }
+            Effect::ReloadBacklog if !self.unsaved.is_empty() => {
+                // It would read what the kept writes have yet to change: after them.
+                self.unsaved.reload_due = true;
+                Ok(())
+            }
             Effect::ReloadBacklog => {
                 return match self.store.load_features() {
                     Ok(features) => Some(Input::Backlog(features)),

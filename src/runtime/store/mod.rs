@@ -81,7 +81,8 @@ impl Store {
         Store::open_path(&dir.join("corral.db"))
     }
 
-    /// Opens the database at `path`: WAL, a busy timeout, foreign keys, migrations.
+    /// Opens the database at `path`: a rollback journal, a busy timeout, foreign keys,
+    /// migrations.
     pub fn open_path(path: &Path) -> Result<Store, StoreError> {
         let conn = Connection::open(path).map_err(|source| StoreError::Sqlite {
             path: path.to_path_buf(),
@@ -107,8 +108,17 @@ impl Store {
         self.conn
             .busy_timeout(Duration::from_secs(5))
             .map_err(|e| self.err(e))?;
+        // Not WAL: WAL shares its index through a memory-mapped `-shm` file, and a write into
+        // that mapping once the file cannot take it (made immutable, or its file system full)
+        // is a SIGBUS that kills corral and orphans its agents. A rollback journal does plain
+        // file I/O, so the same trouble is an error corral can report and wait out. Writers
+        // take the lock up front (`BEGIN IMMEDIATE`) and wait the busy timeout for readers.
+        // An older database in WAL mode is converted here (when nothing else has it open).
         self.conn
-            .pragma_update(None, "journal_mode", "WAL")
+            .pragma_update(None, "journal_mode", "DELETE")
+            .map_err(|e| self.err(e))?;
+        self.conn
+            .pragma_update(None, "mmap_size", 0)
             .map_err(|e| self.err(e))?;
         self.conn
             .pragma_update(None, "foreign_keys", "ON")
@@ -134,10 +144,13 @@ impl Store {
             });
         }
         for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-            let tx = self.conn.transaction().map_err(|e| StoreError::Sqlite {
-                path: self.path.clone(),
-                source: e,
-            })?;
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(|e| StoreError::Sqlite {
+                    path: self.path.clone(),
+                    source: e,
+                })?;
             tx.execute_batch(sql)
                 .and_then(|_| tx.pragma_update(None, "user_version", index as u32 + 1))
                 .and_then(|_| tx.commit())
@@ -152,5 +165,20 @@ impl Store {
     /// Raw access for the read-only `status` dump.
     pub fn connection(&self) -> &Connection {
         &self.conn
+    }
+}
+
+impl Store {
+    /// A write that changes nothing, to learn whether the database takes writes (again).
+    pub fn probe_write(&self) -> Result<(), StoreError> {
+        let version = self.schema_version()?;
+        self.conn
+            .execute_batch(&format!(
+                "BEGIN IMMEDIATE; PRAGMA user_version = {version}; COMMIT;"
+            ))
+            .map_err(|e| {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                self.err(e)
+            })
     }
 }

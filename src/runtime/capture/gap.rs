@@ -1,0 +1,105 @@
+//! A log file that could not be written (a full disk, a file made immutable) is not left cut
+//! mid-line: the lines stay in the ring, and once writes succeed again the file is cut back to
+//! its last whole line and the missing lines are written from the ring (or, for those the ring
+//! no longer holds, a line saying how many are missing). Until then the run's end waits
+//! (see `LogHub::caught_up`), so a cut log is never judged.
+
+use super::{READ_CHUNK, RunLog};
+use std::io::{BufWriter, Write};
+use std::time::{Duration, Instant};
+
+/// How often a log that fell behind tries to write again while output goes on.
+const RETRY_EVERY: Duration = Duration::from_secs(1);
+
+/// Where the file stands after a write failed.
+pub(super) struct Gap {
+    /// The first line not known to be in the file.
+    pub(super) from_seq: u64,
+    /// Why the write failed (the first error).
+    pub(super) error: String,
+    pub(super) last_try: Instant,
+}
+
+impl RunLog {
+    /// The file could not take a write: keep everything since the last good flush for later.
+    pub(super) fn fell_behind(&mut self, e: std::io::Error) {
+        if self.gap.is_none() {
+            log::warn!(
+                "run {}: log file write failed ({e}); its lines wait in memory until writes succeed",
+                self.run
+            );
+            self.gap = Some(Gap {
+                from_seq: self.flushed_seq,
+                error: e.to_string(),
+                last_try: Instant::now(),
+            });
+        }
+        // Its buffer would only write part of a line: dropped unwritten.
+        if let Some(file) = self.file.take() {
+            let _ = file.into_parts();
+        }
+    }
+
+    /// Why the file is behind, if it is.
+    pub(super) fn behind(&self) -> Option<&str> {
+        self.gap.as_ref().map(|g| g.error.as_str())
+    }
+
+    /// Tries to write the missing lines now if the last try was long enough ago (or `now`).
+    pub(super) fn retry_gap(&mut self, now: bool) {
+        let Some(gap) = self.gap.as_mut() else {
+            return;
+        };
+        if !now && gap.last_try.elapsed() < RETRY_EVERY {
+            return;
+        }
+        gap.last_try = Instant::now();
+        let from = gap.from_seq;
+        if let Err(e) = self.fill_gap(from) {
+            log::debug!("run {}: log still cannot be written: {e}", self.run);
+            return;
+        }
+        log::info!("run {}: log file written again", self.run);
+        self.gap = None;
+    }
+
+    fn fill_gap(&mut self, from: u64) -> std::io::Result<()> {
+        let Some(path) = self.path.clone() else {
+            return Err(std::io::Error::other("the run has no log file"));
+        };
+        let file = std::fs::OpenOptions::new().write(true).open(&path)?;
+        // Whatever part of a line reached the file after the last whole one goes.
+        file.set_len(self.good_len)?;
+        let mut out = BufWriter::with_capacity(READ_CHUNK, file);
+        use std::io::Seek;
+        out.seek(std::io::SeekFrom::End(0))?;
+        let oldest = self.ring.front().map_or(self.next_seq, |l| l.seq);
+        let mut written = 0u64;
+        if oldest > from {
+            let text = format!(
+                "E corral: {} line(s) of output are missing here: the log could not be written\n",
+                oldest - from
+            );
+            out.write_all(text.as_bytes())?;
+            written += text.len() as u64;
+        }
+        for line in self.ring.iter().filter(|l| l.seq >= from) {
+            let marker: &[u8] = match line.stream {
+                crate::api::Stream::Stderr => b"E ",
+                crate::api::Stream::Stdout => b"O ",
+            };
+            out.write_all(marker)?;
+            out.write_all(line.text.as_bytes())?;
+            out.write_all(b"\n")?;
+            written += line.text.len() as u64 + 3;
+        }
+        out.flush()?;
+        out.get_ref().sync_data()?;
+        self.good_len += written;
+        self.pending_len = 0;
+        self.flushed_seq = self.next_seq;
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        self.file = Some(BufWriter::with_capacity(READ_CHUNK, file));
+        Ok(())
+    }
+}

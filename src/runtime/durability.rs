@@ -1,0 +1,156 @@
+//! Writes that fail are corral's trouble, never a verdict on the work. A write the store
+//! refuses (a full disk, an immutable file) is kept, in order, and every later write waits
+//! behind it; the scheduler is held with a message saying what cannot be written; a probe
+//! tries again every few seconds and, once the kept writes are in and a test write succeeds,
+//! lets the scheduler go on. So the database catches up with what corral decided, in the
+//! order it decided it, and nothing new starts meanwhile.
+
+use super::store::{Store, StoreError};
+use super::supervisor::Supervisor;
+use crate::core::Input;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// How often a held scheduler tries the store again.
+const PROBE_EVERY: Duration = Duration::from_secs(2);
+
+/// One write to the store, repeatable until it succeeds.
+pub(super) type Write = Box<dyn Fn(&Store) -> Result<(), StoreError> + Send>;
+
+/// Writes the store refused, oldest first, and the probe that retries them.
+#[derive(Default)]
+pub(super) struct Unsaved {
+    writes: VecDeque<Write>,
+    /// A backlog reload waits for the kept writes (it would read what they change).
+    pub(super) reload_due: bool,
+    /// Set while a probe task runs.
+    probing: Arc<AtomicBool>,
+    /// The first error, for the message.
+    why: Option<String>,
+}
+
+impl Unsaved {
+    pub(super) fn is_empty(&self) -> bool {
+        self.writes.is_empty()
+    }
+
+    /// Why writes are waiting, if they are.
+    pub(super) fn why(&self) -> Option<&str> {
+        self.why.as_deref()
+    }
+}
+
+/// A sentence for the screen: what cannot be written and why.
+pub(super) fn describe(e: &StoreError) -> String {
+    let full = match e {
+        StoreError::Sqlite { source, .. } => {
+            source.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull)
+        }
+        StoreError::Io { source, .. } => source.raw_os_error() == Some(nix::libc::ENOSPC),
+        _ => false,
+    };
+    if full {
+        format!("disk full: cannot write {e}")
+    } else {
+        format!("cannot write {e}")
+    }
+}
+
+impl Supervisor {
+    /// Writes now, or keeps the write for later behind any kept ones. Answers with the input
+    /// that holds the scheduler when the store has just started refusing.
+    pub(super) fn write(&mut self, write: Write) -> Option<Input> {
+        if !self.unsaved.is_empty() {
+            self.unsaved.writes.push_back(write);
+            return None;
+        }
+        match write(&self.store) {
+            Ok(()) => None,
+            Err(e) => {
+                self.unsaved.writes.push_back(write);
+                self.storage_failed(&e)
+            }
+        }
+    }
+
+    /// The store refused a write: hold the scheduler and probe until it takes writes again.
+    pub(super) fn storage_failed(&mut self, e: &StoreError) -> Option<Input> {
+        let why = describe(e);
+        log::error!("{why}");
+        self.start_probe();
+        if self.unsaved.why.is_none() {
+            self.unsaved.why = Some(why.clone());
+        }
+        match &self.model.held {
+            Some(_) => None,
+            None => Some(Input::Hold(Some(why))),
+        }
+    }
+
+    /// Starts the timer that makes the loop try the store again (see `recover`).
+    pub(super) fn start_probe(&self) {
+        if self.unsaved.probing.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let probing = self.unsaved.probing.clone();
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            while probing.load(Ordering::SeqCst) {
+                tokio::time::sleep(PROBE_EVERY).await;
+                if tx.send(Input::Kick).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+
+    /// While held: writes what was kept, then tries a write of its own; when all of it
+    /// succeeds, the inputs that reload a waiting backlog and let the scheduler go on.
+    pub(super) fn recover(&mut self) -> Vec<Input> {
+        if self.model.held.is_none() && self.unsaved.is_empty() {
+            return Vec::new();
+        }
+        while let Some(write) = self.unsaved.writes.front() {
+            if let Err(e) = write(&self.store) {
+                log::debug!("store still refuses writes: {e}");
+                return Vec::new();
+            }
+            self.unsaved.writes.pop_front();
+        }
+        if let Err(e) = self.store.probe_write() {
+            log::debug!("store still refuses writes: {e}");
+            return Vec::new();
+        }
+        self.unsaved.probing.store(false, Ordering::SeqCst);
+        self.unsaved.why = None;
+        let mut inputs = Vec::new();
+        if std::mem::take(&mut self.unsaved.reload_due) {
+            match self.store.load_features() {
+                Ok(features) => inputs.push(Input::Backlog(features)),
+                Err(e) => log::error!("reloading the backlog: {e}"),
+            }
+        }
+        if self.model.held.is_some() {
+            inputs.push(Input::Hold(None));
+        }
+        inputs
+    }
+
+    /// Before exiting: one last try to write what was kept, and a clear word if it fails.
+    pub(super) fn flush_unsaved(&mut self) {
+        if self.unsaved.is_empty() {
+            return;
+        }
+        let _ = self.recover();
+        if !self.unsaved.is_empty() {
+            log::error!(
+                "{} change(s) could not be written to the database before exit ({}); \
+                 the next start treats their runs as lost",
+                self.unsaved.writes.len(),
+                self.unsaved.why().unwrap_or("unknown")
+            );
+        }
+    }
+}
