@@ -53,6 +53,8 @@ struct RunLog {
     flushed_seq: u64,
     /// Set while the file is behind its lines (see `gap`).
     gap: Option<gap::Gap>,
+    /// The hub's count of files behind, shared by every run.
+    behind: Arc<gap::Behind>,
 }
 
 impl RunLog {
@@ -114,6 +116,8 @@ pub struct LogHub {
     /// Where `<run_id>.log` files live, to read back runs this corral did not start.
     runs_dir: PathBuf,
     filter: Option<LineFilter>,
+    /// Which runs' files are behind their lines (see `gap`).
+    behind: Arc<gap::Behind>,
 }
 
 impl LogHub {
@@ -127,6 +131,7 @@ impl LogHub {
             ring_lines: ring_lines.max(1),
             runs_dir,
             filter: None,
+            behind: Default::default(),
         }
     }
 
@@ -221,6 +226,7 @@ impl LogHub {
             pending_len: 0,
             flushed_seq: 0,
             gap: None,
+            behind: self.behind.clone(),
         };
         lock(&self.runs).insert(run, Arc::new(Mutex::new(log)));
         result

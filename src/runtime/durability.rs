@@ -48,13 +48,22 @@ pub(super) fn describe(e: &StoreError) -> String {
         StoreError::Sqlite { source, .. } => {
             source.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull)
         }
-        StoreError::Io { source, .. } => source.raw_os_error() == Some(nix::libc::ENOSPC),
+        StoreError::Io { source, .. } => source.kind() == std::io::ErrorKind::StorageFull,
         _ => false,
     };
     if full {
         format!("disk full: cannot write {e}")
     } else {
         format!("cannot write {e}")
+    }
+}
+
+/// The same sentence for a run's log file (its error names the file).
+pub(super) fn describe_log(e: &std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::StorageFull {
+        format!("disk full: cannot write the run log {e}")
+    } else {
+        format!("cannot write the run log {e}")
     }
 }
 
@@ -109,7 +118,19 @@ impl Supervisor {
     /// While held: writes what was kept, then tries a write of its own; when all of it
     /// succeeds, the inputs that reload a waiting backlog and let the scheduler go on.
     pub(super) fn recover(&mut self) -> Vec<Input> {
-        if self.model.held.is_none() && self.unsaved.is_empty() {
+        if self.model.held.is_none() {
+            // A log file that fell behind holds the scheduler as a refused write does.
+            return match self.logs.behind() {
+                Some(e) => {
+                    let why = describe_log(&e);
+                    log::error!("{why}");
+                    self.start_probe();
+                    vec![Input::Hold(Some(why))]
+                }
+                None => Vec::new(),
+            };
+        }
+        if !self.logs.retry_behind() {
             return Vec::new();
         }
         while let Some(write) = self.unsaved.writes.front() {

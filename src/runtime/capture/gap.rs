@@ -4,9 +4,43 @@
 //! no longer holds, a line saying how many are missing). Until then the run's end waits
 //! (see `LogHub::caught_up`), so a cut log is never judged.
 
-use super::{READ_CHUNK, RunLog};
+use super::{LogHub, READ_CHUNK, RunLog, lock};
+use crate::api::RunId;
+use std::collections::BTreeSet;
 use std::io::{BufWriter, Write};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+/// The runs whose files are behind, and why the latest fell behind: what the supervisor
+/// holds the scheduler for.
+#[derive(Default)]
+pub(super) struct Behind {
+    runs: Mutex<BTreeSet<RunId>>,
+    why: Mutex<Option<std::io::Error>>,
+}
+
+impl LogHub {
+    /// Why some run's log file cannot be written, while one is behind.
+    pub fn behind(&self) -> Option<std::io::Error> {
+        if lock(&self.behind.runs).is_empty() {
+            return None;
+        }
+        lock(&self.behind.why)
+            .as_ref()
+            .map(|e| std::io::Error::new(e.kind(), e.to_string()))
+    }
+
+    /// Tries once to write every file that is behind; true when none is any more.
+    pub fn retry_behind(&self) -> bool {
+        let runs: Vec<RunId> = lock(&self.behind.runs).iter().copied().collect();
+        for run in runs {
+            if let Some(log) = self.log_of(run) {
+                lock(&log).retry_gap(true);
+            }
+        }
+        lock(&self.behind.runs).is_empty()
+    }
+}
 
 /// How often a log that fell behind tries to write again while output goes on.
 const RETRY_EVERY: Duration = Duration::from_secs(1);
@@ -28,9 +62,15 @@ impl RunLog {
                 "run {}: log file write failed ({e}); its lines wait in memory until writes succeed",
                 self.run
             );
+            let error = match &self.path {
+                Some(path) => format!("{}: {e}", path.display()),
+                None => e.to_string(),
+            };
+            *lock(&self.behind.why) = Some(std::io::Error::new(e.kind(), error.clone()));
+            lock(&self.behind.runs).insert(self.run);
             self.gap = Some(Gap {
                 from_seq: self.flushed_seq,
-                error: e.to_string(),
+                error,
                 last_try: Instant::now(),
             });
         }
@@ -61,6 +101,7 @@ impl RunLog {
         }
         log::info!("run {}: log file written again", self.run);
         self.gap = None;
+        lock(&self.behind.runs).remove(&self.run);
     }
 
     fn fill_gap(&mut self, from: u64) -> std::io::Result<()> {
