@@ -262,3 +262,111 @@ fn a_full_disk_holds_the_scheduler_and_fails_nothing_and_runs_nothing_twice() {
         }
     }
 }
+
+/// Sets or clears the immutable flag on `paths`; false when the file system does not allow it.
+fn chattr(flag: &str, paths: &[PathBuf]) -> bool {
+    Command::new("chattr")
+        .arg(flag)
+        .args(paths)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// The database's files as they are now (the database and any journal beside it).
+fn db_files(project: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(project.join(".corral"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("corral.db"))
+        })
+        .collect()
+}
+
+/// Clears the immutable flag again however the test ends, so the directory can be removed.
+struct Mutable(Vec<PathBuf>);
+
+impl Drop for Mutable {
+    fn drop(&mut self) {
+        chattr("-i", &self.0);
+    }
+}
+
+#[test]
+fn an_immutable_database_is_an_error_that_holds_the_scheduler_not_a_crash() {
+    if !is_root() {
+        eprintln!("SKIPPED: chattr +i needs root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let project = dir.path();
+    let journal = home.path().join("journal");
+    const N: i64 = 5;
+    setup(project, &journal, 20, N);
+    let probe = project.join("probe");
+    std::fs::write(&probe, "").unwrap();
+    if !chattr("+i", std::slice::from_ref(&probe)) {
+        eprintln!("SKIPPED: chattr +i is not supported on {}", project.display());
+        return;
+    }
+    chattr("-i", std::slice::from_ref(&probe));
+    let mut corral = Corral::start(project, home.path());
+    wait_for("the third agent to start", Duration::from_secs(30), || {
+        let text = std::fs::read_to_string(&journal).unwrap_or_default();
+        (text.lines().filter(|l| l.starts_with("start")).count() == 3).then_some(())
+    });
+    let files = db_files(project);
+    assert!(chattr("+i", &files), "chattr +i {files:?}");
+    let guard = Mutable(files);
+    // The running agent ends: its end cannot be written.
+    std::fs::write(home.path().join("go"), "").unwrap();
+    let held = wait_for("corral to hold the scheduler", Duration::from_secs(30), || {
+        assert!(corral.alive(), "corral died:\n{}", corral.output());
+        corral
+            .output()
+            .lines()
+            .find(|l| l.contains("scheduler held"))
+            .map(str::to_string)
+    });
+    assert!(held.contains("corral.db"), "names the file: {held}");
+    // Still alive and supervising after a few probes, nothing started meanwhile.
+    let started = |j: &Path| {
+        std::fs::read_to_string(j)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.starts_with("start"))
+            .count()
+    };
+    wait_for("corral to probe the store twice", Duration::from_secs(30), || {
+        assert!(corral.alive(), "corral died:\n{}", corral.output());
+        let log = std::fs::read_to_string(home.path().join("data/corral/corral.log"))
+            .unwrap_or_default();
+        (log.matches("store still refuses writes").count() >= 2).then_some(())
+    });
+    assert_eq!(started(&journal), 3, "nothing started while held");
+    drop(guard);
+    wait_for("every feature to pass", Duration::from_secs(60), || {
+        assert!(corral.alive(), "corral died:\n{}", corral.output());
+        let s = statuses(project);
+        assert!(s.iter().all(|(_, st)| st != "failed"), "{s:?}");
+        (s.len() == N as usize && s.iter().all(|(_, st)| st == "passing")).then_some(())
+    });
+    for id in 1..=N {
+        assert_eq!(journal_count(&journal, "start", id), 1, "feature {id} ran once");
+    }
+    // It stops cleanly: no SIGBUS (exit 135), no signal at all.
+    use nix::sys::signal::{Signal, kill};
+    kill(
+        nix::unistd::Pid::from_raw(corral.child.id() as i32),
+        Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = wait_for("corral to exit", Duration::from_secs(30), || {
+        corral.child.try_wait().unwrap()
+    });
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), None, "{status:?}");
+}

@@ -135,13 +135,13 @@ impl Supervisor {
         }
         while let Some(write) = self.unsaved.writes.front() {
             if let Err(e) = write(&self.store) {
-                log::debug!("store still refuses writes: {e}");
+                log::info!("store still refuses writes: {e}");
                 return Vec::new();
             }
             self.unsaved.writes.pop_front();
         }
         if let Err(e) = self.store.probe_write() {
-            log::debug!("store still refuses writes: {e}");
+            log::info!("store still refuses writes: {e}");
             return Vec::new();
         }
         self.unsaved.probing.store(false, Ordering::SeqCst);
