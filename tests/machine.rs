@@ -38,7 +38,10 @@ impl Tmpfs {
 
 impl Drop for Tmpfs {
     fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(self.dir.path()).status();
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
     }
 }
 
@@ -196,13 +199,17 @@ fn a_full_disk_holds_the_scheduler_and_fails_nothing_and_runs_nothing_twice() {
     // The disk fills up while the fleet works; then the third agent prints its lines.
     fill(&project.join("filler"));
     std::fs::write(home.path().join("go"), "").unwrap();
-    let held = wait_for("corral to say the disk is full", Duration::from_secs(30), || {
-        no_failure(project);
-        let out = corral.output();
-        out.lines()
-            .find(|l| l.contains("scheduler held") && l.contains("disk full"))
-            .map(str::to_string)
-    });
+    let held = wait_for(
+        "corral to say the disk is full",
+        Duration::from_secs(30),
+        || {
+            no_failure(project);
+            let out = corral.output();
+            out.lines()
+                .find(|l| l.contains("scheduler held") && l.contains("disk full"))
+                .map(str::to_string)
+        },
+    );
     assert!(held.contains("/.corral/"), "says what is full: {held}");
     assert!(corral.alive(), "corral is still running");
     // Held: whatever runs may end, nothing new starts.
@@ -309,7 +316,10 @@ fn an_immutable_database_is_an_error_that_holds_the_scheduler_not_a_crash() {
     let probe = project.join("probe");
     std::fs::write(&probe, "").unwrap();
     if !chattr("+i", std::slice::from_ref(&probe)) {
-        eprintln!("SKIPPED: chattr +i is not supported on {}", project.display());
+        eprintln!(
+            "SKIPPED: chattr +i is not supported on {}",
+            project.display()
+        );
         return;
     }
     chattr("-i", std::slice::from_ref(&probe));
@@ -323,14 +333,18 @@ fn an_immutable_database_is_an_error_that_holds_the_scheduler_not_a_crash() {
     let guard = Mutable(files);
     // The running agent ends: its end cannot be written.
     std::fs::write(home.path().join("go"), "").unwrap();
-    let held = wait_for("corral to hold the scheduler", Duration::from_secs(30), || {
-        assert!(corral.alive(), "corral died:\n{}", corral.output());
-        corral
-            .output()
-            .lines()
-            .find(|l| l.contains("scheduler held"))
-            .map(str::to_string)
-    });
+    let held = wait_for(
+        "corral to hold the scheduler",
+        Duration::from_secs(30),
+        || {
+            assert!(corral.alive(), "corral died:\n{}", corral.output());
+            corral
+                .output()
+                .lines()
+                .find(|l| l.contains("scheduler held"))
+                .map(str::to_string)
+        },
+    );
     assert!(held.contains("corral.db"), "names the file: {held}");
     // Still alive and supervising after a few probes, nothing started meanwhile.
     let started = |j: &Path| {
@@ -340,12 +354,16 @@ fn an_immutable_database_is_an_error_that_holds_the_scheduler_not_a_crash() {
             .filter(|l| l.starts_with("start"))
             .count()
     };
-    wait_for("corral to probe the store twice", Duration::from_secs(30), || {
-        assert!(corral.alive(), "corral died:\n{}", corral.output());
-        let log = std::fs::read_to_string(home.path().join("data/corral/corral.log"))
-            .unwrap_or_default();
-        (log.matches("store still refuses writes").count() >= 2).then_some(())
-    });
+    wait_for(
+        "corral to probe the store twice",
+        Duration::from_secs(30),
+        || {
+            assert!(corral.alive(), "corral died:\n{}", corral.output());
+            let log = std::fs::read_to_string(home.path().join("data/corral/corral.log"))
+                .unwrap_or_default();
+            (log.matches("store still refuses writes").count() >= 2).then_some(())
+        },
+    );
     assert_eq!(started(&journal), 3, "nothing started while held");
     drop(guard);
     wait_for("every feature to pass", Duration::from_secs(60), || {
@@ -355,7 +373,11 @@ fn an_immutable_database_is_an_error_that_holds_the_scheduler_not_a_crash() {
         (s.len() == N as usize && s.iter().all(|(_, st)| st == "passing")).then_some(())
     });
     for id in 1..=N {
-        assert_eq!(journal_count(&journal, "start", id), 1, "feature {id} ran once");
+        assert_eq!(
+            journal_count(&journal, "start", id),
+            1,
+            "feature {id} ran once"
+        );
     }
     // It stops cleanly: no SIGBUS (exit 135), no signal at all.
     use nix::sys::signal::{Signal, kill};
@@ -369,4 +391,82 @@ fn an_immutable_database_is_an_error_that_holds_the_scheduler_not_a_crash() {
     });
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(status.signal(), None, "{status:?}");
+}
+
+#[test]
+fn a_deleted_state_directory_is_noticed_and_made_again_and_no_second_corral_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let project = dir.path();
+    let journal = home.path().join("journal");
+    const N: i64 = 4;
+    setup(project, &journal, 20, N);
+    let mut corral = Corral::start(project, home.path());
+    wait_for("the third agent to start", Duration::from_secs(30), || {
+        let text = std::fs::read_to_string(&journal).unwrap_or_default();
+        (text.lines().filter(|l| l.starts_with("start")).count() == 3).then_some(())
+    });
+    std::fs::remove_dir_all(project.join(".corral")).unwrap();
+    let said = wait_for("corral to notice", Duration::from_secs(30), || {
+        assert!(corral.alive(), "corral died:\n{}", corral.output());
+        corral
+            .output()
+            .lines()
+            .find(|l| l.contains("went missing"))
+            .map(str::to_string)
+    });
+    assert!(said.contains("corral.db"), "{said}");
+    // Made again: the lock names this corral, the database has the backlog, the live run's
+    // log is back.
+    let pid = corral.child.id().to_string();
+    let lock = std::fs::read_to_string(project.join(".corral/lock")).unwrap();
+    assert!(lock.starts_with(&pid), "{lock}");
+    assert_eq!(statuses(project).len(), N as usize);
+    assert!(
+        project.join(".corral/control.sock").exists(),
+        "listening again"
+    );
+    wait_for(
+        "the live run's log to be back",
+        Duration::from_secs(10),
+        || {
+            std::fs::read_dir(project.join(".corral/runs"))
+                .ok()
+                .and_then(|mut d| d.next())
+                .map(|_| ())
+        },
+    );
+    // A second corral is refused, with the owner's pid.
+    let second = common::cli::corral(project)
+        .args(["run", "--headless", "--until-done"])
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        err.contains("already running") && err.contains(&pid),
+        "{err}"
+    );
+    // The work goes on, into the database at its path.
+    std::fs::write(home.path().join("go"), "").unwrap();
+    wait_for("every feature to pass", Duration::from_secs(60), || {
+        assert!(corral.alive(), "corral died:\n{}", corral.output());
+        let s = statuses(project);
+        (s.len() == N as usize && s.iter().all(|(_, st)| st == "passing")).then_some(())
+    });
+    for id in 1..=N {
+        assert_eq!(
+            journal_count(&journal, "start", id),
+            1,
+            "feature {id} ran once"
+        );
+    }
+    let logs = std::fs::read_dir(project.join(".corral/runs"))
+        .unwrap()
+        .count();
+    assert!(
+        logs >= 2,
+        "the live run's log and the next runs' logs: {logs}"
+    );
 }

@@ -27,13 +27,43 @@ pub fn send(project: &Path, command: &Command) -> bool {
     stream.write_all(line.as_bytes()).is_ok()
 }
 
-/// Listens until the supervisor goes away, feeding each well-formed command in as an input.
-/// Call only while holding the project lock (the old socket file, if any, is ours to replace).
-pub fn listen(project: &Path, tx: mpsc::UnboundedSender<Input>) -> std::io::Result<()> {
+/// The socket being listened on; listening stops when this is dropped.
+pub struct Listening {
+    task: tokio::task::JoinHandle<()>,
+    path: PathBuf,
+    /// (device, inode) of the socket file, to notice it deleted or replaced.
+    id: Option<(u64, u64)>,
+}
+
+impl Listening {
+    /// Whether the socket file is no longer the one listened on (deleted with `.corral/`).
+    pub fn gone(&self) -> bool {
+        self.id.is_none() || file_id(&self.path) != self.id
+    }
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path)
+        .ok()
+        .map(|m| (m.dev(), m.ino()))
+}
+
+/// Listens until the returned handle is dropped, feeding each well-formed command in as an
+/// input. Call only while holding the project lock (the old socket file, if any, is ours to
+/// replace).
+pub fn listen(project: &Path, tx: mpsc::UnboundedSender<Input>) -> std::io::Result<Listening> {
     let path = socket_path(project);
     let _ = std::fs::remove_file(&path);
     let listener = tokio::net::UnixListener::bind(&path)?;
-    tokio::spawn(async move {
+    let id = file_id(&path);
+    let task = tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 continue;
@@ -54,5 +84,5 @@ pub fn listen(project: &Path, tx: mpsc::UnboundedSender<Input>) -> std::io::Resu
             });
         }
     });
-    Ok(())
+    Ok(Listening { task, path, id })
 }

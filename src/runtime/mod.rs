@@ -17,6 +17,7 @@ mod run_setup;
 pub mod sampler;
 mod schema;
 mod spawner;
+mod state_watch;
 pub mod store;
 mod supervisor;
 

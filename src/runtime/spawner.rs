@@ -225,6 +225,8 @@ impl Supervisor {
                 error,
             }
         };
+        // `.corral/runs` may have been deleted since the start: a new run still gets its log.
+        let _ = super::store::ensure_state_dir(&self.project);
         if let Err(e) = self.logs.open(run, &log_path) {
             log::warn!("run {run}: cannot open {}: {e}", log_path.display());
             if own_trouble(&e) {

@@ -40,7 +40,9 @@ pub enum StartError {
 
 pub(super) struct Supervisor {
     /// Held while the supervisor runs: this corral owns the project's agents.
-    _lock: ProjectLock,
+    pub(super) lock: ProjectLock,
+    /// The control socket, while it listens.
+    pub(super) control: Option<super::control::Listening>,
     pub(super) project: PathBuf,
     pub(super) config: Config,
     pub(super) store: Store,
@@ -103,7 +105,8 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
     // Shared by the sampler, which finds escapees, and the supervisor, which signals them.
     let escaped = process::Escapees::default();
     let mut sup = Supervisor {
-        _lock: lock,
+        lock,
+        control: None,
         runs_dir: super::store::state_dir(&options.project).join("runs"),
         project: options.project,
         config: options.config,
@@ -132,10 +135,12 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
         logs.clone(),
         escaped.clone(),
     ));
-    if let Err(e) = super::control::listen(&sup_project, tx.clone()) {
+    match super::control::listen(&sup_project, tx.clone()) {
+        Ok(listening) => sup.control = Some(listening),
         // The dashboard works without it; other corral commands just cannot reach it.
-        log::warn!("control socket: {e}");
+        Err(e) => log::warn!("control socket: {e}"),
     }
+    super::state_watch::watch(&sup_project, tx.clone());
     let handle = RuntimeHandle {
         tx,
         snapshots: snap_rx,
@@ -151,6 +156,8 @@ impl Supervisor {
         let mut queue = VecDeque::from([Input::Kick]);
         loop {
             let mut done = false;
+            // State files deleted under us are made again before anything is written.
+            queue.extend(self.check_state_files());
             // Held for want of storage: try it again first (the probe's Kick brings us here).
             queue.extend(self.recover());
             while let Some(input) = queue.pop_front() {

@@ -30,6 +30,25 @@ impl LogHub {
             .map(|e| std::io::Error::new(e.kind(), e.to_string()))
     }
 
+    /// Writes again every open run log whose file was deleted or replaced (its directory
+    /// removed, say): from the ring, with a line saying what is missing. Returns how many.
+    pub fn relink_files(&self) -> usize {
+        let logs: Vec<_> = lock(&self.runs).values().cloned().collect();
+        let mut count = 0;
+        for log in logs {
+            let mut log = lock(&log);
+            let gone = match (&log.file, &log.path) {
+                (Some(file), Some(path)) => !crate::runtime::lock::same_file(file.get_ref(), path),
+                _ => false,
+            };
+            if gone {
+                count += 1;
+                log.relink();
+            }
+        }
+        count
+    }
+
     /// Tries once to write every file that is behind; true when none is any more.
     pub fn retry_behind(&self) -> bool {
         let runs: Vec<RunId> = lock(&self.behind.runs).iter().copied().collect();
@@ -80,6 +99,27 @@ impl RunLog {
         }
     }
 
+    /// The file was deleted under it: start a new one at the same path from the ring.
+    fn relink(&mut self) {
+        if let Some(file) = self.file.take() {
+            let _ = file.into_parts();
+        }
+        self.good_len = 0;
+        self.pending_len = 0;
+        if self.gap.is_none() {
+            lock(&self.behind.runs).insert(self.run);
+            self.gap = Some(Gap {
+                from_seq: 0,
+                error: "the log file was deleted".into(),
+                last_try: Instant::now(),
+            });
+        }
+        if let Some(gap) = self.gap.as_mut() {
+            gap.from_seq = 0;
+        }
+        self.retry_gap(true);
+    }
+
     /// Why the file is behind, if it is.
     pub(super) fn behind(&self) -> Option<&str> {
         self.gap.as_ref().map(|g| g.error.as_str())
@@ -108,7 +148,11 @@ impl RunLog {
         let Some(path) = self.path.clone() else {
             return Err(std::io::Error::other("the run has no log file"));
         };
-        let file = std::fs::OpenOptions::new().write(true).open(&path)?;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)?;
         // Whatever part of a line reached the file after the last whole one goes.
         file.set_len(self.good_len)?;
         let mut out = BufWriter::with_capacity(READ_CHUNK, file);

@@ -72,6 +72,14 @@ pub fn ensure_state_dir(project: &Path) -> Result<PathBuf, StoreError> {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// (device, inode) of the file opened, to notice it deleted or replaced (see `relink`).
+    file_id: Option<(u64, u64)>,
+}
+
+/// (device, inode) of the file at `path`, if there is one.
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
 impl Store {
@@ -91,6 +99,7 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
+            file_id: file_id(path),
         };
         store.setup()?;
         Ok(store)
@@ -169,6 +178,45 @@ impl Store {
 }
 
 impl Store {
+    /// Puts the database back at its path if the file was deleted (or replaced) while open:
+    /// everything this corral knows is in the file it still has open, so that is copied to
+    /// the path and opened there. A different file found at the path is kept beside it.
+    /// Says what it did, if anything.
+    pub fn relink(&mut self) -> Result<Option<String>, StoreError> {
+        if self.file_id.is_some() && file_id(&self.path) == self.file_id {
+            return Ok(None);
+        }
+        let io = |source| StoreError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        if let Some(project) = self.path.parent().and_then(Path::parent) {
+            ensure_state_dir(project)?;
+        }
+        let mut said = format!(
+            "{} was deleted; written again from memory",
+            self.path.display()
+        );
+        if self.path.exists() {
+            let aside = self
+                .path
+                .with_extension(format!("db.found-{}", super::now_ms()));
+            std::fs::rename(&self.path, &aside).map_err(io)?;
+            said = format!(
+                "{} was replaced; corral's own copy is back and the other file is {}",
+                self.path.display(),
+                aside.display()
+            );
+        }
+        let target = self.path.to_string_lossy().into_owned();
+        self.conn
+            .execute("VACUUM INTO ?1", [&target])
+            .map_err(|e| self.err(e))?;
+        let fresh = Store::open_path(&self.path)?;
+        *self = fresh;
+        Ok(Some(said))
+    }
+
     /// A write that changes nothing, to learn whether the database takes writes (again).
     pub fn probe_write(&self) -> Result<(), StoreError> {
         let version = self.schema_version()?;
