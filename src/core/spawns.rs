@@ -98,7 +98,7 @@ impl Model {
             (Some(why), _) => {
                 format!("scheduler held: {why}; it goes on by itself once corral can write again")
             }
-            (None, Some(was)) => format!("scheduler goes on: writes succeed again (was: {was})"),
+            (None, Some(was)) => format!("scheduler goes on: corral can write again (was: {was})"),
             (None, None) => return Vec::new(),
         };
         self.held = why;

@@ -212,6 +212,17 @@ impl Supervisor {
             timeout_ms: timeout.map(|t| t.as_millis() as u64),
             silence_ms: profile.silence.map(|t| t.as_millis() as u64),
         };
+        // Stopped for want of something of corral's own: the run is recorded as not started,
+        // the job waits (see `deferred`).
+        let not_started = |sup: &mut Supervisor, reason: String| {
+            sup.logs
+                .note(run, &format!("corral: not started: {reason}"));
+            sup.logs.close(run);
+            let _ = sup.write(Box::new(move |s| {
+                s.save_run(run, crate::api::RunState::SpawnFailed, None, Some(now))
+            }));
+            deferred(sup, Some(record(0)), reason)
+        };
         let failed = |sup: &mut Supervisor, error: String| {
             sup.logs
                 .note(run, &format!("corral: could not start the agent: {error}"));
@@ -230,12 +241,8 @@ impl Supervisor {
         if let Err(e) = self.logs.open(run, &log_path) {
             log::warn!("run {run}: cannot open {}: {e}", log_path.display());
             if own_trouble(&e) {
-                self.logs.close(run);
-                let _ = self.write(Box::new(move |s| {
-                    s.save_run(run, crate::api::RunState::SpawnFailed, None, Some(now))
-                }));
                 let reason = format!("cannot create the log {}: {e}", log_path.display());
-                return deferred(self, Some(record(0)), reason);
+                return not_started(self, reason);
             }
         }
         let cx = super::run_setup::Context {
@@ -248,7 +255,8 @@ impl Supervisor {
         };
         let prepared = match super::run_setup::prepare(&cx, &profile, role, feature, run) {
             Ok(p) => p,
-            Err(e) => return failed(self, e),
+            Err(e) if e.own => return not_started(self, e.text),
+            Err(e) => return failed(self, e.text),
         };
         for w in &prepared.warnings {
             log::warn!("{w}");
@@ -272,13 +280,7 @@ impl Supervisor {
         let mut child = match process::spawn(&spec) {
             Ok(child) => child,
             Err(e) if own_trouble(&e) => {
-                let reason = format!("corral could not start a process: {e}");
-                self.logs.note(run, &format!("corral: {reason}"));
-                self.logs.close(run);
-                let _ = self.write(Box::new(move |s| {
-                    s.save_run(run, crate::api::RunState::SpawnFailed, None, Some(now))
-                }));
-                return deferred(self, Some(record(0)), reason);
+                return not_started(self, format!("corral could not start a process: {e}"));
             }
             Err(e) => {
                 let program = argv.first().map_or("", String::as_str);
@@ -401,7 +403,7 @@ impl Supervisor {
 
 /// Whether an error is corral's own lack of something (space, descriptors, memory, a state
 /// file it may not write) rather than anything about the agent.
-fn own_trouble(e: &std::io::Error) -> bool {
+pub(super) fn own_trouble(e: &std::io::Error) -> bool {
     use nix::libc::{EAGAIN, EDQUOT, EMFILE, ENFILE, ENOMEM, ENOSPC, EPERM, EROFS};
     matches!(
         e.raw_os_error(),
