@@ -299,12 +299,6 @@ fn twenty_thousand_connections_at_the_fd_limit_neither_spin_nor_fail_a_feature()
         let status = h.wait().unwrap();
         assert!(status.success(), "a flood helper failed: {status:?}");
     }
-    let wall = started.elapsed().as_secs_f64();
-    let cpu = (corral.cpu_ticks() - cpu_before) as f64
-        / nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
-            .unwrap()
-            .unwrap() as f64;
-    eprintln!("flood: {wall:.2} s wall, corral used {cpu:.2} s of CPU");
     assert!(corral.alive(), "corral died");
     wait_for("every feature to pass", Duration::from_secs(60), || {
         let out = corral.output();
@@ -313,13 +307,22 @@ fn twenty_thousand_connections_at_the_fd_limit_neither_spin_nor_fail_a_feature()
             .all(|id| out.contains(&format!("feature {id} feature {id}: passing")))
             .then_some(())
     });
+    // CPU over the flood and what followed it, until the work was done.
+    let wall = started.elapsed().as_secs_f64();
+    let cpu = (corral.cpu_ticks() - cpu_before) as f64
+        / nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+            .unwrap()
+            .unwrap() as f64;
+    eprintln!("flood: {wall:.2} s wall, corral used {cpu:.2} s of CPU");
     let text = std::fs::read_to_string(&journal).unwrap();
     for id in 1..=N {
         let starts = text.lines().filter(|l| *l == format!("start {id}")).count();
         assert_eq!(starts, 1, "feature {id} started once\n{}", corral.output());
     }
+    // Taking 20,000 connections costs a fraction of a second; an accept loop spinning on
+    // EMFILE burns a core for as long as the shortage lasts.
     assert!(
-        cpu < 0.5 * wall + 1.0,
+        cpu < 0.2 * wall + 0.5,
         "corral spun: {cpu:.2} s of CPU in {wall:.2} s"
     );
     // The shortage really happened, and corral said so without saying it per try.
@@ -328,4 +331,4 @@ fn twenty_thousand_connections_at_the_fd_limit_neither_spin_nor_fail_a_feature()
     assert!(log.matches("accepting failed").count() < 10, "{log}");
 }
 
-const NOFILE: u64 = 48;
+const NOFILE: u64 = 32;
