@@ -42,6 +42,29 @@ impl Unsaved {
     }
 }
 
+/// Whether a refused write may succeed later unchanged: the file system or the file was the
+/// trouble (space, permissions, descriptors, I/O, a lock held too long), not the write.
+pub(super) fn retryable(e: &StoreError) -> bool {
+    use rusqlite::ErrorCode as C;
+    match e {
+        StoreError::Io { .. } => true,
+        StoreError::Sqlite { source, .. } => matches!(
+            source.sqlite_error_code(),
+            Some(
+                C::DiskFull
+                    | C::ReadOnly
+                    | C::CannotOpen
+                    | C::SystemIoFailure
+                    | C::DatabaseBusy
+                    | C::DatabaseLocked
+                    | C::OutOfMemory
+                    | C::PermissionDenied
+            )
+        ),
+        _ => false,
+    }
+}
+
 /// A sentence for the screen: what cannot be written and why.
 pub(super) fn describe(e: &StoreError) -> String {
     let full = match e {
@@ -77,9 +100,14 @@ impl Supervisor {
         }
         match write(&self.store) {
             Ok(()) => None,
-            Err(e) => {
+            Err(e) if retryable(&e) => {
                 self.unsaved.writes.push_back(write);
                 self.storage_failed(&e)
+            }
+            // Wrong in itself (no such row, a constraint): trying again would not help.
+            Err(e) => {
+                log::error!("{e}");
+                None
             }
         }
     }
@@ -134,9 +162,13 @@ impl Supervisor {
             return Vec::new();
         }
         while let Some(write) = self.unsaved.writes.front() {
-            if let Err(e) = write(&self.store) {
-                log::info!("store still refuses writes: {e}");
-                return Vec::new();
+            match write(&self.store) {
+                Err(e) if retryable(&e) => {
+                    log::info!("store still refuses writes: {e}");
+                    return Vec::new();
+                }
+                Err(e) => log::error!("{e}"),
+                Ok(()) => {}
             }
             self.unsaved.writes.pop_front();
         }

@@ -176,7 +176,10 @@ impl Supervisor {
                     _ => failed_early(format!("job {job} is not in the store")),
                 };
             }
-            Err(e) => return deferred(self, None, super::durability::describe(&e)),
+            Err(e) if super::durability::retryable(&e) => {
+                return deferred(self, None, super::durability::describe(&e));
+            }
+            Err(e) => return failed_early(e.to_string()),
         }
         let (run, log_path) =
             match self
@@ -184,6 +187,7 @@ impl Supervisor {
                 .begin_run(job, &profile.name, role, feature, &self.runs_dir, now)
             {
                 Ok(ids) => ids,
+                Err(e) if !super::durability::retryable(&e) => return failed_early(e.to_string()),
                 Err(e) => {
                     // The claim stands in the store: give it back with the attempt.
                     if let Some(mut back) = self.model.jobs.get(&job).cloned() {
