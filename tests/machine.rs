@@ -328,9 +328,18 @@ fn an_immutable_database_is_an_error_that_holds_the_scheduler_not_a_crash() {
         let text = std::fs::read_to_string(&journal).unwrap_or_default();
         (text.lines().filter(|l| l.starts_with("start")).count() == 3).then_some(())
     });
-    let files = db_files(project);
-    assert!(chattr("+i", &files), "chattr +i {files:?}");
-    let guard = Mutable(files);
+    // The database itself, and whatever journal is beside it this instant (a rollback journal
+    // comes and goes with each transaction).
+    let db = project.join(".corral/corral.db");
+    let guard = Mutable(db_files(project));
+    assert!(
+        chattr("+i", std::slice::from_ref(&db)),
+        "chattr +i {}",
+        db.display()
+    );
+    for other in guard.0.iter().filter(|f| **f != db) {
+        chattr("+i", std::slice::from_ref(other));
+    }
     // The running agent ends: its end cannot be written.
     std::fs::write(home.path().join("go"), "").unwrap();
     let held = wait_for(

@@ -13,6 +13,22 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+/// How long an exiting corral keeps trying to write what the store refused.
+const LAST_TRIES: Duration = Duration::from_secs(5);
+
+/// Descriptors a start needs free (its pipes, its log, the prompt file, the store's journal).
+const SPARE_FDS: usize = 12;
+
+/// Whether this process can open [`SPARE_FDS`] more files right now: a start tried while it
+/// cannot would only fail again.
+pub(super) fn spare_descriptors() -> std::io::Result<()> {
+    let mut held = Vec::with_capacity(SPARE_FDS);
+    for _ in 0..SPARE_FDS {
+        held.push(std::fs::File::open("/dev/null")?);
+    }
+    Ok(())
+}
+
 /// How often a held scheduler tries the store again.
 const PROBE_EVERY: Duration = Duration::from_secs(2);
 
@@ -191,12 +207,16 @@ impl Supervisor {
         inputs
     }
 
-    /// Before exiting: one last try to write what was kept, and a clear word if it fails.
+    /// Before exiting: a few more tries to write what was kept (a feature whose pass is not
+    /// written would run again at the next start), and a clear word if they fail.
     pub(super) fn flush_unsaved(&mut self) {
-        if self.unsaved.is_empty() {
-            return;
+        let deadline = std::time::Instant::now() + LAST_TRIES;
+        while !self.unsaved.is_empty() && std::time::Instant::now() < deadline {
+            let _ = self.recover();
+            if !self.unsaved.is_empty() {
+                std::thread::sleep(Duration::from_millis(250));
+            }
         }
-        let _ = self.recover();
         if !self.unsaved.is_empty() {
             log::error!(
                 "{} change(s) could not be written to the database before exit ({}); \

@@ -167,6 +167,14 @@ impl Supervisor {
             let why = why.to_string();
             return deferred(self, None, why);
         }
+        // Short of descriptors: wait before anything is recorded for the start.
+        if let Err(e) = super::durability::spare_descriptors() {
+            return deferred(
+                self,
+                None,
+                format!("corral is short of file descriptors: {e}"),
+            );
+        }
         let now = now_ms();
         match self.store.claim_job(job, attempts, now) {
             Ok(true) => {}
