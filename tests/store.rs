@@ -369,3 +369,19 @@ fn retry_and_cancel_by_hand_follow_the_core_for_every_role() {
     let f = &store.load_features().unwrap()[0];
     assert_eq!((f.status, f.attempts), (FeatureStatus::Passing, 1));
 }
+
+#[test]
+fn a_deleted_database_is_written_back_from_the_open_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    store.add_features(&[item(1, "A", &[])], 0).unwrap();
+    assert!(store.relink().unwrap().is_none(), "nothing to do");
+    std::fs::remove_dir_all(dir.path().join(".corral")).unwrap();
+    let said = store.relink().unwrap().unwrap();
+    assert!(said.contains("deleted"), "{said}");
+    // What the open one had is at the path again, and later writes go there.
+    store.add_features(&[item(2, "B", &[1])], 0).unwrap();
+    let other = Store::open(dir.path()).unwrap();
+    assert_eq!(other.load_features().unwrap().len(), 2);
+    assert!(dir.path().join(".corral/runs").is_dir());
+}

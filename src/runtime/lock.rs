@@ -159,4 +159,22 @@ mod tests {
         drop(first);
         assert!(acquire(dir.path()).is_ok());
     }
+
+    #[test]
+    fn a_deleted_state_directory_keeps_the_owner_and_the_lock_file_comes_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut lock = acquire(dir.path()).unwrap();
+        assert!(lock.relink(dir.path()).unwrap().is_none(), "nothing to do");
+        std::fs::remove_dir_all(dir.path().join(".corral")).unwrap();
+        // The project directory is still locked: no second owner, even with no lock file.
+        assert!(matches!(acquire(dir.path()), Err(LockError::Held { .. })));
+        let said = lock.relink(dir.path()).unwrap().unwrap();
+        assert!(said.contains("lock"), "{said}");
+        let named = std::fs::read_to_string(dir.path().join(".corral/lock")).unwrap();
+        assert!(
+            named.starts_with(&std::process::id().to_string()),
+            "{named}"
+        );
+        assert!(matches!(acquire(dir.path()), Err(LockError::Held { .. })));
+    }
 }

@@ -80,9 +80,13 @@ impl Supervisor {
                 Err(e) => said.push(format!("control socket: {e}")),
             }
         }
-        let logs = self.logs.relink_files();
-        if logs > 0 {
-            said.push(format!("{logs} open run log(s) written again"));
+        // Looking at every open log costs a stat each: only when something is known gone.
+        if !said.is_empty() || !self.runs_dir.is_dir() {
+            let _ = super::store::ensure_state_dir(&self.project);
+            let logs = self.logs.relink_files();
+            if logs > 0 {
+                said.push(format!("{logs} open run log(s) written again"));
+            }
         }
         if !said.is_empty() {
             let text = format!("state in .corral/ went missing: {}", said.join("; "));
