@@ -69,6 +69,11 @@ pub fn ensure_state_dir(project: &Path) -> Result<PathBuf, StoreError> {
     Ok(dir)
 }
 
+/// How long a statement waits for another connection's lock. Generous: with a rollback journal
+/// a writer excludes readers for the moment of its commit, and a hundred agents reporting at
+/// once queue behind each other.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
 pub struct Store {
     conn: Connection,
     path: PathBuf,
@@ -115,7 +120,7 @@ impl Store {
     fn setup(&mut self) -> Result<(), StoreError> {
         // A second corral (or `corral status`) may hold a lock briefly; wait rather than fail.
         self.conn
-            .busy_timeout(Duration::from_secs(5))
+            .busy_timeout(BUSY_TIMEOUT)
             .map_err(|e| self.err(e))?;
         // Not WAL: WAL shares its index through a memory-mapped `-shm` file, and a write into
         // that mapping once the file cannot take it (made immutable, or its file system full)
