@@ -385,3 +385,31 @@ fn a_deleted_database_is_written_back_from_the_open_one() {
     assert_eq!(other.load_features().unwrap().len(), 2);
     assert!(dir.path().join(".corral/runs").is_dir());
 }
+
+#[test]
+fn many_connections_writing_at_once_all_get_through_with_the_rollback_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    Store::open(dir.path()).unwrap();
+    let writers: Vec<_> = (1..=40)
+        .map(|id| {
+            let p = dir.path().to_path_buf();
+            std::thread::spawn(move || {
+                let store = Store::open(&p).unwrap();
+                store.add_features(&[item(id, "W", &[])], 0).unwrap();
+                // And a reader at the same time.
+                store.load_features().unwrap().len()
+            })
+        })
+        .collect();
+    for w in writers {
+        assert!(w.join().unwrap() >= 1);
+    }
+    assert_eq!(
+        Store::open(dir.path())
+            .unwrap()
+            .load_features()
+            .unwrap()
+            .len(),
+        40
+    );
+}
