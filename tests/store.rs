@@ -394,7 +394,7 @@ fn many_connections_writing_at_once_all_get_through_with_the_rollback_journal() 
         .map(|id| {
             let p = dir.path().to_path_buf();
             std::thread::spawn(move || {
-                let store = Store::open(&p).unwrap();
+                let mut store = Store::open(&p).unwrap();
                 store.add_features(&[item(id, "W", &[])], 0).unwrap();
                 // And a reader at the same time.
                 store.load_features().unwrap().len()
