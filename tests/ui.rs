@@ -102,6 +102,7 @@ fn snapshot() -> Snapshot {
         project: "/home/dev/src/shop".into(),
         max_agents: 3,
         scheduler_paused: false,
+        held: None,
         shut_down: false,
         totals: TotalsView {
             features: 6,

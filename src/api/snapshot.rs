@@ -203,6 +203,10 @@ pub struct Snapshot {
     pub project: PathBuf,
     pub max_agents: u32,
     pub scheduler_paused: bool,
+    /// Why corral's own resources hold the scheduler (a full disk, a state file it cannot
+    /// write); `scheduler_paused` is true meanwhile. It lifts by itself once writes succeed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<String>,
     /// Set once the runtime has stopped every agent after a Shutdown.
     pub shut_down: bool,
     pub totals: TotalsView,

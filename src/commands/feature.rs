@@ -180,14 +180,13 @@ fn remove(project: &Path, id: i64, force: bool) -> Result<()> {
     Ok(())
 }
 
-/// `pass` (no reason) or `fail` (with one). With a run, the run's report is recorded too. The
-/// reason is redacted before it is stored or printed, like the agent's output.
-fn mark(project: &Path, id: i64, run: Option<i64>, reason: Option<&str>) -> Result<()> {
-    let redacted = reason.map(|r| super::backlog::redactor(project).redact(r).into_owned());
-    let reason = redacted.as_deref();
+/// How long an agent's report is tried before the command gives up.
+const REPORT_PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn mark_once(project: &Path, id: i64, run: Option<i64>, reason: Option<&str>) -> Result<String> {
     let mut store = open_store(project)?;
     let passed = reason.is_none();
-    let name = store.write(|conn| {
+    store.write(|conn| {
         let feature = feature_record(conn, id)?.ok_or_else(|| no_feature(id))?;
         let now = now_ms();
         if let Some(run) = run {
@@ -204,7 +203,32 @@ fn mark(project: &Path, id: i64, run: Option<i64>, reason: Option<&str>) -> Resu
         let status = if passed { "passing" } else { "failing" };
         set_status(conn, id, status, None, reason, now)?;
         Ok(feature.name)
-    })?;
+    })
+}
+
+/// `pass` (no reason) or `fail` (with one). With a run, the run's report is recorded too.
+/// A report that cannot be written at once (the database busy or out of space, corral short
+/// of file descriptors) is tried again for a while: an agent's report is never lost quietly.
+/// The reason is redacted before it is stored or printed, like the agent's output.
+fn mark(project: &Path, id: i64, run: Option<i64>, reason: Option<&str>) -> Result<()> {
+    let redacted = reason.map(|r| super::backlog::redactor(project).redact(r).into_owned());
+    let reason = redacted.as_deref();
+    let deadline = std::time::Instant::now() + REPORT_PATIENCE;
+    let mut said = false;
+    let name = loop {
+        match mark_once(project, id, run, reason) {
+            Err(e @ (BacklogCommandError::Store(_) | BacklogCommandError::Sql(_)))
+                if run.is_some() && std::time::Instant::now() < deadline =>
+            {
+                if !said {
+                    eprintln!("corral: recording the report failed ({e}); trying again");
+                    said = true;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(500));
+            }
+            other => break other?,
+        }
+    };
     notify(project);
     let by = run
         .map(|r| format!(" (reported by run {r})"))

@@ -94,7 +94,13 @@ impl Model {
             Command::SetSchedulerPaused { paused } => {
                 self.scheduler_paused = paused;
                 let word = if paused { "paused" } else { "resumed" };
-                self.notice(format!("scheduler {word}"))
+                match (&self.held, paused) {
+                    (Some(why), false) => {
+                        let why = why.clone();
+                        self.notice(format!("scheduler {word}, but still held: {why}"))
+                    }
+                    _ => self.notice(format!("scheduler {word}")),
+                }
             }
             Command::SetMaxAgents { max_agents } => {
                 self.max_agents = max_agents.min(64);

@@ -39,6 +39,8 @@ pub use model::{Failure, Feature, Input, Job, Model, NewRun, Verdict, describe_e
 pub use run::{Run, RunEvent};
 
 #[cfg(test)]
+mod hold_tests;
+#[cfg(test)]
 mod stop_tests;
 #[cfg(test)]
 mod tests;

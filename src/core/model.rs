@@ -24,6 +24,17 @@ pub enum Input {
         record: Option<NewRun>,
         error: String,
     },
+    /// The spawn of `job` did not happen because corral itself lacked something (storage,
+    /// file descriptors, memory): nothing is said about the work. The job waits, its attempt
+    /// not spent; `record` as for `SpawnFailed`.
+    SpawnDeferred {
+        job: JobId,
+        record: Option<NewRun>,
+        reason: String,
+    },
+    /// corral's own resources hold the scheduler (`Some(why)`: a full disk, a state file that
+    /// cannot be written) or no longer do (`None`). Nothing starts while held.
+    Hold(Option<String>),
     Exited {
         run: RunId,
         code: Option<i32>,
@@ -39,6 +50,9 @@ pub enum Input {
         usage: Option<Usage>,
         /// A uniform random draw for the backoff's jitter (the core has no randomness).
         random: u32,
+        /// corral could not judge the run (its log or report could not be written or read):
+        /// the run is not a verdict on the work, and the job goes back to the queue.
+        unjudged: Option<String>,
     },
     /// Nothing the run started is left alive (its group, its escapees and its cgroup are
     /// empty) after its leader had exited with some of them still there.
@@ -81,6 +95,8 @@ pub struct Model {
     pub jobs: BTreeMap<JobId, Job>,
     pub max_agents: u32,
     pub scheduler_paused: bool,
+    /// Why corral's own resources hold the scheduler (see `Input::Hold`), apart from a pause.
+    pub held: Option<String>,
     pub shutting_down: bool,
     /// Spawns asked for and not yet answered (feature, role); they count against the limits.
     pub(crate) pending_spawns: Vec<JobId>,
@@ -172,6 +188,12 @@ impl Model {
             Input::Command(cmd) => self.command(cmd),
             Input::Spawned(new) => self.spawned(new),
             Input::SpawnFailed { job, record, error } => self.spawn_failed(job, record, error),
+            Input::SpawnDeferred {
+                job,
+                record,
+                reason,
+            } => self.spawn_deferred(job, record, reason),
+            Input::Hold(why) => self.hold(why),
             Input::Wake(key) => self.wake(key),
             Input::ClaimRefused(stored) => self.claim_refused(stored),
             Input::Exited {
@@ -184,8 +206,10 @@ impl Model {
                 failure,
                 usage,
                 random,
+                unjudged,
             } => {
                 if let Some(r) = self.runs.get_mut(&run) {
+                    r.unjudged = unjudged;
                     r.verdict = verdict;
                     r.failure = failure;
                     r.usage = usage;
@@ -295,6 +319,7 @@ impl Model {
             silence_ms: new.silence_ms,
             stats: None,
             kill_sent: false,
+            unjudged: None,
             verdict: None,
             failure: None,
             usage: None,

@@ -64,6 +64,11 @@ impl Model {
             None => ended,
         };
         let next = match () {
+            // Before any verdict: corral's own failure says nothing about the work.
+            _ if run.unjudged.is_some() => Next::Requeued(format!(
+                "not judged: {}",
+                run.unjudged.as_deref().unwrap_or_default()
+            )),
             _ if passed => Next::Done,
             _ if quit => Next::Requeued("stopped when corral quit".into()),
             _ if run.restart_after => Next::Requeued("restarted by request".into()),

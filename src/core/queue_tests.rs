@@ -91,6 +91,7 @@ fn end(m: &mut Model, run: i64, code: i32, class: Class, evidence: &str) -> Vec<
         }),
         usage: None,
         random: u32::MAX,
+        unjudged: None,
     })
 }
 
@@ -341,6 +342,7 @@ fn usage_adds_up_per_job_feature_and_total_and_the_budget_pauses_once() {
         failure: None,
         usage: Some(usage),
         random: 0,
+        unjudged: None,
     };
     let e = m.handle(exit(1));
     assert!(e.contains(&Effect::SaveRunUsage {
@@ -697,6 +699,7 @@ fn a_timed_out_or_stalled_run_is_a_failed_attempt_even_with_network_trouble_in_i
             }),
             usage: None,
             random: 0,
+            unjudged: None,
         });
         let job = &m.jobs[&JobId(1)];
         // Counted: the retry that started at once is attempt 2 of 2.

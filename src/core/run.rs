@@ -40,6 +40,8 @@ pub struct Run {
     pub usage: Option<Usage>,
     /// The jitter draw that came with its end.
     pub random: u32,
+    /// Why corral could not judge it, if so (see `Input::Exited`).
+    pub unjudged: Option<String>,
     /// KILL has gone to the group already: nothing of it can outlast that.
     pub kill_sent: bool,
     /// Bumped whenever a timer is set; timers carrying an older epoch are stale.

@@ -135,6 +135,9 @@ impl Model {
         if feature.status == FeatureStatus::InProgress {
             return self.notice(format!("feature {id} is already in progress"));
         }
+        if let Some(why) = self.held.clone() {
+            return self.notice(format!("feature {id} not started: {why}"));
+        }
         let mut effects = Vec::new();
         let mut notes = Vec::new();
         let job = match self.open_job(Some(id), Role::Coding) {
@@ -181,7 +184,7 @@ impl Model {
     /// priority then score; testing agents on passing features, least recently tested first.
     /// A job whose account's breaker is open waits.
     pub(crate) fn schedule(&mut self) -> Vec<Effect> {
-        if self.scheduler_paused || self.shutting_down {
+        if self.scheduler_paused || self.shutting_down || self.held.is_some() {
             return Vec::new();
         }
         let mut effects = self.check_budget();

@@ -48,6 +48,63 @@ impl Model {
         effects
     }
 
+    /// corral lacked something to start `job_id`: the job waits in the queue with its attempt
+    /// given back, and its feature keeps the status it had. The runtime holds the scheduler
+    /// (see `hold`) until what was missing is back.
+    pub(crate) fn spawn_deferred(
+        &mut self,
+        job_id: JobId,
+        record: Option<NewRun>,
+        reason: String,
+    ) -> Vec<Effect> {
+        let Some(job) = self.jobs.get_mut(&job_id) else {
+            return self.notice(format!("no job {job_id}"));
+        };
+        self.pending_spawns.retain(|j| *j != job_id);
+        if job.state == JobState::Running {
+            job.state = JobState::Queued;
+            job.attempts = job.attempts.saturating_sub(1);
+        }
+        job.last_error = Some(format!("not started: {reason}"));
+        if let Some(new) = &record {
+            job.runs.push(new.id);
+        }
+        let account = job.account.clone();
+        let mut effects = vec![Effect::SaveJob(job.clone())];
+        effects.extend(self.breaker_step(&account, super::breaker::Input::ProbeAbandoned));
+        if let Some(new) = record {
+            let (at, run) = (new.started_at_ms, new.id);
+            self.insert_run(new);
+            if let Some(r) = self.runs.get_mut(&run) {
+                r.state = RunState::SpawnFailed;
+                r.finished_at_ms = Some(at);
+            }
+        }
+        if self.held.is_none() {
+            self.held = Some(reason.clone());
+        }
+        effects.extend(self.notice(format!(
+            "job {job_id} waits, no attempt spent: {reason}; the scheduler is held until corral can go on"
+        )));
+        effects
+    }
+
+    /// Holds the scheduler for corral's own lack of resources, or lets it go again.
+    pub(crate) fn hold(&mut self, why: Option<String>) -> Vec<Effect> {
+        if self.held == why {
+            return Vec::new();
+        }
+        let text = match (&why, &self.held) {
+            (Some(why), _) => {
+                format!("scheduler held: {why}; it goes on by itself once corral can write again")
+            }
+            (None, Some(was)) => format!("scheduler goes on: corral can write again (was: {was})"),
+            (None, None) => return Vec::new(),
+        };
+        self.held = why;
+        self.notice(text)
+    }
+
     /// The store refused to claim `stored.id` (something changed it there): the job as the
     /// store has it; a job ended there leaves its feature waiting for a person, as a cancel does.
     pub(crate) fn claim_refused(&mut self, stored: super::Job) -> Vec<Effect> {

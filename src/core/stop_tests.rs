@@ -58,6 +58,7 @@ fn exited(run: i64, group_alive: bool) -> Input {
         failure: None,
         usage: None,
         random: 0,
+        unjudged: None,
     }
 }
 
@@ -127,6 +128,7 @@ fn quitting_caps_a_long_grace_and_a_second_stop_kills_now() {
         failure: None,
         usage: None,
         random: 0,
+        unjudged: None,
     });
     assert!(m.runs[&RunId(2)].cleanup_pending);
     let e = m.handle(Input::Command(Command::Shutdown));

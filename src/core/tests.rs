@@ -71,6 +71,7 @@ fn exited(run: i64, code: Option<i32>, signal: Option<i32>, group_alive: bool) -
         failure: None,
         usage: None,
         random: 0,
+        unjudged: None,
     }
 }
 

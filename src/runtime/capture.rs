@@ -50,10 +50,27 @@ struct RunLog {
     /// The unfinished line on show (see [`PARTIAL_AFTER`]): not in the ring nor the file. It
     /// carries the seq its line will get, so the finished line replaces it on every screen.
     partial: Option<LogLine>,
+    /// The log file, to write again after a failed write.
+    path: Option<PathBuf>,
+    /// Bytes of whole lines known to be in the file (as of the last good flush).
+    good_len: u64,
+    /// Bytes handed to the writer since the last good flush.
+    pending_len: u64,
+    /// The first line not yet flushed.
+    flushed_seq: u64,
+    /// Set while the file is behind its lines (see `gap`).
+    gap: Option<gap::Gap>,
+    /// The hub's count of files behind, shared by every run.
+    behind: Arc<gap::Behind>,
 }
 
 impl RunLog {
     fn write(&mut self, stream: Stream, text: &str) {
+        // The line is in the ring already: a gap filled now includes it.
+        self.retry_gap(false);
+        if self.gap.is_some() {
+            return;
+        }
         let Some(file) = self.file.as_mut() else {
             return;
         };
@@ -66,24 +83,24 @@ impl RunLog {
             .write_all(marker)
             .and_then(|_| file.write_all(text.as_bytes()))
             .and_then(|_| file.write_all(b"\n"));
-        if let Err(e) = ok {
-            self.file_failed(e);
+        match ok {
+            Ok(()) => self.pending_len += text.len() as u64 + 3,
+            Err(e) => self.fell_behind(e),
         }
     }
 
     fn flush(&mut self) {
         self.last_flush = Instant::now();
-        if let Some(Err(e)) = self.file.as_mut().map(Write::flush) {
-            self.file_failed(e);
+        self.retry_gap(false);
+        match self.file.as_mut().map(Write::flush) {
+            Some(Err(e)) => self.fell_behind(e),
+            Some(Ok(())) => {
+                self.good_len += self.pending_len;
+                self.pending_len = 0;
+                self.flushed_seq = self.next_seq;
+            }
+            None => {}
         }
-    }
-
-    fn file_failed(&mut self, e: std::io::Error) {
-        log::warn!(
-            "run {}: log file write failed, keeping output in memory only: {e}",
-            self.run
-        );
-        self.file = None;
     }
 }
 
@@ -106,6 +123,8 @@ pub struct LogHub {
     /// Where `<run_id>.log` files live, to read back runs this corral did not start.
     runs_dir: PathBuf,
     filter: Option<LineFilter>,
+    /// Which runs' files are behind their lines (see `gap`).
+    behind: Arc<gap::Behind>,
 }
 
 impl LogHub {
@@ -119,6 +138,7 @@ impl LogHub {
             ring_lines: ring_lines.max(1),
             runs_dir,
             filter: None,
+            behind: Default::default(),
         }
     }
 
@@ -198,11 +218,17 @@ impl LogHub {
             .create(true)
             .append(true)
             .open(path);
+        let good_len = file
+            .as_ref()
+            .ok()
+            .and_then(|f| f.metadata().ok())
+            .map_or(0, |m| m.len());
         let (file, result) = match file {
             // As big as a read: a flood is written with about one write per read.
             Ok(f) => (Some(BufWriter::with_capacity(READ_CHUNK, f)), Ok(())),
             Err(e) => (None, Err(e)),
         };
+        let path = result.is_ok().then(|| path.to_path_buf());
         let log = RunLog {
             run,
             ring: VecDeque::new(),
@@ -213,6 +239,12 @@ impl LogHub {
             bytes: 0,
             usage: UsageScanner::default(),
             partial: None,
+            path,
+            good_len,
+            pending_len: 0,
+            flushed_seq: 0,
+            gap: None,
+            behind: self.behind.clone(),
         };
         lock(&self.runs).insert(run, Arc::new(Mutex::new(log)));
         result
@@ -370,12 +402,28 @@ impl LogHub {
         self.send_lines(sent);
     }
 
-    /// Flushes and closes the run's file; the ring stays for display.
+    /// Flushes and closes the run's file; the ring stays for display. A file still behind
+    /// (see [`LogHub::caught_up`]) keeps what it needs to be written later.
     pub fn close(&self, run: RunId) {
         if let Some(log) = self.log_of(run) {
             let mut log = lock(&log);
             log.flush();
             log.file = None;
+        }
+    }
+
+    /// Writes what the run's log file is missing, if it fell behind; `Err` says why it still
+    /// cannot be written. Everything the run printed is in its file once this is `Ok`.
+    pub fn caught_up(&self, run: RunId) -> Result<(), String> {
+        let Some(log) = self.log_of(run) else {
+            return Ok(());
+        };
+        let mut log = lock(&log);
+        log.flush();
+        log.retry_gap(true);
+        match log.behind() {
+            Some(e) => Err(e.to_string()),
+            None => Ok(()),
         }
     }
 
@@ -493,5 +541,6 @@ fn filter_cut(filter: &LineFilter, line: Line<'_>) -> (String, u64) {
     (kept, line.cut + dropped)
 }
 
+mod gap;
 #[cfg(test)]
 mod tests;

@@ -63,6 +63,7 @@ fn to_run(r: StoredRun) -> Run {
         silence_ms: None,
         stats: None,
         kill_sent: false,
+        unjudged: None,
         verdict: None,
         failure: None,
         usage: r.usage,

@@ -1,4 +1,9 @@
 //! One owner per project: only the corral holding `.corral/lock` runs the project's agents.
+//!
+//! The lock is held twice: on the project directory itself, which deleting `.corral/` cannot
+//! take away (so a second corral is refused even then), and on `.corral/lock`, which names
+//! the owner. [`ProjectLock::relink`] notices a deleted or replaced lock file and makes it
+//! again.
 
 use super::process::process_start_time;
 use super::store::{StoreError, ensure_state_dir};
@@ -31,16 +36,79 @@ pub enum LockError {
 /// names the owner (pid and process start time) for the message a second corral prints.
 #[derive(Debug)]
 pub struct ProjectLock {
-    _file: Flock<File>,
+    file: Flock<File>,
+    /// The project directory, locked for as long as this corral owns it.
+    _dir: Flock<File>,
+    path: PathBuf,
+}
+
+impl ProjectLock {
+    /// Makes `.corral/lock` again if it was deleted or replaced since it was taken; says so.
+    /// The directory lock never lapsed, so nobody else can own the project meanwhile.
+    pub fn relink(&mut self, project: &Path) -> Result<Option<String>, LockError> {
+        if same_file(&self.file, &self.path) {
+            return Ok(None);
+        }
+        let fresh = lock_file(project, &self.path)?;
+        self.file = fresh;
+        Ok(Some(format!(
+            "{} was deleted or replaced; made it again",
+            self.path.display()
+        )))
+    }
+}
+
+/// Whether `path` is still the file `file` has open.
+pub(crate) fn same_file(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
+        _ => false,
+    }
 }
 
 pub fn acquire(project: &Path) -> Result<ProjectLock, LockError> {
     let path = ensure_state_dir(project)?.join("lock");
+    let dir_io = |source| LockError::Io {
+        path: project.to_path_buf(),
+        source,
+    };
+    // std opens close-on-exec: agents never inherit (and never hold) either lock.
+    let dir = File::open(project).map_err(dir_io)?;
+    let dir = match Flock::lock(dir, FlockArg::LockExclusiveNonblock) {
+        Ok(locked) => locked,
+        Err((_, nix::Error::EWOULDBLOCK)) => {
+            return Err(LockError::Held {
+                project: project.to_path_buf(),
+                holder: holder_named_in(&path),
+            });
+        }
+        Err((_, e)) => return Err(dir_io(e.into())),
+    };
+    let file = lock_file(project, &path)?;
+    Ok(ProjectLock {
+        file,
+        _dir: dir,
+        path,
+    })
+}
+
+/// The owner's pid as its lock file names it.
+fn holder_named_in(path: &Path) -> String {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|owner| owner.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// Opens, locks and fills in `.corral/lock`.
+fn lock_file(project: &Path, path: &Path) -> Result<Flock<File>, LockError> {
+    ensure_state_dir(project)?;
+    let path = path.to_path_buf();
     let io = |source| LockError::Io {
         path: path.clone(),
         source,
     };
-    // std opens files close-on-exec, so agents never inherit (and never hold) the lock.
     let file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -71,7 +139,7 @@ pub fn acquire(project: &Path) -> Result<ProjectLock, LockError> {
         .and_then(|_| file.rewind())
         .and_then(|_| writeln!(file, "{pid} {start}"))
         .map_err(io)?;
-    Ok(ProjectLock { _file: file })
+    Ok(file)
 }
 
 #[cfg(test)]
@@ -90,5 +158,23 @@ mod tests {
         );
         drop(first);
         assert!(acquire(dir.path()).is_ok());
+    }
+
+    #[test]
+    fn a_deleted_state_directory_keeps_the_owner_and_the_lock_file_comes_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut lock = acquire(dir.path()).unwrap();
+        assert!(lock.relink(dir.path()).unwrap().is_none(), "nothing to do");
+        std::fs::remove_dir_all(dir.path().join(".corral")).unwrap();
+        // The project directory is still locked: no second owner, even with no lock file.
+        assert!(matches!(acquire(dir.path()), Err(LockError::Held { .. })));
+        let said = lock.relink(dir.path()).unwrap().unwrap();
+        assert!(said.contains("lock"), "{said}");
+        let named = std::fs::read_to_string(dir.path().join(".corral/lock")).unwrap();
+        assert!(
+            named.starts_with(&std::process::id().to_string()),
+            "{named}"
+        );
+        assert!(matches!(acquire(dir.path()), Err(LockError::Held { .. })));
     }
 }

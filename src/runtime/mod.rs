@@ -3,6 +3,7 @@
 pub mod capture;
 pub mod cgroup;
 pub mod control;
+mod durability;
 pub mod env_file;
 mod escapees;
 mod handle;
@@ -20,6 +21,7 @@ mod run_setup;
 pub mod sampler;
 mod schema;
 mod spawner;
+mod state_watch;
 pub mod store;
 mod supervisor;
 

@@ -32,6 +32,41 @@ pub struct Context<'a> {
     pub env_effort: Option<String>,
 }
 
+/// Why a run could not be set up: the text names the file; `own` when it is corral's own lack
+/// of something (storage, descriptors, memory) rather than anything wrong with the setup.
+#[derive(Debug)]
+pub struct SetupError {
+    pub text: String,
+    pub own: bool,
+}
+
+impl From<String> for SetupError {
+    fn from(text: String) -> Self {
+        SetupError { text, own: false }
+    }
+}
+
+/// A store error: always corral's own trouble.
+fn store_err(e: super::store::StoreError) -> SetupError {
+    SetupError {
+        text: e.to_string(),
+        own: true,
+    }
+}
+
+/// An error whose cause is an I/O error of corral's own (see `spawner::own_trouble`).
+fn io_err(text: String, e: &(dyn std::error::Error + 'static)) -> SetupError {
+    let mut cause = Some(e);
+    let mut own = false;
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            own |= super::spawner::own_trouble(io);
+        }
+        cause = c.source();
+    }
+    SetupError { text, own }
+}
+
 /// Builds the run. Errors (an unreadable prompt template or env file) name the file and stop
 /// the start: a run with half its setup would do the wrong work.
 pub fn prepare(
@@ -40,13 +75,13 @@ pub fn prepare(
     role: Role,
     feature: Option<FeatureId>,
     run: RunId,
-) -> Result<Prepared, String> {
+) -> Result<Prepared, SetupError> {
     let f = feature.and_then(|id| cx.features.get(&id));
     let (description, steps) = match feature {
         Some(id) => cx
             .store
             .feature_text(id)
-            .map_err(|e| e.to_string())?
+            .map_err(store_err)?
             .unwrap_or_default(),
         None => (String::new(), Vec::new()),
     };
@@ -64,7 +99,7 @@ pub fn prepare(
     let project_s = cx.project.to_string_lossy().into_owned();
     let name = f.map_or("", |f| f.name.as_str());
     let template = prompt::template_for(role.as_str(), cx.project, profile.prompt.as_deref())
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| io_err(e.to_string(), &e))?;
     let text = prompt::render(
         &template,
         &prompt::PromptFields {
@@ -80,10 +115,10 @@ pub fn prepare(
     );
     let prompt_dir = super::store::state_dir(cx.project).join("prompts");
     let prompt_file: PathBuf = prompt::write_prompt_file(&prompt_dir, run.0, &text)
-        .map_err(|e| format!("{}: {e}", prompt_dir.display()))?;
+        .map_err(|e| io_err(format!("{}: {e}", prompt_dir.display()), &e))?;
 
     let (feature_model, feature_effort) = match feature {
-        Some(id) => cx.store.feature_overrides(id).map_err(|e| e.to_string())?,
+        Some(id) => cx.store.feature_overrides(id).map_err(store_err)?,
         None => (None, None),
     };
     let label = feature.map_or("-".to_string(), |f| f.to_string());
@@ -112,7 +147,9 @@ pub fn prepare(
 
     // The env file lies under `env`: what corral.toml says wins.
     let mut env = match &profile.env_file {
-        Some(rel) => env_file::read_env_file(cx.project, rel).map_err(|e| e.to_string())?,
+        Some(rel) => {
+            env_file::read_env_file(cx.project, rel).map_err(|e| io_err(e.to_string(), &e))?
+        }
         None => BTreeMap::new(),
     };
     env.extend(profile.env.clone());

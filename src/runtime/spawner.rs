@@ -35,41 +35,59 @@ struct Judge {
 
 impl Judge {
     /// `None` when the exit code alone decides: the `exit` mode without `verify`, or with
-    /// `verify` when the agent failed already (verify is then not run).
-    async fn verdict(&self, code: Option<i32>) -> Option<Verdict> {
+    /// `verify` when the agent failed already (verify is then not run). `Err` when corral
+    /// could not read what the agent reported (that is no verdict on the work).
+    async fn verdict(&self, code: Option<i32>) -> Result<Option<Verdict>, String> {
         let verdict = match self.success {
             Success::Exit if code == Some(0) => Verdict::Passed,
-            Success::Exit => return None,
-            Success::Report => self.reported(),
+            Success::Exit => return Ok(None),
+            Success::Report => self.reported().await?,
         };
-        match (verdict, &self.verify) {
+        Ok(match (verdict, &self.verify) {
             (Verdict::Passed, Some(argv)) if !self.run_verify(argv).await => {
                 Some(Verdict::VerifyFailed)
             }
             (_, None) if self.success == Success::Exit => None,
             _ => Some(verdict),
-        }
+        })
     }
 
-    /// What the agent said about its work with `corral feature pass|fail --run`.
-    fn reported(&self) -> Verdict {
-        let report = Store::open(&self.project).and_then(|s| s.report_for_run(self.run));
+    /// What the agent said about its work with `corral feature pass|fail --run`. The store
+    /// failing to answer is corral's trouble, tried again for a while and never a verdict.
+    async fn reported(&self) -> Result<Verdict, String> {
+        let mut tries = 0;
+        let report = loop {
+            let project = self.project.clone();
+            let run = self.run;
+            let read = tokio::task::spawn_blocking(move || {
+                Store::open(&project).and_then(|s| s.report_for_run(run))
+            })
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()));
+            match read {
+                Err(e) if tries < STORE_TRIES => {
+                    tries += 1;
+                    log::warn!("run {run}: reading its report failed ({e}); trying again");
+                    tokio::time::sleep(STORE_RETRY).await;
+                }
+                other => break other,
+            }
+        };
         match report {
-            Ok(Some(true)) => Verdict::Passed,
-            Ok(Some(false)) => Verdict::ReportedFailing,
+            Ok(Some(true)) => Ok(Verdict::Passed),
+            Ok(Some(false)) => Ok(Verdict::ReportedFailing),
             Ok(None) => {
                 self.logs.note(
                     self.run,
                     "corral: the agent exited without reporting pass or fail",
                 );
-                Verdict::NotReported
+                Ok(Verdict::NotReported)
             }
             Err(e) => {
-                self.logs.note(
-                    self.run,
-                    &format!("corral: reading the agent's report failed: {e}"),
-                );
-                Verdict::NotReported
+                let e = format!("reading the agent's report failed: {e}");
+                self.logs.note(self.run, &format!("corral: {e}"));
+                Err(e)
             }
         }
     }
@@ -145,6 +163,27 @@ impl Supervisor {
         let Some(profile) = self.config.profiles.get(profile).cloned() else {
             return failed_early(format!("profile {profile:?} is no longer in corral.toml"));
         };
+        // corral's own trouble (storage, descriptors, memory) is no attempt of the job's.
+        let deferred = |sup: &mut Supervisor, record: Option<NewRun>, reason: String| {
+            sup.start_probe();
+            Input::SpawnDeferred {
+                job,
+                record,
+                reason,
+            }
+        };
+        if let Some(why) = self.unsaved.why() {
+            let why = why.to_string();
+            return deferred(self, None, why);
+        }
+        // Short of descriptors: wait before anything is recorded for the start.
+        if let Err(e) = super::durability::spare_descriptors() {
+            return deferred(
+                self,
+                None,
+                format!("corral is short of file descriptors: {e}"),
+            );
+        }
         let now = now_ms();
         match self.store.claim_job(job, attempts, now) {
             Ok(true) => {}
@@ -154,6 +193,9 @@ impl Supervisor {
                     _ => failed_early(format!("job {job} is not in the store")),
                 };
             }
+            Err(e) if super::durability::retryable(&e) => {
+                return deferred(self, None, super::durability::describe(&e));
+            }
             Err(e) => return failed_early(e.to_string()),
         }
         let (run, log_path) =
@@ -162,7 +204,16 @@ impl Supervisor {
                 .begin_run(job, &profile.name, role, feature, &self.runs_dir, now)
             {
                 Ok(ids) => ids,
-                Err(e) => return failed_early(e.to_string()),
+                Err(e) if !super::durability::retryable(&e) => return failed_early(e.to_string()),
+                Err(e) => {
+                    // The claim stands in the store: give it back with the attempt.
+                    if let Some(mut back) = self.model.jobs.get(&job).cloned() {
+                        back.state = crate::api::JobState::Queued;
+                        back.attempts = attempts.saturating_sub(1);
+                        let _ = self.write(Box::new(move |s| s.save_job(&back, now)));
+                    }
+                    return deferred(self, None, super::durability::describe(&e));
+                }
             };
         // A testing claim is released after `testing_claim_timeout` at the latest.
         let claim = (role == Role::Testing).then_some(self.config.scheduler.testing_claim_timeout);
@@ -182,21 +233,38 @@ impl Supervisor {
             timeout_ms: timeout.map(|t| t.as_millis() as u64),
             silence_ms: profile.silence.map(|t| t.as_millis() as u64),
         };
-        let failed = |error: String| {
-            self.logs
+        // Stopped for want of something of corral's own: the run is recorded as not started,
+        // the job waits (see `deferred`).
+        let not_started = |sup: &mut Supervisor, reason: String| {
+            sup.logs
+                .note(run, &format!("corral: not started: {reason}"));
+            sup.logs.close(run);
+            let _ = sup.write(Box::new(move |s| {
+                s.save_run(run, crate::api::RunState::SpawnFailed, None, Some(now))
+            }));
+            deferred(sup, Some(record(0)), reason)
+        };
+        let failed = |sup: &mut Supervisor, error: String| {
+            sup.logs
                 .note(run, &format!("corral: could not start the agent: {error}"));
-            let _ = self
-                .store
-                .save_run(run, crate::api::RunState::SpawnFailed, None, Some(now));
-            self.logs.close(run);
+            let _ = sup.write(Box::new(move |s| {
+                s.save_run(run, crate::api::RunState::SpawnFailed, None, Some(now))
+            }));
+            sup.logs.close(run);
             Input::SpawnFailed {
                 job,
                 record: Some(record(0)),
                 error,
             }
         };
+        // `.corral/runs` may have been deleted since the start: a new run still gets its log.
+        let _ = super::store::ensure_state_dir(&self.project);
         if let Err(e) = self.logs.open(run, &log_path) {
             log::warn!("run {run}: cannot open {}: {e}", log_path.display());
+            if own_trouble(&e) {
+                let reason = format!("cannot create the log {}: {e}", log_path.display());
+                return not_started(self, reason);
+            }
         }
         let cx = super::run_setup::Context {
             project: &self.project,
@@ -208,17 +276,18 @@ impl Supervisor {
         };
         let prepared = match super::run_setup::prepare(&cx, &profile, role, feature, run) {
             Ok(p) => p,
-            Err(e) => return failed(e),
+            Err(e) if e.own => return not_started(self, e.text),
+            Err(e) => return failed(self, e.text),
         };
         for w in &prepared.warnings {
             log::warn!("{w}");
             self.logs.note(run, &format!("corral: {w}"));
         }
-        if let Err(e) =
-            self.store
-                .set_run_model(run, prepared.model.as_deref(), prepared.effort.as_deref())
-        {
-            log::error!("{e}");
+        let (model, effort) = (prepared.model.clone(), prepared.effort.clone());
+        if let Some(hold) = self.write(Box::new(move |s| {
+            s.set_run_model(run, model.as_deref(), effort.as_deref())
+        })) {
+            let _ = self.tx.send(hold);
         }
         let super::run_setup::Prepared {
             argv, verify, env, ..
@@ -247,6 +316,9 @@ impl Supervisor {
         }
         let mut child = match spawned {
             Ok(child) => child,
+            Err(e) if own_trouble(&e) => {
+                return not_started(self, format!("corral could not start a process: {e}"));
+            }
             Err(e) => {
                 if let Some(cg) = &cgroup {
                     let _ = cg.remove();
@@ -257,11 +329,11 @@ impl Supervisor {
                 } else {
                     format!("{program}: {e}")
                 };
-                return failed(error);
+                return failed(self, error);
             }
         };
         let Some(pid) = child.id() else {
-            return failed("process vanished at spawn".into());
+            return failed(self, "process vanished at spawn".into());
         };
         if let Some(cg) = &cgroup {
             super::recovery::record_cgroup(&self.project, run, cg);
@@ -281,11 +353,9 @@ impl Supervisor {
         });
         let what = feature.map_or(String::new(), |f| format!(" for feature {f}"));
         log::info!("run {run}: started {role} {argv:?} as pid {pid}{what}");
-        if let Err(e) = self
-            .store
-            .set_run_process(run, pid, process::process_start_time(pid))
-        {
-            log::error!("{e}");
+        let started = process::process_start_time(pid);
+        if let Some(hold) = self.write(Box::new(move |s| s.set_run_process(run, pid, started))) {
+            let _ = self.tx.send(hold);
         }
         let mut pumps: Vec<JoinHandle<()>> = [
             child
@@ -340,9 +410,17 @@ impl Supervisor {
                 }
             };
             let drained = tokio::time::timeout(DRAIN_BEFORE_EXIT, drain).await.is_ok();
+            // A log cut short by a failed write is no record to judge: wait for it first.
+            let mut unjudged = wait_for_log(&logs, run).await.err();
             // Killed or crashed runs are not judged: they did not finish their work.
             let verdict = match signal {
-                None => judge.verdict(code).await,
+                None => match judge.verdict(code).await {
+                    Ok(v) => v,
+                    Err(e) => {
+                        unjudged = unjudged.or(Some(e));
+                        None
+                    }
+                },
                 Some(_) => None,
             };
             let failure = read_failure(&classifier, &logs, run, at_ms);
@@ -357,6 +435,7 @@ impl Supervisor {
                 failure,
                 usage: logs.usage(run),
                 random: random_draw(run),
+                unjudged,
             });
             if group_alive {
                 wait_until_gone(pid, &escaped).await;
@@ -400,6 +479,36 @@ async fn wait_until_gone(pgid: u32, escaped: &process::Escapees) {
         }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_secs(1));
+    }
+}
+
+/// Whether an error is corral's own lack of something (space, descriptors, memory, a state
+/// file it may not write) rather than anything about the agent.
+pub(super) fn own_trouble(e: &std::io::Error) -> bool {
+    use nix::libc::{EAGAIN, EDQUOT, EMFILE, ENFILE, ENOMEM, ENOSPC, EPERM, EROFS};
+    matches!(
+        e.raw_os_error(),
+        Some(EMFILE | ENFILE | ENOMEM | EAGAIN | ENOSPC | EDQUOT | EROFS | EPERM)
+    )
+}
+
+/// How often, and how long apart, a run's end tries again to read its report or write its log
+/// before it is given up as not judged (about a minute).
+const STORE_TRIES: u32 = 60;
+const STORE_RETRY: Duration = Duration::from_secs(1);
+
+/// Waits until the run's log file holds everything it printed (see `capture::gap`).
+async fn wait_for_log(logs: &LogHub, run: RunId) -> Result<(), String> {
+    let mut tries = 0;
+    loop {
+        match logs.caught_up(run) {
+            Ok(()) => return Ok(()),
+            Err(e) if tries >= STORE_TRIES => {
+                return Err(format!("its log file could not be written: {e}"));
+            }
+            Err(_) => tries += 1,
+        }
+        tokio::time::sleep(STORE_RETRY).await;
     }
 }
 

@@ -40,7 +40,9 @@ pub enum StartError {
 
 pub(super) struct Supervisor {
     /// Held while the supervisor runs: this corral owns the project's agents.
-    _lock: ProjectLock,
+    pub(super) lock: ProjectLock,
+    /// The control socket, while it listens.
+    pub(super) control: Option<super::control::Listening>,
     pub(super) project: PathBuf,
     pub(super) config: Config,
     pub(super) store: Store,
@@ -58,6 +60,8 @@ pub(super) struct Supervisor {
     pub(super) escaped: process::Escapees,
     /// Failure classifiers by profile (built-in rules plus its `transient_patterns`).
     pub(super) classifiers: HashMap<String, Arc<Classifier>>,
+    /// Writes the store refused, waiting to be made (see `durability`).
+    pub(super) unsaved: super::durability::Unsaved,
 }
 
 /// Opens the store, sweeps runs left by an earlier corral, and starts the supervisor on the
@@ -131,7 +135,8 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
     // Shared by the sampler, which finds escapees, and the supervisor, which signals them.
     let escaped = process::Escapees::default();
     let mut sup = Supervisor {
-        _lock: lock,
+        lock,
+        control: None,
         runs_dir: super::store::state_dir(&options.project).join("runs"),
         project: options.project,
         config: options.config,
@@ -145,6 +150,7 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
         live: live_tx,
         escaped: escaped.clone(),
         classifiers: HashMap::new(),
+        unsaved: Default::default(),
     };
     sup.classifiers = build_classifiers(&sup.config);
     for effect in effects {
@@ -159,10 +165,12 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
         logs.clone(),
         escaped.clone(),
     ));
-    if let Err(e) = super::control::listen(&sup_project, tx.clone()) {
+    match super::control::listen(&sup_project, tx.clone()) {
+        Ok(listening) => sup.control = Some(listening),
         // The dashboard works without it; other corral commands just cannot reach it.
-        log::warn!("control socket: {e}");
+        Err(e) => log::warn!("control socket: {e}"),
     }
+    super::state_watch::watch(&sup_project, tx.clone());
     let handle = RuntimeHandle {
         tx,
         snapshots: snap_rx,
@@ -179,6 +187,10 @@ impl Supervisor {
         let mut queue = VecDeque::from([Input::Kick]);
         loop {
             let mut done = false;
+            // State files deleted under us are made again before anything is written.
+            queue.extend(self.check_state_files());
+            // Held for want of storage: try it again first (the probe's Kick brings us here).
+            queue.extend(self.recover());
             while let Some(input) = queue.pop_front() {
                 self.model.now_ms = now_ms();
                 self.load_job_asked_for(&input);
@@ -196,6 +208,7 @@ impl Supervisor {
             }
             self.publish();
             if done {
+                self.flush_unsaved();
                 log::info!("every agent has stopped; supervisor done");
                 // Still owning the project (the lock) until the end.
                 let finish = self.finish();
@@ -352,18 +365,15 @@ impl Supervisor {
                 });
                 Ok(())
             }
-            Effect::SaveBreaker { account, saved } => self
-                .store
-                .save_breaker(&account, &saved, now)
-                .map_err(|e| e.to_string()),
-            Effect::SaveRunUsage { run, usage } => self
-                .store
-                .save_run_usage(run, &usage)
-                .map_err(|e| e.to_string()),
-            Effect::SaveTestedAt { id, at_ms } => self
-                .store
-                .save_tested_at(id, at_ms)
-                .map_err(|e| e.to_string()),
+            Effect::SaveBreaker { account, saved } => {
+                return self.write(Box::new(move |s| s.save_breaker(&account, &saved, now)));
+            }
+            Effect::SaveRunUsage { run, usage } => {
+                return self.write(Box::new(move |s| s.save_run_usage(run, &usage)));
+            }
+            Effect::SaveTestedAt { id, at_ms } => {
+                return self.write(Box::new(move |s| s.save_tested_at(id, at_ms)));
+            }
             Effect::Signal { run, pgid, sig } => {
                 log::info!("run {run}: {} to process group {pgid}", sig.name());
                 process::signal_run(pgid, sig, &self.escaped)
@@ -389,10 +399,12 @@ impl Supervisor {
                 last_error,
             } => {
                 // Errors quote agents' lines: they are stored redacted like the lines.
-                let last_error = last_error.as_deref().map(|e| self.logs.redact(e));
-                self.store
-                    .save_feature(id, status, attempts, last_error.as_deref(), now)
-                    .map_err(|e| e.to_string())
+                let last_error = last_error
+                    .as_deref()
+                    .map(|e| self.logs.redact(e).into_owned());
+                return self.write(Box::new(move |s| {
+                    s.save_feature(id, status, attempts, last_error.as_deref(), now)
+                }));
             }
             Effect::SaveRun {
                 run,
@@ -405,25 +417,29 @@ impl Supervisor {
                     log::info!("run {run}: {}", crate::core::describe_end(state));
                     self.logs.announce(Event::RunEnded { run, state });
                 }
-                self.store
-                    .save_run(run, state, exit_code, finished_at_ms)
-                    .map_err(|e| e.to_string())
+                return self.write(Box::new(move |s| {
+                    s.save_run(run, state, exit_code, finished_at_ms)
+                }));
             }
             Effect::SaveJob(mut job) => {
                 if let Some(e) = &job.last_error {
                     job.last_error = Some(self.logs.redact(e).into_owned());
                 }
-                self.store.save_job(&job, now).map_err(|e| e.to_string())
+                return self.write(Box::new(move |s| s.save_job(&job, now)));
             }
             Effect::Notice(text) => {
                 log::info!("{text}");
                 self.logs.announce(Event::Notice { text });
                 Ok(())
             }
-            Effect::SavePriority { id, priority } => self
-                .store
-                .save_priority(id, priority, now)
-                .map_err(|e| e.to_string()),
+            Effect::SavePriority { id, priority } => {
+                return self.write(Box::new(move |s| s.save_priority(id, priority, now)));
+            }
+            Effect::ReloadBacklog if !self.unsaved.is_empty() => {
+                // It would read what the kept writes have yet to change: after them.
+                self.unsaved.reload_due = true;
+                Ok(())
+            }
             Effect::ReloadBacklog => {
                 return match self.store.load_features() {
                     Ok(features) => Some(Input::Backlog(features)),

@@ -74,9 +74,22 @@ pub fn ensure_state_dir(project: &Path) -> Result<PathBuf, StoreError> {
     Ok(dir)
 }
 
+/// How long a statement waits for another connection's lock. Generous: with a rollback journal
+/// a writer excludes readers for the moment of its commit, and a hundred agents reporting at
+/// once queue behind each other.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// (device, inode) of the file opened, to notice it deleted or replaced (see `relink`).
+    file_id: Option<(u64, u64)>,
+}
+
+/// (device, inode) of the file at `path`, if there is one.
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
 impl Store {
@@ -86,7 +99,8 @@ impl Store {
         Store::open_path(&dir.join("corral.db"))
     }
 
-    /// Opens the database at `path`: WAL, a busy timeout, foreign keys, migrations.
+    /// Opens the database at `path`: a rollback journal, a busy timeout, foreign keys,
+    /// migrations.
     pub fn open_path(path: &Path) -> Result<Store, StoreError> {
         let conn = Connection::open(path).map_err(|source| StoreError::Sqlite {
             path: path.to_path_buf(),
@@ -95,6 +109,7 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
+            file_id: file_id(path),
         };
         store.setup()?;
         Ok(store)
@@ -110,10 +125,19 @@ impl Store {
     fn setup(&mut self) -> Result<(), StoreError> {
         // A second corral (or `corral status`) may hold a lock briefly; wait rather than fail.
         self.conn
-            .busy_timeout(Duration::from_secs(5))
+            .busy_timeout(BUSY_TIMEOUT)
+            .map_err(|e| self.err(e))?;
+        // Not WAL: WAL shares its index through a memory-mapped `-shm` file, and a write into
+        // that mapping once the file cannot take it (made immutable, or its file system full)
+        // is a SIGBUS that kills corral and orphans its agents. A rollback journal does plain
+        // file I/O, so the same trouble is an error corral can report and wait out. Writers
+        // take the lock up front (`BEGIN IMMEDIATE`) and wait the busy timeout for readers.
+        // An older database in WAL mode is converted here (when nothing else has it open).
+        self.conn
+            .pragma_update(None, "journal_mode", "DELETE")
             .map_err(|e| self.err(e))?;
         self.conn
-            .pragma_update(None, "journal_mode", "WAL")
+            .pragma_update(None, "mmap_size", 0)
             .map_err(|e| self.err(e))?;
         self.conn
             .pragma_update(None, "foreign_keys", "ON")
@@ -139,10 +163,13 @@ impl Store {
             });
         }
         for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-            let tx = self.conn.transaction().map_err(|e| StoreError::Sqlite {
-                path: self.path.clone(),
-                source: e,
-            })?;
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(|e| StoreError::Sqlite {
+                    path: self.path.clone(),
+                    source: e,
+                })?;
             tx.execute_batch(sql)
                 .and_then(|_| tx.pragma_update(None, "user_version", index as u32 + 1))
                 .and_then(|_| tx.commit())
@@ -157,5 +184,59 @@ impl Store {
     /// Raw access for the read-only `status` dump.
     pub fn connection(&self) -> &Connection {
         &self.conn
+    }
+}
+
+impl Store {
+    /// Puts the database back at its path if the file was deleted (or replaced) while open:
+    /// everything this corral knows is in the file it still has open, so that is copied to
+    /// the path and opened there. A different file found at the path is kept beside it.
+    /// Says what it did, if anything.
+    pub fn relink(&mut self) -> Result<Option<String>, StoreError> {
+        if self.file_id.is_some() && file_id(&self.path) == self.file_id {
+            return Ok(None);
+        }
+        let io = |source| StoreError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        if let Some(project) = self.path.parent().and_then(Path::parent) {
+            ensure_state_dir(project)?;
+        }
+        let mut said = format!(
+            "{} was deleted; written again from memory",
+            self.path.display()
+        );
+        if self.path.exists() {
+            let aside = self
+                .path
+                .with_extension(format!("db.found-{}", super::now_ms()));
+            std::fs::rename(&self.path, &aside).map_err(io)?;
+            said = format!(
+                "{} was replaced; corral's own copy is back and the other file is {}",
+                self.path.display(),
+                aside.display()
+            );
+        }
+        let target = self.path.to_string_lossy().into_owned();
+        self.conn
+            .execute("VACUUM INTO ?1", [&target])
+            .map_err(|e| self.err(e))?;
+        let fresh = Store::open_path(&self.path)?;
+        *self = fresh;
+        Ok(Some(said))
+    }
+
+    /// A write that changes nothing, to learn whether the database takes writes (again).
+    pub fn probe_write(&self) -> Result<(), StoreError> {
+        let version = self.schema_version()?;
+        self.conn
+            .execute_batch(&format!(
+                "BEGIN IMMEDIATE; PRAGMA user_version = {version}; COMMIT;"
+            ))
+            .map_err(|e| {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                self.err(e)
+            })
     }
 }

@@ -44,7 +44,10 @@ impl Store {
             path: path.clone(),
             source,
         };
-        let tx = self.conn.transaction().map_err(sql_err)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql_err)?;
         tx.execute(
             "INSERT INTO runs (job_id, feature_id, profile, role, started_at, status, log_path)
              VALUES (?1, ?2, ?3, ?4, ?5, 'running', '')",
