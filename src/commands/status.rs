@@ -38,8 +38,8 @@ pub fn status_json(project: &Path) -> Result<Value, StatusError> {
     }
     let store = Store::open_path(&db)?;
     let conn = store.connection();
-    let mut deps_stmt = conn
-        .prepare("SELECT depends_on FROM feature_deps WHERE feature_id = ?1 ORDER BY depends_on")?;
+    // Every edge in one read, not one query per feature.
+    let mut deps = crate::runtime::store::backlog::dependency_graph(conn)?;
     let mut stmt = conn.prepare(
         "SELECT id, category, name, description, steps, priority, status, attempts, last_error FROM features ORDER BY id",
     )?;
@@ -60,9 +60,7 @@ pub fn status_json(project: &Path) -> Result<Value, StatusError> {
     })?;
     for row in rows {
         let mut f = row?;
-        f.dependencies = deps_stmt
-            .query_map([f.id], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
+        f.dependencies = deps.remove(&f.id).unwrap_or_default();
         features.push(f);
     }
     // Every job, by id, in the shape `job list --json` prints.
