@@ -13,6 +13,8 @@ mod commands;
 mod effect;
 pub mod failure;
 pub mod graph;
+mod graph_features;
+pub mod graph_live;
 pub mod lines;
 mod model;
 pub mod model_choice;
