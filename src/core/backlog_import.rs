@@ -22,15 +22,15 @@ pub fn parse_import(text: &str) -> Result<Vec<FeatureSpec>, BacklogErrors> {
     };
     let mut specs = Vec::with_capacity(items.len());
     let mut errors = Vec::new();
-    // Kept to look at every field of an item that fails as a whole.
-    let items_copy = items.clone();
+    // Each item is read by reference, so one that fails can still be looked at field by
+    // field, and dropped right after (no second copy of a big file).
     for (i, item) in items.into_iter().enumerate() {
         let name = item.get("name").and_then(Value::as_str).map(str::to_owned);
-        match serde_path_to_error::deserialize::<_, FeatureSpec>(item) {
+        match serde_path_to_error::deserialize::<_, FeatureSpec>(&item) {
             Ok(spec) => specs.push(spec),
             Err(e) => {
                 let subject = Subject::Item { index: i + 1, name };
-                let fields = field_errors(&items_copy[i]);
+                let fields = field_errors(&item);
                 if fields.is_empty() {
                     let path = e.path().to_string();
                     errors.push(BacklogError {

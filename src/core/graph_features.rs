@@ -104,9 +104,12 @@ mod tests {
 
     #[test]
     fn the_graph_follows_every_change_made_through_the_map() {
-        let mut m: FeatureMap = [(FeatureId(1), feature(1, &[])), (FeatureId(2), feature(2, &[1]))]
-            .into_iter()
-            .collect();
+        let mut m: FeatureMap = [
+            (FeatureId(1), feature(1, &[])),
+            (FeatureId(2), feature(2, &[1])),
+        ]
+        .into_iter()
+        .collect();
         let ready = |m: &mut FeatureMap| m.synced_graph().ready_in_order().collect::<Vec<_>>();
         assert_eq!(ready(&mut m), vec![FeatureId(1)]);
         m.get_mut(&FeatureId(1)).unwrap().status = FeatureStatus::Passing;

@@ -79,27 +79,52 @@ pub struct LiveGraph {
 impl LiveGraph {
     /// The graph of `nodes`, in O(n + m) (the scores wait for the first question).
     pub fn new<'a, N: Node + 'a>(nodes: impl IntoIterator<Item = (FeatureId, &'a N)>) -> Self {
-        let mut graph = LiveGraph::default();
-        for (id, node) in nodes {
-            graph.slots.insert(
-                id,
-                Slot {
+        let mut slots: Vec<(FeatureId, Slot)> = nodes
+            .into_iter()
+            .map(|(id, node)| {
+                let slot = Slot {
                     status: node.status(),
                     priority: node.priority(),
                     deps: node.dependencies().to_vec(),
                     waiting: 0,
-                },
-            );
-            for &dep in node.dependencies() {
-                graph.dependents.entry(dep).or_default().push(id);
+                };
+                (id, slot)
+            })
+            .collect();
+        let mut dependents: HashMap<FeatureId, Vec<FeatureId>> = HashMap::new();
+        for (id, slot) in &slots {
+            for &dep in &slot.deps {
+                dependents.entry(dep).or_default().push(*id);
             }
         }
-        let ids: Vec<FeatureId> = graph.slots.keys().copied().collect();
-        for id in ids {
-            graph.recount(id);
-            graph.place(id);
+        // Whether each id passes, looked up by binary search in the sorted slots.
+        slots.sort_unstable_by_key(|(id, _)| *id);
+        let passing = |slots: &[(FeatureId, Slot)], d: &FeatureId| {
+            slots
+                .binary_search_by_key(d, |(id, _)| *id)
+                .is_ok_and(|at| slots[at].1.status == FeatureStatus::Passing)
+        };
+        let waiting: Vec<u32> = slots
+            .iter()
+            .map(|(_, s)| s.deps.iter().filter(|d| !passing(&slots, d)).count() as u32)
+            .collect();
+        let (mut ready, mut retryable) = (Vec::new(), Vec::new());
+        for ((id, slot), waiting) in slots.iter_mut().zip(waiting) {
+            slot.waiting = waiting;
+            match slot.status {
+                FeatureStatus::Pending if waiting == 0 => ready.push(*id),
+                FeatureStatus::Failing if waiting == 0 => retryable.push(*id),
+                _ => {}
+            }
         }
-        graph
+        // Sorted input: the collections are built in bulk.
+        LiveGraph {
+            slots: slots.into_iter().collect(),
+            dependents,
+            ready: ready.into_iter().collect(),
+            retryable: retryable.into_iter().collect(),
+            ranked: OnceLock::new(),
+        }
     }
 
     /// Takes the feature `id` as it is now (added if new). Cheap when nothing the graph keeps
@@ -187,7 +212,7 @@ impl LiveGraph {
             let scores = Graph::new(&self.slots).scores();
             let unblocks: Vec<(FeatureId, u64)> =
                 scores.iter().map(|(id, s)| (*id, s.unblocks)).collect();
-            let order = self
+            let mut order: Vec<ReadyKey> = self
                 .ready
                 .iter()
                 .filter_map(|id| {
@@ -196,6 +221,9 @@ impl LiveGraph {
                     Some((Reverse(score.unblocks), score.priority, *id))
                 })
                 .collect();
+            // Sorted, the set is built in bulk.
+            order.sort_unstable();
+            let order = order.into_iter().collect();
             Ranked { unblocks, order }
         })
     }
@@ -283,7 +311,9 @@ impl LiveGraph {
         }
         let priority = self.slots.get(&id).map_or(0, |s| s.priority);
         if let Some(ranked) = self.ranked.get_mut() {
-            ranked.order.remove(&(Reverse(ranked.unblocks(id)), priority, id));
+            ranked
+                .order
+                .remove(&(Reverse(ranked.unblocks(id)), priority, id));
         }
     }
 
@@ -300,7 +330,9 @@ impl LiveGraph {
     }
 
     fn slot(&mut self, id: FeatureId) -> &mut Slot {
-        self.slots.get_mut(&id).expect("callers check the slot exists")
+        self.slots
+            .get_mut(&id)
+            .expect("callers check the slot exists")
     }
 
     fn stale(&mut self) {

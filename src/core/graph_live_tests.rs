@@ -35,7 +35,9 @@ fn item(status: FeatureStatus, priority: i64, deps: &[i64]) -> Item {
 }
 
 /// Everything the live graph answers, computed from scratch on `map`.
-fn from_scratch(map: &BTreeMap<FeatureId, Item>) -> (Vec<FeatureId>, Vec<FeatureId>, Vec<FeatureId>) {
+fn from_scratch(
+    map: &BTreeMap<FeatureId, Item>,
+) -> (Vec<FeatureId>, Vec<FeatureId>, Vec<FeatureId>) {
     let graph = Graph::new(map);
     let retryable = map
         .values()
@@ -83,7 +85,11 @@ fn a_chain_opens_one_feature_at_a_time() {
         let mut it = map[&FeatureId(id)].clone();
         it.status = status;
         set(&mut live, &mut map, id, it);
-        assert_eq!(live.ready_in_order().collect::<Vec<_>>(), ids(ready), "after {id} {status:?}");
+        assert_eq!(
+            live.ready_in_order().collect::<Vec<_>>(),
+            ids(ready),
+            "after {id} {status:?}"
+        );
         assert_eq!(live_answers(&live), from_scratch(&map));
     }
 }
@@ -127,7 +133,10 @@ fn a_priority_change_moves_a_ready_feature_in_place() {
     assert_eq!(live.ready_in_order().collect::<Vec<_>>(), ids(&[1, 2, 3]));
     set(&mut live, &mut map, 3, item(Pending, -1, &[]));
     assert_eq!(live.ready_in_order().collect::<Vec<_>>(), ids(&[3, 1, 2]));
-    assert_eq!(live.ready_key(FeatureId(3)), Some((Reverse(0), -1, FeatureId(3))));
+    assert_eq!(
+        live.ready_key(FeatureId(3)),
+        Some((Reverse(0), -1, FeatureId(3)))
+    );
     assert_eq!(live.ready_key(FeatureId(4)), None);
 }
 

@@ -4,9 +4,9 @@
 
 use super::effect::Effect;
 use super::graph;
+use super::graph_live::ReadyKey;
 use super::model::Model;
 use crate::api::{FeatureId, FeatureStatus, JobId, JobState, Role};
-use super::graph_live::ReadyKey;
 use std::collections::HashSet;
 
 /// Most coding jobs kept queued ahead of the free slots; the rest of the ready features wait
@@ -280,14 +280,15 @@ impl Model {
             .values()
             .filter(|j| j.role == role && j.state == JobState::Queued)
             .map(|j| {
-                let key = j.feature.filter(|_| ranked).and_then(|f| graph.ready_key(f));
+                let key = j
+                    .feature
+                    .filter(|_| ranked)
+                    .and_then(|f| graph.ready_key(f));
                 (j.priority, key, j.id)
             })
             .collect();
         // Jobs whose feature is not ready come after those whose feature is.
-        queued.sort_by(|a, b| {
-            (a.0, a.1.is_none(), a.1, a.2).cmp(&(b.0, b.1.is_none(), b.1, b.2))
-        });
+        queued.sort_by(|a, b| (a.0, a.1.is_none(), a.1, a.2).cmp(&(b.0, b.1.is_none(), b.1, b.2)));
         queued.into_iter().map(|(_, _, j)| j).collect()
     }
 
