@@ -267,9 +267,12 @@ pub fn update_feature(conn: &Connection, spec: &FeatureSpec, now_ms: i64) -> rus
 
 /// Replaces the dependencies of `id`.
 pub fn set_dependencies(conn: &Connection, id: i64, deps: &[i64]) -> rusqlite::Result<()> {
-    conn.execute("DELETE FROM feature_deps WHERE feature_id = ?1", [id])?;
-    let mut insert = conn
-        .prepare("INSERT OR IGNORE INTO feature_deps (feature_id, depends_on) VALUES (?1, ?2)")?;
+    // Cached statements: an import calls this once per feature.
+    conn.prepare_cached("DELETE FROM feature_deps WHERE feature_id = ?1")?
+        .execute([id])?;
+    let mut insert = conn.prepare_cached(
+        "INSERT OR IGNORE INTO feature_deps (feature_id, depends_on) VALUES (?1, ?2)",
+    )?;
     for dep in deps {
         insert.execute(params![id, dep])?;
     }
