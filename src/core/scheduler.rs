@@ -288,7 +288,7 @@ impl Model {
             })
             .collect();
         // Jobs whose feature is not ready come after those whose feature is.
-        queued.sort_by(|a, b| (a.0, a.1.is_none(), a.1, a.2).cmp(&(b.0, b.1.is_none(), b.1, b.2)));
+        queued.sort_by_key(|&(priority, key, job)| (priority, key.is_none(), key, job));
         queued.into_iter().map(|(_, _, j)| j).collect()
     }
 
