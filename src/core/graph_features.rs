@@ -125,4 +125,133 @@ mod tests {
         assert_eq!(m.len(), 2);
         assert_eq!(m[&FeatureId(1)].status, FeatureStatus::Passing);
     }
+
+    mod model {
+        //! Whatever the model does to its features, its graph answers what a graph built
+        //! from scratch on them answers.
+        use super::feature;
+        use crate::api::{Command, FeatureId, FeatureStatus, JobState, Role, RunId};
+        use crate::core::graph;
+        use crate::core::scheduler::ProfileSlot;
+        use crate::core::{Effect, Input, Model, NewRun};
+        use proptest::prelude::*;
+
+        #[derive(Debug, Clone)]
+        enum Step {
+            Mark(i64, bool),
+            Priority(i64, i64),
+            Requeue(i64),
+            Start(i64),
+            /// The runtime answers the oldest spawn it was asked for.
+            Spawned,
+            /// The oldest live run ends with this exit code.
+            Exited(i32),
+            /// The backlog is read back from the store with one feature gone.
+            Reload {
+                without: i64,
+            },
+        }
+
+        fn step() -> impl Strategy<Value = Step> {
+            prop_oneof![
+                2 => (1i64..=8, any::<bool>()).prop_map(|(f, p)| Step::Mark(f, p)),
+                1 => (1i64..=8, -2i64..3).prop_map(|(f, p)| Step::Priority(f, p)),
+                1 => (1i64..=8).prop_map(Step::Requeue),
+                1 => (1i64..=8).prop_map(Step::Start),
+                3 => Just(Step::Spawned),
+                3 => (0i32..2).prop_map(Step::Exited),
+                1 => (1i64..=8).prop_map(|without| Step::Reload { without }),
+            ]
+        }
+
+        fn check(m: &Model) -> Result<(), TestCaseError> {
+            let live: Vec<FeatureId> = m.features.graph().ready_in_order().collect();
+            prop_assert_eq!(live, graph::ready_in_order(&*m.features));
+            let retryable: Vec<FeatureId> = m
+                .features
+                .values()
+                .filter(|f| f.status == FeatureStatus::Failing)
+                .filter(|f| graph::blocked_by(&*m.features, f.id).is_empty())
+                .map(|f| f.id)
+                .collect();
+            prop_assert_eq!(
+                m.features.graph().retryable().collect::<Vec<_>>(),
+                retryable
+            );
+            Ok(())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(120))]
+
+            #[test]
+            fn the_models_graph_follows_every_input(
+                deps in prop::collection::vec(prop::collection::vec(1i64..=8, 0..3), 8),
+                steps in prop::collection::vec(step(), 1..40),
+            ) {
+                let features = deps
+                    .iter()
+                    .enumerate()
+                    .map(|(i, d)| feature(i as i64 + 1, d))
+                    .collect();
+                let (mut m, _) = Model::new(features, 2);
+                m.profiles.insert(Role::Coding, ProfileSlot { name: "coding".into(), max_parallel: None });
+                let mut spawns: Vec<(crate::api::JobId, Option<FeatureId>)> = Vec::new();
+                let mut next_run = 1;
+                let mut effects = m.handle(Input::Kick);
+                for step in steps {
+                    spawns.extend(effects.iter().filter_map(|e| match e {
+                        Effect::Spawn { job, feature, role: Role::Coding, .. } => Some((*job, *feature)),
+                        _ => None,
+                    }));
+                    let input = match step {
+                        Step::Mark(f, passing) => Input::Command(Command::MarkFeature { feature: FeatureId(f), passing }),
+                        Step::Priority(f, priority) => Input::Command(Command::SetPriority { feature: FeatureId(f), priority }),
+                        Step::Requeue(f) => Input::Command(Command::RequeueFeature { feature: FeatureId(f) }),
+                        Step::Start(f) => Input::Command(Command::StartFeature { feature: FeatureId(f) }),
+                        Step::Spawned if spawns.is_empty() => Input::Kick,
+                        Step::Spawned => {
+                            let (job, feature) = spawns.remove(0);
+                            next_run += 1;
+                            Input::Spawned(NewRun {
+                                id: RunId(next_run),
+                                job,
+                                feature,
+                                profile: "coding".into(),
+                                role: Role::Coding,
+                                pid: 1000,
+                                started_at_ms: 0,
+                                grace_ms: 5000,
+                                timeout_ms: None,
+                                silence_ms: None,
+                            })
+                        }
+                        Step::Exited(code) => {
+                            let live = m.runs.values().find(|r| r.state.is_live()).map(|r| r.id);
+                            match live {
+                                Some(run) => Input::Exited {
+                                    run,
+                                    code: Some(code),
+                                    signal: None,
+                                    group_alive: false,
+                                    at_ms: 0,
+                                    verdict: None,
+                                    failure: None,
+                                    usage: None,
+                                    random: 0,
+                                },
+                                None => Input::Kick,
+                            }
+                        }
+                        Step::Reload { without } => Input::Backlog(
+                            m.features.values().filter(|f| f.id.0 != without).cloned().collect(),
+                        ),
+                    };
+                    effects = m.handle(input);
+                    check(&m)?;
+                }
+                prop_assert!(m.jobs.values().all(|j| j.state != JobState::Running || j.feature.is_some()));
+            }
+        }
+    }
 }
