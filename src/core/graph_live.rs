@@ -5,16 +5,17 @@
 //!
 //! - a feature starting, failing, coming back to pending, or its priority changing: O(d log n);
 //!   the ready set and the ready order are updated in place;
-//! - a feature passing or no longer passing, a dependency edited, a feature added or removed:
-//!   O(d log n) for the ready set, and the scores go stale. They depend on everything
+//! - a feature that waited on nothing passing (the end of a successful run): O(n + m) once,
+//!   with no sketch made again (see [`ScoredGraph::passed`]), and the order rebuilt;
+//! - a feature no longer passing, a dependency edited, a feature added or removed (a person's
+//!   edit): O(d log n) for the ready set, and the scores go stale. They depend on everything
 //!   downstream (see [`super::graph`]), so the next question about the order recomputes them
-//!   once, in O(K·(n + m)), however many such changes came before it. Those changes come
-//!   with the end of a run or a person's edit, not with every step.
+//!   once, in O(K·(n + m)), however many such changes came before it.
 //!
 //! The answers are those of [`Graph`] built from scratch on the same features (the property
 //! test in `graph_live_tests.rs` holds it to that).
 
-use super::graph::{Graph, Node};
+use super::graph::{Graph, Node, ScoredGraph};
 use crate::api::{FeatureId, FeatureStatus};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -45,19 +46,17 @@ impl Node for Slot {
     }
 }
 
-/// The scores and the order they give; stale after a change of what passes or of the edges.
+/// The scores and the order they give; stale after a change of the edges, or of what passes
+/// other than a feature that waited on nothing passing (see [`ScoredGraph::passed`]).
 #[derive(Debug, Clone)]
 struct Ranked {
-    /// Downstream work of every feature, by id.
-    unblocks: Vec<(FeatureId, u64)>,
+    scored: ScoredGraph,
     order: BTreeSet<ReadyKey>,
 }
 
 impl Ranked {
     fn unblocks(&self, id: FeatureId) -> u64 {
-        self.unblocks
-            .binary_search_by_key(&id, |(f, _)| *f)
-            .map_or(0, |at| self.unblocks[at].1)
+        self.scored.score(id).map_or(0, |s| s.unblocks)
     }
 }
 
@@ -150,7 +149,16 @@ impl LiveGraph {
             self.slot(id).status = status;
             let passing = FeatureStatus::Passing;
             if (old_status == passing) != (status == passing) {
+                // The scores survive a feature that waited on nothing passing: rescored
+                // without sketches. Anything else makes them stale.
+                let kept = self.ranked.take().filter(|_| status == passing);
                 self.passing_changed(id, status == passing);
+                if let Some(mut ranked) = kept
+                    && ranked.scored.passed(id)
+                {
+                    ranked.order = self.order_by(&ranked.scored);
+                    self.ranked = OnceLock::from(ranked);
+                }
             }
         }
         if old_priority != priority {
@@ -209,23 +217,25 @@ impl LiveGraph {
 
     fn ranked(&self) -> &Ranked {
         self.ranked.get_or_init(|| {
-            let scores = Graph::new(&self.slots).scores();
-            let unblocks: Vec<(FeatureId, u64)> =
-                scores.iter().map(|(id, s)| (*id, s.unblocks)).collect();
-            let mut order: Vec<ReadyKey> = self
-                .ready
-                .iter()
-                .filter_map(|id| {
-                    let at = scores.binary_search_by_key(id, |(f, _)| *f).ok()?;
-                    let score = scores[at].1;
-                    Some((Reverse(score.unblocks), score.priority, *id))
-                })
-                .collect();
-            // Sorted, the set is built in bulk.
-            order.sort_unstable();
-            let order = order.into_iter().collect();
-            Ranked { unblocks, order }
+            let scored = ScoredGraph::new(Graph::new(&self.slots));
+            let order = self.order_by(&scored);
+            Ranked { scored, order }
         })
+    }
+
+    /// The ready features keyed by `scored`.
+    fn order_by(&self, scored: &ScoredGraph) -> BTreeSet<ReadyKey> {
+        let mut order: Vec<ReadyKey> = self
+            .ready
+            .iter()
+            .filter_map(|id| {
+                let unblocks = scored.score(*id)?.unblocks;
+                Some((Reverse(unblocks), self.slots.get(id)?.priority, *id))
+            })
+            .collect();
+        // Sorted, the set is built in bulk.
+        order.sort_unstable();
+        order.into_iter().collect()
     }
 
     fn add(&mut self, id: FeatureId, status: FeatureStatus, priority: i64, deps: &[FeatureId]) {

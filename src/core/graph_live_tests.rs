@@ -232,3 +232,33 @@ proptest! {
         prop_assert_eq!(live_answers(&live), from_scratch(&map));
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Passing features that wait on nothing, one after another, rescored without sketches,
+    /// gives every score (not only the ready ones') that scoring from scratch gives.
+    #[test]
+    fn rescoring_a_pass_matches_scoring_from_scratch(
+        start in prop::collection::vec((status(), 0i64..3, prop::collection::vec(1i64..=40, 0..4)), 40),
+        passes in prop::collection::vec(1i64..=40, 1..10),
+    ) {
+        let mut map: BTreeMap<FeatureId, Item> = start
+            .into_iter()
+            .enumerate()
+            .map(|(i, (s, p, deps))| (FeatureId(i as i64 + 1), item(s, p, &deps)))
+            .collect();
+        let mut scored = ScoredGraph::new(Graph::new(&map));
+        for id in passes {
+            let id = FeatureId(id);
+            let waits = !super::super::graph::blocked_by(&map, id).is_empty();
+            let open = map[&id].status != Passing;
+            prop_assert_eq!(scored.passed(id), open && !waits);
+            if open && !waits {
+                map.get_mut(&id).unwrap().status = Passing;
+                let fresh = Graph::new(&map).scores();
+                prop_assert_eq!(scored.scores(), fresh.as_slice());
+            }
+        }
+    }
+}
