@@ -164,24 +164,48 @@ fn live_start_then_order(bencher: divan::Bencher, n: usize) {
     });
 }
 
-/// A feature passes (or stops passing) and the scheduler reads the first 100 of the ready
-/// order: the scores are recomputed once, as from scratch.
-#[divan::bench(args = SIZES, sample_count = 10)]
-fn live_pass_then_order(bencher: divan::Bencher, n: usize) {
+/// A graph with its order looked at once (the scores fresh), and a ready feature of it.
+fn ranked_graph(n: usize) -> (LiveGraph, FeatureId, Item) {
     let nodes = backlog(n);
     let (id, item) = a_ready_feature(&nodes);
-    let mut graph = LiveGraph::new(nodes.iter().map(|(id, f)| (*id, f)));
-    let mut passed = false;
-    bencher.bench_local(|| {
-        passed = !passed;
-        let status = if passed {
-            FeatureStatus::Passing
-        } else {
-            FeatureStatus::Pending
-        };
-        graph.set(id, status, item.priority, &item.deps);
-        graph.ready_in_order().take(100).count()
-    });
+    let item = Item {
+        status: item.status,
+        deps: item.deps.clone(),
+        priority: item.priority,
+    };
+    let graph = LiveGraph::new(nodes.iter().map(|(id, f)| (*id, f)));
+    let _ = graph.ready_in_order().count();
+    (graph, id, item)
+}
+
+/// A ready feature passes and the scheduler reads the first 100 of the ready order: the
+/// scores are redone without the sketches (the end of every successful run).
+#[divan::bench(args = SIZES, sample_count = 10)]
+fn live_pass_then_order(bencher: divan::Bencher, n: usize) {
+    let (graph, id, item) = ranked_graph(n);
+    bencher
+        .with_inputs(|| graph.clone())
+        .bench_local_values(|mut graph| {
+            graph.set(id, FeatureStatus::Passing, item.priority, &item.deps);
+            let first = graph.ready_in_order().take(100).count();
+            (graph, first)
+        });
+}
+
+/// A passing feature goes back to pending (a person's requeue) and the scheduler reads the
+/// first 100 of the ready order: every score is made again, as from scratch.
+#[divan::bench(args = SIZES, sample_count = 10)]
+fn live_unpass_then_order(bencher: divan::Bencher, n: usize) {
+    let (mut graph, id, item) = ranked_graph(n);
+    graph.set(id, FeatureStatus::Passing, item.priority, &item.deps);
+    let _ = graph.ready_in_order().count();
+    bencher
+        .with_inputs(|| graph.clone())
+        .bench_local_values(|mut graph| {
+            graph.set(id, FeatureStatus::Pending, item.priority, &item.deps);
+            let first = graph.ready_in_order().take(100).count();
+            (graph, first)
+        });
 }
 
 /// A model on the bench backlog with a coding profile, 8 live runs and its queue filled.
