@@ -3,19 +3,20 @@
 
 use super::backlog::{Result, emit, emit_json, no_feature, open_store, printable, table};
 use crate::api::{FeatureStatus, Usage};
-use crate::runtime::store::backlog::{ReportRecord, reports_for};
+use crate::runtime::store::backlog::{
+    ReportRecord, dependents, feature_record, neighbours, reports_for,
+};
 use crate::runtime::store::{FeatureRecord, parse_feature_status};
 use crate::ui::render::format_spent;
+use serde::Serialize;
 use serde_json::{Value, json};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// A feature's status as shown (a stored `pending` is `ready` or `blocked`) and the
-/// dependencies that are not passing yet.
-fn effective(f: &FeatureRecord, by_id: &HashMap<i64, &FeatureRecord>) -> (FeatureStatus, Vec<i64>) {
-    shown_status(&f.status, &f.dependencies, |d| {
-        by_id.get(&d).is_some_and(|dep| dep.status == "passing")
-    })
+/// dependencies that are not passing yet (`passing` says which ids pass; a missing one does not).
+fn effective(f: &FeatureRecord, passing: impl Fn(i64) -> bool) -> (FeatureStatus, Vec<i64>) {
+    shown_status(&f.status, &f.dependencies, passing)
 }
 
 /// The one place a stored status becomes the word every command prints: `pending` is shown
@@ -31,12 +32,16 @@ pub(super) fn shown_status(
         .copied()
         .filter(|&d| !passing(d))
         .collect();
-    let status = match parse_feature_status(stored) {
-        FeatureStatus::Pending if blocked_by.is_empty() => FeatureStatus::Ready,
-        FeatureStatus::Pending => FeatureStatus::Blocked,
+    (status_word(stored, !blocked_by.is_empty()), blocked_by)
+}
+
+/// A stored status as shown: `pending` is `ready`, or `blocked` when it `waits`.
+fn status_word(stored: &str, waits: bool) -> FeatureStatus {
+    match parse_feature_status(stored) {
+        FeatureStatus::Pending if waits => FeatureStatus::Blocked,
+        FeatureStatus::Pending => FeatureStatus::Ready,
         other => other,
-    };
-    (status, blocked_by)
+    }
 }
 
 /// How feature `id` shows now, for a command's confirmation (`ready`, or `blocked by 3, 4`).
@@ -45,7 +50,9 @@ pub(super) fn describe_status(records: &[FeatureRecord], id: i64) -> String {
     let Some(f) = by_id.get(&id) else {
         return "gone".into();
     };
-    match effective(f, &by_id) {
+    match effective(f, |d| {
+        by_id.get(&d).is_some_and(|dep| dep.status == "passing")
+    }) {
         (FeatureStatus::Blocked, by) => format!("blocked by {}", ids(&by).replace(',', ", ")),
         (status, _) => status.as_str().replace('_', " "),
     }
@@ -59,20 +66,71 @@ fn matches(status: FeatureStatus, filter: &str) -> bool {
 /// Every stored field, with `status` as shown, `blocked_by` and `dependents` added.
 fn to_json(
     f: &FeatureRecord,
-    all: &[FeatureRecord],
-    by_id: &HashMap<i64, &FeatureRecord>,
+    status: FeatureStatus,
+    blocked_by: &[i64],
+    dependents: &[i64],
 ) -> Value {
-    let (status, blocked_by) = effective(f, by_id);
-    let dependents: Vec<i64> = all
-        .iter()
-        .filter(|o| o.dependencies.contains(&f.id))
-        .map(|o| o.id)
-        .collect();
     let mut v = serde_json::to_value(f).unwrap_or(Value::Null);
     v["status"] = json!(status.as_str());
     v["blocked_by"] = json!(blocked_by);
     v["dependents"] = json!(dependents);
     v
+}
+
+/// What [`to_json`] makes of a feature, serialized straight from the record: the same keys in
+/// the same (sorted) order, without a `Value` tree per feature on a big backlog.
+#[derive(Serialize)]
+struct ListRow<'a> {
+    attempts: i64,
+    blocked_by: &'a [i64],
+    category: &'a str,
+    created_at: i64,
+    dependencies: &'a [i64],
+    dependents: &'a [i64],
+    description: &'a str,
+    effort: &'a Option<String>,
+    id: i64,
+    last_error: &'a Option<String>,
+    last_tested_at: Option<i64>,
+    model: &'a Option<String>,
+    name: &'a str,
+    passed_at: Option<i64>,
+    priority: i64,
+    profile: &'a Option<String>,
+    status: &'static str,
+    steps: &'a [String],
+    updated_at: i64,
+}
+
+impl<'a> ListRow<'a> {
+    fn new(
+        f: &'a FeatureRecord,
+        status: FeatureStatus,
+        blocked_by: &'a [i64],
+        dependents: &'a [i64],
+    ) -> Self {
+        ListRow {
+            attempts: f.attempts,
+            blocked_by,
+            category: &f.category,
+            created_at: f.created_at,
+            dependencies: &f.dependencies,
+            dependents,
+            description: &f.description,
+            effort: &f.effort,
+            id: f.id,
+            last_error: &f.last_error,
+            last_tested_at: f.last_tested_at,
+            model: &f.model,
+            name: &f.name,
+            passed_at: f.passed_at,
+            priority: f.priority,
+            profile: &f.profile,
+            status: status.as_str(),
+            steps: &f.steps,
+            updated_at: f.updated_at,
+        }
+    }
 }
 
 fn ids(ids: &[i64]) -> String {
@@ -82,19 +140,36 @@ fn ids(ids: &[i64]) -> String {
     ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
 }
 
-/// `feature list [--status S] [--json]`.
+/// `feature list [--status S] [--json]`. Linear in features plus dependencies.
 pub fn list(project: &Path, filter: Option<&str>, as_json: bool) -> Result<()> {
     let all = open_store(project)?.feature_records()?;
-    let by_id: HashMap<i64, &FeatureRecord> = all.iter().map(|f| (f.id, f)).collect();
-    let shown: Vec<(&FeatureRecord, FeatureStatus)> = all
+    let passing: HashSet<i64> = all
         .iter()
-        .map(|f| (f, effective(f, &by_id).0))
-        .filter(|(_, s)| filter.is_none_or(|w| matches(*s, w)))
+        .filter(|f| f.status == "passing")
+        .map(|f| f.id)
+        .collect();
+    let shown: Vec<(&FeatureRecord, FeatureStatus, Vec<i64>)> = all
+        .iter()
+        .map(|f| {
+            let (status, blocked_by) = effective(f, |d| passing.contains(&d));
+            (f, status, blocked_by)
+        })
+        .filter(|(_, s, _)| filter.is_none_or(|w| matches(*s, w)))
         .collect();
     if as_json {
-        let rows: Vec<Value> = shown
+        // Dependents of every feature at once: one pass over the edges, ascending by id.
+        let mut dependents: HashMap<i64, Vec<i64>> = HashMap::new();
+        for f in &all {
+            for &d in &f.dependencies {
+                dependents.entry(d).or_default().push(f.id);
+            }
+        }
+        let rows: Vec<ListRow> = shown
             .iter()
-            .map(|(f, _)| to_json(f, &all, &by_id))
+            .map(|(f, status, blocked_by)| {
+                let users = dependents.get(&f.id).map_or(&[][..], Vec::as_slice);
+                ListRow::new(f, *status, blocked_by, users)
+            })
             .collect();
         return emit_json(&rows);
     }
@@ -107,7 +182,7 @@ pub fn list(project: &Path, filter: Option<&str>, as_json: bool) -> Result<()> {
     }
     let header = ["ID", "STATUS", "CATEGORY", "NAME", "DEPS", "ATTEMPTS"].map(String::from);
     let rows: Vec<Vec<String>> = std::iter::once(header.to_vec())
-        .chain(shown.iter().map(|(f, s)| {
+        .chain(shown.iter().map(|(f, s, _)| {
             vec![
                 f.id.to_string(),
                 s.as_str().to_string(),
@@ -127,13 +202,18 @@ fn time(ms: i64) -> String {
         .unwrap_or_else(|_| ms.to_string())
 }
 
-/// `feature show ID [--json]`.
+/// `feature show ID [--json]`: reads only the feature and the ones it names, so it takes
+/// the same time on any backlog.
 pub fn show(project: &Path, id: i64, as_json: bool) -> Result<()> {
     let store = open_store(project)?;
-    let all = store.feature_records()?;
-    let by_id: HashMap<i64, &FeatureRecord> = all.iter().map(|f| (f.id, f)).collect();
-    let f = *by_id.get(&id).ok_or_else(|| no_feature(id))?;
-    let reports = reports_for(store.connection(), id)?;
+    let conn = store.connection();
+    let f = feature_record(conn, id)?.ok_or_else(|| no_feature(id))?;
+    let dependents = dependents(conn, id)?;
+    let named_ids: Vec<i64> = f.dependencies.iter().chain(&dependents).copied().collect();
+    let near = neighbours(conn, &named_ids)?;
+    let (status, blocked_by) =
+        effective(&f, |d| near.get(&d).is_some_and(|n| n.status == "passing"));
+    let reports = reports_for(conn, id)?;
     // What the feature's runs spent (tokens and cost), all zero when none said.
     let usage: Usage = store
         .usage_by(Some("feature_id"))?
@@ -141,33 +221,27 @@ pub fn show(project: &Path, id: i64, as_json: bool) -> Result<()> {
         .find_map(|(f, u)| (f == id).then_some(u))
         .unwrap_or_default();
     if as_json {
-        let mut v = to_json(f, &all, &by_id);
+        let mut v = to_json(&f, status, &blocked_by, &dependents);
         v["reports"] = json!(reports);
         v["usage"] = json!(usage);
         return emit_json(&v);
     }
-    let (status, blocked_by) = effective(f, &by_id);
     let named = |ids: &[i64]| -> String {
         if ids.is_empty() {
             return "-".into();
         }
         ids.iter()
-            .map(|d| match by_id.get(d) {
-                Some(dep) => format!(
+            .map(|d| match near.get(d) {
+                Some(n) => format!(
                     "{d} ({:?}, {})",
-                    dep.name,
-                    effective(dep, &by_id).0.as_str()
+                    n.name,
+                    status_word(&n.status, n.waits).as_str()
                 ),
                 None => format!("{d} (missing)"),
             })
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let dependents: Vec<i64> = all
-        .iter()
-        .filter(|o| o.dependencies.contains(&id))
-        .map(|o| o.id)
-        .collect();
     let mut out: Vec<String> = Vec::new();
     out.push(format!("feature {id}: {}", printable(&f.name, false)));
     let waiting = if status == FeatureStatus::Blocked {
@@ -235,5 +309,44 @@ fn print_reports(out: &mut Vec<String>, reports: &[ReportRecord]) {
             .map(|x| format!(": {}", printable(x, false)))
             .unwrap_or_default();
         out.push(format!("  {}  {run}{word}{reason}", time(r.at)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_list_row_is_what_show_prints_without_reports() {
+        let f = FeatureRecord {
+            id: 7,
+            name: "Cart \"totals\"".into(),
+            category: "Cart".into(),
+            description: "Sum".into(),
+            steps: vec!["one".into(), "two".into()],
+            priority: 2,
+            dependencies: vec![3, 4],
+            status: "pending".into(),
+            attempts: 1,
+            last_error: Some("exit 1".into()),
+            model: Some("opus".into()),
+            effort: None,
+            profile: Some("careful".into()),
+            created_at: 10,
+            updated_at: 20,
+            passed_at: None,
+            last_tested_at: Some(30),
+        };
+        let (status, blocked_by) = effective(&f, |d| d == 3);
+        assert_eq!(
+            (status, blocked_by.clone()),
+            (FeatureStatus::Blocked, vec![4])
+        );
+        let row = ListRow::new(&f, status, &blocked_by, &[9, 12]);
+        let as_value = serde_json::to_value(&row).unwrap();
+        assert_eq!(as_value, to_json(&f, status, &blocked_by, &[9, 12]));
+        // Sorted keys, as a `Value` prints them.
+        let text = serde_json::to_string(&row).unwrap();
+        assert_eq!(text, serde_json::to_string(&as_value).unwrap());
     }
 }

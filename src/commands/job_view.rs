@@ -15,11 +15,11 @@ const RECENT_ENDED: usize = 20;
 /// `jobs` as views, each with its feature's name from the store: what `job list --json` and
 /// `status --json` print.
 pub fn views(store: &Store, jobs: &[Job]) -> std::result::Result<Vec<JobView>, StoreError> {
-    let names: HashMap<i64, String> = store
-        .feature_records()?
-        .into_iter()
-        .map(|f| (f.id, f.name))
-        .collect();
+    // Only the names the jobs show: one lookup per feature, whatever the size of the backlog.
+    let wanted = jobs.iter().filter_map(|j| j.feature).map(|f| f.0);
+    let names: HashMap<i64, String> =
+        crate::runtime::store::backlog::feature_names(store.connection(), wanted)
+            .map_err(|e| store.err(e))?;
     Ok(jobs
         .iter()
         .map(|j| j.view(j.feature.and_then(|f| names.get(&f.0).cloned())))

@@ -43,8 +43,8 @@ pub fn status_json(project: &Path) -> Result<Value, StatusError> {
     }
     let store = Store::open_path(&db)?;
     let conn = store.connection();
-    let mut deps_stmt = conn
-        .prepare("SELECT depends_on FROM feature_deps WHERE feature_id = ?1 ORDER BY depends_on")?;
+    // Every edge in one read, not one query per feature.
+    let mut deps = crate::runtime::store::backlog::dependency_graph(conn)?;
     let mut stmt = conn.prepare(
         "SELECT id, category, name, description, steps, priority, status, attempts, last_error FROM features ORDER BY id",
     )?;
@@ -66,9 +66,7 @@ pub fn status_json(project: &Path) -> Result<Value, StatusError> {
     })?;
     for row in rows {
         let mut f = row?;
-        f.dependencies = deps_stmt
-            .query_map([f.id], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
+        f.dependencies = deps.remove(&f.id).unwrap_or_default();
         features.push(f);
     }
     // Shown as `feature list` and `feature show` show it: `ready` or `blocked`, never `pending`.

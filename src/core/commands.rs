@@ -1,7 +1,6 @@
 //! What each [`Command`] a person (or another corral process) sends does to the model.
 
 use super::effect::Effect;
-use super::graph;
 use super::model::{Model, save_feature};
 use super::run::RunEvent;
 use crate::api::{Command, FeatureStatus, RunId, RunState};
@@ -14,8 +13,8 @@ impl Model {
     pub(crate) fn command(&mut self, cmd: Command) -> Vec<Effect> {
         match cmd {
             Command::StartFeature { feature } => self.start_by_hand(feature),
-            Command::StartNext => match graph::ready_in_order(&self.features).first() {
-                Some(&id) => self.start_by_hand(id),
+            Command::StartNext => match self.next_ready() {
+                Some(id) => self.start_by_hand(id),
                 None => self.notice("no feature is ready to start".into()),
             },
             Command::Pause { run } => self.run_event(run, RunEvent::Pause),

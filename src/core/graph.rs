@@ -229,6 +229,56 @@ impl Graph {
     }
 }
 
+/// A [`Graph`] with its scores and what they were made from, so that a feature that waited on
+/// nothing (every dependency present and passing) can pass without the sketches being made
+/// again: O(n + m) instead of O(K·(n + m)), the same scores as from scratch.
+#[derive(Debug, Clone)]
+pub struct ScoredGraph {
+    graph: Graph,
+    downstream: score::Downstream,
+    scores: Vec<(FeatureId, Score)>,
+}
+
+impl ScoredGraph {
+    /// Scores `graph` in O(K·(n + m)).
+    pub fn new(graph: Graph) -> ScoredGraph {
+        let downstream = graph.downstream();
+        let scores = graph.scores_from(&downstream);
+        ScoredGraph {
+            graph,
+            downstream,
+            scores,
+        }
+    }
+
+    /// The score of every feature, by id.
+    pub fn scores(&self) -> &[(FeatureId, Score)] {
+        &self.scores
+    }
+
+    /// The score of `id`, if it is in the graph.
+    pub fn score(&self, id: FeatureId) -> Option<Score> {
+        let at = self.scores.binary_search_by_key(&id, |(f, _)| *f).ok()?;
+        Some(self.scores[at].1)
+    }
+
+    /// `id` passes now. Done in O(n + m) and true when it was open and waited on nothing;
+    /// otherwise false and nothing changed (build the graph again).
+    pub fn passed(&mut self, id: FeatureId) -> bool {
+        let g = &self.graph;
+        let Ok(i) = g.ids.binary_search(&id) else {
+            return false;
+        };
+        let waited = g.missing[i] || g.deps.of(i).iter().any(|&d| g.open(d));
+        if !g.open(i) || waited {
+            return false;
+        }
+        self.graph.status[i] = FeatureStatus::Passing;
+        self.scores = self.graph.scores_from(&self.downstream);
+        true
+    }
+}
+
 /// Rows of node indices (or of anything per node): row `i` is `to[at[i]..at[i + 1]]`.
 #[derive(Debug, Clone)]
 struct Csr<T = usize> {

@@ -6,22 +6,98 @@ use crate::api::FeatureId;
 /// How many smallest ranks a sketch keeps. Sets smaller than this are counted exactly.
 pub(super) const K: usize = 32;
 
+/// The costly part of the scores, from the sketches: per component of open features its
+/// estimate (and whether it is exact), per feature its downstream path count. A feature with
+/// no open dependency is in no open feature's downstream set, so when it passes none of this
+/// changes for the others: [`Graph::scores_from`] scores again without sketches.
+#[derive(Debug, Clone)]
+pub(super) struct Downstream {
+    sccs: Sccs,
+    estimates: Vec<(u64, bool)>,
+    paths: Vec<u64>,
+}
+
 impl Graph {
     /// The score of every feature, by id (so in node order). O(K·(n + m)).
     pub(super) fn score_all(&self) -> Vec<(FeatureId, Score)> {
+        self.scores_from(&self.downstream())
+    }
+
+    /// Components, sketch estimates and path counts. O(K·(n + m)).
+    pub(super) fn downstream(&self) -> Downstream {
+        let n = self.ids.len();
+        let sccs = self.open_sccs();
+        let (comp, members, cyclic) = (&sccs.comp, &sccs.members, &sccs.cyclic);
+        let mut estimates = Vec::with_capacity(cyclic.len());
+        let mut paths = vec![0u64; n]; // downstream path counts, the upper bound
+        // The sketch of each component; reserved whole so it never moves (untouched pages cost
+        // nothing).
+        let mut sketches = Csr {
+            at: Vec::with_capacity(cyclic.len() + 1),
+            to: Vec::with_capacity(cyclic.len().saturating_mul(K)),
+        };
+        sketches.at.push(0);
+        for (c, &cyclic) in cyclic.iter().enumerate() {
+            let mut sketch = Sketch::new();
+            let mut downstream_paths = 0u64;
+            for &u in members.of(c) {
+                if cyclic {
+                    sketch.merge(&[rank(self.ids[u])]);
+                }
+                for &d in self.dependents.of(u) {
+                    if self.open(d) && comp[d] != c {
+                        sketch.merge(sketches.of(comp[d]));
+                        let via = paths[d].saturating_add(1);
+                        downstream_paths = downstream_paths.saturating_add(via);
+                    }
+                }
+            }
+            estimates.push(sketch.estimate());
+            for &u in members.of(c) {
+                if cyclic {
+                    // The sketch holds the whole cycle, this feature included.
+                    paths[u] = u64::MAX;
+                } else {
+                    paths[u] = downstream_paths;
+                    sketch.merge(&[rank(self.ids[u])]);
+                }
+            }
+            // Only a component with an open dependency outside it is ever read back.
+            let outside = |&u: &usize| {
+                self.deps
+                    .of(u)
+                    .iter()
+                    .any(|&d| self.open(d) && comp[d] != c)
+            };
+            if members.of(c).iter().any(outside) {
+                sketches.to.extend_from_slice(sketch.ranks());
+            }
+            sketches.at.push(sketches.to.len());
+        }
+        Downstream {
+            sccs,
+            estimates,
+            paths,
+        }
+    }
+
+    /// Depths, the spanning forest and the scores, from `d`: O(n + m). Features that pass
+    /// (also those that passed since `d` was made) keep the empty score.
+    pub(super) fn scores_from(&self, d: &Downstream) -> Vec<(FeatureId, Score)> {
         let n = self.ids.len();
         let Sccs {
             comp,
             members,
             cyclic,
-        } = self.open_sccs();
+        } = &d.sccs;
+        let open_members = |c: usize| members.of(c).iter().copied().filter(|&u| self.open(u));
 
         // Depth, and the dependency each feature is charged to in the spanning forest: its
         // deepest open one outside its component (the one likely to finish last; the first
         // listed on a tie). Dependencies first: the reverse of the order components came in.
         let (mut depth, mut parent) = (vec![0u32; n], vec![NONE; n]);
         for c in (0..cyclic.len()).rev() {
-            for &u in members.of(c) {
+            for u in open_members(c) {
                 let mut deepest: Option<u32> = None;
                 for &d in self.deps.of(u) {
                     let outside = self.open(d) && comp[d] != c;
@@ -50,52 +126,22 @@ impl Graph {
             })
             .collect();
         let mut forest = vec![0u64; n]; // spanning-forest subtree sizes, the lower bound
-        let mut paths = vec![0u64; n]; // downstream path counts, the upper bound
-        // The sketch of each component; reserved whole so it never moves (untouched pages cost
-        // nothing).
-        let mut sketches = Csr {
-            at: Vec::with_capacity(cyclic.len() + 1),
-            to: Vec::with_capacity(cyclic.len().saturating_mul(K)),
-        };
-        sketches.at.push(0);
         for (c, &cyclic) in cyclic.iter().enumerate() {
-            let mut sketch = Sketch::new();
-            let mut downstream_paths = 0u64;
-            for &u in members.of(c) {
-                if cyclic {
-                    sketch.merge(&[rank(self.ids[u])]);
-                }
-                for &d in self.dependents.of(u) {
-                    if self.open(d) && comp[d] != c {
-                        sketch.merge(sketches.of(comp[d]));
-                        let via = paths[d].saturating_add(1);
-                        downstream_paths = downstream_paths.saturating_add(via);
-                    }
-                }
-            }
-            let (estimate, exact) = sketch.estimate();
-            for &u in members.of(c) {
+            let (estimate, exact) = d.estimates[c];
+            for u in open_members(c) {
                 let score = &mut scores[u].1;
                 if cyclic {
-                    // The sketch holds the whole cycle, this feature included.
-                    paths[u] = u64::MAX;
                     score.unblocks = estimate.saturating_sub(1).max(forest[u]);
                     score.exact = exact;
                 } else {
-                    paths[u] = downstream_paths;
-                    score.unblocks = estimate.min(downstream_paths).max(forest[u]);
-                    score.exact = exact || forest[u] == downstream_paths;
-                    sketch.merge(&[rank(self.ids[u])]);
+                    let paths = d.paths[u];
+                    score.unblocks = estimate.min(paths).max(forest[u]);
+                    score.exact = exact || forest[u] == paths;
                 }
                 if parent[u] != NONE {
                     forest[parent[u]] += 1 + forest[u];
                 }
             }
-            // Only a component with an open dependency outside it is ever read back.
-            if members.of(c).iter().any(|&u| parent[u] != NONE) {
-                sketches.to.extend_from_slice(sketch.ranks());
-            }
-            sketches.at.push(sketches.to.len());
         }
         scores
     }
@@ -164,6 +210,7 @@ impl Graph {
 }
 
 /// Components of the not-passing features; passing ones belong to none (`comp` is NONE).
+#[derive(Debug, Clone)]
 struct Sccs {
     comp: Vec<usize>,
     members: Csr,

@@ -15,6 +15,8 @@ mod commands;
 mod effect;
 pub mod failure;
 pub mod graph;
+mod graph_features;
+pub mod graph_live;
 mod json_keys;
 pub mod lines;
 mod model;

@@ -2,6 +2,7 @@
 
 use super::breaker::Breaker;
 use super::effect::{Effect, TimerKind, WakeKey};
+pub use super::graph_features::FeatureMap;
 pub use super::records::{Failure, Feature, Job, NewRun, Verdict};
 use super::run::{Run, RunEvent};
 use super::scheduler::{Policy, ProfileInfo, ProfileSlot, RetryPolicy};
@@ -90,7 +91,8 @@ const KEEP_ENDED_JOBS: usize = 50;
 /// The core's state. Build it from the store with [`Model::new`], then feed it inputs.
 #[derive(Debug, Clone, Default)]
 pub struct Model {
-    pub features: BTreeMap<FeatureId, Feature>,
+    /// The backlog, with its dependency graph and ready order kept up to date.
+    pub features: FeatureMap,
     pub runs: BTreeMap<RunId, Run>,
     pub jobs: BTreeMap<JobId, Job>,
     pub max_agents: u32,
@@ -245,7 +247,10 @@ impl Model {
                 Vec::new()
             }
         };
+        // The graph takes this input's feature changes once, before the scheduler asks it.
+        self.features.sync();
         effects.extend(self.schedule());
+        self.features.sync();
         if self.shutting_down && self.all_quiet() {
             effects.push(Effect::ShutdownComplete);
         }

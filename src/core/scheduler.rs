@@ -4,9 +4,10 @@
 
 use super::effect::Effect;
 use super::graph;
+use super::graph_live::ReadyKey;
 use super::model::Model;
 use crate::api::{FeatureId, FeatureStatus, JobId, JobState, Role};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 /// Most coding jobs kept queued ahead of the free slots; the rest of the ready features wait
 /// in the backlog, so a huge backlog does not become a huge queue.
@@ -212,8 +213,8 @@ impl Model {
             effects.extend(self.cancel_stale_jobs());
             effects.extend(self.enqueue_ready());
             let mut free = (self.max_agents as usize).saturating_sub(self.busy(Role::Coding));
-            let rank = self.ready_rank();
-            for job in self.queued_in_order(Role::Coding, &rank) {
+            self.features.sync();
+            for job in self.queued_in_order(Role::Coding, true) {
                 if free == 0 {
                     break;
                 }
@@ -259,15 +260,19 @@ impl Model {
             .filter_map(|j| j.feature)
             .collect();
         let max_attempts = self.policy.max_attempts;
-        let retries = self.features.values().filter(|f| {
-            f.status == FeatureStatus::Failing
-                && f.attempts < max_attempts
-                && graph::blocked_by(&self.features, f.id).is_empty()
-        });
-        let mut picks: Vec<FeatureId> = graph::ready_in_order(&self.features);
-        picks.extend(retries.map(|f| f.id));
-        picks.retain(|f| !open.contains(f));
-        picks.truncate(room);
+        self.features.sync();
+        let features = &self.features;
+        let graph = features.graph();
+        let retries = graph
+            .retryable()
+            .filter(|f| features.get(f).is_some_and(|f| f.attempts < max_attempts));
+        // The graph keeps the ready order, so only the first `room` picks are looked at.
+        let picks: Vec<FeatureId> = graph
+            .ready_in_order()
+            .chain(retries)
+            .filter(|f| !open.contains(f))
+            .take(room)
+            .collect();
         let mut effects = Vec::new();
         for f in picks {
             if let Ok((_, saved)) = self.new_job(Some(f), Role::Coding) {
@@ -277,36 +282,29 @@ impl Model {
         effects
     }
 
-    /// Each ready feature's place in the ready order (best score first); empty when no job
-    /// is queued, so an idle queue costs no graph pass.
-    pub(crate) fn ready_rank(&self) -> HashMap<FeatureId, usize> {
-        if !self.jobs.values().any(|j| j.state == JobState::Queued) {
-            return HashMap::new();
-        }
-        graph::ready_in_order(&self.features)
-            .into_iter()
-            .enumerate()
-            .map(|(i, f)| (f, i))
-            .collect()
+    /// The ready feature that starts first.
+    pub(crate) fn next_ready(&mut self) -> Option<FeatureId> {
+        self.features.synced_graph().ready_in_order().next()
     }
 
-    /// Queued jobs of `role` in start order: priority, then the feature's place in the ready
-    /// order (`rank`, from [`Model::ready_rank`]), then age.
-    pub(crate) fn queued_in_order(
-        &self,
-        role: Role,
-        rank: &HashMap<FeatureId, usize>,
-    ) -> Vec<JobId> {
-        let mut queued: Vec<(i64, usize, JobId)> = self
+    /// Queued jobs of `role` in start order: priority, then (when `ranked`) the feature's
+    /// place in the graph's ready order, then age.
+    pub(crate) fn queued_in_order(&self, role: Role, ranked: bool) -> Vec<JobId> {
+        let graph = self.features.graph();
+        let mut queued: Vec<(i64, Option<ReadyKey>, JobId)> = self
             .jobs
             .values()
             .filter(|j| j.role == role && j.state == JobState::Queued)
             .map(|j| {
-                let r = j.feature.and_then(|f| rank.get(&f).copied());
-                (j.priority, r.unwrap_or(usize::MAX), j.id)
+                let key = j
+                    .feature
+                    .filter(|_| ranked)
+                    .and_then(|f| graph.ready_key(f));
+                (j.priority, key, j.id)
             })
             .collect();
-        queued.sort();
+        // Jobs whose feature is not ready come after those whose feature is.
+        queued.sort_by_key(|&(priority, key, job)| (priority, key.is_none(), key, job));
         queued.into_iter().map(|(_, _, j)| j).collect()
     }
 
@@ -317,7 +315,7 @@ impl Model {
         let mut free =
             (self.policy.testing_agents as usize).saturating_sub(self.busy(Role::Testing));
         // Testing jobs are not ranked by the graph: age decides among equal priorities.
-        for job in self.queued_in_order(Role::Testing, &HashMap::new()) {
+        for job in self.queued_in_order(Role::Testing, false) {
             if free == 0 {
                 return effects;
             }
@@ -325,6 +323,10 @@ impl Model {
                 effects.extend(self.start_job(job));
                 free -= 1;
             }
+        }
+        if free == 0 {
+            // Nothing to start: spare the walk over every passing feature.
+            return effects;
         }
         let tested: HashSet<FeatureId> = self
             .jobs

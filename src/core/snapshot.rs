@@ -110,13 +110,12 @@ impl Model {
             .values()
             .filter(|j| j.state == JobState::Running)
             .collect();
-        let rank = self.ready_rank();
         for role in [
             crate::api::Role::Initializer,
             crate::api::Role::Coding,
             crate::api::Role::Testing,
         ] {
-            let queued = self.queued_in_order(role, &rank);
+            let queued = self.queued_in_order(role, role == crate::api::Role::Coding);
             order.extend(queued.iter().filter_map(|j| self.jobs.get(j)));
         }
         let mut backoff: Vec<&super::Job> = self

@@ -77,41 +77,113 @@ impl Store {
 
 /// Every feature with all its columns, by id.
 pub fn feature_records(conn: &Connection) -> rusqlite::Result<Vec<FeatureRecord>> {
-    let graph = dependency_graph(conn)?;
-    let mut stmt = conn.prepare(
-        "SELECT id, name, category, description, steps, priority, status, attempts, last_error,
-                model, effort, profile, created_at, updated_at, passed_at, last_tested_at
-         FROM features ORDER BY id",
-    )?;
+    let mut graph = dependency_graph(conn)?;
+    let mut stmt = conn.prepare(&format!("{RECORD_COLUMNS} ORDER BY id"))?;
     let rows = stmt.query_map([], |r| {
-        let id: i64 = r.get(0)?;
-        Ok(FeatureRecord {
-            id,
-            name: r.get(1)?,
-            category: r.get(2)?,
-            description: r.get(3)?,
-            steps: serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default(),
-            priority: r.get(5)?,
-            dependencies: graph.get(&id).cloned().unwrap_or_default(),
-            status: r.get(6)?,
-            attempts: r.get(7)?,
-            last_error: r.get(8)?,
-            model: r.get(9)?,
-            effort: r.get(10)?,
-            profile: r.get(11)?,
-            created_at: r.get(12)?,
-            updated_at: r.get(13)?,
-            passed_at: r.get(14)?,
-            last_tested_at: r.get(15)?,
-        })
+        let deps = graph.remove(&r.get::<_, i64>(0)?).unwrap_or_default();
+        record(r, deps)
     })?;
     rows.collect()
 }
 
-/// One feature with all its columns.
+/// One feature with all its columns: two indexed lookups, whatever the size of the backlog.
 pub fn feature_record(conn: &Connection, id: i64) -> rusqlite::Result<Option<FeatureRecord>> {
-    // The backlog is small (hundreds of features); one read path keeps the shapes the same.
-    Ok(feature_records(conn)?.into_iter().find(|f| f.id == id))
+    let deps = dependencies(conn, id)?;
+    conn.prepare_cached(&format!("{RECORD_COLUMNS} WHERE id = ?1"))?
+        .query_row([id], |r| record(r, deps))
+        .optional()
+}
+
+const RECORD_COLUMNS: &str = "SELECT id, name, category, description, steps, priority, status,
+    attempts, last_error, model, effort, profile, created_at, updated_at, passed_at,
+    last_tested_at FROM features";
+
+/// A row of [`RECORD_COLUMNS`] with the feature's dependencies.
+fn record(r: &rusqlite::Row<'_>, dependencies: Vec<i64>) -> rusqlite::Result<FeatureRecord> {
+    Ok(FeatureRecord {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        category: r.get(2)?,
+        description: r.get(3)?,
+        steps: serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default(),
+        priority: r.get(5)?,
+        dependencies,
+        status: r.get(6)?,
+        attempts: r.get(7)?,
+        last_error: r.get(8)?,
+        model: r.get(9)?,
+        effort: r.get(10)?,
+        profile: r.get(11)?,
+        created_at: r.get(12)?,
+        updated_at: r.get(13)?,
+        passed_at: r.get(14)?,
+        last_tested_at: r.get(15)?,
+    })
+}
+
+/// Ids `id` depends on, ascending.
+pub fn dependencies(conn: &Connection, id: i64) -> rusqlite::Result<Vec<i64>> {
+    conn.prepare_cached(
+        "SELECT depends_on FROM feature_deps WHERE feature_id = ?1 ORDER BY depends_on",
+    )?
+    .query_map([id], |r| r.get(0))?
+    .collect()
+}
+
+/// What `feature show` says of a feature it names: its name, its stored status and whether
+/// any of its own dependencies is not passing (or missing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Neighbour {
+    pub name: String,
+    pub status: String,
+    pub waits: bool,
+}
+
+/// [`Neighbour`]s of the stored features among `ids`, by id: one indexed lookup each.
+pub fn neighbours(
+    conn: &Connection,
+    ids: &[i64],
+) -> rusqlite::Result<std::collections::HashMap<i64, Neighbour>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT f.name, f.status, EXISTS (SELECT 1 FROM feature_deps d
+             LEFT JOIN features g ON g.id = d.depends_on
+             WHERE d.feature_id = f.id AND (g.id IS NULL OR g.status <> 'passing'))
+         FROM features f WHERE f.id = ?1",
+    )?;
+    let mut found = std::collections::HashMap::with_capacity(ids.len());
+    for &id in ids {
+        let row = stmt
+            .query_row([id], |r| {
+                Ok(Neighbour {
+                    name: r.get(0)?,
+                    status: r.get(1)?,
+                    waits: r.get(2)?,
+                })
+            })
+            .optional()?;
+        if let Some(n) = row {
+            found.insert(id, n);
+        }
+    }
+    Ok(found)
+}
+
+/// The names of the stored features among `ids`, by id: one indexed lookup each.
+pub fn feature_names(
+    conn: &Connection,
+    ids: impl IntoIterator<Item = i64>,
+) -> rusqlite::Result<std::collections::HashMap<i64, String>> {
+    let mut stmt = conn.prepare_cached("SELECT name FROM features WHERE id = ?1")?;
+    let mut names = std::collections::HashMap::new();
+    for id in ids {
+        if names.contains_key(&id) {
+            continue;
+        }
+        if let Some(name) = stmt.query_row([id], |r| r.get(0)).optional()? {
+            names.insert(id, name);
+        }
+    }
+    Ok(names)
 }
 
 /// Every stored feature id with the ids it depends on (in ascending order).
@@ -195,9 +267,12 @@ pub fn update_feature(conn: &Connection, spec: &FeatureSpec, now_ms: i64) -> rus
 
 /// Replaces the dependencies of `id`.
 pub fn set_dependencies(conn: &Connection, id: i64, deps: &[i64]) -> rusqlite::Result<()> {
-    conn.execute("DELETE FROM feature_deps WHERE feature_id = ?1", [id])?;
-    let mut insert = conn
-        .prepare("INSERT OR IGNORE INTO feature_deps (feature_id, depends_on) VALUES (?1, ?2)")?;
+    // Cached statements: an import calls this once per feature.
+    conn.prepare_cached("DELETE FROM feature_deps WHERE feature_id = ?1")?
+        .execute([id])?;
+    let mut insert = conn.prepare_cached(
+        "INSERT OR IGNORE INTO feature_deps (feature_id, depends_on) VALUES (?1, ?2)",
+    )?;
     for dep in deps {
         insert.execute(params![id, dep])?;
     }
