@@ -107,7 +107,9 @@ pub enum Cmd {
         feature: i64,
         #[arg(long)]
         name: Option<String>,
-        #[arg(long, default_value_t = 0)]
+        /// Without one, the run id corral gives every agent: each attempt plays out
+        /// differently, so a rate-limited attempt is not replayed forever.
+        #[arg(long, env = "CORRAL_RUN_ID", default_value_t = 0)]
         seed: u64,
         /// Multiplies every pause (0.01 for tests).
         #[arg(long, default_value_t = 1.0)]
