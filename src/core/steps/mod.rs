@@ -22,7 +22,7 @@ mod line;
 mod state;
 mod summary;
 
-pub use line::{expanded, one_line};
+pub use line::{Tone, duration, expanded, one_line};
 pub use state::{StepState, state_of};
 pub use summary::summarize_input;
 
@@ -39,7 +39,8 @@ pub const OUTPUT_KEPT: usize = 8_000;
 /// Characters of a message or thinking kept in its step.
 pub const TEXT_KEPT: usize = 16_000;
 
-/// A step's number in its run: the first step is 0, and numbers are never reused.
+/// A step's number in its run: the first step is 0, then one more per step (a raw step
+/// taken back by [`Change::removed`] gives its number to what replaces it).
 pub type StepId = u64;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -178,6 +179,8 @@ pub struct Change {
     pub updated: Option<StepId>,
     /// The run just turned out to have a structured stream (all its steps are new).
     pub became_structured: bool,
+    /// The newest step was taken back: the line it kept raw came again, finished.
+    pub removed: bool,
 }
 
 /// The steps of one run, built line by line.
@@ -326,6 +329,25 @@ impl StepBuilder {
     /// Reads one output line (without its newline, after redaction): `seq` is its number in
     /// the run's output, `at_ms` when it was read.
     pub fn line(&mut self, seq: u64, at_ms: i64, text: &str, stderr: bool) -> Change {
+        // The same line again: a screen showed it unfinished while the agent paused, and now
+        // it is whole. Kept raw, it is read again; read as an event, it already counted.
+        let mut removed = false;
+        if self.early.last().is_some_and(|e| e.0 == seq) {
+            self.early.pop();
+        } else if let Some(last) = self.steps.back().filter(|s| s.seq == seq) {
+            if !matches!(last.kind, StepKind::Raw { .. }) {
+                return Change::default();
+            }
+            self.steps.pop_back();
+            self.next_id -= 1;
+            removed = true;
+        }
+        let mut change = self.read(seq, at_ms, text, stderr);
+        change.removed = removed;
+        change
+    }
+
+    fn read(&mut self, seq: u64, at_ms: i64, text: &str, stderr: bool) -> Change {
         let event = if stderr { None } else { parse(text) };
         let mut ctx = Ctx {
             b: self,

@@ -272,3 +272,18 @@ fn expanded_shows_the_full_input_and_output() {
         ]
     );
 }
+
+#[test]
+fn a_line_seen_unfinished_then_whole_counts_once() {
+    let mut b = StepBuilder::default();
+    b.line(0, 0, r#"{"type":"thread.started","thread_id":"t"}"#, false);
+    let part = r#"{"type":"item.completed","item":{"id":"a","type":"agent_message","#;
+    let whole = r#"{"type":"item.completed","item":{"id":"a","type":"agent_message","text":"hi"}}"#;
+    assert_eq!(b.line(1, 0, part, false).added, 1);
+    let change = b.line(1, 0, whole, false);
+    assert!(change.removed);
+    assert_eq!(change.added, 1);
+    assert_eq!(b.steps().len(), 2);
+    assert!(matches!(&b.steps()[1].kind, StepKind::Message { text } if text == "hi"));
+    assert_eq!(b.line(1, 0, whole, false), Change::default(), "read once");
+}
