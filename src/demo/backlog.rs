@@ -168,7 +168,8 @@ mod tests {
                 "--name",
                 "{feature_name}",
                 "--seed",
-                "{run_id}"
+                "{run_id}",
+                "--stream-json"
             ]
         );
     }
