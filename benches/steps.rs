@@ -9,8 +9,7 @@ fn main() {
     divan::main();
 }
 
-const PLAIN: &str =
-    "   Compiling serde_json v1.0.154 (registry+https://github.com/rust-lang/crates.io-index) in 3.2 s";
+const PLAIN: &str = "   Compiling serde_json v1.0.154 (registry+https://github.com/rust-lang/crates.io-index) in 3.2 s";
 
 const CLAUDE: &str = include_str!("../tests/fixtures/steps/claude_documented.jsonl");
 

@@ -34,10 +34,13 @@ use std::collections::{HashMap, VecDeque};
 pub const MAX_STEPS: usize = 10_000;
 /// Lines held before the first recognised event, to show them as raw steps once one comes.
 const EARLY_LINES: usize = 200;
-/// Characters of a tool's output kept in its step (the log file keeps all of it).
-pub const OUTPUT_KEPT: usize = 8_000;
+/// Characters of a tool's output kept in its step (the raw lines and the log file keep all of
+/// it): steps of every run stay in memory, and a file read can be large.
+pub const OUTPUT_KEPT: usize = 2_000;
+/// Characters of a tool's input kept (a `Write` carries the whole file).
+pub const INPUT_KEPT: usize = 4_000;
 /// Characters of a message or thinking kept in its step.
-pub const TEXT_KEPT: usize = 16_000;
+pub const TEXT_KEPT: usize = 4_000;
 
 /// A step's number in its run: the first step is 0, then one more per step (a raw step
 /// taken back by [`Change::removed`] gives its number to what replaces it).
@@ -271,7 +274,7 @@ impl Ctx<'_> {
                 CallStatus::Error
             };
             call.ended_ms = Some(at_ms);
-            call.output = cut(output, OUTPUT_KEPT);
+            call.output = marked_cut(output.to_string(), OUTPUT_KEPT);
         }
         true
     }
@@ -512,12 +515,28 @@ pub(crate) fn content_text(v: &Value) -> String {
     }
 }
 
-/// A tool input as shown expanded: pretty JSON, or the text itself.
+/// A tool input as shown expanded: pretty JSON, or the text itself; at most [`INPUT_KEPT`]
+/// characters.
 pub(crate) fn input_text(v: &Value) -> String {
-    match v {
+    let text = match v {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
         other => serde_json::to_string_pretty(other).unwrap_or_else(|_| other.to_string()),
+    };
+    marked_cut(text, INPUT_KEPT)
+}
+
+/// `text` cut to `max` characters, saying so at its end when cut.
+pub(crate) fn marked_cut(text: String, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => {
+            let rest = text[at..].chars().count();
+            format!(
+                "{}\n… [{rest} more characters in the raw lines]",
+                &text[..at]
+            )
+        }
+        None => text,
     }
 }
 

@@ -287,3 +287,30 @@ fn a_line_seen_unfinished_then_whole_counts_once() {
     assert!(matches!(&b.steps()[1].kind, StepKind::Message { text } if text == "hi"));
     assert_eq!(b.line(1, 0, whole, false), Change::default(), "read once");
 }
+
+#[test]
+fn a_large_input_and_output_are_kept_cut_with_a_mark() {
+    let mut b = StepBuilder::default();
+    let content = "x".repeat(INPUT_KEPT * 2);
+    let call = serde_json::json!({"type":"assistant","message":{"content":[
+        {"type":"tool_use","id":"w","name":"Write","input":{"file_path":"big.txt","content":content}}]}});
+    let output = "y\n".repeat(OUTPUT_KEPT);
+    let result = serde_json::json!({"type":"user","message":{"content":[
+        {"type":"tool_result","tool_use_id":"w","content":output}]}});
+    b.line(0, 0, &call.to_string(), false);
+    b.line(1, 0, &result.to_string(), false);
+    let StepKind::Call(call) = &b.steps()[0].kind else {
+        panic!("{:?}", b.steps()[0]);
+    };
+    assert_eq!(call.summary, "big.txt");
+    assert!(call.input.chars().count() < INPUT_KEPT + 100);
+    assert!(
+        call.input.ends_with("more characters in the raw lines]"),
+        "{}",
+        &call.input[call.input.len() - 80..]
+    );
+    assert!(
+        call.output
+            .ends_with("[2000 more characters in the raw lines]")
+    );
+}
