@@ -198,3 +198,49 @@ fn a_result_arriving_live_updates_its_call_row() {
     );
     assert!(done.contains("done  2 turns"), "{done}");
 }
+
+#[test]
+fn ascii_mode_draws_step_rows_in_ascii() {
+    let app = app_with(&fixture("claude_documented.jsonl"), 0);
+    let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    let theme = Theme {
+        ascii: true,
+        ..Theme::default()
+    };
+    term.draw(|f| render::draw(f, &app, &theme)).unwrap();
+    let text = term.backend().to_string();
+    assert!(
+        text.contains("done  6 turns - 14s - $0.0412 - 5200 in / 830 out tokens"),
+        "{text}"
+    );
+    assert!(text.contains("thinks  The cart total is wrong when a coupon applies. ..."));
+    let log_rows: String = text
+        .lines()
+        .skip_while(|l| !l.contains("Log"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(log_rows.is_ascii(), "{log_rows}");
+}
+
+#[test]
+fn a_line_shown_unfinished_then_whole_becomes_one_step() {
+    let mut app = app_with(&fixture("codex_documented.jsonl"), 0);
+    let whole = r#"{"type":"item.completed","item":{"id":"late","type":"agent_message","text":"one more thing"}}"#;
+    let line = |text: &str| LogLine {
+        run: RUN,
+        seq: 100,
+        stream: Stream::Stdout,
+        at_ms: NOW,
+        text: text.to_string(),
+    };
+    assert!(app.log.push(line(&whole[..40])));
+    assert!(
+        screen(&app, 120, 40).contains(&whole[..40]),
+        "the unfinished line, raw"
+    );
+    assert!(app.log.push(line(whole)));
+    let text = screen(&app, 120, 40);
+    assert!(text.contains("says  one more thing"), "{text}");
+    assert!(!text.contains(&whole[..40]), "{text}");
+    assert_eq!(text.matches("one more thing").count(), 1);
+}

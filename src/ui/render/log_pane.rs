@@ -17,7 +17,12 @@ use ratatui::widgets::{Paragraph, Wrap};
 /// character is replaced so nothing an agent prints can move the cursor or clear the screen.
 /// Search matches in it are highlighted, the current one (its index in the line) apart.
 fn styled_line(line: &LogLine, app: &App, theme: &Theme, cursor: bool) -> Line<'static> {
-    let mut text = parse_line(&line.text);
+    let mut text = if theme.ascii && app.log.shows_steps() {
+        // A step row's own marks, in the glyphs the terminal has.
+        parse_line(&line.text.replace('·', "-").replace('…', "..."))
+    } else {
+        parse_line(&line.text)
+    };
     if !theme.color {
         for span in &mut text {
             span.style = Default::default();
