@@ -17,6 +17,8 @@
 
 mod claude;
 mod codex;
+mod ctx;
+mod fields;
 mod gemini;
 mod line;
 mod state;
@@ -25,6 +27,9 @@ mod summary;
 pub use line::{Tone, duration, expanded, one_line};
 pub use state::{StepState, state_of};
 pub use summary::summarize_input;
+
+use ctx::Ctx;
+pub(crate) use fields::{content_text, cut, input_text, str_of, u64_of};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -204,109 +209,6 @@ pub struct StepBuilder {
     open_approval: Option<StepId>,
 }
 
-/// What a parser hands the builder while reading one event.
-pub(crate) struct Ctx<'a> {
-    b: &'a mut StepBuilder,
-    seq: u64,
-    at_ms: i64,
-    change: Change,
-}
-
-impl Ctx<'_> {
-    /// Adds a step under `parent_call` (the tool's id of the call that started a subagent).
-    pub(crate) fn add(&mut self, parent_call: Option<&str>, kind: StepKind) -> StepId {
-        let (parent, depth) = match parent_call.and_then(|c| self.b.call_steps.get(c)) {
-            Some(&(id, depth)) => (Some(id), depth.saturating_add(1)),
-            None => (None, 0),
-        };
-        let id = self.b.next_id;
-        self.b.next_id += 1;
-        if let StepKind::Call(call) = &kind {
-            self.b.open_calls.insert(call.call_id.clone(), id);
-            self.b.call_steps.insert(call.call_id.clone(), (id, depth));
-        }
-        self.b.steps.push_back(Step {
-            id,
-            seq: self.seq,
-            at_ms: self.at_ms,
-            parent,
-            depth,
-            kind,
-        });
-        self.change.added += 1;
-        if self.b.steps.len() > MAX_STEPS
-            && let Some(old) = self.b.steps.pop_front()
-        {
-            self.change.added = self.change.added.min(self.b.steps.len());
-            if let StepKind::Call(call) = &old.kind {
-                self.b.open_calls.remove(&call.call_id);
-                self.b.call_steps.remove(&call.call_id);
-            }
-        }
-        id
-    }
-
-    /// The step `id` to change in place, if still held.
-    pub(crate) fn step_mut(&mut self, id: StepId) -> Option<&mut Step> {
-        let first = self.b.steps.front()?.id;
-        let is_new = id + self.change.added as u64 >= self.b.next_id;
-        if !is_new {
-            self.change.updated = Some(self.change.updated.map_or(id, |u| u.min(id)));
-        }
-        self.b.steps.get_mut(id.checked_sub(first)? as usize)
-    }
-
-    /// The open call `call_id`: its result has come (`ok`), with `output`. Returns false when
-    /// no such call waits (a result for a call never seen).
-    pub(crate) fn finish_call(&mut self, call_id: &str, ok: bool, output: &str) -> bool {
-        let Some(id) = self.b.open_calls.remove(call_id) else {
-            return false;
-        };
-        let at_ms = self.at_ms;
-        if let Some(Step {
-            kind: StepKind::Call(call),
-            ..
-        }) = self.step_mut(id)
-        {
-            call.status = if ok {
-                CallStatus::Ok
-            } else {
-                CallStatus::Error
-            };
-            call.ended_ms = Some(at_ms);
-            call.output = marked_cut(output.to_string(), OUTPUT_KEPT);
-        }
-        true
-    }
-
-    /// The open call `call_id`, if any waits.
-    pub(crate) fn open_call(&self, call_id: &str) -> Option<StepId> {
-        self.b.open_calls.get(call_id).copied()
-    }
-
-    /// Appends to the message being streamed, or starts one.
-    pub(crate) fn message_piece(&mut self, text: &str) {
-        if let Some(id) = self.b.open_message
-            && let Some(Step {
-                kind: StepKind::Message { text: held },
-                ..
-            }) = self.step_mut(id)
-        {
-            if held.len() < TEXT_KEPT {
-                held.push_str(text);
-            }
-            return;
-        }
-        let id = self.add(
-            None,
-            StepKind::Message {
-                text: cut(text, TEXT_KEPT),
-            },
-        );
-        self.b.open_message = Some(id);
-    }
-}
-
 impl StepBuilder {
     /// True once the run printed a recognised event.
     pub fn structured(&self) -> bool {
@@ -478,66 +380,6 @@ fn common_event(ctx: &mut Ctx<'_>, kind: &str, v: &Value) -> bool {
     let code = str_of(v, "severity");
     ctx.add(None, StepKind::Error { text, code });
     true
-}
-
-/// A string field, if it is one.
-pub(crate) fn str_of(v: &Value, key: &str) -> Option<String> {
-    v.get(key)?.as_str().map(str::to_string)
-}
-
-/// A count field, if it is a whole non-negative number.
-pub(crate) fn u64_of(v: &Value, key: &str) -> Option<u64> {
-    v.get(key)?.as_u64()
-}
-
-/// At most `max` characters of `text` (on a character boundary).
-pub(crate) fn cut(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((at, _)) => text[..at].to_string(),
-        None => text.to_string(),
-    }
-}
-
-/// The text of a tool result or message content: a string, or the `text` of each block.
-pub(crate) fn content_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Array(blocks) => blocks
-            .iter()
-            .filter_map(|b| match b {
-                Value::String(s) => Some(s.clone()),
-                _ => b.get("text").and_then(Value::as_str).map(str::to_string),
-            })
-            .collect::<Vec<_>>()
-            .join("\n"),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
-/// A tool input as shown expanded: pretty JSON, or the text itself; at most [`INPUT_KEPT`]
-/// characters.
-pub(crate) fn input_text(v: &Value) -> String {
-    let text = match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => serde_json::to_string_pretty(other).unwrap_or_else(|_| other.to_string()),
-    };
-    marked_cut(text, INPUT_KEPT)
-}
-
-/// `text` cut to `max` characters, saying so at its end when cut.
-pub(crate) fn marked_cut(text: String, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((at, _)) => {
-            let rest = text[at..].chars().count();
-            format!(
-                "{}\n… [{rest} more characters in the raw lines]",
-                &text[..at]
-            )
-        }
-        None => text,
-    }
 }
 
 #[cfg(test)]
