@@ -114,6 +114,9 @@ pub enum Cmd {
         /// Multiplies every pause (0.01 for tests).
         #[arg(long, default_value_t = 1.0)]
         pace: f64,
+        /// Print Claude Code-like `stream-json` events instead of a plain transcript.
+        #[arg(long)]
+        stream_json: bool,
     },
 }
 

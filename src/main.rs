@@ -129,12 +129,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             name,
             seed,
             pace,
+            stream_json,
         }) => {
             let code = corral::demo::agent::run(&corral::demo::agent::DemoAgentArgs {
                 feature: *feature,
                 name: name.clone(),
                 seed: *seed,
                 pace: *pace,
+                stream_json: *stream_json,
             });
             return Ok(ExitCode::from(code.clamp(0, 255) as u8));
         }

@@ -33,6 +33,7 @@ pub mod scheduler;
 mod snapshot;
 mod spawns;
 pub mod stats;
+pub mod steps;
 pub mod usage;
 pub mod waiting;
 

@@ -14,6 +14,8 @@ pub struct DemoAgentArgs {
     pub name: Option<String>,
     pub seed: u64,
     pub pace: f64,
+    /// Tell the work as Claude Code's `stream-json` events (see [`super::stream`]).
+    pub stream_json: bool,
 }
 
 /// Which pipe a line goes to.
@@ -44,7 +46,11 @@ const BROKEN_PIPE: i32 = 141;
 /// Runs the agent to completion, printing to stdout/stderr; returns the process exit code.
 pub fn run(args: &DemoAgentArgs) -> i32 {
     let (mut out, mut err) = (io::stdout().lock(), io::stderr().lock());
-    play(&plan(args), args.pace, &mut out, &mut err)
+    let mut script = plan(args);
+    if args.stream_json {
+        script = super::stream::stream_plan(&script, args.seed);
+    }
+    play(&script, args.pace, &mut out, &mut err)
 }
 
 /// Plays a plan on the given writers (the real pipes, or buffers in tests).
@@ -359,6 +365,7 @@ mod tests {
             name: name.map(String::from),
             seed,
             pace: 1.0,
+            stream_json: false,
         }
     }
 

@@ -41,12 +41,15 @@ max_agents = 3
 # Coding agents implement one feature each.
 role = "coding"
 # The run id as seed: each attempt at a feature plays out differently.
+# `--stream-json` tells the work as Claude Code's event stream, so the Log pane shows steps
+# (`v` shows the raw lines); without it the agent prints a plain transcript.
 command = [
   {exe},
   "demo-agent",
   "--feature", "{{feature_id}}",
   "--name", "{{feature_name}}",
   "--seed", "{{run_id}}",
+  "--stream-json",
 ]
 # Give up on an agent after this long...
 timeout = "10m"
@@ -165,7 +168,8 @@ mod tests {
                 "--name",
                 "{feature_name}",
                 "--seed",
-                "{run_id}"
+                "{run_id}",
+                "--stream-json"
             ]
         );
     }

@@ -2,6 +2,7 @@
 
 pub mod agent;
 pub mod backlog;
+pub mod stream;
 
 use crate::runtime::now_ms;
 use crate::runtime::store::{Store, StoreError};

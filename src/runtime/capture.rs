@@ -3,6 +3,7 @@
 use crate::api::{Event, LogLine, RunId, Stream, Usage};
 use crate::core::lines::{Line, LineSplitter, cut_marker};
 use crate::core::partial_line::shown_partial;
+use crate::core::steps::{Step, StepBuilder, StepState};
 use crate::core::usage::UsageScanner;
 use futures::FutureExt;
 use std::borrow::Cow;
@@ -47,6 +48,9 @@ struct RunLog {
     bytes: u64,
     /// Tokens and cost the agent reported in its output.
     usage: UsageScanner,
+    /// What the agent did, read from its event stream as the lines come (see
+    /// [`crate::core::steps`]).
+    steps: StepBuilder,
     /// The unfinished line on show (see [`PARTIAL_AFTER`]): not in the ring nor the file. It
     /// carries the seq its line will get, so the finished line replaces it on every screen.
     partial: Option<LogLine>,
@@ -238,6 +242,7 @@ impl LogHub {
             last_output_ms: super::now_ms(),
             bytes: 0,
             usage: UsageScanner::default(),
+            steps: StepBuilder::default(),
             partial: None,
             path,
             good_len,
@@ -275,6 +280,11 @@ impl LogHub {
         let mut text = filtered.into_owned();
         if cut > 0 {
             text.push_str(&cut_marker(cut));
+        }
+        if out.agent {
+            // A cut line is no whole event: it is kept as printed.
+            let stderr = out.stream == Stream::Stderr || cut > 0;
+            log.steps.line(log.next_seq, out.at_ms, &text, stderr);
         }
         log.write(out.stream, &text);
         let line = LogLine {
@@ -379,6 +389,20 @@ impl LogHub {
     /// memory (a run of an earlier session: its log file is not scanned again).
     pub fn usage(&self, run: RunId) -> Option<Usage> {
         self.log_of(run).and_then(|log| lock(&log).usage.usage())
+    }
+
+    /// The steps of the run's agent held in memory, oldest first (empty for a plain-text
+    /// agent, or a run not in memory).
+    pub fn steps(&self, run: RunId) -> Vec<Step> {
+        self.log_of(run)
+            .map(|log| lock(&log).steps.steps().iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// What the run's agent is doing as its steps tell it (`Unknown` for a plain-text agent).
+    pub fn step_state(&self, run: RunId) -> StepState {
+        self.log_of(run)
+            .map_or(StepState::Unknown, |log| lock(&log).steps.state())
     }
 
     /// Adds a line of corral's own about the run (shown on the stderr side), e.g. why it

@@ -48,6 +48,17 @@ impl RuntimeHandle {
         self.logs.tail(run, max)
     }
 
+    /// The steps of a run's agent read so far (see [`crate::core::steps`]); empty for a
+    /// plain-text agent or a run not in memory.
+    pub fn steps(&self, run: RunId) -> Vec<crate::core::steps::Step> {
+        self.logs.steps(run)
+    }
+
+    /// What a run's agent is doing as its steps tell it.
+    pub fn step_state(&self, run: RunId) -> crate::core::steps::StepState {
+        self.logs.step_state(run)
+    }
+
     /// Everything about one feature for the detail view: its text, the whole chain of features
     /// it waits on (nearest first) and its runs (newest first). `None` for an unknown id.
     pub fn feature_detail(&self, id: FeatureId) -> Option<FeatureDetail> {

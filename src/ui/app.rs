@@ -398,6 +398,21 @@ impl App {
             Action::NextMatch => self.step_match(true),
             Action::PrevMatch => self.step_match(false),
             Action::Input => self.open_input(),
+            Action::OpenStep => {
+                if !self.log.toggle_open() {
+                    self.message =
+                        Some("no step to open: this run's lines are shown as printed".into());
+                }
+            }
+            Action::RawView => match self.log.toggle_raw() {
+                Some(true) => self.message = Some("showing steps".into()),
+                Some(false) => self.message = Some("showing raw lines".into()),
+                None => {
+                    self.message = Some(
+                        "this run prints no event stream: its lines are shown as printed".into(),
+                    )
+                }
+            },
             Action::Detail => return self.open_detail(),
             Action::FilterStatus(status) => self.filter_status(status),
             Action::FilterText => self.open_filter(),

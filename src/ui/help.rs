@@ -74,9 +74,10 @@ mod tests {
         titles.dedup();
         assert_eq!(titles.len(), n, "a scope is split: {titles:?}");
         assert_eq!(sections[0].title, "Everywhere");
-        assert_eq!(sections[2].title, "Queue pane");
-        assert_eq!(sections[4].title, "Dashboard");
-        assert_eq!(sections[5].title, "Features pane, feature detail");
+        assert_eq!(sections[2].title, "Log pane");
+        assert_eq!(sections[4].title, "Queue pane");
+        assert_eq!(sections[5].title, "Dashboard");
+        assert_eq!(sections[6].title, "Features pane, feature detail");
         let keys: Vec<&str> = sections[1]
             .entries
             .iter()

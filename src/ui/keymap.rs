@@ -36,6 +36,10 @@ pub enum Action {
     PrevMatch,
     /// Open a prompt for a line to the target run's stdin.
     Input,
+    /// Open or close the step under the cursor in the Log pane (its full input and output).
+    OpenStep,
+    /// Show a run's raw output lines instead of its steps, or its steps again.
+    RawView,
     /// Open the selected feature's detail view.
     Detail,
     /// Show only features with this status in the Features pane; `None` shows them all.
@@ -253,6 +257,17 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
         hint_in: On::QUEUE,
     },
     key(On::ANY, K::Char('?'), "?", A::Help, "this help", Some("help")),
+    // One line in the help for both meanings of esc; hinted where it closes a view.
+    Binding {
+        scope: On::ANY,
+        code: K::Esc,
+        mods: KeyModifiers::NONE,
+        label: Cow::Borrowed("esc"),
+        action: A::Back,
+        help: "close view / clear search",
+        hint: Some("close"),
+        hint_in: On::VIEWS,
+    },
     key(On::ANY, K::Char('q'), "q", A::Quit, "quit, stopping all agents", Some("quit")),
     Binding {
         scope: On::ANY,
@@ -273,6 +288,8 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
     key(On::FEATURES, K::Char('6'), "4-6", A::FilterStatus(Some(S::Failed)), FILTER_2, None),
     key(On::FEATURES, K::Char('0'), "0", A::FilterStatus(None), "show every feature", None),
     key(On::FEATURES, K::Char('F'), "F", A::FilterText, "filter name or category", Some("filter")),
+    key(On::only(Context::Log), K::Enter, "enter", A::OpenStep, "open / close a step", Some("open")),
+    key(On::PROFILES, K::Char('e'), "e", A::ToggleProfile, "enable/disable profile", Some("on/off")),
     // In the Queue pane R retries the job (one that waits, failed or was cancelled): a
     // binding of that pane, narrower than the dashboard's R, so it wins there. R and c share
     // a line.
@@ -280,7 +297,6 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
     key(On::QUEUE, K::Char('c'), "c", A::CancelJob, RETRY_CANCEL, Some("cancel")),
     key(On::QUEUE, K::Char('['), "[", A::JobSooner, "job priority -1 / +1", Some("priority")),
     key(On::QUEUE, K::Char(']'), "]", A::JobLater, "job priority -1 / +1", Some("priority")),
-    key(On::VIEWS, K::Esc, "esc", A::Back, "close the view", Some("close")),
     key(On::PANES, K::Char('s'), "s", A::Start, "start selected or next", Some("start")),
     key(On::PANES, K::Char('p'), "p", A::Pause, "pause / resume: STOP/CONT", Some("pause")),
     key(On::PANES, K::Char('r'), "r", A::Resume, "pause / resume: STOP/CONT", Some("resume")),
@@ -296,25 +312,24 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
     key(On::PANES, K::Char('f'), "f", A::Follow, LOG_VIEW, Some("follow")),
     key(On::PANES, K::Char('w'), "w", A::Wrap, LOG_VIEW, None),
     key(On::PANES, K::Char('L'), "L", A::AppLog, LOG_VIEW, None),
+    key(On::PANES, K::Char('v'), "v", A::RawView, LOG_VIEW, None),
     key(On::PANES, K::Char('/'), "/", A::Search, "search the log", Some("search")),
     key(On::PANES, K::Char('n'), "n", A::NextMatch, "next / previous match", None),
     key(On::PANES, K::Char('N'), "N", A::PrevMatch, "next / previous match", None),
     key(On::PANES, K::Char('i'), "i", A::Input, "send a line to its stdin", Some("input")),
-    key(On::PANES, K::Esc, "esc", A::Back, "clear the search", None),
     key(On::FEATURE, K::Char('u'), "u", A::Requeue, "requeue, asks", Some("requeue")),
     key(On::FEATURE, K::Char('a'), "a", A::MarkPassing, "mark passing/failing, asks", None),
     key(On::FEATURE, K::Char('A'), "A", A::MarkFailing, "mark passing/failing, asks", None),
     key(On::FEATURE, K::Char('['), "[", A::Sooner, "priority -1 / +1", None),
     key(On::FEATURE, K::Char(']'), "]", A::Later, "priority -1 / +1", None),
-    key(On::PROFILES, K::Char('e'), "e", A::ToggleProfile, "enable/disable profile", Some("on/off")),
 ];
 
 /// Retry and cancel in the Queue pane share one help line (the help fits 80x24 that way).
 const RETRY_CANCEL: &str = "retry / cancel (c asks)";
 const FILTER_1: &str = "ready/blocked/in progress";
 const FILTER_2: &str = "passing/failing/failed";
-/// Follow, wrap and corral's own log share one help line (the help fits 80x24 that way).
-const LOG_VIEW: &str = "follow / wrap / own log";
+/// Follow, wrap, corral's own log and the raw lines of a run shown as steps share one help line (the help fits 80x24 that way).
+const LOG_VIEW: &str = "follow/wrap/own log/raw";
 
 /// The label of a key in the current glyph set (arrows have ASCII names).
 pub fn label(b: &Binding, ascii: bool) -> &str {

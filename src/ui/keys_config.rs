@@ -38,6 +38,8 @@ pub const ACTION_NAMES: &[(&str, Action)] = &[
     ("next_match", Action::NextMatch),
     ("prev_match", Action::PrevMatch),
     ("input", Action::Input),
+    ("open_step", Action::OpenStep),
+    ("raw_view", Action::RawView),
     ("detail", Action::Detail),
     (
         "filter_ready",

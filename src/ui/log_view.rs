@@ -2,10 +2,11 @@
 
 use super::search::Search;
 use crate::api::{LogLine, RunId, Stream};
+use crate::core::steps::{StepBuilder, StepId};
 use ansi_to_tui::IntoText;
 use ratatui::text::Span;
 use std::cell::Cell;
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 
 /// Lines the Log pane keeps for the run it shows (the runtime's ring holds the same amount).
 pub const LOG_VIEW_LINES: usize = 10_000;
@@ -13,7 +14,23 @@ pub const LOG_VIEW_LINES: usize = 10_000;
 #[derive(Debug, Clone)]
 pub struct LogView {
     pub run: Option<RunId>,
+    /// What the pane shows: the run's lines, or the rows of its steps (see `log_steps`).
     pub lines: VecDeque<LogLine>,
+    /// The run's lines while `lines` holds step rows.
+    pub(super) raw_store: VecDeque<LogLine>,
+    /// The run's steps, read from every line the pane receives.
+    pub(super) steps: StepBuilder,
+    /// The person chose the raw lines (`v`); kept across runs, like wrap.
+    pub raw_view: bool,
+    pub(super) showing_steps: bool,
+    /// The step of each row in `lines` while steps are shown.
+    pub(super) row_step: VecDeque<StepId>,
+    /// The seq the next step row gets.
+    pub(super) next_row: u64,
+    /// Steps opened with `enter`.
+    pub(super) opened: HashSet<StepId>,
+    /// The step under the cursor; None follows the newest.
+    pub(super) cursor: Option<StepId>,
     /// Stick to the newest line.
     pub follow: bool,
     /// Lines between the bottom of the view and the newest line when not following.
@@ -31,6 +48,14 @@ impl Default for LogView {
         LogView {
             run: None,
             lines: VecDeque::new(),
+            raw_store: VecDeque::new(),
+            steps: StepBuilder::default(),
+            raw_view: false,
+            showing_steps: false,
+            row_step: VecDeque::new(),
+            next_row: 0,
+            opened: HashSet::new(),
+            cursor: None,
             follow: true,
             scroll_back: 0,
             wrap: false,
@@ -43,7 +68,22 @@ impl Default for LogView {
 impl LogView {
     pub fn reset(&mut self, run: Option<RunId>, tail: Vec<LogLine>) {
         self.run = run;
+        self.steps = StepBuilder::default();
+        for line in &tail {
+            self.steps.line(
+                line.seq,
+                line.at_ms,
+                &line.text,
+                line.stream == Stream::Stderr,
+            );
+        }
         self.lines = tail.into();
+        self.raw_store.clear();
+        self.row_step.clear();
+        self.opened.clear();
+        self.cursor = None;
+        self.showing_steps = false;
+        self.apply_mode();
         self.follow = true;
         self.scroll_back = 0;
         // The query stays: the same search over the new run's lines (or the same run's, fetched
@@ -59,7 +99,44 @@ impl LogView {
     /// agent has not finished (a question waiting for input) with the seq the finished line
     /// will get.
     pub fn push(&mut self, line: LogLine) -> bool {
-        if Some(line.run) != self.run || self.lines.back().is_some_and(|l| l.seq > line.seq) {
+        if Some(line.run) != self.run {
+            return false;
+        }
+        if self.showing_steps {
+            return self.push_behind_steps(line);
+        }
+        if !self.push_shown(line) {
+            return false;
+        }
+        if let Some(line) = self.lines.back().cloned() {
+            self.feed(&line);
+        }
+        true
+    }
+
+    /// A line of a run shown as steps: kept aside for the raw view, read into the steps.
+    fn push_behind_steps(&mut self, line: LogLine) -> bool {
+        match self.raw_store.back_mut() {
+            Some(last) if last.seq > line.seq => return false,
+            Some(last) if last.seq == line.seq => {
+                if last.text == line.text && last.stream == line.stream {
+                    return false;
+                }
+                *last = line.clone();
+            }
+            _ => {
+                if self.raw_store.len() >= LOG_VIEW_LINES {
+                    self.raw_store.pop_front();
+                }
+                self.raw_store.push_back(line.clone());
+            }
+        }
+        self.feed(&line)
+    }
+
+    /// Appends a line to what is shown (or replaces the last, see [`LogView::push`]).
+    fn push_shown(&mut self, line: LogLine) -> bool {
+        if self.lines.back().is_some_and(|l| l.seq > line.seq) {
             return false;
         }
         if let Some(last) = self.lines.back_mut().filter(|l| l.seq == line.seq) {
@@ -91,11 +168,17 @@ impl LogView {
     }
 
     pub fn scroll_up(&mut self, n: usize) {
+        if self.showing_steps {
+            return self.move_cursor(-(n as isize));
+        }
         self.follow = false;
         self.scroll_back = (self.scroll_back + n).min(self.lines.len().saturating_sub(1));
     }
 
     pub fn scroll_down(&mut self, n: usize) {
+        if self.showing_steps {
+            return self.move_cursor(n as isize);
+        }
         self.scroll_back = self.scroll_back.saturating_sub(n);
         if self.scroll_back == 0 {
             self.follow = true;
@@ -103,11 +186,15 @@ impl LogView {
     }
 
     pub fn scroll_to_top(&mut self) {
+        if self.showing_steps {
+            return self.cursor_to_top();
+        }
         self.follow = false;
         self.scroll_back = self.lines.len().saturating_sub(1);
     }
 
     pub fn follow_bottom(&mut self) {
+        self.cursor = None;
         self.follow = true;
         self.scroll_back = 0;
     }

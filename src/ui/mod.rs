@@ -9,6 +9,7 @@ pub mod features_view;
 mod help;
 pub mod keymap;
 pub mod keys_config;
+mod log_steps;
 mod log_view;
 mod profiles;
 pub mod prompt;

@@ -274,3 +274,46 @@ async fn usage_is_read_from_whole_agent_lines_after_the_filter() {
     assert_eq!(hub.usage(RUN), Some(want));
     assert_eq!(hub.usage(RunId(8)), None, "a run not in memory");
 }
+
+#[tokio::test]
+async fn steps_are_built_from_the_redacted_lines_as_they_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let filter: LineFilter =
+        Arc::new(|text: &str| Cow::Owned(text.replace("hunter2", "[redacted]")));
+    let (hub, path) = hub_in(dir.path(), 100, Some(filter));
+    assert_eq!(hub.step_state(RUN), StepState::Unknown);
+    let stream = concat!(
+        "{\"type\":\"system\",\"subtype\":\"init\",\"session_id\":\"s1\",\"model\":\"m\"}\n",
+        "{\"type\":\"assistant\",\"message\":{\"content\":[{\"type\":\"tool_use\",\"id\":\"t1\",\"name\":\"Bash\",\"input\":{\"command\":\"echo hunter2\"}}]}}\n",
+        "not an event {\n",
+    );
+    hub.clone()
+        .pump(RUN, Stream::Stdout, stream.as_bytes(), clock)
+        .await;
+    let steps = hub.steps(RUN);
+    assert_eq!(steps.len(), 3, "{steps:#?}");
+    match &steps[1].kind {
+        crate::core::steps::StepKind::Call(call) => {
+            assert_eq!(call.summary, "echo [redacted]");
+            assert_eq!(steps[1].seq, 1);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        &steps[2].kind,
+        crate::core::steps::StepKind::Raw { text, .. } if text == "not an event {"
+    ));
+    assert_eq!(
+        hub.step_state(RUN),
+        StepState::Working {
+            activity: "Bash echo [redacted]".into()
+        }
+    );
+    // corral's own notes are no steps; the file keeps every raw line.
+    hub.note(RUN, "{\"type\":\"result\",\"subtype\":\"success\"}");
+    assert_eq!(hub.steps(RUN).len(), 3);
+    hub.close(RUN);
+    let file = std::fs::read_to_string(path).unwrap();
+    assert_eq!(file.lines().count(), 4);
+    assert!(hub.steps(RunId(8)).is_empty(), "a run not in memory");
+}

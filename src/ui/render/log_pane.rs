@@ -16,8 +16,13 @@ use ratatui::widgets::{Paragraph, Wrap};
 /// Turns one line of agent output into styled text. Colours (SGR) are kept; any other control
 /// character is replaced so nothing an agent prints can move the cursor or clear the screen.
 /// Search matches in it are highlighted, the current one (its index in the line) apart.
-fn styled_line(line: &LogLine, app: &App, theme: &Theme) -> Line<'static> {
-    let mut text = parse_line(&line.text);
+fn styled_line(line: &LogLine, app: &App, theme: &Theme, cursor: bool) -> Line<'static> {
+    let mut text = if theme.ascii && app.log.shows_steps() {
+        // A step row's own marks, in the glyphs the terminal has.
+        parse_line(&line.text.replace('·', "-").replace('…', "..."))
+    } else {
+        parse_line(&line.text)
+    };
     if !theme.color {
         for span in &mut text {
             span.style = Default::default();
@@ -46,7 +51,12 @@ fn styled_line(line: &LogLine, app: &App, theme: &Theme) -> Line<'static> {
         ));
     }
     spans.extend(text);
-    Line::from(spans)
+    let line = Line::from(spans);
+    if cursor {
+        // The step `enter` opens.
+        return line.patch_style(theme.selected());
+    }
+    line
 }
 
 /// `/query 3/17` for the title, or `/query no match`; long queries are cut.
@@ -92,6 +102,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
             title.push_str(&format!(" {dot} {}", super::format_bytes(stats.log_bytes)));
         }
     }
+    if log.steps_known() {
+        let view = if log.shows_steps() { "steps" } else { "raw" };
+        title.push_str(&format!(" {dot} {view}"));
+    }
     let mode = if log.follow { "follow" } else { "scrolled" };
     title.push_str(&format!(" {dot} {mode}"));
     if !log.follow && log.scroll_back > 0 {
@@ -126,7 +140,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
     let mut start = end;
     let mut lines: Vec<Line> = Vec::new();
     while start > 0 && rows < height {
-        let line = styled_line(&log.lines[start - 1], app, theme);
+        let cursor = log.is_cursor_row(start - 1);
+        let line = styled_line(&log.lines[start - 1], app, theme, cursor);
         rows += if log.wrap {
             line.width().max(1).div_ceil(width)
         } else {
