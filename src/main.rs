@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return refused_arguments(&e),
+    };
     // Before the dashboard installs its terminal-restoring panic hook, so that one wraps this.
     let _ = color_eyre::install();
     match run(cli) {
@@ -24,6 +27,20 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Help and version as clap prints them; a refused command line escaped like every other
+/// error, since clap quotes the argument it refused and that may hold terminal escapes.
+fn refused_arguments(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    // Display drops clap's styling: plain text, then escaped.
+    let text = e.render().to_string();
+    commands::output::print_error(text.trim_end());
+    ExitCode::from(e.exit_code().clamp(0, 255) as u8)
 }
 
 /// A next step for errors a new user meets (a missing config already says `corral init`).

@@ -192,6 +192,30 @@ fn other_listings_and_errors_on_a_terminal_write_no_escape_sequence() {
     }
 }
 
+/// clap quotes the argument it refuses: a hostile one must not reach the terminal either.
+#[test]
+fn a_refused_command_line_on_a_terminal_writes_no_escape_sequence() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    for args in [
+        &["feature", "show", "\u{1b}]0;PWNED\u{7}-x"][..],
+        &["job", "retry", "\u{1b}[2J\u{1b}[H7"],
+        &["feature", "list", "--status", "x\u{202e}abc\u{9b}2J"],
+        &["completions", "\u{1b}[?25lsh"],
+        &["no-such-command-\u{1b}]0;PWNED\u{7}"],
+    ] {
+        let (bytes, code) = on_pty(binary(p, args), Duration::from_secs(20));
+        let text = String::from_utf8_lossy(&bytes);
+        assert_eq!(code, Some(2), "{args:?}: {text}");
+        assert!(text.contains("error:"), "{args:?}: {text}");
+        assert_eq!(hostile(&bytes), vec![], "{args:?}: {text}");
+    }
+    // Help still reaches the terminal as clap writes it, and exits 0.
+    let (bytes, code) = on_pty(binary(p, &["feature", "--help"]), Duration::from_secs(20));
+    assert_eq!(code, Some(0));
+    assert!(String::from_utf8_lossy(&bytes).contains("corral feature"));
+}
+
 /// Every place a secret could be kept or shown after a run: log files, the commands' text and
 /// JSON, the database file and its WAL.
 fn everything_kept(p: &Path) -> Vec<(String, Vec<u8>)> {
