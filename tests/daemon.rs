@@ -1,0 +1,226 @@
+//! The per-project daemon through the real binary: `corral daemon start` detaches it, agents
+//! (process trees) live on when a client dies, `corral agent …` drives them with one reply per
+//! request, a client of another protocol is told what to run, and `corral daemon stop` leaves
+//! no process behind.
+
+mod common;
+
+use common::cli::{corral, ok, refused};
+use common::{group_members, wait_for};
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// These tests start daemons and agent process trees: one at a time on a loaded machine.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+const TREE: &str = "[scheduler]\nmax_agents = 2\n\n[profiles.coding]\nrole = \"coding\"\n\
+                    command = [\"sh\", \"-c\", \"echo tree up; sleep 600 & sleep 601 & wait\"]\n";
+
+/// Stops the project's daemon however the test ends, so none outlives it.
+struct Daemon<'a>(&'a Path);
+
+impl Drop for Daemon<'_> {
+    fn drop(&mut self) {
+        let _ = corral(self.0)
+            .args(["daemon", "stop"])
+            .timeout(Duration::from_secs(60))
+            .output();
+        if let Some(info) = corral::runtime::daemon::running(self.0) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(info.pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
+
+fn project(toml: &str, features: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("corral.toml"), toml).unwrap();
+    drop(corral::runtime::store::Store::open(dir.path()).unwrap());
+    for i in 0..features {
+        ok(
+            dir.path(),
+            &["feature", "add", "--name", &format!("tree {i}")],
+        );
+    }
+    dir
+}
+
+/// (run id, pid) of the live runs, as `corral agent list --json` says.
+fn live_runs(p: &Path) -> Vec<(i64, u32)> {
+    let v: serde_json::Value = serde_json::from_str(&ok(p, &["agent", "list", "--json"])).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["state"]["state"] == "running" || r["state"]["state"] == "paused")
+        .map(|r| (r["id"].as_i64().unwrap(), r["pid"].as_u64().unwrap() as u32))
+        .collect()
+}
+
+#[test]
+fn agents_outlive_a_killed_client_obey_agent_commands_and_stop_with_the_daemon() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = project(TREE, 2);
+    let p = dir.path();
+    let said = ok(p, &["daemon", "start"]);
+    let _daemon = Daemon(p);
+    assert!(said.contains("daemon started"), "{said}");
+    let lock = std::fs::read_to_string(p.join(".corral/lock")).unwrap();
+    for key in ["version=", "protocol=1", "socket="] {
+        assert!(lock.contains(key), "{lock}");
+    }
+
+    // Both agents up, each a shell with two sleeps in its own group.
+    let runs = wait_for("two live agents", Duration::from_secs(20), || {
+        let runs = live_runs(p);
+        let full = runs.len() == 2 && runs.iter().all(|(_, pid)| group_members(*pid).len() == 3);
+        full.then_some(runs)
+    });
+
+    // A client following a run's output is killed outright: the agents do not notice.
+    let mut follower = std::process::Command::new(assert_cmd::cargo::cargo_bin!("corral"))
+        .current_dir(p)
+        .args(["agent", "log", &runs[0].0.to_string(), "--follow"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(follower.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert_eq!(first.trim(), "tree up", "the backlog of the followed run");
+    follower.kill().unwrap();
+    follower.wait().unwrap();
+    for (_, pid) in &runs {
+        assert_eq!(
+            group_members(*pid).len(),
+            3,
+            "run group {pid} lost a process"
+        );
+    }
+    let status = ok(p, &["daemon", "status"]);
+    assert!(status.contains("2 agent(s) running"), "{status}");
+
+    // Pause, resume and kill, each answered with the state they left the run in.
+    let (run, pid) = runs[0];
+    let id = run.to_string();
+    let paused = ok(p, &["agent", "pause", &id]);
+    assert!(paused.contains("paused"), "{paused}");
+    let stopped = group_members(pid);
+    assert!(stopped.iter().all(|(_, s)| *s == 'T'), "{stopped:?}");
+    let resumed: serde_json::Value =
+        serde_json::from_str(&ok(p, &["agent", "resume", &id, "--json"])).unwrap();
+    assert_eq!(resumed["state"]["state"], "running");
+    let unknown = refused(p, &["agent", "kill", "9999"]);
+    assert!(unknown.contains("9999"), "{unknown}");
+    let killed = ok(p, &["agent", "kill", &id, "--force"]);
+    assert!(killed.contains("killed"), "{killed}");
+    assert!(
+        group_members(pid).is_empty(),
+        "the killed run left processes"
+    );
+    let ended = refused(p, &["agent", "pause", &id]);
+    assert!(ended.contains("ended"), "{ended}");
+    assert!(ok(p, &["agent", "log", &id]).contains("tree up"));
+
+    // Stop: every agent ends (a new one may have started in the freed slot) and the daemon
+    // with them.
+    let pids: Vec<u32> = live_runs(p).iter().map(|(_, pid)| *pid).collect();
+    let stop = ok(p, &["daemon", "stop"]);
+    assert!(stop.contains("stopped"), "{stop}");
+    for pid in pids {
+        assert!(
+            group_members(pid).is_empty(),
+            "run group {pid} outlived the daemon"
+        );
+    }
+    assert!(ok(p, &["daemon", "status"]).contains("no corral daemon runs"));
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(p, &["daemon", "status", "--json"])).unwrap();
+    assert_eq!(status["running"], false);
+    // Their features wait to run again.
+    let features = ok(p, &["feature", "list"]);
+    assert!(!features.contains("in_progress"), "{features}");
+    let none = refused(p, &["agent", "list"]);
+    assert!(none.contains("no corral daemon runs"), "{none}");
+}
+
+#[test]
+fn a_client_of_another_protocol_is_told_the_daemons_version_and_pid_and_what_to_run() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = project(TREE, 0);
+    let p = dir.path();
+    ok(p, &["daemon", "start"]);
+    let _daemon = Daemon(p);
+    let pid = corral::runtime::daemon::running(p).unwrap().pid;
+
+    let mut socket =
+        std::os::unix::net::UnixStream::connect(p.join(".corral/control.sock")).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    socket
+        .write_all(b"{\"type\":\"hello\",\"protocol\":999,\"version\":\"9.0.0\",\"pid\":1}\n")
+        .unwrap();
+    let lines: Vec<String> = BufReader::new(socket)
+        .lines()
+        .map_while(Result::ok)
+        .collect();
+    assert_eq!(
+        lines.len(),
+        2,
+        "a hello, the message, then the end: {lines:?}"
+    );
+    let hello: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(hello["pid"], pid);
+    let message: serde_json::Value = serde_json::from_str(&lines[1]).unwrap();
+    assert_eq!(message["type"], "mismatch");
+    let text = message["message"].as_str().unwrap();
+    for part in [
+        format!("pid {pid}"),
+        env!("CARGO_PKG_VERSION").to_string(),
+        "corral daemon restart".to_string(),
+    ] {
+        assert!(text.contains(&part), "{text}");
+    }
+
+    // The library's client says the same.
+    let other = corral::api::Hello {
+        protocol: 999,
+        ..corral::api::Hello::ours()
+    };
+    let err = corral::runtime::daemon::Client::connect_as(p, other)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains(&format!("pid {pid}")), "{err}");
+
+    // A second start is refused, naming the one that runs.
+    let again = refused(p, &["daemon", "start"]);
+    assert!(again.contains(&format!("pid {pid}")), "{again}");
+}
+
+#[test]
+fn a_daemon_that_does_not_come_up_is_reported_with_the_end_of_its_log() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = project(TREE, 0);
+    let p = dir.path();
+    std::fs::write(
+        p.join("corral.toml"),
+        "[scheduler]\nmax_agents = \"many\"\n",
+    )
+    .unwrap();
+    let out = corral(p)
+        .args(["daemon", "start"])
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("daemon.log"), "{err}");
+    assert!(err.contains("max_agents"), "the log's own words: {err}");
+    assert!(corral::runtime::daemon::running(p).is_none());
+}
