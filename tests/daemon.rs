@@ -224,3 +224,33 @@ fn a_daemon_that_does_not_come_up_is_reported_with_the_end_of_its_log() {
     assert!(err.contains("max_agents"), "the log's own words: {err}");
     assert!(corral::runtime::daemon::running(p).is_none());
 }
+
+#[test]
+fn queue_commands_get_the_daemons_reply_instead_of_polling_the_store() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = project(&TREE.replace("max_agents = 2", "max_agents = 1"), 1);
+    let p = dir.path();
+    ok(p, &["daemon", "start"]);
+    let _daemon = Daemon(p);
+    let (_, pid) = wait_for("the agent", Duration::from_secs(20), || {
+        live_runs(p).first().copied()
+    });
+    let paused = ok(p, &["scheduler", "pause"]);
+    assert!(paused.contains("scheduler paused"), "{paused}");
+    // The reply comes once the run has stopped and the job ended.
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(p, &["job", "cancel", "1", "--json"])).unwrap();
+    assert_eq!(v["state"], "cancelled");
+    assert!(group_members(pid).is_empty());
+    let text = ok(p, &["job", "retry", "1"]);
+    assert!(
+        text.contains("it now shows:"),
+        "the daemon's own view: {text}"
+    );
+    assert!(text.contains("queued"), "the scheduler is paused: {text}");
+    assert!(ok(p, &["scheduler", "resume"]).contains("scheduler resumed"));
+    wait_for("the retried job to run", Duration::from_secs(20), || {
+        (!live_runs(p).is_empty()).then_some(())
+    });
+    assert!(ok(p, &["breaker", "close", "coding"]).contains("coding: closed"));
+}

@@ -132,3 +132,32 @@ fn status(project: &Path, json: bool) -> Result<()> {
     }
     say(&text)
 }
+
+/// What asking the daemon to carry out a command came to.
+pub(super) enum Asked {
+    /// No daemon answers on the socket (none runs, or one too old to speak the protocol).
+    NoDaemon,
+    /// The core has handled it; `view` is what it left (the job, the run), if anything.
+    Done { pid: u32, view: Option<View> },
+}
+
+/// Sends `command` to the running daemon and waits for its one reply. A refusal (and a
+/// daemon of another protocol) is an error with the daemon's reason.
+pub(super) fn ask_command(
+    project: &Path,
+    command: crate::api::Command,
+) -> std::result::Result<Asked, String> {
+    let mut client = match Client::connect(project) {
+        Ok(c) => c,
+        Err(ClientError::Connect { .. } | ClientError::Closed) => return Ok(Asked::NoDaemon),
+        Err(e) => return Err(e.to_string()),
+    };
+    match client.request(Request::Command { command }) {
+        Ok(Outcome::Done { view }) => Ok(Asked::Done {
+            pid: client.daemon.pid,
+            view,
+        }),
+        Ok(Outcome::Refused { reason, .. }) => Err(reason),
+        Err(e) => Err(e.to_string()),
+    }
+}

@@ -118,6 +118,7 @@ async fn command_outcome(served: &Served, command: Command) -> Outcome {
     }
     let job = job_of(&command);
     let kill = matches!(command, Command::Kill { .. });
+    let cancel = matches!(command, Command::CancelJob { .. });
     if served.tx.send(Input::Command(command.clone())).is_err() {
         return stopping();
     }
@@ -137,6 +138,16 @@ async fn command_outcome(served: &Served, command: Command) -> Outcome {
         };
     }
     if let Some(job) = job {
+        if cancel {
+            // A running job ends once its run has stopped (the grace period).
+            wait_for(served, KILL_PATIENCE, |s| {
+                s.jobs
+                    .iter()
+                    .find(|j| j.id == job)
+                    .is_none_or(|j| !j.state.is_open())
+            })
+            .await;
+        }
         let found = served
             .snapshots
             .borrow()
