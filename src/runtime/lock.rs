@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 pub enum LockError {
     #[error(
         "{project}: another corral (pid {holder}) is already running this project's agents; \
-         close it first (read-only commands such as `corral status` work alongside it)"
+         close it first (`corral daemon stop` when it is the daemon; `corral agent list` and \
+         read-only commands such as `corral status` work alongside it)"
     )]
     Held { project: PathBuf, holder: String },
     #[error("{path}: {source}")]
