@@ -254,3 +254,84 @@ fn queue_commands_get_the_daemons_reply_instead_of_polling_the_store() {
     });
     assert!(ok(p, &["breaker", "close", "coding"]).contains("coding: closed"));
 }
+
+/// Reads one JSON message a line.
+fn next(reader: &mut BufReader<std::os::unix::net::UnixStream>) -> serde_json::Value {
+    let mut line = String::new();
+    assert!(
+        reader.read_line(&mut line).unwrap() > 0,
+        "connection closed"
+    );
+    serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"))
+}
+
+#[test]
+fn a_subscriber_gets_the_state_then_its_runs_output_and_an_oversized_request_is_cut_off() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let toml = "[scheduler]\nmax_agents = 1\n\n[profiles.coding]\nrole = \"coding\"\n\
+                command = [\"sh\", \"-c\", \"echo first; while read l; do echo got $l; done; sleep 600\"]\n";
+    let dir = project(toml, 1);
+    let p = dir.path();
+    ok(p, &["daemon", "start"]);
+    let _daemon = Daemon(p);
+    let (run, _) = wait_for("the agent", Duration::from_secs(20), || {
+        live_runs(p).first().copied()
+    });
+    let connect = || {
+        let s = std::os::unix::net::UnixStream::connect(p.join(".corral/control.sock")).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut hello = serde_json::to_string(&corral::api::ClientMessage::Hello(
+            corral::api::Hello::ours(),
+        ))
+        .unwrap();
+        hello.push('\n');
+        (&s).write_all(hello.as_bytes()).unwrap();
+        let mut reader = BufReader::new(s.try_clone().unwrap());
+        assert_eq!(next(&mut reader)["type"], "hello");
+        (s, reader)
+    };
+    let (mut s, mut reader) = connect();
+    writeln!(
+        s,
+        "{{\"type\":\"request\",\"id\":9,\"request\":{{\"req\":\"subscribe\",\"follow\":[{run}],\"backlog\":10}}}}"
+    )
+    .unwrap();
+    let reply = next(&mut reader);
+    assert_eq!(
+        (reply["type"].as_str(), reply["id"].as_u64()),
+        (Some("reply"), Some(9))
+    );
+    assert_eq!(reply["outcome"], "done");
+    let backlog = next(&mut reader);
+    assert_eq!(backlog["type"], "lines", "{backlog}");
+    assert_eq!(backlog["lines"][0]["text"], "first");
+    let snapshot = next(&mut reader);
+    assert_eq!(snapshot["type"], "snapshot", "{snapshot}");
+    assert_eq!(snapshot["snapshot"]["runs"][0]["id"], run);
+
+    // Input through a second client reaches the agent; its answer streams to the first.
+    let (mut other, mut other_reader) = connect();
+    writeln!(
+        other,
+        "{{\"type\":\"request\",\"id\":1,\"request\":{{\"req\":\"command\",\"command\":{{\"cmd\":\"send_input\",\"run\":{run},\"text\":\"ping\"}}}}}}"
+    )
+    .unwrap();
+    assert_eq!(next(&mut other_reader)["outcome"], "done");
+    // (corral's own note of what was sent comes first, in the same stream.)
+    wait_for("the agent's answer", Duration::from_secs(20), || {
+        let msg = next(&mut reader);
+        let lines = msg["lines"].as_array().cloned().unwrap_or_default();
+        lines.iter().any(|l| l["text"] == "got ping").then_some(())
+    });
+
+    // A request past 256 KiB ends that connection, and only that one.
+    let big = format!(
+        "{{\"type\":\"request\",\"id\":2,\"request\":{{\"req\":\"log\",\"run\":{run},\"lines\":1,\"pad\":\"{}\"}}}}\n",
+        "x".repeat(300 * 1024)
+    );
+    let _ = other.write_all(big.as_bytes());
+    let mut rest = String::new();
+    let closed = matches!(other_reader.read_line(&mut rest), Ok(0) | Err(_));
+    assert!(closed, "still open: {rest}");
+    assert!(ok(p, &["agent", "list"]).contains("running"));
+}
