@@ -132,7 +132,7 @@ fn log(client: &mut Client, run: RunId, lines: usize, follow: bool) -> Result<()
     )?;
     let mut last_seq = None;
     while live {
-        match client.next()? {
+        match client.receive()? {
             DaemonMessage::Lines { run: r, lines } if r == run => {
                 let fresh: Vec<LogLine> = lines
                     .into_iter()

@@ -62,7 +62,7 @@ impl Client {
             next_id: 1,
         };
         client.send(&ClientMessage::Hello(hello.clone()))?;
-        match client.next()? {
+        match client.receive()? {
             DaemonMessage::Hello(theirs) => {
                 if theirs.protocol != hello.protocol {
                     return Err(ClientError::Mismatch(mismatch_message(
@@ -86,7 +86,7 @@ impl Client {
     }
 
     /// The next message the daemon sends.
-    pub fn next(&mut self) -> Result<DaemonMessage, ClientError> {
+    pub fn receive(&mut self) -> Result<DaemonMessage, ClientError> {
         let mut line = String::new();
         if self.reader.read_line(&mut line)? == 0 {
             return Err(ClientError::Closed);
@@ -101,7 +101,7 @@ impl Client {
         self.next_id += 1;
         self.send(&ClientMessage::Request { id, request })?;
         loop {
-            match self.next()? {
+            match self.receive()? {
                 DaemonMessage::Reply { id: got, outcome } if got == id => return Ok(outcome),
                 DaemonMessage::Mismatch { message } => return Err(ClientError::Mismatch(message)),
                 _ => {}
