@@ -335,3 +335,87 @@ fn a_subscriber_gets_the_state_then_its_runs_output_and_an_oversized_request_is_
     assert!(closed, "still open: {rest}");
     assert!(ok(p, &["agent", "list"]).contains("running"));
 }
+
+/// `corral` in a terminal shows the running daemon's fleet; its keys reach the daemon; a
+/// closed terminal and `q` end only the dashboard.
+#[test]
+fn a_dashboard_attaches_to_the_daemon_and_leaving_it_stops_nothing() {
+    use common::tmux::{Tmux, shell_quote};
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = project(TREE, 2);
+    let p = dir.path();
+    ok(p, &["daemon", "start"]);
+    let _daemon = Daemon(p);
+    let runs = wait_for("two live agents", Duration::from_secs(20), || {
+        let runs = live_runs(p);
+        (runs.len() == 2).then_some(runs)
+    });
+    let line = format!(
+        "cd {} && XDG_CONFIG_HOME=.xdg-config XDG_DATA_HOME=.xdg-data {}; sleep 60",
+        shell_quote(&p.display().to_string()),
+        shell_quote(env!("CARGO_BIN_EXE_corral"))
+    );
+    let Some(tmux) = Tmux::start(&line, 120, 30) else {
+        eprintln!("tmux is not installed; skipped");
+        return;
+    };
+    let limit = Duration::from_secs(20);
+    tmux.wait_for_screen("the fleet with its output", limit, |s| {
+        s.contains("2 live") && s.contains("tree up")
+    });
+    let clients = || {
+        let v: serde_json::Value =
+            serde_json::from_str(&ok(p, &["daemon", "status", "--json"])).unwrap();
+        v["daemon"]["clients"].as_u64().unwrap()
+    };
+    // The dashboard, and this status request.
+    assert_eq!(clients(), 2);
+    // `p` pauses the selected (first live) run in the daemon.
+    tmux.press("p");
+    let (_, paused) = wait_for("a paused run", limit, || {
+        let v: serde_json::Value =
+            serde_json::from_str(&ok(p, &["agent", "list", "--json"])).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["state"]["state"] == "paused")
+            .map(|r| (r["id"].as_i64().unwrap(), r["pid"].as_u64().unwrap() as u32))
+    });
+    wait_for("its group stopped", limit, || {
+        group_members(paused)
+            .iter()
+            .all(|(_, s)| *s == 'T')
+            .then_some(())
+    });
+
+    // The terminal goes away: only the dashboard ends.
+    tmux.close_terminal();
+    wait_for("the dashboard to go", limit, || {
+        (clients() == 1).then_some(())
+    });
+    for (_, pid) in &runs {
+        assert_eq!(
+            group_members(*pid).len(),
+            3,
+            "run group {pid} lost a process"
+        );
+    }
+
+    // A new terminal shows the same fleet; `q` leaves at once and says what goes on.
+    let Some(again) = Tmux::start(&line, 120, 30) else {
+        return;
+    };
+    again.wait_for_screen("the fleet again", limit, |s| {
+        s.contains("2 live") && s.contains("paused")
+    });
+    again.press("q");
+    let said = again.wait_for_screen("the detach message", limit, |s| s.contains("detached"));
+    assert!(said.contains("keeps 2 agent(s) running"), "{said}");
+    for (_, pid) in &runs {
+        assert_eq!(
+            group_members(*pid).len(),
+            3,
+            "run group {pid} lost a process"
+        );
+    }
+}

@@ -5,10 +5,12 @@
 mod answer;
 pub mod client;
 mod log_file;
+mod remote;
 
 pub use answer::answer;
 pub use client::{Client, ClientError};
 pub use log_file::{LOG_LIMIT, keep_log_bounded, log_path};
+pub use remote::Remote;
 
 use crate::runtime::process::process_start_time;
 use crate::runtime::store::state_dir;
