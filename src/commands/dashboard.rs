@@ -131,7 +131,7 @@ fn attach(
             .iter()
             .filter(|r| r.state.is_live())
             .count();
-        let gone = snapshots.has_changed().is_err();
+        let gone = snapshots.borrow().shut_down || snapshots.has_changed().is_err();
         let text = if gone {
             "corral: the daemon has stopped".to_string()
         } else {

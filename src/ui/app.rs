@@ -305,6 +305,7 @@ impl App {
                 return Outcome::default();
             }
             Action::Quit => return self.quit(),
+            Action::StopAll => return self.stop_all(),
             // The header shows open breakers in every view, so `b` works in every view.
             Action::CloseBreaker => return self.close_breaker(),
             Action::Profiles => {
@@ -338,12 +339,17 @@ impl App {
     }
 
     fn quit(&mut self) -> Outcome {
-        let mut out = Outcome::default();
         if self.attached {
             // The agents are the daemon's: leaving asks nothing and stops nothing.
             self.detached = true;
-            return out;
+            return Outcome::default();
         }
+        self.stop_all()
+    }
+
+    /// Stops every agent (asking first when some are live); the dashboard ends once they have.
+    fn stop_all(&mut self) -> Outcome {
+        let mut out = Outcome::default();
         match self.live_agents() {
             0 => {
                 self.quitting = true;
@@ -421,6 +427,7 @@ impl App {
             // Handled in `act`, or only in the Profiles view.
             Action::Help
             | Action::Quit
+            | Action::StopAll
             | Action::Profiles
             | Action::CloseBreaker
             | Action::ToggleProfile => {}
