@@ -419,3 +419,40 @@ fn a_dashboard_attaches_to_the_daemon_and_leaving_it_stops_nothing() {
         );
     }
 }
+
+#[test]
+fn a_project_too_deep_for_a_socket_path_gets_its_socket_in_the_runtime_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let top = tempfile::tempdir().unwrap();
+    let runtime = top.path().join("run");
+    std::fs::create_dir(&runtime).unwrap();
+    std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let p = top.path().join("a-rather-long-directory-name/".repeat(4));
+    std::fs::create_dir_all(&p).unwrap();
+    assert!(p.join(".corral/control.sock").as_os_str().len() > 108);
+    std::fs::write(p.join("corral.toml"), TREE).unwrap();
+    drop(corral::runtime::store::Store::open(&p).unwrap());
+    let out = corral(&p)
+        .env("XDG_RUNTIME_DIR", &runtime)
+        .args(["daemon", "start"])
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    let _daemon = Daemon(&p);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let socket = corral::runtime::daemon::LockInfo::read(&p)
+        .unwrap()
+        .socket
+        .unwrap();
+    assert!(socket.starts_with(&runtime), "{}", socket.display());
+    let mode = std::fs::metadata(&socket).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    // Clients find it through the lock file, whatever their environment says.
+    assert!(ok(&p, &["daemon", "status"]).contains(&socket.display().to_string()));
+    assert!(ok(&p, &["agent", "list"]).contains("no agents"));
+}

@@ -7,8 +7,11 @@
 //! a request's size, connections per peer and in total, idle time; running out of file
 //! descriptors makes the accept loop wait, never spin.
 
+mod place;
 mod serve;
 mod session;
+
+pub use place::{reach, socket_path};
 
 pub use session::WRITE_PATIENCE;
 
@@ -17,11 +20,6 @@ use crate::core::Input;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
-
-/// Where the owner of `project` listens.
-pub fn socket_path(project: &Path) -> PathBuf {
-    super::store::state_dir(project).join("control.sock")
-}
 
 /// How long [`send`] keeps trying while the owner is too busy to take the connection.
 const SEND_PATIENCE: Duration = Duration::from_secs(10);
@@ -35,7 +33,7 @@ pub fn send(project: &Path, command: &Command) -> bool {
         return false;
     };
     line.push('\n');
-    let path = socket_path(project);
+    let path = reach(project);
     let deadline = Instant::now() + SEND_PATIENCE;
     let mut pause = Duration::from_millis(5);
     loop {
@@ -136,6 +134,7 @@ fn file_id(path: &Path) -> Option<(u64, u64)> {
 pub fn listen(project: &Path, served: Served) -> std::io::Result<Listening> {
     use std::os::unix::fs::PermissionsExt;
     let path = socket_path(project);
+    place::ensure_private_parent(&path)?;
     // Bound under a temporary name and made 0600 before it takes the real one, so there is
     // no moment at which the socket is open to anyone the directory lets through.
     let fresh = path.with_extension(format!("sock.{}", std::process::id()));

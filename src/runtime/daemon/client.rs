@@ -47,7 +47,7 @@ impl Client {
 
     /// As [`Client::connect`], saying `hello` (another protocol, in tests).
     pub fn connect_as(project: &Path, hello: Hello) -> Result<Client, ClientError> {
-        let path = crate::runtime::control::socket_path(project);
+        let path = crate::runtime::control::reach(project);
         let stream = UnixStream::connect(&path).map_err(|source| ClientError::Connect {
             path: path.display().to_string(),
             source,

@@ -31,7 +31,7 @@ impl Remote {
     /// Connects, exchanges hellos, subscribes, and waits for the first snapshot.
     pub async fn attach(project: &std::path::Path) -> Result<Remote, super::ClientError> {
         use super::ClientError;
-        let path = crate::runtime::control::socket_path(project);
+        let path = crate::runtime::control::reach(project);
         let stream = UnixStream::connect(&path)
             .await
             .map_err(|source| ClientError::Connect {
