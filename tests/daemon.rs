@@ -456,3 +456,56 @@ fn a_project_too_deep_for_a_socket_path_gets_its_socket_in_the_runtime_directory
     assert!(ok(&p, &["daemon", "status"]).contains(&socket.display().to_string()));
     assert!(ok(&p, &["agent", "list"]).contains("no agents"));
 }
+
+/// The peer check itself refuses another user, not only the directory's mode: the test opens
+/// the way to the socket file and connects as `nobody` (only possible as root).
+#[test]
+fn another_user_who_can_reach_the_socket_is_refused_by_the_peer_check() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("not root: cannot connect as another user; skipped");
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = project(TREE, 0);
+    let p = dir.path();
+    ok(p, &["daemon", "start"]);
+    let _daemon = Daemon(p);
+    let open = |path: &Path, mode| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    open(p, 0o755);
+    open(&p.join(".corral"), 0o755);
+    open(&p.join(".corral/lock"), 0o644);
+    let socket = p.join(".corral/control.sock");
+    open(&socket, 0o666);
+    let nobody = 65534;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
+        .current_dir(p)
+        .env("HOME", "/nonexistent")
+        .env("XDG_CONFIG_HOME", "/nonexistent")
+        .env("XDG_DATA_HOME", "/nonexistent")
+        .args(["agent", "list"])
+        .uid(nobody)
+        .gid(nobody)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("closed the connection"), "{err}");
+    // corral's own log (the platform data directory, here the test's).
+    let app_log = p.join(".xdg-data/corral/corral.log");
+    let log = wait_for(
+        "the refusal in corral's log",
+        Duration::from_secs(10),
+        || {
+            let log = std::fs::read_to_string(&app_log).unwrap_or_default();
+            log.contains(&format!("refused a connection from uid {nobody}"))
+                .then_some(log)
+        },
+    );
+    assert!(log.contains("only uid 0 may connect"), "{log}");
+    // The owner is still served.
+    assert!(ok(p, &["agent", "list"]).contains("no agents"));
+}

@@ -19,12 +19,25 @@ pub enum ClientError {
     /// Client and daemon speak different protocols; the text says what to run.
     #[error("{0}")]
     Mismatch(String),
-    #[error("the corral daemon closed the connection")]
+    #[error(
+        "the corral daemon closed the connection (it is stopping, or it serves only the user \
+         it runs as)"
+    )]
     Closed,
     #[error("talking to the corral daemon: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
     #[error("the corral daemon sent something this corral does not understand: {0}")]
     Garbled(String),
+}
+
+impl From<std::io::Error> for ClientError {
+    fn from(e: std::io::Error) -> Self {
+        use std::io::ErrorKind::{BrokenPipe, ConnectionReset, UnexpectedEof};
+        match e.kind() {
+            BrokenPipe | ConnectionReset | UnexpectedEof => ClientError::Closed,
+            _ => ClientError::Io(e),
+        }
+    }
 }
 
 /// One connection to the daemon, past the hellos.
