@@ -408,6 +408,12 @@ fn a_dashboard_attaches_to_the_daemon_and_leaving_it_stops_nothing() {
     again.wait_for_screen("the fleet again", limit, |s| {
         s.contains("2 live") && s.contains("paused")
     });
+    // A feature's detail is a request to the daemon.
+    again.press("\t");
+    again.press("\r");
+    again.wait_for_screen("a feature's detail", limit, |s| {
+        s.contains("Depends on, nearest first") && s.contains("tree ")
+    });
     again.press("q");
     let said = again.wait_for_screen("the detach message", limit, |s| s.contains("detached"));
     assert!(said.contains("keeps 2 agent(s) running"), "{said}");

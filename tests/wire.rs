@@ -8,9 +8,9 @@
 
 use corral::api::protocol::mismatch_message;
 use corral::api::{
-    ClientMessage, Command, DaemonInfo, DaemonMessage, Event, FeatureId, Hello, JobId, LogLine,
-    Outcome, PROTOCOL_VERSION, RefusalKind, Request, Role, RunId, RunState, RunView, Snapshot,
-    Stream, View,
+    ClientMessage, Command, DaemonInfo, DaemonMessage, Event, FeatureDetail, FeatureId,
+    FeatureStatus, Hello, JobId, LogLine, Outcome, PROTOCOL_VERSION, RefusalKind, Request, Role,
+    RunId, RunState, RunView, Snapshot, Stream, View,
 };
 use std::path::PathBuf;
 
@@ -155,6 +155,15 @@ fn requests() {
     );
     golden("request-status", &req(6, Request::Status));
     golden(
+        "request-feature-detail",
+        &req(
+            8,
+            Request::FeatureDetail {
+                feature: FeatureId(17),
+            },
+        ),
+    );
+    golden(
         "request-subscribe",
         &req(
             7,
@@ -206,6 +215,29 @@ fn replies() {
                         clients: 2,
                         live_runs: 3,
                     },
+                }),
+            },
+        ),
+    );
+    golden(
+        "reply-done-feature",
+        &reply(
+            8,
+            Outcome::Done {
+                view: Some(View::Feature {
+                    feature: Box::new(FeatureDetail {
+                        id: FeatureId(17),
+                        category: "Cart".into(),
+                        name: "Cart totals".into(),
+                        description: "Sum the lines".into(),
+                        steps: vec!["add two lines".into()],
+                        priority: 0,
+                        status: FeatureStatus::Ready,
+                        attempts: 1,
+                        last_error: None,
+                        dependency_chain: vec![FeatureId(3)],
+                        runs: Vec::new(),
+                    }),
                 }),
             },
         ),

@@ -16,9 +16,9 @@
 
 use super::command::{Command, LogLine};
 use super::event::Event;
-use super::ids::RunId;
+use super::ids::{FeatureId, RunId};
 use super::queue::JobView;
-use super::snapshot::{RunView, Snapshot};
+use super::snapshot::{FeatureDetail, RunView, Snapshot};
 use serde::{Deserialize, Serialize};
 
 /// The first line each side sends. Its shape never changes, whatever the protocol number, so
@@ -68,6 +68,8 @@ pub enum Request {
     Log { run: RunId, lines: usize },
     /// The daemon itself: pid, version, uptime, clients attached.
     Status,
+    /// Everything about one feature (its text, what it waits on, its runs), for a detail view.
+    FeatureDetail { feature: FeatureId },
     /// Start streaming: the current snapshot and every newer one, the events, and the
     /// output of the runs in `follow` (each preceded by up to `backlog` latest lines).
     Subscribe {
@@ -150,6 +152,7 @@ pub enum View {
     Job { job: Box<JobView> },
     Lines { lines: Vec<LogLine> },
     Daemon { daemon: DaemonInfo },
+    Feature { feature: Box<FeatureDetail> },
 }
 
 /// What `corral daemon status` shows.

@@ -131,7 +131,9 @@ fn attach(
             .iter()
             .filter(|r| r.state.is_live())
             .count();
-        let gone = snapshots.borrow().shut_down || snapshots.has_changed().is_err();
+        // (Not the closed watch: leaving closes the connection itself.)
+        let gone = snapshots.borrow().shut_down
+            || crate::runtime::daemon::running(&opts.project).is_none();
         let text = if gone {
             "corral: the daemon has stopped".to_string()
         } else {

@@ -94,6 +94,8 @@ pub struct Served {
     pub(crate) marks: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// When this daemon started (ms since the epoch).
     pub(crate) started_at_ms: i64,
+    /// The project's database, for on-demand reads (a feature's detail).
+    pub(crate) db: PathBuf,
     /// Protocol clients connected now.
     pub(crate) clients: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }

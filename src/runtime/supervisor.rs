@@ -179,6 +179,7 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
         passed: passed_rx,
         marks: Default::default(),
         started_at_ms: now_ms(),
+        db: super::store::state_dir(&sup_project).join("corral.db"),
         clients: Default::default(),
     };
     match super::control::listen(&sup_project, served) {

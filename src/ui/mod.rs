@@ -79,18 +79,18 @@ impl Link {
         }
     }
 
-    fn feature_detail(
-        &self,
-        project: &std::path::Path,
-        id: crate::api::FeatureId,
-    ) -> Option<crate::api::FeatureDetail> {
+    /// A feature's detail: a read of the database in-process (on a blocking thread, so the
+    /// runtime's threads go on), a request to an attached daemon.
+    async fn feature_detail(&self, id: crate::api::FeatureId) -> Option<crate::api::FeatureDetail> {
         match self {
-            Link::Local(h) => h.feature_detail(id),
-            // A read of the database, as in-process (to become a request to the daemon).
-            Link::Attached(_) => RuntimeHandle::read_feature_detail(
-                &crate::runtime::store::state_dir(project).join("corral.db"),
-                id,
-            ),
+            Link::Local(h) => {
+                let reader = h.clone();
+                tokio::task::spawn_blocking(move || reader.feature_detail(id))
+                    .await
+                    .ok()
+                    .flatten()
+            }
+            Link::Attached(r) => r.feature_detail(id).await,
         }
     }
 }
@@ -188,13 +188,7 @@ async fn apply(handle: &Link, app: &mut App, outcome: Outcome) {
         handle.send(cmd);
     }
     if let Some(id) = outcome.want_detail {
-        // A read of the database: on a blocking thread, so the runtime's threads go on.
-        let reader = handle.clone();
-        let project = app.snapshot.project.clone();
-        let detail = tokio::task::spawn_blocking(move || reader.feature_detail(&project, id))
-            .await
-            .ok()
-            .flatten();
+        let detail = handle.feature_detail(id).await;
         app.set_detail(id, detail);
     }
 }

@@ -55,6 +55,21 @@ pub async fn answer(served: &Served, request: Request) -> Outcome {
                 },
             })
         }
+        Request::FeatureDetail { feature } => {
+            let db = served.db.clone();
+            let detail = tokio::task::spawn_blocking(move || {
+                crate::runtime::RuntimeHandle::read_feature_detail(&db, feature)
+            })
+            .await
+            .ok()
+            .flatten();
+            match detail {
+                Some(d) => done(View::Feature {
+                    feature: Box::new(d),
+                }),
+                None => Outcome::refused(RefusalKind::Unknown, format!("no feature {feature}")),
+            }
+        }
         Request::Subscribe { .. } => Outcome::refused(
             RefusalKind::Invalid,
             "subscribe is answered by the connection itself",

@@ -149,6 +149,19 @@ impl Remote {
         self.events.subscribe()
     }
 
+    /// Everything about one feature, from the daemon; `None` for an unknown one.
+    pub async fn feature_detail(
+        &self,
+        feature: crate::api::FeatureId,
+    ) -> Option<crate::api::FeatureDetail> {
+        match self.request(Request::FeatureDetail { feature }).await {
+            Ok(Outcome::Done {
+                view: Some(View::Feature { feature }),
+            }) => Some(*feature),
+            _ => None,
+        }
+    }
+
     /// Follows `run` (its new lines stream from now on) and fetches its latest `max` lines.
     pub async fn follow(&self, run: Option<RunId>, max: usize) -> Vec<LogLine> {
         let follow = run.into_iter().collect();
