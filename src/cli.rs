@@ -290,6 +290,21 @@ pub enum AgentCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Kill a live run (as `kill`), then start its feature again.
+    Restart {
+        run: i64,
+        /// Print the run as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write TEXT and a newline to a live run's stdin (an agent asking a question).
+    Input {
+        run: i64,
+        text: String,
+        /// Print the run as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a run's latest output.
     Log {
         run: i64,

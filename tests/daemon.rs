@@ -124,6 +124,8 @@ fn agents_outlive_a_killed_client_obey_agent_commands_and_stop_with_the_daemon()
     );
     let ended = refused(p, &["agent", "pause", &id]);
     assert!(ended.contains("ended"), "{ended}");
+    let ended = refused(p, &["agent", "restart", &id]);
+    assert!(ended.contains(&format!("run {id} has ended")), "{ended}");
     assert!(ok(p, &["agent", "log", &id]).contains("tree up"));
 
     // Stop: every agent ends (a new one may have started in the freed slot) and the daemon
@@ -322,6 +324,14 @@ fn a_subscriber_gets_the_state_then_its_runs_output_and_an_oversized_request_is_
         let msg = next(&mut reader);
         let lines = msg["lines"].as_array().cloned().unwrap_or_default();
         lines.iter().any(|l| l["text"] == "got ping").then_some(())
+    });
+
+    // The same from the command line.
+    ok(p, &["agent", "input", &run.to_string(), "pong"]);
+    wait_for("the answer to the command", Duration::from_secs(20), || {
+        let msg = next(&mut reader);
+        let lines = msg["lines"].as_array().cloned().unwrap_or_default();
+        lines.iter().any(|l| l["text"] == "got pong").then_some(())
     });
 
     // A request past 256 KiB ends that connection, and only that one.

@@ -1,4 +1,4 @@
-//! `corral agent list|pause|resume|kill|log`: requests to the running daemon, each printing
+//! `corral agent list|pause|resume|kill|restart|input|log`: requests to the running daemon, each printing
 //! the state it left the run in. An unknown run, or an ended one for anything but `log`, is an
 //! error naming it (exit code 2, as every error).
 
@@ -38,6 +38,30 @@ pub fn run_agent_command(project: &Path, cmd: &AgentCmd) -> Result<()> {
             Command::Kill {
                 run: RunId(*run),
                 force: *force,
+            },
+            *json,
+        ),
+        AgentCmd::Restart { run, json } => {
+            let run = RunId(*run);
+            // The daemon also restarts an ended run's feature (the dashboard's `R`); here,
+            // as for every agent command but `log`, an ended run is an error.
+            let runs = match ask(&mut client, Request::Agents)? {
+                Some(View::Runs { runs }) => runs,
+                _ => Vec::new(),
+            };
+            match runs.iter().find(|r| r.id == run) {
+                Some(r) if !r.state.is_live() => Err(DaemonCommandError::Refused(format!(
+                    "run {run} has ended ({})",
+                    crate::core::describe_end(r.state)
+                ))),
+                _ => act(&mut client, Command::Restart { run }, *json),
+            }
+        }
+        AgentCmd::Input { run, text, json } => act(
+            &mut client,
+            Command::SendInput {
+                run: RunId(*run),
+                text: text.clone(),
             },
             *json,
         ),
