@@ -69,6 +69,16 @@ pub enum Cmd {
         #[command(subcommand)]
         action: SchedulerCmd,
     },
+    /// Start, stop or look at the project's daemon, which runs the agents without a terminal.
+    Daemon {
+        #[command(subcommand)]
+        action: DaemonCmd,
+    },
+    /// List the daemon's agents, pause, resume or kill one, or print its output.
+    Agent {
+        #[command(subcommand)]
+        action: AgentCmd,
+    },
     /// Add every feature of a JSON backlog file (`-` for stdin), all or nothing.
     Import {
         /// The file: a JSON array of features (see `corral export` for the shape).
@@ -232,6 +242,84 @@ pub enum SchedulerCmd {
     Pause,
     /// Start agents again, also after the budget paused it (a running corral only).
     Resume,
+}
+
+/// `corral daemon ...`: the process that owns the project's agents.
+#[derive(Debug, Subcommand)]
+pub enum DaemonCmd {
+    /// Start the daemon in the background (output in .corral/daemon.log); returns once it
+    /// answers.
+    Start,
+    /// Stop every agent (TERM, grace, KILL; their features back to ready), then the daemon.
+    Stop,
+    /// Stop the daemon and its agents, then start it again (for a new corral binary).
+    Restart,
+    /// Whether a daemon runs: pid, version, protocol, uptime, clients attached.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `corral agent ...`: the runs of the running daemon (or `corral run --headless`).
+#[derive(Debug, Subcommand)]
+pub enum AgentCmd {
+    /// Every run the daemon remembers: live ones first, then recently ended ones.
+    List {
+        /// Print a JSON array of runs.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop a run's whole process group (SIGSTOP).
+    Pause {
+        run: i64,
+        /// Print the run as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Let a paused run go on (SIGCONT).
+    Resume {
+        run: i64,
+        /// Print the run as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop a run: TERM to its group, the grace period, then KILL; waits until it has ended.
+    Kill {
+        run: i64,
+        /// KILL at once.
+        #[arg(long)]
+        force: bool,
+        /// Print the run as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Kill a live run (as `kill`), then start its feature again.
+    Restart {
+        run: i64,
+        /// Print the run as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write TEXT and a newline to a live run's stdin (an agent asking a question).
+    Input {
+        run: i64,
+        text: String,
+        /// Print the run as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a run's latest output.
+    Log {
+        run: i64,
+        /// How many lines.
+        #[arg(long, default_value_t = 50)]
+        lines: usize,
+        /// Then print new lines as they come, until the run ends.
+        #[arg(long)]
+        follow: bool,
+    },
 }
 
 #[derive(Debug, Args)]

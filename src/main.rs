@@ -136,6 +136,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Some(Cmd::Scheduler { action }) => {
             commands::run_scheduler_command(&project_dir(&cli)?, action)?
         }
+        Some(Cmd::Daemon { action }) => commands::run_daemon_command(&project_dir(&cli)?, action)?,
+        Some(Cmd::Agent { action }) => commands::run_agent_command(&project_dir(&cli)?, action)?,
         Some(Cmd::Import { file }) => commands::import_backlog(&project_dir(&cli)?, file)?,
         // JSON is the only format; `--json` is accepted like every other listing's.
         Some(Cmd::Export { json: _ }) => commands::export_backlog(&project_dir(&cli)?)?,

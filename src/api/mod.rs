@@ -5,6 +5,7 @@
 mod command;
 mod event;
 mod ids;
+pub mod protocol;
 mod queue;
 mod snapshot;
 mod usage;
@@ -12,6 +13,9 @@ mod usage;
 pub use command::{Command, LogLine, Stream};
 pub use event::Event;
 pub use ids::{FeatureId, JobId, Role, RunId};
+pub use protocol::{
+    ClientMessage, DaemonInfo, DaemonMessage, Hello, Outcome, RefusalKind, Request, View,
+};
 pub use queue::{BreakerState, BreakerView, JobState, JobView};
 pub use snapshot::{
     FeatureDetail, FeatureStatus, FeatureView, ProfileView, RunState, RunStats, RunSummary,

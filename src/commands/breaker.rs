@@ -107,6 +107,11 @@ fn close(project: &Path, account: &str) -> Result<()> {
             let command = Command::CloseBreaker {
                 account: account.to_string(),
             };
+            match super::daemon::ask_command(project, command.clone()) {
+                Ok(super::daemon::Asked::Done { .. }) => return said_stored(&store, account),
+                Ok(super::daemon::Asked::NoDaemon) => {}
+                Err(reason) => return Err(BacklogCommandError::Refused(reason)),
+            }
             if !control::send(project, &command) {
                 return Err(BacklogCommandError::Refused(
                     "a corral runs this project but its control socket does not answer; try again"
@@ -116,6 +121,19 @@ fn close(project: &Path, account: &str) -> Result<()> {
             wait_stored(&store, account, stored)
         }
         Err(e) => Err(BacklogCommandError::Refused(e.to_string())),
+    }
+}
+
+/// How the breaker stands once the daemon has handled the close: a probe may already have
+/// failed and opened it again.
+fn said_stored(store: &Store, account: &str) -> Result<()> {
+    let view = views(store)?.into_iter().find(|b| b.account == account);
+    match view {
+        Some(b) if b.state == BreakerState::Open => emit(&format!(
+            "{account}: closed by hand, then opened again by a new failure: {}",
+            describe(&b, now_ms())
+        )),
+        _ => emit(&format!("{account}: closed")),
     }
 }
 
@@ -152,7 +170,19 @@ pub fn run_scheduler_command(project: &Path, cmd: &SchedulerCmd) -> Result<()> {
             "no corral is running this project; its scheduler starts when corral does".into(),
         )),
         Err(lock::LockError::Held { .. }) => {
-            if control::send(project, &Command::SetSchedulerPaused { paused }) {
+            let command = Command::SetSchedulerPaused { paused };
+            match super::daemon::ask_command(project, command.clone()) {
+                Ok(super::daemon::Asked::Done { .. }) => {
+                    return emit(if paused {
+                        "scheduler paused (running agents go on)"
+                    } else {
+                        "scheduler resumed"
+                    });
+                }
+                Ok(super::daemon::Asked::NoDaemon) => {}
+                Err(reason) => return Err(BacklogCommandError::Refused(reason)),
+            }
+            if control::send(project, &command) {
                 emit(if paused {
                     "scheduler paused (running agents go on)"
                 } else {

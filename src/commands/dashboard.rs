@@ -15,6 +15,8 @@ pub enum DashboardError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Start(#[from] StartError),
+    #[error("cannot attach to the project's corral daemon: {0}")]
+    Attach(String),
     #[error("cannot start the async runtime: {0}")]
     Tokio(std::io::Error),
     #[error(
@@ -48,6 +50,9 @@ pub fn open_dashboard(opts: DashboardOptions) -> Result<Ended, DashboardError> {
             ": stdin or stdout is not a terminal".into(),
         ));
     }
+    if crate::runtime::daemon::running(&opts.project).is_some() {
+        return attach(opts, keymap);
+    }
     tokio_runtime()?.block_on(async move {
         let mut terminal =
             enter_terminal().map_err(|e| DashboardError::Terminal(format!(": {e}")))?;
@@ -66,7 +71,13 @@ pub fn open_dashboard(opts: DashboardOptions) -> Result<Ended, DashboardError> {
         log::info!("dashboard opened on {}", opts.project.display());
         let stopped_by = Arc::new(AtomicI32::new(0));
         spawn_signal_watch(handle.clone(), stopped_by.clone());
-        let result = ui::run(&mut terminal, handle.clone(), opts.theme, keymap).await;
+        let result = ui::run(
+            &mut terminal,
+            ui::Link::Local(handle.clone()),
+            opts.theme,
+            keymap,
+        )
+        .await;
         leave_terminal();
         if let Err(e) = &result {
             log::error!("dashboard ended: {e}");
@@ -84,6 +95,81 @@ pub fn open_dashboard(opts: DashboardOptions) -> Result<Ended, DashboardError> {
             signal: (signal != 0).then_some(signal),
         })
     })
+}
+
+/// Shows the dashboard of the project's running daemon. `q`, a closed terminal and SIGHUP,
+/// SIGTERM or SIGINT end only this dashboard; the agents go on in the daemon.
+fn attach(
+    opts: DashboardOptions,
+    keymap: Vec<ui::keymap::Binding>,
+) -> Result<Ended, DashboardError> {
+    use crate::runtime::daemon::Remote;
+    tokio_runtime()?.block_on(async move {
+        let remote = Remote::attach(&opts.project)
+            .await
+            .map_err(|e| DashboardError::Attach(e.to_string()))?;
+        let pid = remote.daemon.pid;
+        let snapshots = remote.snapshots();
+        let mut terminal =
+            enter_terminal().map_err(|e| DashboardError::Terminal(format!(": {e}")))?;
+        log::info!(
+            "dashboard attached to the daemon (pid {pid}) of {}",
+            opts.project.display()
+        );
+        let signal = detaching_signal();
+        let ended = tokio::select! {
+            r = ui::run(&mut terminal, ui::Link::Attached(remote), opts.theme, keymap) => {
+                r.map(|()| None)
+            }
+            s = signal => Ok(Some(s)),
+        };
+        leave_terminal();
+        let signal = ended.map_err(|e| DashboardError::Terminal(format!(": {e}")))?;
+        let live = snapshots
+            .borrow()
+            .runs
+            .iter()
+            .filter(|r| r.state.is_live())
+            .count();
+        // (Not the closed watch: leaving closes the connection itself.)
+        let gone = snapshots.borrow().shut_down
+            || crate::runtime::daemon::running(&opts.project).is_none();
+        let text = if gone {
+            "corral: the daemon has stopped".to_string()
+        } else {
+            format!(
+                "corral: detached; the daemon (pid {pid}) keeps {live} agent(s) running \
+                 (`corral` attaches again, `corral daemon stop` stops them)"
+            )
+        };
+        let _ = super::output::print_text(&text);
+        Ok(Ended { signal })
+    })
+}
+
+/// The first of SIGHUP, SIGTERM and SIGINT (never, when none can be watched).
+async fn detaching_signal() -> i32 {
+    use tokio::signal::unix::{SignalKind, signal};
+    let kinds = [
+        SignalKind::hangup(),
+        SignalKind::terminate(),
+        SignalKind::interrupt(),
+    ];
+    let mut streams: Vec<_> = kinds
+        .iter()
+        .filter_map(|k| signal(*k).ok().map(|s| (k.as_raw_value(), s)))
+        .collect();
+    if streams.is_empty() {
+        return std::future::pending().await;
+    }
+    let waits = streams.iter_mut().map(|(n, s)| {
+        let n = *n;
+        Box::pin(async move {
+            s.recv().await;
+            n
+        })
+    });
+    futures::future::select_all(waits).await.0
 }
 
 /// The async runtime corral's supervisor runs on: two workers are plenty for a supervisor

@@ -91,6 +91,8 @@ pub fn run_headless(project: &Path, until_done: bool) -> Result<HeadlessEnd, Das
             ring_lines: config.logs.ring_lines,
             config,
         })?;
+        // Started by `corral daemon start`: its output file is kept bounded.
+        runtime::daemon::keep_log_bounded();
         let stopped_by = Arc::new(AtomicI32::new(0));
         super::dashboard::spawn_signal_watch(handle.clone(), stopped_by.clone());
         let mut events = handle.subscribe();

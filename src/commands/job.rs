@@ -124,6 +124,27 @@ fn send_and_wait(
         JobRequest::Retry => Command::RetryJob { job: id },
         JobRequest::Cancel => Command::CancelJob { job: id },
     };
+    match super::daemon::ask_command(project, command.clone()) {
+        Ok(super::daemon::Asked::Done { pid, view }) => {
+            let v = match view {
+                Some(crate::api::View::Job { job }) => *job,
+                _ => self::view(store, id)?,
+            };
+            if json {
+                return emit_json(&v);
+            }
+            let mut text = format!(
+                "sent `{}` to the running corral (pid {pid}); it now shows:\n{}",
+                request.as_str(),
+                summary(&v)
+            );
+            text.push_str(&breaker_note(store, &v)?);
+            return emit(&text);
+        }
+        Ok(super::daemon::Asked::NoDaemon) => {}
+        Err(reason) => return Err(BacklogCommandError::Refused(reason)),
+    }
+    // A corral that does not speak the protocol: send, then watch the store.
     if !control::send(project, &command) {
         return Err(BacklogCommandError::Refused(format!(
             "a corral (pid {holder}) runs this project but does not answer on its control socket \

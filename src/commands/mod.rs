@@ -1,7 +1,9 @@
 //! What each subcommand does, between the CLI parser and the layers.
 
+mod agent;
 mod backlog;
 mod breaker;
+mod daemon;
 mod dashboard;
 mod feature;
 mod feature_view;
@@ -14,8 +16,10 @@ mod manual;
 pub mod output;
 mod status;
 
+pub use agent::run_agent_command;
 pub use backlog::BacklogCommandError;
 pub use breaker::{run_breaker_command, run_scheduler_command};
+pub use daemon::{DaemonCommandError, run_daemon_command};
 pub use dashboard::{DashboardError, DashboardOptions, Ended, open_dashboard};
 pub use feature::run_feature_command;
 pub use headless::{HeadlessEnd, run_headless};

@@ -26,7 +26,7 @@ use std::time::Duration;
 use crate::api::Role;
 
 pub use choices::{runnable_profile_for, start_report};
-pub use duration::parse_duration;
+pub use duration::{format_duration, parse_duration};
 pub use error::{ConfigError, Location};
 pub use keys::KeyRemap;
 pub use placeholders::KNOWN_PLACEHOLDERS;

@@ -17,6 +17,9 @@ pub enum Input {
     /// The runtime is up: schedule whatever is ready.
     Kick,
     Command(Command),
+    /// A mark in the stream of inputs (for a client waiting until what it sent before has
+    /// been handled); the runtime takes it, the model never sees it.
+    Barrier(u64),
     Spawned(NewRun),
     /// The spawn of `job` did not happen. `record` is the run the runtime stored for the
     /// attempt (pid 0), when it got that far, so the failure shows like any ended run.
@@ -186,7 +189,7 @@ impl Model {
     /// Applies one input and returns the effects, including any new starts the scheduler makes.
     pub fn handle(&mut self, input: Input) -> Vec<Effect> {
         let mut effects = match input {
-            Input::Kick => Vec::new(),
+            Input::Kick | Input::Barrier(_) => Vec::new(),
             Input::Command(cmd) => self.command(cmd),
             Input::Spawned(new) => self.spawned(new),
             Input::SpawnFailed { job, record, error } => self.spawn_failed(job, record, error),

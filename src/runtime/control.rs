@@ -7,18 +7,19 @@
 //! a request's size, connections per peer and in total, idle time; running out of file
 //! descriptors makes the accept loop wait, never spin.
 
+mod place;
 mod serve;
+mod session;
+
+pub use place::{reach, socket_path};
+
+pub use session::WRITE_PATIENCE;
 
 use crate::api::Command;
 use crate::core::Input;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
-
-/// Where the owner of `project` listens.
-pub fn socket_path(project: &Path) -> PathBuf {
-    super::store::state_dir(project).join("control.sock")
-}
 
 /// How long [`send`] keeps trying while the owner is too busy to take the connection.
 const SEND_PATIENCE: Duration = Duration::from_secs(10);
@@ -32,7 +33,7 @@ pub fn send(project: &Path, command: &Command) -> bool {
         return false;
     };
     line.push('\n');
-    let path = socket_path(project);
+    let path = reach(project);
     let deadline = Instant::now() + SEND_PATIENCE;
     let mut pause = Duration::from_millis(5);
     loop {
@@ -81,8 +82,28 @@ fn try_send(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     stream.write_all(bytes)
 }
 
+/// What the socket server needs of the runtime to answer clients. Cheap to clone.
+#[derive(Clone)]
+pub struct Served {
+    pub(crate) tx: mpsc::UnboundedSender<Input>,
+    pub(crate) snapshots: tokio::sync::watch::Receiver<crate::api::Snapshot>,
+    pub(crate) logs: super::capture::LogHub,
+    /// The latest [`Input::Barrier`] the supervisor has handled and published after.
+    pub(crate) passed: tokio::sync::watch::Receiver<u64>,
+    /// The last barrier number handed out.
+    pub(crate) marks: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// When this daemon started (ms since the epoch).
+    pub(crate) started_at_ms: i64,
+    /// The project's database, for on-demand reads (a feature's detail).
+    pub(crate) db: PathBuf,
+    /// Protocol clients connected now.
+    pub(crate) clients: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
 /// The socket being listened on; listening stops when this is dropped.
 pub struct Listening {
+    /// What it serves with, to listen again after the socket file was deleted.
+    pub served: Served,
     task: tokio::task::JoinHandle<()>,
     path: PathBuf,
     /// (device, inode) of the socket file, to notice it deleted or replaced.
@@ -110,11 +131,12 @@ fn file_id(path: &Path) -> Option<(u64, u64)> {
 }
 
 /// Listens until the returned handle is dropped, feeding each well-formed command in as an
-/// input. Call only while holding the project lock (the old socket file, if any, is ours to
-/// replace).
-pub fn listen(project: &Path, tx: mpsc::UnboundedSender<Input>) -> std::io::Result<Listening> {
+/// input and answering protocol clients. Call only while holding the project lock (the old
+/// socket file, if any, is ours to replace).
+pub fn listen(project: &Path, served: Served) -> std::io::Result<Listening> {
     use std::os::unix::fs::PermissionsExt;
     let path = socket_path(project);
+    place::ensure_private_parent(&path)?;
     // Bound under a temporary name and made 0600 before it takes the real one, so there is
     // no moment at which the socket is open to anyone the directory lets through.
     let fresh = path.with_extension(format!("sock.{}", std::process::id()));
@@ -127,6 +149,11 @@ pub fn listen(project: &Path, tx: mpsc::UnboundedSender<Input>) -> std::io::Resu
         return Err(e);
     }
     let id = file_id(&path);
-    let task = tokio::spawn(serve::accept_loop(listener, tx));
-    Ok(Listening { task, path, id })
+    let task = tokio::spawn(serve::accept_loop(listener, served.clone()));
+    Ok(Listening {
+        served,
+        task,
+        path,
+        id,
+    })
 }

@@ -62,7 +62,12 @@ impl RuntimeHandle {
     /// Everything about one feature for the detail view: its text, the whole chain of features
     /// it waits on (nearest first) and its runs (newest first). `None` for an unknown id.
     pub fn feature_detail(&self, id: FeatureId) -> Option<FeatureDetail> {
-        let store = Store::open_path(&self.db).ok()?;
+        RuntimeHandle::read_feature_detail(&self.db, id)
+    }
+
+    /// [`RuntimeHandle::feature_detail`] from the database at `db`.
+    pub fn read_feature_detail(db: &std::path::Path, id: FeatureId) -> Option<FeatureDetail> {
+        let store = Store::open_path(db).ok()?;
         let features = store.load_features().ok()?;
         let feature = features.iter().find(|f| f.id == id)?.clone();
         let (description, steps) = store.feature_text(id).ok()??;

@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 pub enum LockError {
     #[error(
         "{project}: another corral (pid {holder}) is already running this project's agents; \
-         close it first (read-only commands such as `corral status` work alongside it)"
+         close it first (`corral daemon stop` when it is the daemon; `corral agent list` and \
+         read-only commands such as `corral status` work alongside it)"
     )]
     Held { project: PathBuf, holder: String },
     #[error("{path}: {source}")]
@@ -135,9 +136,20 @@ fn lock_file(project: &Path, path: &Path) -> Result<Flock<File>, LockError> {
     };
     let pid = std::process::id();
     let start = process_start_time(pid).map_or("-".to_string(), |t| t.to_string());
+    // The first line as it always was ("pid start"); then what a client needs to know
+    // without connecting (see `daemon::LockInfo`).
+    let socket = super::control::socket_path(project);
     file.set_len(0)
         .and_then(|_| file.rewind())
-        .and_then(|_| writeln!(file, "{pid} {start}"))
+        .and_then(|_| {
+            writeln!(
+                file,
+                "{pid} {start}\nversion={}\nprotocol={}\nsocket={}",
+                env!("CARGO_PKG_VERSION"),
+                crate::api::PROTOCOL_VERSION,
+                socket.display()
+            )
+        })
         .map_err(io)?;
     Ok(file)
 }

@@ -3,6 +3,7 @@
 pub mod capture;
 pub mod cgroup;
 pub mod control;
+pub mod daemon;
 mod durability;
 pub mod env_file;
 mod escapees;

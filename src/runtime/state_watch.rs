@@ -70,9 +70,12 @@ impl Supervisor {
                 inputs.extend(self.storage_failed(&e));
             }
         }
-        if self.control.as_ref().is_some_and(control::Listening::gone) {
-            self.control = None;
-            match control::listen(&self.project, self.tx.clone()) {
+        if self.control.as_ref().is_some_and(control::Listening::gone)
+            && let Some(old) = self.control.take()
+        {
+            let served = old.served.clone();
+            drop(old);
+            match control::listen(&self.project, served) {
                 Ok(listening) => {
                     self.control = Some(listening);
                     said.push("the control socket was deleted; listening again".into());

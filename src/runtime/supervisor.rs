@@ -62,6 +62,10 @@ pub(super) struct Supervisor {
     pub(super) classifiers: HashMap<String, Arc<Classifier>>,
     /// Writes the store refused, waiting to be made (see `durability`).
     pub(super) unsaved: super::durability::Unsaved,
+    /// The latest [`Input::Barrier`] handled, told once the snapshot after it is published.
+    passed: watch::Sender<u64>,
+    /// The barrier reached in the batch being handled.
+    reached: u64,
 }
 
 /// Opens the store, sweeps runs left by an earlier corral, and starts the supervisor on the
@@ -132,6 +136,7 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
     let initial = model.snapshot(&options.project, 1);
     let (snap_tx, snap_rx) = watch::channel(initial);
     let sup_project = options.project.clone();
+    let (passed_tx, passed_rx) = watch::channel(0u64);
     // Shared by the sampler, which finds escapees, and the supervisor, which signals them.
     let escaped = process::Escapees::default();
     let mut sup = Supervisor {
@@ -151,6 +156,8 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
         escaped: escaped.clone(),
         classifiers: HashMap::new(),
         unsaved: Default::default(),
+        passed: passed_tx,
+        reached: 0,
     };
     sup.classifiers = build_classifiers(&sup.config);
     for effect in effects {
@@ -165,7 +172,17 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
         logs.clone(),
         escaped.clone(),
     ));
-    match super::control::listen(&sup_project, tx.clone()) {
+    let served = super::control::Served {
+        tx: tx.clone(),
+        snapshots: snap_rx.clone(),
+        logs: logs.clone(),
+        passed: passed_rx,
+        marks: Default::default(),
+        started_at_ms: now_ms(),
+        db: super::store::state_dir(&sup_project).join("corral.db"),
+        clients: Default::default(),
+    };
+    match super::control::listen(&sup_project, served) {
         Ok(listening) => sup.control = Some(listening),
         // The dashboard works without it; other corral commands just cannot reach it.
         Err(e) => log::warn!("control socket: {e}"),
@@ -192,6 +209,10 @@ impl Supervisor {
             // Held for want of storage: try it again first (the probe's Kick brings us here).
             queue.extend(self.recover());
             while let Some(input) = queue.pop_front() {
+                if let Input::Barrier(mark) = input {
+                    self.reached = self.reached.max(mark);
+                    continue;
+                }
                 self.model.now_ms = now_ms();
                 self.load_job_asked_for(&input);
                 for effect in self.model.handle(input) {
@@ -207,6 +228,12 @@ impl Supervisor {
                 }
             }
             self.publish();
+            let reached = self.reached;
+            self.passed.send_if_modified(|p| {
+                let newer = *p < reached;
+                *p = reached.max(*p);
+                newer
+            });
             if done {
                 self.flush_unsaved();
                 log::info!("every agent has stopped; supervisor done");

@@ -117,6 +117,10 @@ pub struct App {
     pub show_app_log: bool,
     /// Quit was confirmed; waiting for the runtime to stop every agent.
     pub quitting: bool,
+    /// Attached to a daemon: quitting leaves its agents running (the dashboard detaches).
+    pub attached: bool,
+    /// The user detached from the daemon; the dashboard ends.
+    pub detached: bool,
     /// A short message of the UI's own (the runtime's notices come in the snapshot).
     pub message: Option<String>,
     /// The runtime's notice the user has moved past (pressed a key while it showed): it is
@@ -151,6 +155,8 @@ impl App {
             log: LogView::default(),
             show_app_log: false,
             quitting: false,
+            attached: false,
+            detached: false,
             message: None,
             keymap: super::keymap::DEFAULT_BINDINGS.to_vec(),
             notice_dismissed: None,
@@ -299,6 +305,7 @@ impl App {
                 return Outcome::default();
             }
             Action::Quit => return self.quit(),
+            Action::StopAll => return self.stop_all(),
             // The header shows open breakers in every view, so `b` works in every view.
             Action::CloseBreaker => return self.close_breaker(),
             Action::Profiles => {
@@ -332,6 +339,16 @@ impl App {
     }
 
     fn quit(&mut self) -> Outcome {
+        if self.attached {
+            // The agents are the daemon's: leaving asks nothing and stops nothing.
+            self.detached = true;
+            return Outcome::default();
+        }
+        self.stop_all()
+    }
+
+    /// Stops every agent (asking first when some are live); the dashboard ends once they have.
+    fn stop_all(&mut self) -> Outcome {
         let mut out = Outcome::default();
         match self.live_agents() {
             0 => {
@@ -425,6 +442,7 @@ impl App {
             // Handled in `act`, or only in the Profiles view.
             Action::Help
             | Action::Quit
+            | Action::StopAll
             | Action::Profiles
             | Action::CloseBreaker
             | Action::ToggleProfile => {}

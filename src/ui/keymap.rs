@@ -75,6 +75,8 @@ pub enum Action {
     Back,
     Help,
     Quit,
+    /// Stop every agent and leave (attached to a daemon: stop the daemon too); asks first.
+    StopAll,
 }
 
 /// Where a key is pressed: one of the dashboard's panes, or a view drawn in their place.
@@ -204,6 +206,9 @@ pub struct Binding {
     pub hint_in: Scope,
 }
 
+/// The one help line of `q`, `Q` and ctrl-c.
+const QUIT_HELP: &str = "quit (Q: stop all agents)";
+
 const fn key(
     scope: Scope,
     code: KeyCode,
@@ -268,14 +273,18 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
         hint: Some("close"),
         hint_in: On::VIEWS,
     },
-    key(On::ANY, K::Char('q'), "q", A::Quit, "quit, stopping all agents", Some("quit")),
+    // Attached to a daemon, `q` only leaves it; `Q` stops its agents and the daemon. In
+    // this process's own runtime both stop the agents.
+    key(On::ANY, K::Char('q'), "q", A::Quit, QUIT_HELP, Some("quit")),
+    key(On::ANY, K::Char('Q'), "Q", A::StopAll, QUIT_HELP, None),
     Binding {
         scope: On::ANY,
         code: K::Char('c'),
         mods: KeyModifiers::CONTROL,
-        label: Cow::Borrowed("ctrl-c"),
+        // Short, so `q/Q/^c` fits the help's key column.
+        label: Cow::Borrowed("^c"),
         action: A::Quit,
-        help: "quit, as q",
+        help: QUIT_HELP,
         hint: None,
         hint_in: On::ANY,
     },

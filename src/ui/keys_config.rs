@@ -82,6 +82,7 @@ pub const ACTION_NAMES: &[(&str, Action)] = &[
     ("back", Action::Back),
     ("help", Action::Help),
     ("quit", Action::Quit),
+    ("stop_all", Action::StopAll),
 ];
 
 /// The name of each pane and view in `[keys.NAME]`.

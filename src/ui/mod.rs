@@ -22,6 +22,7 @@ pub mod theme;
 
 use crate::api::{LogLine, RunId};
 use crate::runtime::RuntimeHandle;
+use crate::runtime::daemon::Remote;
 use app::{App, Outcome};
 use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
@@ -42,18 +43,72 @@ fn now_ms() -> i64 {
     crate::runtime::now_ms()
 }
 
+/// What the dashboard is connected to: the runtime in this process, or a daemon's.
+#[derive(Clone)]
+pub enum Link {
+    Local(RuntimeHandle),
+    Attached(Remote),
+}
+
+impl Link {
+    fn send(&self, cmd: crate::api::Command) {
+        match self {
+            Link::Local(h) => h.send(cmd),
+            Link::Attached(r) => r.send(cmd),
+        }
+    }
+
+    fn snapshots(&self) -> tokio::sync::watch::Receiver<crate::api::Snapshot> {
+        match self {
+            Link::Local(h) => h.snapshots(),
+            Link::Attached(r) => r.snapshots(),
+        }
+    }
+
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<crate::api::Event> {
+        match self {
+            Link::Local(h) => h.subscribe(),
+            Link::Attached(r) => r.subscribe(),
+        }
+    }
+
+    /// The latest lines of `run`, which is followed from now on.
+    async fn follow(&self, run: Option<RunId>, max: usize) -> Vec<LogLine> {
+        match self {
+            Link::Local(h) => run.map_or(Vec::new(), |r| h.log_tail(r, max)),
+            Link::Attached(r) => r.follow(run, max).await,
+        }
+    }
+
+    /// A feature's detail: a read of the database in-process (on a blocking thread, so the
+    /// runtime's threads go on), a request to an attached daemon.
+    async fn feature_detail(&self, id: crate::api::FeatureId) -> Option<crate::api::FeatureDetail> {
+        match self {
+            Link::Local(h) => {
+                let reader = h.clone();
+                tokio::task::spawn_blocking(move || reader.feature_detail(id))
+                    .await
+                    .ok()
+                    .flatten()
+            }
+            Link::Attached(r) => r.feature_detail(id).await,
+        }
+    }
+}
+
 /// Runs the dashboard until the runtime reports that every agent has stopped (after a quit,
 /// or a Shutdown sent from elsewhere, e.g. on SIGTERM). The terminal must already be set up.
 /// `keymap` is what [`keys_config::build`] made of corral.toml's `[keys]`.
 pub async fn run(
     terminal: &mut ratatui::DefaultTerminal,
-    handle: RuntimeHandle,
+    handle: Link,
     theme: Theme,
     keymap: Vec<keymap::Binding>,
 ) -> std::io::Result<()> {
     let mut snapshots = handle.snapshots();
     let mut events = handle.subscribe();
     let mut app = App::new(snapshots.borrow_and_update().clone());
+    app.attached = matches!(handle, Link::Attached(_));
     app.keymap = keymap;
     let mut keys = EventStream::new();
     let mut shown: Option<RunId> = None;
@@ -67,14 +122,12 @@ pub async fn run(
     loop {
         let wanted = app.log_run();
         if wanted != shown {
-            app.show_log(
-                wanted,
-                wanted.map_or(Vec::new(), |r| handle.log_tail(r, TAIL_ON_SWITCH)),
-            );
+            let tail = handle.follow(wanted, TAIL_ON_SWITCH).await;
+            app.show_log(wanted, tail);
             shown = wanted;
             dirty = true;
         }
-        if app.snapshot.shut_down {
+        if app.snapshot.shut_down || app.detached {
             return Ok(());
         }
         tokio::select! {
@@ -96,6 +149,7 @@ pub async fn run(
                 }
                 Some(Err(e)) => return Err(e),
                 // No more terminal input (stdin closed): stop the agents and leave.
+                None if app.attached => return Ok(()),
                 None => {
                     handle.send(crate::api::Command::Shutdown);
                     app.quitting = true;
@@ -130,17 +184,12 @@ pub async fn run(
 }
 
 /// Sends the commands and, if the App asked for a feature's detail, reads it for the App.
-async fn apply(handle: &RuntimeHandle, app: &mut App, outcome: Outcome) {
+async fn apply(handle: &Link, app: &mut App, outcome: Outcome) {
     for cmd in outcome.commands {
         handle.send(cmd);
     }
     if let Some(id) = outcome.want_detail {
-        // A read of the database: on a blocking thread, so the runtime's threads go on.
-        let reader = handle.clone();
-        let detail = tokio::task::spawn_blocking(move || reader.feature_detail(id))
-            .await
-            .ok()
-            .flatten();
+        let detail = handle.feature_detail(id).await;
         app.set_detail(id, detail);
     }
 }

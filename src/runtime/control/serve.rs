@@ -4,7 +4,8 @@
 //! that they wait in the kernel's queue), [`IDLE`] of silence, and a pause that grows when
 //! accepting fails for want of file descriptors instead of a loop that spins.
 
-use crate::api::Command;
+use super::Served;
+use crate::api::{ClientMessage, Command};
 use crate::core::Input;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -65,7 +66,7 @@ impl Drop for Admitted {
     }
 }
 
-pub(super) async fn accept_loop(listener: UnixListener, tx: mpsc::UnboundedSender<Input>) {
+pub(super) async fn accept_loop(listener: UnixListener, served: Served) {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let peers = Arc::new(Peers::default());
     let uid = nix::unistd::geteuid().as_raw();
@@ -110,9 +111,9 @@ pub(super) async fn accept_loop(listener: UnixListener, tx: mpsc::UnboundedSende
             // Closed at once: one process holding this many is flooding.
             continue;
         };
-        let tx = tx.clone();
+        let served = served.clone();
         tokio::spawn(async move {
-            serve(stream, tx).await;
+            serve(stream, served).await;
             drop(admitted);
             drop(slot);
         });
@@ -120,8 +121,11 @@ pub(super) async fn accept_loop(listener: UnixListener, tx: mpsc::UnboundedSende
 }
 
 /// Reads commands, one per line, until the peer closes, goes quiet for [`IDLE`], or sends a
-/// line longer than [`MAX_REQUEST`].
-async fn serve(mut stream: UnixStream, tx: mpsc::UnboundedSender<Input>) {
+/// line longer than [`MAX_REQUEST`]. A first line that is a protocol hello hands the
+/// connection over to a [`super::session`].
+async fn serve(mut stream: UnixStream, served: Served) {
+    let tx = served.tx.clone();
+    let mut first = true;
     let mut line: Vec<u8> = Vec::new();
     let mut chunk = vec![0u8; 16 * 1024];
     loop {
@@ -135,6 +139,12 @@ async fn serve(mut stream: UnixStream, tx: mpsc::UnboundedSender<Input>) {
                 return refuse_long(&line, &data[..end]);
             }
             line.extend_from_slice(&data[..end]);
+            if std::mem::take(&mut first)
+                && let Ok(ClientMessage::Hello(hello)) = serde_json::from_slice(&line)
+            {
+                let rest = data[end + 1..].to_vec();
+                return super::session::converse(stream, hello, rest, served).await;
+            }
             if !take(&line, &tx) {
                 return;
             }

@@ -206,6 +206,10 @@ fn confirm(frame: &mut Frame, app: &App, question: &Confirm, theme: &Theme) {
                 .unwrap_or_default();
             format!("Kill run {run}{what}? TERM, then KILL after the grace period.")
         }
+        Confirm::Quit { live } if app.attached => format!(
+            "Stop the daemon? {live} live agent(s) will be stopped (TERM, grace, KILL). \
+             (q leaves them running.)"
+        ),
         Confirm::Quit { live } => {
             format!("Quit? {live} live agent(s) will be stopped (TERM, grace, KILL).")
         }
