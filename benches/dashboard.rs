@@ -34,6 +34,7 @@ fn backlog(n: i64) -> Vec<Feature> {
             last_tested_at: None,
             profile: None,
             usage: Default::default(),
+            unmerged: false,
         })
         .collect()
 }

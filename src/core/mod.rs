@@ -33,6 +33,7 @@ mod spawns;
 pub mod stats;
 pub mod usage;
 pub mod waiting;
+pub mod worktree;
 
 pub use effect::{Effect, Sig, TimerKind, WakeKey};
 pub use model::{Failure, Feature, Input, Job, Model, NewRun, Verdict, describe_end};

@@ -19,6 +19,7 @@ fn model(runs: i64, grace_ms: u64) -> Model {
             last_tested_at: None,
             profile: None,
             usage: Default::default(),
+            unmerged: false,
         })
         .collect();
     let mut m = Model::new(features, runs as u32).0;

@@ -5,6 +5,7 @@ pub mod cgroup;
 pub mod control;
 pub mod env_file;
 mod escapees;
+pub mod git;
 mod handle;
 mod history;
 pub mod lock;

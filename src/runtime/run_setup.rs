@@ -78,6 +78,14 @@ pub fn prepare(
             dependencies: &deps,
         },
     );
+    // A branch that no longer merges: the prompt says where it conflicts.
+    let text = match feature.map(|id| cx.store.worktree(id.0)) {
+        Some(Ok(Some(w))) if role == Role::Coding && w.merge_state == "conflict" => {
+            let files: Vec<String> = w.merge_note.split(", ").map(String::from).collect();
+            text + &crate::core::worktree::conflict_prompt(&w.base, &files)
+        }
+        _ => text,
+    };
     let prompt_dir = super::store::state_dir(cx.project).join("prompts");
     let prompt_file: PathBuf = prompt::write_prompt_file(&prompt_dir, run.0, &text)
         .map_err(|e| format!("{}: {e}", prompt_dir.display()))?;

@@ -23,6 +23,8 @@ const DRAIN_BEFORE_EXIT: Duration = Duration::from_millis(500);
 /// How a run's work is judged once its process has exited.
 struct Judge {
     project: PathBuf,
+    /// Where verify runs: the run's worktree, or the project.
+    cwd: PathBuf,
     run: RunId,
     success: Success,
     /// The verify command, already expanded.
@@ -80,7 +82,7 @@ impl Judge {
             .note(self.run, &format!("corral: verify: {}", argv.join(" ")));
         let spec = SpawnSpec {
             argv,
-            cwd: &self.project,
+            cwd: &self.cwd,
             env: &self.env,
             stdin_pipe: false,
             cgroup: self.cgroup.as_ref(),
@@ -221,12 +223,37 @@ impl Supervisor {
             log::error!("{e}");
         }
         let super::run_setup::Prepared {
-            argv, verify, env, ..
+            argv,
+            verify,
+            mut env,
+            ..
         } = prepared;
+        let name = feature
+            .and_then(|f| self.model.features.get(&f))
+            .map_or(String::new(), |f| f.name.clone());
+        let worktree = match super::git::run::prepare(
+            &self.project,
+            &self.config,
+            &self.store,
+            feature,
+            &name,
+            role,
+            run,
+            &self.logs,
+        ) {
+            Ok(w) => w,
+            Err(e) => return failed(e),
+        };
+        if let Some(w) = &worktree {
+            w.env(&mut env);
+        }
+        let cwd = worktree
+            .as_ref()
+            .map_or_else(|| self.project.clone(), |w| w.path.clone());
         let mut cgroup = super::cgroup::RunCgroup::create(run.0);
         let spec = |cgroup| SpawnSpec {
             argv: &argv,
-            cwd: &self.project,
+            cwd: &cwd,
             env: &env,
             stdin_pipe: profile.stdin == crate::config::StdinMode::Pipe,
             cgroup,
@@ -257,10 +284,16 @@ impl Supervisor {
                 } else {
                     format!("{program}: {e}")
                 };
+                if let Some(w) = worktree {
+                    w.release();
+                }
                 return failed(error);
             }
         };
         let Some(pid) = child.id() else {
+            if let Some(w) = worktree {
+                w.release();
+            }
             return failed("process vanished at spawn".into());
         };
         if let Some(cg) = &cgroup {
@@ -308,6 +341,7 @@ impl Supervisor {
         };
         let judge = Judge {
             project: self.project.clone(),
+            cwd: cwd.clone(),
             run,
             success: profile.success,
             verify,
@@ -369,6 +403,9 @@ impl Supervisor {
                 }
             }
             logs.close(run);
+            if let Some(w) = worktree {
+                w.release();
+            }
             escaped.forget(pid);
             if let Some(cg) = process::forget_group(pid) {
                 let _ = tokio::task::spawn_blocking(move || {

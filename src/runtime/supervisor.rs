@@ -390,9 +390,29 @@ impl Supervisor {
             } => {
                 // Errors quote agents' lines: they are stored redacted like the lines.
                 let last_error = last_error.as_deref().map(|e| self.logs.redact(e));
-                self.store
+                let saved = self
+                    .store
                     .save_feature(id, status, attempts, last_error.as_deref(), now)
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| e.to_string());
+                if saved.is_ok() && status == crate::api::FeatureStatus::Passing {
+                    let name = self
+                        .model
+                        .features
+                        .get(&id)
+                        .map_or(String::new(), |f| f.name.clone());
+                    let next = super::git::land::after_pass(
+                        &self.project,
+                        &self.config,
+                        &self.store,
+                        id,
+                        &name,
+                        &self.tx,
+                    );
+                    if next.is_some() {
+                        return next;
+                    }
+                }
+                saved
             }
             Effect::SaveRun {
                 run,

@@ -108,7 +108,12 @@ impl Store {
         }
         let mut stmt = self
             .conn
-            .prepare("SELECT id, category, name, priority, status, attempts, last_error, last_tested_at, profile FROM features ORDER BY id")
+            .prepare(
+                "SELECT id, category, name, priority, status, attempts, last_error, last_tested_at, profile,
+                     EXISTS (SELECT 1 FROM worktrees w WHERE w.feature_id = features.id
+                             AND w.merge_state <> 'merged')
+                 FROM features ORDER BY id",
+            )
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([], |r| {
@@ -126,6 +131,7 @@ impl Store {
                     last_tested_at: r.get(7)?,
                     profile: r.get(8)?,
                     usage: crate::api::Usage::default(),
+                    unmerged: r.get(9)?,
                 })
             })
             .map_err(|e| self.err(e))?;

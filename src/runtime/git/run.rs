@@ -1,0 +1,165 @@
+//! The spawner's one hook into worktrees: before a feature's run starts, find or make its
+//! worktree, set it up, lock it and hand out a port block; after the run, unlock it.
+
+use super::ports::PortLease;
+use super::worktree::{self, resolve_base};
+use super::{project_folder, worktrees_root};
+use crate::api::{FeatureId, Role, RunId};
+use crate::config::Config;
+use crate::runtime::capture::LogHub;
+use crate::runtime::store::Store;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The worktree a run works in, held until the run ends.
+#[derive(Debug)]
+pub struct RunWorktree {
+    pub path: PathBuf,
+    pub branch: String,
+    pub project: PathBuf,
+    pub ports: Option<PortLease>,
+}
+
+impl RunWorktree {
+    /// The run's environment additions.
+    pub fn env(&self, env: &mut BTreeMap<String, String>) {
+        env.insert(
+            "CORRAL_WORKTREE".into(),
+            self.path.to_string_lossy().into_owned(),
+        );
+        env.insert("CORRAL_BRANCH".into(), self.branch.clone());
+        if let Some(p) = &self.ports {
+            env.insert("CORRAL_PORT_BASE".into(), p.base.to_string());
+        }
+    }
+
+    /// Unlocks the worktree; the port block goes back when `self` is dropped.
+    pub fn release(self) {
+        worktree::unlock(&self.project, &self.path);
+    }
+}
+
+/// Whether a run of `role` on `feature` gets a worktree: worktrees on in a git repository,
+/// and a coding or testing run on a feature.
+pub fn wanted(project: &Path, config: &Config, role: Role, feature: Option<FeatureId>) -> bool {
+    feature.is_some()
+        && matches!(role, Role::Coding | Role::Testing)
+        && config.git.worktrees_on(super::is_repo(project))
+}
+
+/// Prepares the worktree for `run` (see the module docs). `Ok(None)` when the run works in the
+/// project itself. Errors name what failed: a run in the wrong directory would do the wrong work.
+#[allow(clippy::too_many_arguments)]
+pub fn prepare(
+    project: &Path,
+    config: &Config,
+    store: &Store,
+    feature: Option<FeatureId>,
+    name: &str,
+    role: Role,
+    run: RunId,
+    logs: &LogHub,
+) -> Result<Option<RunWorktree>, String> {
+    if !wanted(project, config, role, feature) {
+        return Ok(None);
+    }
+    let Some(id) = feature else { return Ok(None) };
+    let known = store.worktree(id.0).map_err(|e| e.to_string())?;
+    // A merged feature's re-check runs on the base itself.
+    if role == Role::Testing && known.as_ref().is_none_or(|k| k.merge_state == "merged") {
+        return Ok(None);
+    }
+    let root = worktrees_root()
+        .ok_or("no home directory, so corral has no data directory for worktrees")?;
+    let folder = project_folder(&root, project);
+    let base = resolve_base(project, &config.git, store).map_err(|e| e.to_string())?;
+    let prepared = worktree::ensure(
+        project,
+        &folder,
+        &config.git,
+        &base,
+        id.0,
+        name,
+        known.as_ref(),
+    )
+    .map_err(|e| format!("creating the worktree of feature {id}: {e}"))?;
+    let rec = &prepared.record;
+    if prepared.created {
+        logs.note(
+            run,
+            &format!(
+                "corral: new worktree {} on branch {} from {} ({})",
+                rec.path,
+                rec.branch,
+                rec.base,
+                short(&rec.base_commit)
+            ),
+        );
+        for c in &prepared.copied {
+            logs.note(run, &format!("corral: copied {c} into the worktree"));
+        }
+        if let Some(setup) = &config.git.setup
+            && let Err(e) = run_setup(Path::new(&rec.path), setup, run, logs)
+        {
+            worktree::discard_fresh(project, rec);
+            return Err(e);
+        }
+    } else {
+        logs.note(
+            run,
+            &format!(
+                "corral: working in worktree {} on branch {}",
+                rec.path, rec.branch
+            ),
+        );
+    }
+    store
+        .save_worktree(rec, crate::runtime::now_ms())
+        .map_err(|e| e.to_string())?;
+    worktree::lock(project, Path::new(&rec.path), run.0).map_err(|e| e.to_string())?;
+    let (first, last) = config.git.ports;
+    let ports = PortLease::take(first, last, config.git.ports_per_run);
+    if ports.is_none() {
+        logs.note(
+            run,
+            "corral: every port block of [git] ports is held by a live run: no CORRAL_PORT_BASE",
+        );
+    }
+    Ok(Some(RunWorktree {
+        path: PathBuf::from(&rec.path),
+        branch: rec.branch.clone(),
+        project: project.to_path_buf(),
+        ports,
+    }))
+}
+
+fn short(sha: &str) -> &str {
+    sha.get(..10).unwrap_or(sha)
+}
+
+/// Runs `[git] setup` in the new worktree, its output going to the run's log.
+fn run_setup(dir: &Path, argv: &[String], run: RunId, logs: &LogHub) -> Result<(), String> {
+    logs.note(run, &format!("corral: setup: {}", argv.join(" ")));
+    let out = std::process::Command::new(&argv[0])
+        .args(&argv[1..])
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("[git] setup: cannot start {:?}: {e}", argv[0]))?;
+    for line in String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .chain(String::from_utf8_lossy(&out.stderr).lines())
+    {
+        logs.note(run, line);
+    }
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "[git] setup {:?} failed ({}) in the new worktree {}",
+            argv.join(" "),
+            out.status,
+            dir.display()
+        ))
+    }
+}
