@@ -195,3 +195,218 @@ fn two_agents_work_in_their_own_worktrees_and_both_land_on_main() {
     assert_eq!(list.matches("\nworktree ").count() + 1, 3, "{list}");
     assert!(!list.contains("locked"), "{list}");
 }
+
+/// Both features change the same line of `shared.txt`. A resolve run (its prompt names the
+/// file) rebases, keeps both lines and commits.
+const CONFLICTING_AGENT: &str = r#"
+mkdir -p "$MARKS"
+if grep -q 'Merge conflict' "$CORRAL_PROMPT_FILE"; then
+  cp "$CORRAL_PROMPT_FILE" "$MARKS/resolve-prompt-$CORRAL_FEATURE_ID"
+  git rebase --quiet main >/dev/null 2>&1
+  printf 'one\ntwo by 1\ntwo by 2\nthree\n' > shared.txt
+  git add shared.txt
+  GIT_EDITOR=true git rebase --continue >/dev/null 2>&1
+  exit 0
+fi
+touch "$MARKS/$CORRAL_FEATURE_ID"
+i=0
+while [ $(ls "$MARKS" | wc -l) -lt 2 ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
+sed -i "s/^two\$/two by $CORRAL_FEATURE_ID/" shared.txt
+git commit --quiet -am "agent: $CORRAL_FEATURE_ID"
+"#;
+
+#[test]
+fn a_conflict_gets_a_resolve_job_naming_the_file_and_then_lands() {
+    let f = fixture(
+        "",
+        CONFLICTING_AGENT,
+        &[common::feature(1, &[]), common::feature(2, &[])],
+    );
+    let text = f.until_done();
+    assert_eq!(
+        f.statuses(),
+        vec![(1, "passing".into()), (2, "passing".into())],
+        "{text}"
+    );
+    let resolved: Vec<_> = std::fs::read_dir(f.outside.join("marks"))
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("resolve-prompt-")
+        })
+        .collect();
+    assert_eq!(
+        resolved.len(),
+        1,
+        "exactly the second feature needed resolving"
+    );
+    let prompt = std::fs::read_to_string(resolved[0].path()).unwrap();
+    assert!(prompt.contains("- shared.txt"), "{prompt}");
+    assert_eq!(
+        std::fs::read_to_string(f.repo.join("shared.txt")).unwrap(),
+        "one\ntwo by 1\ntwo by 2\nthree\n"
+    );
+    assert!(f.worktrees().iter().all(|w| w.merge_state == "merged"));
+}
+
+#[test]
+fn a_dirty_checkout_makes_the_merge_wait_and_changes_nothing_in_it() {
+    let agent = "echo new > new.txt\n";
+    let f = fixture("", agent, &[common::feature(1, &[])]);
+    std::fs::write(f.repo.join("shared.txt"), "my own edit\n").unwrap();
+    let before = git(&f.repo, &["rev-parse", "main"]);
+    f.until_done();
+    // Passing, but waiting: nothing in the checkout changed, main did not move.
+    assert_eq!(f.statuses(), vec![(1, "passing".into())]);
+    let w = &f.worktrees()[0];
+    assert_eq!(w.merge_state, "waiting");
+    assert!(
+        w.merge_note.contains("uncommitted changes (shared.txt)"),
+        "{w:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(f.repo.join("shared.txt")).unwrap(),
+        "my own edit\n"
+    );
+    assert!(!f.repo.join("new.txt").exists());
+    assert_eq!(git(&f.repo, &["rev-parse", "main"]), before);
+    // Once it is clean, the merge goes through.
+    git(&f.repo, &["checkout", "--quiet", "--", "shared.txt"]);
+    let (code, text) = f.corral(&["feature", "merge", "1"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(f.worktrees()[0].merge_state, "merged");
+    assert_eq!(
+        std::fs::read_to_string(f.repo.join("new.txt")).unwrap(),
+        "new\n"
+    );
+}
+
+#[test]
+fn copy_and_setup_prepare_a_new_worktree() {
+    let agent = r#"mkdir -p "$MARKS"; cat .env > "$MARKS/env"; cat node_modules/done > "$MARKS/setup"; echo x > x.txt"#;
+    let f = fixture(
+        "copy = [\".env\", \"missing.txt\"]\nsetup = [\"sh\", \"-c\", \"mkdir -p node_modules && echo installed > node_modules/done\"]\n",
+        agent,
+        &[common::feature(1, &[])],
+    );
+    std::fs::write(f.repo.join(".env"), "SECRET=1\n").unwrap();
+    f.until_done();
+    assert_eq!(
+        std::fs::read_to_string(f.outside.join("marks/env")).unwrap(),
+        "SECRET=1\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(f.outside.join("marks/setup")).unwrap(),
+        "installed\n"
+    );
+    // The copied .env never reaches a commit.
+    let files = git(&f.repo, &["ls-tree", "-r", "--name-only", "main"]);
+    assert!(
+        !files.contains(".env\n") && !files.ends_with(".env"),
+        "{files}"
+    );
+    assert!(files.contains("x.txt"));
+}
+
+#[test]
+fn a_failing_setup_fails_the_run_with_a_clear_error() {
+    let f = fixture(
+        "setup = [\"sh\", \"-c\", \"echo cannot install >&2; exit 3\"]\n",
+        "echo never > never.txt\n",
+        &[common::feature(1, &[])],
+    );
+    let (_, text) = f.corral(&["run", "--headless", "--until-done"]);
+    assert_eq!(f.statuses()[0].1, "failed", "{text}");
+    let (_, status) = f.corral(&["feature", "show", "1"]);
+    assert!(status.contains("[git] setup"), "{status}");
+    // The broken worktree is gone, so the next try starts fresh.
+    let list = git(&f.repo, &["worktree", "list", "--porcelain"]);
+    assert_eq!(list.matches("worktree ").count(), 1, "{list}");
+}
+
+#[test]
+fn rebase_strategy_keeps_the_agents_commits_on_a_linear_main() {
+    let agent = r#"echo "$CORRAL_FEATURE_ID" > "f$CORRAL_FEATURE_ID.txt"; git add -A; git commit --quiet -m "agent commit $CORRAL_FEATURE_ID""#;
+    let f = fixture(
+        "merge = \"rebase\"\n",
+        agent,
+        &[common::feature(1, &[]), common::feature(2, &[1])],
+    );
+    f.until_done();
+    let log = git(&f.repo, &["log", "--format=%s", "main"]);
+    assert_eq!(log, "agent commit 2\nagent commit 1\nstart");
+}
+
+#[test]
+fn prune_removes_squash_merged_work_and_keeps_a_branch_with_an_unmerged_commit() {
+    let agent = r#"echo "$CORRAL_FEATURE_ID" > "f$CORRAL_FEATURE_ID.txt"; git add -A; git commit --quiet -m "agent $CORRAL_FEATURE_ID""#;
+    let f = fixture(
+        "",
+        agent,
+        &[common::feature(1, &[]), common::feature(2, &[])],
+    );
+    f.until_done();
+    let ws = f.worktrees();
+    assert_eq!(ws.len(), 2);
+    // A person adds a commit on feature 2's branch after its squash merge: not on main.
+    let w2 = Path::new(&ws[1].path);
+    std::fs::write(w2.join("later.txt"), "later\n").unwrap();
+    git(w2, &["add", "later.txt"]);
+    git(
+        w2,
+        &[
+            "-c",
+            "user.name=T",
+            "-c",
+            "user.email=t@e",
+            "commit",
+            "--quiet",
+            "-m",
+            "later",
+        ],
+    );
+    let (code, dry) = f.corral(&["worktree", "prune", "--dry-run"]);
+    assert_eq!(code, Some(0), "{dry}");
+    assert!(dry.contains("would remove corral/1-feature-1"), "{dry}");
+    assert!(
+        dry.contains("kept corral/2-feature-2") && dry.contains("1 commit not on the base"),
+        "{dry}"
+    );
+    assert!(Path::new(&ws[0].path).exists(), "a dry run removes nothing");
+    let (code, out) = f.corral(&["worktree", "prune"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(!Path::new(&ws[0].path).exists());
+    let branches = git(&f.repo, &["branch", "--format=%(refname:short)"]);
+    assert_eq!(branches, "corral/2-feature-2\nmain", "{out}");
+    assert!(w2.join("later.txt").exists());
+    let (_, list) = f.corral(&["worktree", "list", "--json"]);
+    let rows: serde_json::Value = serde_json::from_str(&list).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(rows[0]["feature_id"], 2);
+    assert_eq!(rows[0]["removable"], false);
+}
+
+#[test]
+fn feature_diff_stat_matches_git() {
+    let agent = r#"printf 'one\nTWO\nthree\nfour\n' > shared.txt; echo hi > new.txt; git add -A; git commit --quiet -m work"#;
+    let f = fixture("merge = \"none\"\n", agent, &[common::feature(1, &[])]);
+    f.until_done();
+    assert_eq!(f.worktrees()[0].merge_state, "left");
+    let (code, ours) = f.corral(&["feature", "diff", "1", "--stat"]);
+    assert_eq!(code, Some(0), "{ours}");
+    let theirs = git(&f.repo, &["diff", "--stat", "main...corral/1-feature-1"]);
+    assert_eq!(ours.trim_end(), theirs);
+    assert!(
+        theirs.contains("2 files changed, 3 insertions(+), 1 deletion(-)"),
+        "{theirs}"
+    );
+    let (_, patch) = f.corral(&["feature", "diff", "1"]);
+    assert!(patch.contains("+TWO") && patch.contains("-two"), "{patch}");
+    // `none` left main alone; merging by hand lands it.
+    assert!(!f.repo.join("new.txt").exists());
+    let (code, out) = f.corral(&["feature", "merge", "1"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(f.repo.join("new.txt").exists());
+}

@@ -26,6 +26,8 @@ pub fn run_feature_command(project: &Path, cmd: &FeatureCmd) -> Result<()> {
         FeatureCmd::Pass { id, run } => mark(project, *id, *run, None),
         FeatureCmd::Fail { id, run, reason } => mark(project, *id, *run, Some(reason.as_str())),
         FeatureCmd::Requeue { id } => requeue(project, *id),
+        FeatureCmd::Diff { id, stat } => super::worktree::feature_diff(project, *id, *stat),
+        FeatureCmd::Merge { id } => super::worktree::feature_merge(project, *id),
     }
 }
 

@@ -13,6 +13,7 @@ mod job_view;
 mod manual;
 pub mod output;
 mod status;
+mod worktree;
 
 pub use backlog::BacklogCommandError;
 pub use breaker::{run_breaker_command, run_scheduler_command};
@@ -24,3 +25,4 @@ pub use init::init_project;
 pub use job::run_job_command;
 pub use manual::{print_completions, print_man_page};
 pub use status::{print_status, status_json};
+pub use worktree::{feature_diff, feature_merge, run_worktree_command};
