@@ -190,6 +190,14 @@ pub enum FeatureCmd {
     /// Merge a passing feature's branch into the base now (approves a `review`, or retries
     /// a merge that waited for a clean checkout).
     Merge { id: i64 },
+    /// Reject a passing feature's change (under `[git] merge = "review"`): it goes back to the
+    /// queue, and the next coding run's prompt carries the reason.
+    Reject {
+        id: i64,
+        /// What to change; given to the agent.
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+    },
 }
 
 /// `corral worktree ...`: the features' git worktrees.

@@ -77,7 +77,13 @@ fn fixture(
 
 impl Fixture {
     fn corral(&self, args: &[&str]) -> (Option<i32>, String) {
+        let path = format!(
+            "{}:{}",
+            self.outside.join("bin").display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
         let out = cargo_bin_cmd!("corral")
+            .env("PATH", path)
             .current_dir(&self.repo)
             .env("XDG_CONFIG_HOME", self.outside.join("xdg"))
             .env("XDG_DATA_HOME", self.outside.join("xdg"))
@@ -95,6 +101,11 @@ impl Fixture {
         let (code, text) = self.corral(&["run", "--headless", "--until-done"]);
         assert_eq!(code, Some(0), "{text}");
         text
+    }
+
+    /// `run --headless --until-done` where some features may wait for a person.
+    fn until_done_or_stuck(&self) -> String {
+        self.corral(&["run", "--headless", "--until-done"]).1
     }
 
     fn statuses(&self) -> Vec<(i64, String)> {
@@ -409,4 +420,148 @@ fn feature_diff_stat_matches_git() {
     let (code, out) = f.corral(&["feature", "merge", "1"]);
     assert_eq!(code, Some(0), "{out}");
     assert!(f.repo.join("new.txt").exists());
+}
+
+#[test]
+fn review_rejects_with_feedback_for_the_next_run_then_merges() {
+    let agent = r#"mkdir -p "$MARKS"; n=$(ls "$MARKS" | wc -l); cp "$CORRAL_PROMPT_FILE" "$MARKS/prompt$n"; echo "try $n" > work.txt; git add -A; git commit --quiet -m "try $n""#;
+    let f = fixture(
+        "merge = \"review\"\n",
+        agent,
+        &[common::feature(1, &[]), common::feature(2, &[1])],
+    );
+    let before = git(&f.repo, &["rev-parse", "main"]);
+    f.until_done_or_stuck();
+    let w = &f.worktrees()[0];
+    assert_eq!((w.merge_state.as_str(), w.feature_id), ("review", 1));
+    assert_eq!(
+        git(&f.repo, &["rev-parse", "main"]),
+        before,
+        "review leaves main alone"
+    );
+    assert_eq!(
+        f.worktrees().len(),
+        1,
+        "feature 2 waits for feature 1's merge"
+    );
+    let (code, out) = f.corral(&[
+        "feature",
+        "reject",
+        "1",
+        "--reason",
+        "Say hello in work.txt",
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    f.until_done_or_stuck();
+    let second = std::fs::read_to_string(f.outside.join("marks/prompt1")).unwrap();
+    assert!(
+        second.contains("## Review feedback") && second.contains("Say hello in work.txt"),
+        "{second}"
+    );
+    assert!(
+        !std::fs::read_to_string(f.outside.join("marks/prompt0"))
+            .unwrap()
+            .contains("Review feedback")
+    );
+    assert_eq!(f.worktrees()[0].merge_state, "review");
+    let (code, out) = f.corral(&["feature", "merge", "1"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(f.repo.join("work.txt")).unwrap(),
+        "try 1\n"
+    );
+    assert_eq!(f.worktrees()[0].merge_state, "merged");
+}
+
+#[test]
+fn pr_pushes_the_branch_and_opens_a_pull_request_with_gh() {
+    let agent = r#"echo pr > pr.txt; git add -A; git commit --quiet -m pr"#;
+    let f = fixture("merge = \"pr\"\n", agent, &[common::feature(1, &[])]);
+    let remote = f.outside.join("remote.git");
+    git(
+        &f.outside,
+        &["init", "--quiet", "--bare", remote.to_str().unwrap()],
+    );
+    git(
+        &f.repo,
+        &["remote", "add", "origin", remote.to_str().unwrap()],
+    );
+    git(&f.repo, &["push", "--quiet", "origin", "main"]);
+    std::fs::create_dir_all(f.outside.join("bin")).unwrap();
+    write_script(
+        &f.outside.join("bin/gh"),
+        &format!(
+            "printf '%s\\n' \"$@\" > '{}'\necho 'https://example.invalid/shop/pull/7'",
+            f.outside.join("gh-args").display()
+        ),
+    );
+    f.until_done();
+    let pushed = git(&remote, &["rev-parse", "corral/1-feature-1"]);
+    assert_eq!(pushed, git(&f.repo, &["rev-parse", "corral/1-feature-1"]));
+    let args = std::fs::read_to_string(f.outside.join("gh-args")).unwrap();
+    assert_eq!(
+        args.lines().collect::<Vec<_>>(),
+        [
+            "pr",
+            "create",
+            "--head",
+            "corral/1-feature-1",
+            "--base",
+            "main",
+            "--title",
+            "feature 1: feature 1",
+            "--body",
+            "Feature 1 (feature 1), implemented by a corral agent on branch `corral/1-feature-1`."
+        ]
+    );
+    let w = &f.worktrees()[0];
+    assert_eq!(
+        (w.merge_state.as_str(), w.merge_note.as_str()),
+        ("pr", "https://example.invalid/shop/pull/7")
+    );
+    assert_eq!(f.statuses(), vec![(1, "passing".into())]);
+    assert!(!f.repo.join("pr.txt").exists(), "main waits for the PR");
+}
+
+#[test]
+fn after_kill_9_the_restart_finds_the_worktree_again_and_loses_nothing() {
+    // The first run leaves half its work uncommitted and hangs; the second finishes it.
+    let agent = r#"mkdir -p "$MARKS"
+if [ ! -e "$MARKS/first" ]; then
+  echo half > half.txt
+  echo "$PWD" > "$MARKS/first"
+  sleep 60
+fi
+echo "$PWD" > "$MARKS/second"
+echo rest > rest.txt
+"#;
+    let f = fixture("", agent, &[common::feature(1, &[])]);
+    let mut corral = Command::new(env!("CARGO_BIN_EXE_corral"))
+        .current_dir(&f.repo)
+        .env("XDG_CONFIG_HOME", f.outside.join("xdg"))
+        .env("XDG_DATA_HOME", f.outside.join("xdg"))
+        .env("MARKS", f.outside.join("marks"))
+        .args(["run", "--headless"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let first = common::wait_for("the first run", Duration::from_secs(30), || {
+        std::fs::read_to_string(f.outside.join("marks/first")).ok()
+    });
+    corral.kill().unwrap(); // SIGKILL
+    corral.wait().unwrap();
+    let text = f.until_done();
+    let second = std::fs::read_to_string(f.outside.join("marks/second")).unwrap();
+    assert_eq!(first, second, "the restart reuses the worktree: {text}");
+    assert_eq!(
+        std::fs::read_to_string(f.repo.join("half.txt")).unwrap(),
+        "half\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(f.repo.join("rest.txt")).unwrap(),
+        "rest\n"
+    );
+    let list = git(&f.repo, &["worktree", "list", "--porcelain"]);
+    assert!(!list.contains("locked"), "unlocked after the run: {list}");
 }

@@ -156,5 +156,24 @@ pub fn feature_merge(project: &Path, id: i64) -> Result<()> {
             files.join(", ")
         ))),
         merge::MergeOutcome::Left(why) => emit(&format!("feature {id}: {why}")),
+        merge::MergeOutcome::PullRequest(url) => emit(&format!("feature {id}: {url}")),
     }
+}
+
+/// `corral feature reject ID --reason TEXT`.
+pub fn feature_reject(project: &Path, id: i64, reason: &str) -> Result<()> {
+    let store = open_store(project)?;
+    let rec = record(&store, id)?;
+    if rec.merge_state == "merged" {
+        return Err(BacklogCommandError::Refused(format!(
+            "feature {id} is merged already: there is nothing left to reject"
+        )));
+    }
+    if reason.trim().is_empty() {
+        return Err(BacklogCommandError::Refused(
+            "--reason must say what to change: the agent gets it in its prompt".into(),
+        ));
+    }
+    store.set_merge_state(id, "rejected", reason, now_ms())?;
+    super::feature::requeue(project, id)
 }

@@ -164,6 +164,15 @@ pub fn conflict_prompt(base: &str, files: &[String]) -> String {
     )
 }
 
+/// The section added to a coding prompt after a person rejected the feature's change.
+pub fn rejection_prompt(feedback: &str) -> String {
+    format!(
+        "\n\n## Review feedback\n\nA person reviewed this feature's change and rejected it. \
+         Their feedback:\n\n{feedback}\n\nThe earlier work is on this branch: change it as \
+         asked and commit.\n"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -84,6 +84,9 @@ pub fn prepare(
             let files: Vec<String> = w.merge_note.split(", ").map(String::from).collect();
             text + &crate::core::worktree::conflict_prompt(&w.base, &files)
         }
+        Some(Ok(Some(w))) if role == Role::Coding && w.merge_state == "rejected" => {
+            text + &crate::core::worktree::rejection_prompt(&w.merge_note)
+        }
         _ => text,
     };
     let prompt_dir = super::store::state_dir(cx.project).join("prompts");

@@ -246,6 +246,11 @@ impl Supervisor {
         };
         if let Some(w) = &worktree {
             w.env(&mut env);
+            // Until its branch is merged, features that depend on this one must not start
+            // (their branches would lack its work); a merge reloads the backlog.
+            if let Some(f) = feature.and_then(|id| self.model.features.get_mut(&id)) {
+                f.unmerged = true;
+            }
         }
         let cwd = worktree
             .as_ref()

@@ -95,7 +95,7 @@ pub fn attempt(
                 Some(Input::Command(Command::RequeueFeature { feature }))
             }
         }
-        MergeOutcome::Left(_) => None,
+        MergeOutcome::Left(_) | MergeOutcome::PullRequest(_) => None,
     };
     (input, Some(outcome))
 }

@@ -21,6 +21,8 @@ pub enum MergeOutcome {
     Conflict(Vec<String>),
     /// The strategy leaves the landing to a person (`review`, `none`).
     Left(&'static str),
+    /// Pushed, with a pull request open (its URL), or what a person must do.
+    PullRequest(String),
 }
 
 impl MergeOutcome {
@@ -31,6 +33,7 @@ impl MergeOutcome {
             MergeOutcome::NothingToMerge => ("merged", "nothing to merge".into()),
             MergeOutcome::Waiting(why) => ("waiting", why.clone()),
             MergeOutcome::Conflict(files) => ("conflict", files.join(", ")),
+            MergeOutcome::PullRequest(url) => ("pr", url.clone()),
             MergeOutcome::Left(why) => (
                 if *why == "review" { "review" } else { "left" },
                 why.to_string(),
@@ -114,7 +117,10 @@ pub fn merge_feature(
             }
         }
         if strategy == MergeStrategy::Pr {
-            return Ok(MergeOutcome::Left("pr"));
+            if rec.merge_state == "pr" {
+                return Ok(MergeOutcome::PullRequest(rec.merge_note.clone()));
+            }
+            return super::pr::push_and_open(project, rec, name).map(MergeOutcome::PullRequest);
         }
         let checked_out = main
             .run(&["symbolic-ref", "--quiet", "--short", "HEAD"])

@@ -8,6 +8,7 @@ pub mod diff;
 pub mod land;
 pub mod merge;
 pub mod ports;
+pub mod pr;
 pub mod run;
 pub mod worktree;
 

@@ -69,6 +69,16 @@ pub fn prepare(
     if role == Role::Testing && known.as_ref().is_none_or(|k| k.merge_state == "merged") {
         return Ok(None);
     }
+    // New work on a merged feature starts from a fresh branch off the base, which has the
+    // old work; the old branch goes once git agrees everything on it is on the base.
+    let known = match known {
+        Some(k) if role == Role::Coding && k.merge_state == "merged" => {
+            retire(project, &k, &config.git.copy);
+            store.forget_worktree(id.0).map_err(|e| e.to_string())?;
+            None
+        }
+        k => k,
+    };
     let root = worktrees_root()
         .ok_or("no home directory, so corral has no data directory for worktrees")?;
     let folder = project_folder(&root, project);
@@ -162,4 +172,20 @@ fn run_setup(dir: &Path, argv: &[String], run: RunId, logs: &LogHub) -> Result<(
             dir.display()
         ))
     }
+}
+
+/// Removes a merged feature's worktree and branch when git confirms the work is on the base;
+/// otherwise leaves them for `corral worktree prune` to report.
+fn retire(project: &Path, rec: &crate::runtime::store::WorktreeRecord, copy: &[String]) {
+    use crate::core::worktree::{Verdict, removal_verdict};
+    super::with_repo(project, || {
+        let git = super::Git::at(project);
+        let Ok(Some(facts)) = super::cleanup::facts(project, rec, None, copy) else {
+            return;
+        };
+        if let Verdict::Remove(_) = removal_verdict(&facts) {
+            let _ = git.output(&["worktree", "remove", "--force", &rec.path]);
+            let _ = git.output(&["branch", "-D", &rec.branch]);
+        }
+    });
 }
