@@ -3,6 +3,7 @@
 //! Everything here is plain serde data so the same messages can cross a Unix socket unchanged.
 
 mod command;
+mod diff;
 mod event;
 mod ids;
 mod queue;
@@ -10,6 +11,7 @@ mod snapshot;
 mod usage;
 
 pub use command::{Command, LogLine, Stream};
+pub use diff::{DiffFile, FeatureDiff};
 pub use event::Event;
 pub use ids::{FeatureId, JobId, Role, RunId};
 pub use queue::{BreakerState, BreakerView, JobState, JobView};

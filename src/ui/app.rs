@@ -76,6 +76,8 @@ pub enum View {
     Detail(DetailView),
     /// The profiles from corral.toml.
     Profiles,
+    /// One feature's change against its base.
+    Diff(super::diff_view::DiffView),
 }
 
 /// What the event loop must do after a key or a snapshot.
@@ -85,6 +87,8 @@ pub struct Outcome {
     /// Read this feature's detail from the runtime and give it to [`App::set_detail`]. The
     /// App never reads it itself: that is a database read, and the App stays pure.
     pub want_detail: Option<FeatureId>,
+    /// Read this feature's diff and give it to [`App::set_diff`].
+    pub want_diff: Option<FeatureId>,
 }
 
 /// How long a runtime notice stays in the hint bar when no key is pressed.
@@ -233,6 +237,7 @@ impl App {
             View::Dashboard => self.focus.context(),
             View::Detail(_) => Context::Detail,
             View::Profiles => Context::Profiles,
+            View::Diff(_) => Context::Diff,
         }
     }
 
@@ -314,6 +319,7 @@ impl App {
             View::Dashboard => self.act_on_panes(action),
             View::Detail(_) => self.act_on_detail(action),
             View::Profiles => self.act_on_profiles(action),
+            View::Diff(_) => self.act_on_diff(action),
         }
     }
 
@@ -399,6 +405,8 @@ impl App {
             Action::PrevMatch => self.step_match(false),
             Action::Input => self.open_input(),
             Action::Detail => return self.open_detail(),
+            Action::Diff => return self.open_diff(),
+            Action::NextFile | Action::PrevFile => {}
             Action::FilterStatus(status) => self.filter_status(status),
             Action::FilterText => self.open_filter(),
             Action::Requeue

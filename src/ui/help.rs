@@ -82,7 +82,7 @@ mod tests {
             .iter()
             .map(|e| e.keys.as_str())
             .collect();
-        assert_eq!(keys, ["enter", "1-3", "4-6", "0", "F"]);
+        assert_eq!(keys, ["enter", "0-6", "F"]);
     }
 
     #[test]

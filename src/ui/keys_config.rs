@@ -39,6 +39,9 @@ pub const ACTION_NAMES: &[(&str, Action)] = &[
     ("prev_match", Action::PrevMatch),
     ("input", Action::Input),
     ("detail", Action::Detail),
+    ("diff", Action::Diff),
+    ("next_file", Action::NextFile),
+    ("prev_file", Action::PrevFile),
     (
         "filter_ready",
         Action::FilterStatus(Some(FeatureStatus::Ready)),
@@ -83,13 +86,14 @@ pub const ACTION_NAMES: &[(&str, Action)] = &[
 ];
 
 /// The name of each pane and view in `[keys.NAME]`.
-pub const CONTEXT_NAMES: [(&str, Context); 6] = [
+pub const CONTEXT_NAMES: [(&str, Context); 7] = [
     ("agents", Context::Agents),
     ("features", Context::Features),
     ("queue", Context::Queue),
     ("log", Context::Log),
     ("detail", Context::Detail),
     ("profiles", Context::Profiles),
+    ("diff", Context::Diff),
 ];
 
 /// The name of `action` in `[keys]`.

@@ -5,6 +5,7 @@ pub mod app;
 mod app_keys;
 mod app_moves;
 pub mod detail;
+pub mod diff_view;
 pub mod features_view;
 mod help;
 pub mod keymap;
@@ -141,6 +142,15 @@ async fn apply(handle: &RuntimeHandle, app: &mut App, outcome: Outcome) {
             .ok()
             .flatten();
         app.set_detail(id, detail);
+    }
+    if let Some(id) = outcome.want_diff {
+        // A few git commands: on a blocking thread too.
+        let reader = handle.clone();
+        let diff = tokio::task::spawn_blocking(move || reader.feature_diff(id))
+            .await
+            .ok()
+            .flatten();
+        app.set_diff(id, diff);
     }
 }
 

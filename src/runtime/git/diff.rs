@@ -55,3 +55,36 @@ pub fn patch(project: &Path, rec: &WorktreeRecord, color: bool) -> Result<String
     };
     Git::at(project).run(&["diff", color, &range(rec)])
 }
+
+/// The feature's diff for the dashboard's diff view; `None` when it has no worktree or git
+/// failed.
+pub fn feature_diff(project: &Path, id: crate::api::FeatureId) -> Option<crate::api::FeatureDiff> {
+    let store = crate::runtime::store::Store::open(project).ok()?;
+    let rec = store.worktree(id.0).ok()??;
+    let files = numstat(project, &rec).ok()?;
+    let patch = patch(project, &rec, false).ok()?;
+    Some(crate::api::FeatureDiff {
+        feature: id,
+        base: rec.base.clone(),
+        branch: rec.branch.clone(),
+        merge_state: rec.merge_state.clone(),
+        merge_note: rec.merge_note.clone(),
+        files: files
+            .into_iter()
+            .map(|f| crate::api::DiffFile {
+                path: f.path,
+                added: f.added,
+                removed: f.removed,
+            })
+            .collect(),
+        patch: patch.lines().map(String::from).collect(),
+    })
+}
+
+impl crate::runtime::RuntimeHandle {
+    /// [`feature_diff`] of the handle's project (a few git commands: call it off the UI thread).
+    pub fn feature_diff(&self, id: crate::api::FeatureId) -> Option<crate::api::FeatureDiff> {
+        let project = self.db.parent()?.parent()?;
+        feature_diff(project, id)
+    }
+}
