@@ -35,6 +35,7 @@ fn backlog(n: i64) -> Vec<Feature> {
             profile: None,
             usage: Default::default(),
             unmerged: false,
+            merge: None,
         })
         .collect()
 }

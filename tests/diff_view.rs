@@ -94,6 +94,7 @@ fn d_opens_the_features_diff_and_n_jumps_to_the_next_file() {
             blocked_by: vec![],
             attempts: 1,
             usage: Default::default(),
+            merge: None,
         }],
         ..Snapshot::default()
     };
@@ -130,4 +131,29 @@ fn d_opens_the_features_diff_and_n_jumps_to_the_next_file() {
     // esc goes back to the dashboard.
     app.key(&KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
     assert_eq!(app.view, View::Dashboard);
+}
+
+#[test]
+fn the_features_pane_shows_where_a_passing_features_merge_stands() {
+    let feature = |id: i64, merge: Option<&str>| FeatureView {
+        id: FeatureId(id),
+        category: "Cart".into(),
+        name: format!("feature {id}"),
+        priority: 0,
+        status: FeatureStatus::Passing,
+        dependencies: vec![FeatureId(1)],
+        blocked_by: vec![],
+        attempts: 1,
+        usage: Default::default(),
+        merge: merge.map(String::from),
+    };
+    let snapshot = Snapshot {
+        features: vec![
+            feature(1, None),
+            feature(2, Some("waiting: waiting for a clean checkout")),
+        ],
+        ..Snapshot::default()
+    };
+    let text = screen(&App::new(snapshot), 120, 30).backend().to_string();
+    assert!(text.contains("merge waiting"), "{text}");
 }

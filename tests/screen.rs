@@ -77,6 +77,7 @@ fn demo_after(step: i64) -> Snapshot {
                 .collect(),
             attempts: 1,
             usage: Usage::default(),
+            merge: None,
         })
         .collect();
     let run = |n: i64| {

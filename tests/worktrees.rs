@@ -277,6 +277,11 @@ fn a_dirty_checkout_makes_the_merge_wait_and_changes_nothing_in_it() {
         w.merge_note.contains("uncommitted changes (shared.txt)"),
         "{w:?}"
     );
+    let (_, shown) = f.corral(&["feature", "show", "1"]);
+    assert!(
+        shown.contains("merge:        waiting: waiting for a clean checkout"),
+        "the feature says why: {shown}"
+    );
     assert_eq!(
         std::fs::read_to_string(f.repo.join("shared.txt")).unwrap(),
         "my own edit\n"

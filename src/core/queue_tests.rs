@@ -21,6 +21,7 @@ fn feature(id: i64) -> Feature {
         profile: None,
         usage: Usage::default(),
         unmerged: false,
+        merge: None,
     }
 }
 

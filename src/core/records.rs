@@ -24,6 +24,9 @@ pub struct Feature {
     /// Passing, but its worktree branch is not merged into the base yet: features that
     /// depend on it wait (their branches would start without its work).
     pub unmerged: bool,
+    /// Where its merge stands while it is not merged (waiting for a clean checkout, a
+    /// conflict, review, the PR's URL), shown beside it.
+    pub merge: Option<String>,
 }
 
 impl Node for Feature {

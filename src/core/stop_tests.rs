@@ -20,6 +20,7 @@ fn model(runs: i64, grace_ms: u64) -> Model {
             profile: None,
             usage: Default::default(),
             unmerged: false,
+            merge: None,
         })
         .collect();
     let mut m = Model::new(features, runs as u32).0;

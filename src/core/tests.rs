@@ -17,6 +17,7 @@ fn feature(id: i64, deps: &[i64], status: FeatureStatus) -> Feature {
         profile: None,
         usage: Default::default(),
         unmerged: false,
+        merge: None,
     }
 }
 

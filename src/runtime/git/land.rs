@@ -70,7 +70,8 @@ pub fn attempt(
         MergeOutcome::NothingToMerge => store.load_features().ok().map(Input::Backlog),
         MergeOutcome::Waiting(why) => {
             log::info!("feature {feature}: merge {why}");
-            None
+            // The feature shows why it waits.
+            store.load_features().ok().map(Input::Backlog)
         }
         MergeOutcome::Conflict(files) => {
             let met = store.merge_conflicts(feature.0).unwrap_or(1);
@@ -95,7 +96,9 @@ pub fn attempt(
                 Some(Input::Command(Command::RequeueFeature { feature }))
             }
         }
-        MergeOutcome::Left(_) | MergeOutcome::PullRequest(_) => None,
+        MergeOutcome::Left(_) | MergeOutcome::PullRequest(_) => {
+            store.load_features().ok().map(Input::Backlog)
+        }
     };
     (input, Some(outcome))
 }
