@@ -570,3 +570,98 @@ echo rest > rest.txt
     let list = git(&f.repo, &["worktree", "list", "--porcelain"]);
     assert!(!list.contains("locked"), "unlocked after the run: {list}");
 }
+
+#[test]
+fn a_merged_feature_is_rechecked_in_a_fresh_worktree_of_the_base() {
+    let agent = r#"mkdir -p "$MARKS"
+if [ "$CORRAL_ROLE" = testing ]; then
+  printf '%s\n%s\n' "$PWD" "$CORRAL_BRANCH" > "$MARKS/check.tmp"
+  cat f1.txt >> "$MARKS/check.tmp"
+  mv "$MARKS/check.tmp" "$MARKS/check"
+  exit 0
+fi
+echo one > f1.txt
+"#;
+    let f = fixture("", agent, &[common::feature(1, &[])]);
+    let toml = std::fs::read_to_string(f.repo.join("corral.toml")).unwrap();
+    let toml = toml.replace(
+        "max_attempts = 3\n",
+        "max_attempts = 3\ntesting_agents = 1\n",
+    ) + &format!(
+        "\n[profiles.checker]\nrole = \"testing\"\ncommand = [\"{}\"]\nstdin = \"null\"\n",
+        f.outside.join("agent.sh").display()
+    );
+    std::fs::write(f.repo.join("corral.toml"), toml).unwrap();
+    let mut corral = Command::new(env!("CARGO_BIN_EXE_corral"))
+        .current_dir(&f.repo)
+        .env("XDG_CONFIG_HOME", f.outside.join("xdg"))
+        .env("XDG_DATA_HOME", f.outside.join("xdg"))
+        .env("MARKS", f.outside.join("marks"))
+        .args(["run", "--headless"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let check = common::wait_for("the re-check", Duration::from_secs(30), || {
+        std::fs::read_to_string(f.outside.join("marks/check")).ok()
+    });
+    let lines: Vec<&str> = check.lines().collect();
+    assert!(lines[0].contains("/check-1-run-"), "{check}");
+    assert!(!Path::new(lines[0]).starts_with(&f.repo));
+    assert_eq!(lines[1], "main");
+    assert_eq!(lines[2], "one", "the base has the merged work");
+    // The throwaway worktree goes when the re-check ends.
+    common::wait_for(
+        "the re-check's worktree to go",
+        Duration::from_secs(30),
+        || (!git(&f.repo, &["worktree", "list"]).contains("check-1-run-")).then_some(()),
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(corral.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    corral.wait().unwrap();
+}
+
+#[test]
+fn worktree_list_names_worktrees_no_feature_owns() {
+    let f = fixture("", "echo x > x.txt\n", &[common::feature(1, &[])]);
+    f.until_done();
+    let folder =
+        corral::runtime::git::project_folder(&f.outside.join("xdg/corral/worktrees"), &f.repo);
+    let stray = folder.join("stray");
+    git(
+        &f.repo,
+        &[
+            "worktree",
+            "add",
+            "--quiet",
+            "-b",
+            "stray",
+            stray.to_str().unwrap(),
+        ],
+    );
+    let (_, list) = f.corral(&["worktree", "list"]);
+    assert!(list.contains("stray") && list.contains("kept"), "{list}");
+    let (_, json) = f.corral(&["worktree", "list", "--json"]);
+    let rows: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["branch"] == "stray")
+        .unwrap();
+    assert_eq!(row["feature_id"], serde_json::Value::Null);
+    assert!(
+        row["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no feature owns it")
+    );
+    let (_, pruned) = f.corral(&["worktree", "prune"]);
+    assert!(
+        stray.exists(),
+        "prune never removes what no feature owns: {pruned}"
+    );
+}

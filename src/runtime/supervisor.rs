@@ -97,6 +97,14 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
         &options.project,
         std::env::var_os("PATH").as_deref(),
     );
+    let mut report = report;
+    let unowned = super::git::run::unowned(&options.project, &store, &options.config);
+    if !unowned.is_empty() {
+        report.push(format!(
+            "worktrees corral made that no feature owns: {} (see `corral worktree list`)",
+            unowned.join(", ")
+        ));
+    }
     for line in &report {
         log::warn!("{line}");
     }

@@ -18,6 +18,8 @@ pub struct RunWorktree {
     pub branch: String,
     pub project: PathBuf,
     pub ports: Option<PortLease>,
+    /// A throwaway worktree of the base (a re-check): removed when the run ends.
+    pub throwaway: bool,
 }
 
 impl RunWorktree {
@@ -36,6 +38,13 @@ impl RunWorktree {
     /// Unlocks the worktree; the port block goes back when `self` is dropped.
     pub fn release(self) {
         worktree::unlock(&self.project, &self.path);
+        if self.throwaway {
+            super::with_repo(&self.project, || {
+                let path = self.path.to_string_lossy();
+                let _ =
+                    super::Git::at(&self.project).output(&["worktree", "remove", "--force", &path]);
+            });
+        }
     }
 }
 
@@ -65,9 +74,10 @@ pub fn prepare(
     }
     let Some(id) = feature else { return Ok(None) };
     let known = store.worktree(id.0).map_err(|e| e.to_string())?;
-    // A merged feature's re-check runs on the base itself.
+    // A merged feature (or one that never had a worktree) is re-checked on the base, in a
+    // fresh detached worktree of it: never in the main checkout, where a person works.
     if role == Role::Testing && known.as_ref().is_none_or(|k| k.merge_state == "merged") {
-        return Ok(None);
+        return check_out_base(project, config, store, id, run, logs).map(Some);
     }
     // New work on a merged feature starts from a fresh branch off the base, which has the
     // old work; the old branch goes once git agrees everything on it is on the base.
@@ -140,7 +150,62 @@ pub fn prepare(
         branch: rec.branch.clone(),
         project: project.to_path_buf(),
         ports,
+        throwaway: false,
     }))
+}
+
+/// A detached worktree of the base at its tip, for re-checking feature `id` in run `run`.
+fn check_out_base(
+    project: &Path,
+    config: &Config,
+    store: &Store,
+    id: FeatureId,
+    run: RunId,
+    logs: &LogHub,
+) -> Result<RunWorktree, String> {
+    let root = worktrees_root()
+        .ok_or("no home directory, so corral has no data directory for worktrees")?;
+    let folder = project_folder(&root, project);
+    let base = resolve_base(project, &config.git, store).map_err(|e| e.to_string())?;
+    let path = folder.join(format!("check-{}-run-{}", id.0, run.0));
+    let path_s = path.to_string_lossy().into_owned();
+    super::with_repo(project, || {
+        std::fs::create_dir_all(&folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+        let git = super::Git::at(project);
+        git.run(&["worktree", "add", "--detach", &path_s, &base])
+            .map_err(|e| format!("checking out {base} to re-check feature {id}: {e}"))?;
+        let reason = format!("corral run {}", run.0);
+        git.run(&["worktree", "lock", "--reason", &reason, &path_s])
+            .map_err(|e| e.to_string())
+    })?;
+    logs.note(
+        run,
+        &format!("corral: re-checking on {base} in a fresh worktree {path_s}"),
+    );
+    let (first, last) = config.git.ports;
+    Ok(RunWorktree {
+        path,
+        branch: base,
+        project: project.to_path_buf(),
+        ports: PortLease::take(first, last, config.git.ports_per_run),
+        throwaway: true,
+    })
+}
+
+/// Worktrees under corral's folder for `project` that no feature owns (left by a crash, or
+/// by a feature removed from the backlog), for the start-up report.
+pub fn unowned(project: &Path, store: &Store, config: &Config) -> Vec<String> {
+    if !config.git.worktrees_on(super::is_repo(project)) {
+        return Vec::new();
+    }
+    super::cleanup::report(project, store, &config.git.copy)
+        .map(|r| {
+            r.into_iter()
+                .filter(|w| w.feature_id.is_none())
+                .map(|w| format!("{} ({})", w.path, w.branch))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn short(sha: &str) -> &str {
