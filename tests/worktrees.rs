@@ -185,14 +185,8 @@ fn two_agents_work_in_their_own_worktrees_and_both_land_on_main() {
     );
     let subjects: Vec<&str> = log.lines().collect();
     assert_eq!(subjects.len(), 2, "one squash commit per feature: {log}");
-    assert!(
-        subjects.contains(&"feature 1: feature 1"),
-        "{log}"
-    );
-    assert!(
-        subjects.contains(&"feature 2: feature 2"),
-        "{log}"
-    );
+    assert!(subjects.contains(&"feature 1: feature 1"), "{log}");
+    assert!(subjects.contains(&"feature 2: feature 2"), "{log}");
     assert_eq!(
         git(&f.repo, &["rev-list", "--min-parents=2", "--count", "main"]),
         "0",
