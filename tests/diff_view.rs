@@ -157,3 +157,107 @@ fn the_features_pane_shows_where_a_passing_features_merge_stands() {
     let text = screen(&App::new(snapshot), 120, 30).backend().to_string();
     assert!(text.contains("merge waiting"), "{text}");
 }
+
+/// Polls (on a blocking-friendly loop) until `check` holds, for several seconds.
+async fn until(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !check() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn merge_state(repo: &Path) -> String {
+    corral::runtime::store::Store::open(repo)
+        .unwrap()
+        .worktree(1)
+        .unwrap()
+        .map(|w| w.merge_state)
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_from_the_diff_view_rejects_with_feedback_then_merges() {
+    let dir = tempfile::tempdir().unwrap();
+    // Worktrees go under corral's data directory: this test binary's own.
+    // SAFETY: set before any thread of this test reads the environment; every test in this
+    // binary wants the same value.
+    unsafe { std::env::set_var("XDG_DATA_HOME", dir.path().join("xdg")) };
+    let repo = dir.path().join("shop");
+    std::fs::create_dir(&repo).unwrap();
+    git(&repo, &["init", "--quiet", "-b", "main"]);
+    git(&repo, &["config", "user.name", "Test"]);
+    git(&repo, &["config", "user.email", "test@example.com"]);
+    std::fs::write(repo.join(".gitignore"), "corral.toml\n.corral/\n").unwrap();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "--quiet", "-m", "start"]);
+    let marks = dir.path().join("marks");
+    std::fs::create_dir(&marks).unwrap();
+    let agent = dir.path().join("agent.sh");
+    write_script(
+        &agent,
+        &format!(
+            "n=$(ls '{m}' | wc -l)\ncp \"$CORRAL_PROMPT_FILE\" '{m}'/prompt$n\necho \"try $n\" > work.txt",
+            m = marks.display()
+        ),
+    );
+    let toml = format!(
+        "[profiles.coding]\nrole = \"coding\"\ncommand = [\"{}\"]\nstdin = \"null\"\n\n\
+         [git]\nworktrees = true\nmerge = \"review\"\n",
+        agent.display()
+    );
+    let (handle, task) = common::start_project(&repo, &toml, &[common::feature(1, &[])]);
+    until("the first run's review", || merge_state(&repo) == "review").await;
+
+    let snapshot = handle.snapshots().borrow().clone();
+    let mut app = App::new(snapshot);
+    app.focus = Pane::Features;
+    app.selected_feature = Some(FeatureId(1));
+    press(&mut app, 'd');
+    // Reject: the prompt asks why; Enter sends it.
+    press(&mut app, 'r');
+    for c in "Say hello".chars() {
+        press(&mut app, c);
+    }
+    let out = app.key(&KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert_eq!(
+        out.commands,
+        vec![corral::api::Command::RejectFeature {
+            feature: FeatureId(1),
+            reason: "Say hello".into()
+        }]
+    );
+    for c in out.commands {
+        handle.send(c);
+    }
+    until("the second run", || marks.join("prompt1").exists()).await;
+    let prompt = std::fs::read_to_string(marks.join("prompt1")).unwrap();
+    assert!(
+        prompt.contains("## Review feedback") && prompt.contains("Say hello"),
+        "{prompt}"
+    );
+    until("the second review", || merge_state(&repo) == "review").await;
+
+    // Merge from the diff view lands it.
+    press(&mut app, 'd');
+    let out = press(&mut app, 'm');
+    assert_eq!(
+        out.commands,
+        vec![corral::api::Command::MergeFeature {
+            feature: FeatureId(1)
+        }]
+    );
+    for c in out.commands {
+        handle.send(c);
+    }
+    until("the merge", || merge_state(&repo) == "merged").await;
+    assert_eq!(
+        std::fs::read_to_string(repo.join("work.txt")).unwrap(),
+        "try 1\n"
+    );
+    handle.send(corral::api::Command::Shutdown);
+    task.await.unwrap();
+}

@@ -491,6 +491,24 @@ impl Supervisor {
                 }
                 None => Err(format!("run {run}: its stdin is closed")),
             },
+            Effect::MergeFeature { id } => {
+                let name = self
+                    .model
+                    .features
+                    .get(&id)
+                    .map_or(String::new(), |f| f.name.clone());
+                return super::git::land::merge_now(
+                    &self.project,
+                    &self.config,
+                    &self.store,
+                    id,
+                    &name,
+                );
+            }
+            Effect::RecordRejection { id, reason } => self
+                .store
+                .set_merge_state(id.0, "rejected", &reason, now)
+                .map_err(|e| e.to_string()),
             Effect::ShutdownComplete => Ok(()),
         };
         if let Err(e) = result {

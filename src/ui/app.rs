@@ -406,7 +406,7 @@ impl App {
             Action::Input => self.open_input(),
             Action::Detail => return self.open_detail(),
             Action::Diff => return self.open_diff(),
-            Action::NextFile | Action::PrevFile => {}
+            Action::NextFile | Action::PrevFile | Action::MergeFeature | Action::RejectFeature => {}
             Action::FilterStatus(status) => self.filter_status(status),
             Action::FilterText => self.open_filter(),
             Action::Requeue

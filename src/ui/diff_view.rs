@@ -7,6 +7,24 @@ use super::keymap::Action;
 use super::scroll::Scroll;
 use crate::api::{FeatureDiff, FeatureId};
 
+impl App {
+    /// The reject prompt's Enter: an empty reason is refused (the agent needs to know what
+    /// to change).
+    pub(super) fn reject(&mut self, feature: FeatureId, reason: String) -> Outcome {
+        let reason = reason.trim().to_string();
+        if reason.is_empty() {
+            self.message = Some("not rejected: say what should change".into());
+            return Outcome::default();
+        }
+        self.view = View::Dashboard;
+        self.message = Some(format!("feature {feature} rejected: back to the queue"));
+        Outcome {
+            commands: vec![crate::api::Command::RejectFeature { feature, reason }],
+            ..Outcome::default()
+        }
+    }
+}
+
 /// Rows above the patch: the summary line, one per file, a blank line.
 pub fn header_rows(diff: &FeatureDiff) -> usize {
     diff.files.len() + 2
@@ -63,6 +81,22 @@ impl App {
         }
         match action {
             Action::Back => self.view = View::Dashboard,
+            Action::MergeFeature => {
+                let feature = view.feature;
+                self.message = Some(format!(
+                    "merging feature {feature}: the Features pane shows how it went"
+                ));
+                return Outcome {
+                    commands: vec![crate::api::Command::MergeFeature { feature }],
+                    ..Outcome::default()
+                };
+            }
+            Action::RejectFeature => {
+                let kind = super::prompt::PromptKind::Reject(view.feature);
+                self.overlay = Some(super::app::Overlay::Prompt(super::prompt::Prompt::new(
+                    kind,
+                )));
+            }
             Action::NextFile | Action::PrevFile => {
                 if let Some(Some(diff)) = &view.diff {
                     let rows: Vec<u16> = diff

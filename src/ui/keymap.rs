@@ -44,6 +44,10 @@ pub enum Action {
     NextFile,
     /// In the diff view: jump to the previous file.
     PrevFile,
+    /// In the diff view: merge the feature into the base now.
+    MergeFeature,
+    /// In the diff view: reject the feature's change, asking why.
+    RejectFeature,
     /// Show only features with this status in the Features pane; `None` shows them all.
     FilterStatus(Option<FeatureStatus>),
     /// Open the prompt for a name or category filter on the Features pane.
@@ -312,6 +316,26 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
         action: A::PrevFile,
         help: "diff: next / previous file",
         hint: None,
+        hint_in: On::only(Context::Diff),
+    },
+    Binding {
+        scope: On::VIEWS,
+        code: K::Char('m'),
+        mods: KeyModifiers::NONE,
+        label: Cow::Borrowed("m"),
+        action: A::MergeFeature,
+        help: "diff: merge / reject",
+        hint: Some("merge"),
+        hint_in: On::only(Context::Diff),
+    },
+    Binding {
+        scope: On::VIEWS,
+        code: K::Char('r'),
+        mods: KeyModifiers::NONE,
+        label: Cow::Borrowed("r"),
+        action: A::RejectFeature,
+        help: "diff: merge / reject",
+        hint: Some("reject"),
         hint_in: On::only(Context::Diff),
     },
     key(On::PANES, K::Char('s'), "s", A::Start, "start selected or next", Some("start")),

@@ -42,6 +42,8 @@ pub const ACTION_NAMES: &[(&str, Action)] = &[
     ("diff", Action::Diff),
     ("next_file", Action::NextFile),
     ("prev_file", Action::PrevFile),
+    ("merge_feature", Action::MergeFeature),
+    ("reject_feature", Action::RejectFeature),
     (
         "filter_ready",
         Action::FilterStatus(Some(FeatureStatus::Ready)),

@@ -5,7 +5,7 @@
 use super::merge::{MergeOutcome, merge_feature};
 use super::{Git, is_repo};
 use crate::api::{Command, FeatureId};
-use crate::config::Config;
+use crate::config::{Config, MergeStrategy};
 use crate::core::Input;
 use crate::runtime::store::{Store, WorktreeRecord};
 use std::path::{Path, PathBuf};
@@ -29,6 +29,22 @@ fn copied_untracked(rec: &WorktreeRecord, copy: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// A merge a person asked for (`corral feature merge`, `m` in the diff view): `review`, `pr`
+/// and `none` give way to a squash.
+pub fn merge_now(
+    project: &Path,
+    config: &Config,
+    store: &Store,
+    feature: FeatureId,
+    name: &str,
+) -> Option<Input> {
+    let strategy = match config.git.merge {
+        MergeStrategy::Review | MergeStrategy::None | MergeStrategy::Pr => MergeStrategy::Squash,
+        s => s,
+    };
+    attempt_with(project, config, store, feature, name, strategy).0
+}
+
 /// One merge attempt for `feature`, recorded in the store; the input that follows from it.
 pub fn attempt(
     project: &Path,
@@ -36,6 +52,17 @@ pub fn attempt(
     store: &Store,
     feature: FeatureId,
     name: &str,
+) -> (Option<Input>, Option<MergeOutcome>) {
+    attempt_with(project, config, store, feature, name, config.git.merge)
+}
+
+fn attempt_with(
+    project: &Path,
+    config: &Config,
+    store: &Store,
+    feature: FeatureId,
+    name: &str,
+    strategy: MergeStrategy,
 ) -> (Option<Input>, Option<MergeOutcome>) {
     let Ok(Some(rec)) = store.worktree(feature.0) else {
         return (None, None);
@@ -45,7 +72,7 @@ pub fn attempt(
     }
     let copied = copied_untracked(&rec, &config.git.copy);
     let now = crate::runtime::now_ms();
-    let outcome = match merge_feature(project, &rec, name, config.git.merge, &copied) {
+    let outcome = match merge_feature(project, &rec, name, strategy, &copied) {
         Ok(o) => o,
         Err(e) => {
             log::error!("feature {feature}: merging its branch failed: {e}");
