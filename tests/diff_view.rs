@@ -1,6 +1,7 @@
-//! `d` on a feature opens its diff against its base: files with their line counts, then the
-//! patch, with `n`/`N` jumping from file to file. The diff is read from a real repository
-//! whose feature branch a real corral run made.
+//! The diff view (`d` on a feature: files with their line counts, then the patch, `n`/`N`
+//! from file to file, `m` merge, `r` reject) and the in-process runtime around worktrees: a
+//! slow setup runs off the supervisor's loop. Diffs come from real repositories whose feature
+//! branches real corral runs made.
 
 mod common;
 
@@ -158,6 +159,18 @@ fn the_features_pane_shows_where_a_passing_features_merge_stands() {
     assert!(text.contains("merge waiting"), "{text}");
 }
 
+/// Worktrees of the in-process runtimes go under one data directory for this test binary.
+fn data_home() {
+    static HOME: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    HOME.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        // SAFETY: once, before any runtime of this binary reads it; every test wants the
+        // same value.
+        unsafe { std::env::set_var("XDG_DATA_HOME", dir.path()) };
+        dir
+    });
+}
+
 /// Polls (on a blocking-friendly loop) until `check` holds, for several seconds.
 async fn until(what: &str, mut check: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
@@ -182,10 +195,7 @@ fn merge_state(repo: &Path) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn review_from_the_diff_view_rejects_with_feedback_then_merges() {
     let dir = tempfile::tempdir().unwrap();
-    // Worktrees go under corral's data directory: this test binary's own.
-    // SAFETY: set before any thread of this test reads the environment; every test in this
-    // binary wants the same value.
-    unsafe { std::env::set_var("XDG_DATA_HOME", dir.path().join("xdg")) };
+    data_home();
     let repo = dir.path().join("shop");
     std::fs::create_dir(&repo).unwrap();
     git(&repo, &["init", "--quiet", "-b", "main"]);
@@ -257,6 +267,77 @@ async fn review_from_the_diff_view_rejects_with_feedback_then_merges() {
     assert_eq!(
         std::fs::read_to_string(repo.join("work.txt")).unwrap(),
         "try 1\n"
+    );
+    handle.send(corral::api::Command::Shutdown);
+    task.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_setup_runs_off_the_supervisor_loop_and_its_output_reaches_the_runs_log() {
+    let dir = tempfile::tempdir().unwrap();
+    data_home();
+    let repo = dir.path().join("shop");
+    std::fs::create_dir(&repo).unwrap();
+    git(&repo, &["init", "--quiet", "-b", "main"]);
+    git(&repo, &["config", "user.name", "Test"]);
+    git(&repo, &["config", "user.email", "test@example.com"]);
+    std::fs::write(repo.join(".gitignore"), "corral.toml\n.corral/\n").unwrap();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "--quiet", "-m", "start"]);
+    let gate = dir.path().join("gate");
+    let agent = dir.path().join("agent.sh");
+    write_script(&agent, "echo done > done.txt");
+    let toml = format!(
+        "[profiles.coding]\nrole = \"coding\"\ncommand = [\"{}\"]\nstdin = \"null\"\n\n\
+         [git]\nworktrees = true\nsetup = [\"sh\", \"-c\", \"echo installing; while [ ! -e '{}' ]; do sleep 0.02; done; echo installed\"]\n",
+        agent.display(),
+        gate.display()
+    );
+    let (handle, task) = common::start_project(&repo, &toml, &[common::feature(1, &[])]);
+    let mut snapshots = handle.snapshots();
+    // The setup waits for the gate; the supervisor still takes commands meanwhile.
+    until("the setup to start", || {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(&repo)
+            .args(["worktree", "list"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).lines().count() == 2
+    })
+    .await;
+    handle.send(corral::api::Command::SetMaxAgents { max_agents: 7 });
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if snapshots.borrow_and_update().max_agents == 7 {
+                break;
+            }
+            snapshots.changed().await.unwrap();
+        }
+    })
+    .await
+    .expect("the supervisor answers while setup runs");
+    assert!(
+        handle.snapshots().borrow().runs.is_empty(),
+        "no run before the worktree is ready"
+    );
+    std::fs::write(&gate, "").unwrap();
+    until("feature 1 passing and merged", || {
+        merge_state(&repo) == "merged"
+    })
+    .await;
+    assert_eq!(
+        std::fs::read_to_string(repo.join("done.txt")).unwrap(),
+        "done\n"
+    );
+    let log = std::fs::read_dir(repo.join(".corral/runs"))
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect::<String>();
+    assert!(
+        log.contains("corral: setup: sh -c") && log.contains("installed"),
+        "{log}"
     );
     handle.send(corral::api::Command::Shutdown);
     task.await.unwrap();

@@ -349,9 +349,40 @@ impl Supervisor {
                 job,
                 feature,
                 role,
-                profile,
+                ref profile,
                 attempts,
-            } => return Some(self.spawn(job, feature, role, &profile, attempts)),
+            } => {
+                // A new worktree is made off this loop; the spawn comes back when it is ready.
+                let name = feature
+                    .and_then(|f| self.model.features.get(&f))
+                    .map_or(String::new(), |f| f.name.clone());
+                if !self.model.shutting_down
+                    && super::git::prepare::defer(
+                        &self.project,
+                        &self.config,
+                        &self.store,
+                        feature,
+                        &name,
+                        role,
+                        &effect,
+                        &self.tx,
+                    )
+                {
+                    return None;
+                }
+                if self.model.shutting_down {
+                    // Only a spawn put off above comes back while stopping: it never starts.
+                    return match self.store.job(job) {
+                        Ok(Some(stored)) => Some(Input::ClaimRefused(stored)),
+                        _ => Some(Input::SpawnFailed {
+                            job,
+                            record: None,
+                            error: "corral is stopping".into(),
+                        }),
+                    };
+                }
+                return Some(self.spawn(job, feature, role, profile, attempts));
+            }
             Effect::Wake { key, after_ms } => {
                 let tx = self.tx.clone();
                 tokio::spawn(async move {

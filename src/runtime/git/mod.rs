@@ -9,6 +9,7 @@ pub mod land;
 pub mod merge;
 pub mod ports;
 pub mod pr;
+pub mod prepare;
 pub mod run;
 pub mod worktree;
 

@@ -73,6 +73,23 @@ pub fn prepare(
         return Ok(None);
     }
     let Some(id) = feature else { return Ok(None) };
+    // Made off the loop already (see `prepare`): its notes go to this run's log.
+    match super::prepare::take(project, id) {
+        Some(Err(e)) => {
+            let mut lines: Vec<&str> = e.lines().collect();
+            let last = lines.pop().unwrap_or_default().to_string();
+            for line in lines {
+                logs.note(run, line);
+            }
+            return Err(last);
+        }
+        Some(Ok(lines)) => {
+            for line in lines {
+                logs.note(run, &line);
+            }
+        }
+        None => {}
+    }
     let known = store.worktree(id.0).map_err(|e| e.to_string())?;
     // A merged feature (or one that never had a worktree) is re-checked on the base, in a
     // fresh detached worktree of it: never in the main checkout, where a person works.
@@ -214,28 +231,50 @@ fn short(sha: &str) -> &str {
 
 /// Runs `[git] setup` in the new worktree, its output going to the run's log.
 fn run_setup(dir: &Path, argv: &[String], run: RunId, logs: &LogHub) -> Result<(), String> {
-    logs.note(run, &format!("corral: setup: {}", argv.join(" ")));
-    let out = std::process::Command::new(&argv[0])
+    let result = run_setup_lines(dir, argv);
+    let lines = match &result {
+        Ok(lines) | Err((lines, _)) => lines,
+    };
+    for line in lines {
+        logs.note(run, line);
+    }
+    result.map(drop).map_err(|(_, e)| e)
+}
+
+/// Runs `[git] setup` in `dir`: the lines for the run's log, and on failure why.
+pub(super) fn run_setup_lines(
+    dir: &Path,
+    argv: &[String],
+) -> Result<Vec<String>, (Vec<String>, String)> {
+    let mut lines = vec![format!("corral: setup: {}", argv.join(" "))];
+    let out = match std::process::Command::new(&argv[0])
         .args(&argv[1..])
         .current_dir(dir)
         .stdin(std::process::Stdio::null())
         .output()
-        .map_err(|e| format!("[git] setup: cannot start {:?}: {e}", argv[0]))?;
-    for line in String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .chain(String::from_utf8_lossy(&out.stderr).lines())
     {
-        logs.note(run, line);
-    }
+        Ok(out) => out,
+        Err(e) => {
+            let error = format!("[git] setup: cannot start {:?}: {e}", argv[0]);
+            return Err((lines, error));
+        }
+    };
+    lines.extend(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .chain(String::from_utf8_lossy(&out.stderr).lines())
+            .map(String::from),
+    );
     if out.status.success() {
-        Ok(())
+        Ok(lines)
     } else {
-        Err(format!(
+        let error = format!(
             "[git] setup {:?} failed ({}) in the new worktree {}",
             argv.join(" "),
             out.status,
             dir.display()
-        ))
+        );
+        Err((lines, error))
     }
 }
 
