@@ -659,3 +659,49 @@ fn worktree_list_names_worktrees_no_feature_owns() {
         "prune never removes what no feature owns: {pruned}"
     );
 }
+
+#[test]
+fn a_conflict_nobody_resolves_fails_the_feature_after_max_attempts_naming_the_file() {
+    // The resolve runs do nothing: every merge meets the same conflict.
+    let agent = CONFLICTING_AGENT.replace(
+        "  git rebase --quiet main",
+        "  exit 0\n  git rebase --quiet main",
+    );
+    let f = fixture(
+        "",
+        &agent,
+        &[common::feature(1, &[]), common::feature(2, &[])],
+    );
+    let toml = std::fs::read_to_string(f.repo.join("corral.toml")).unwrap();
+    std::fs::write(
+        f.repo.join("corral.toml"),
+        toml.replace("max_attempts = 3", "max_attempts = 2"),
+    )
+    .unwrap();
+    let (code, text) = f.corral(&["run", "--headless", "--until-done"]);
+    assert_eq!(
+        code,
+        Some(1),
+        "a failed feature ends --until-done with 1: {text}"
+    );
+    let statuses = f.statuses();
+    let failed: Vec<_> = statuses.iter().filter(|(_, s)| s == "failed").collect();
+    assert_eq!(failed.len(), 1, "{statuses:?}");
+    let (_, shown) = f.corral(&["feature", "show", &failed[0].0.to_string()]);
+    assert!(
+        shown.contains("conflicts in shared.txt (2 attempts"),
+        "{shown}"
+    );
+    // The repository is as the first merge left it: one feature's change, no half merge.
+    assert!(git(&f.repo, &["status", "--porcelain", "--untracked-files=no"]).is_empty());
+    assert_eq!(
+        git(&f.repo, &["rev-list", "--count", "main"]),
+        "2",
+        "start + one squash"
+    );
+    let shared = std::fs::read_to_string(f.repo.join("shared.txt")).unwrap();
+    assert!(
+        shared == "one\ntwo by 1\nthree\n" || shared == "one\ntwo by 2\nthree\n",
+        "{shared}"
+    );
+}

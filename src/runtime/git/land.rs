@@ -109,10 +109,28 @@ fn attempt_with(
                     rec.base,
                     files.join(", ")
                 );
-                Some(Input::Command(Command::MarkFeature {
+                // Failed, not failing: another automatic try would meet the same conflict.
+                let attempts = store
+                    .load_features()
+                    .ok()
+                    .and_then(|fs| fs.into_iter().find(|f| f.id == feature))
+                    .map_or(0, |f| f.attempts);
+                let error = format!(
+                    "merging {} into {} conflicts in {} ({met} attempts to resolve it)",
+                    rec.branch,
+                    rec.base,
+                    files.join(", ")
+                );
+                if let Err(e) = store.save_feature(
                     feature,
-                    passing: false,
-                }))
+                    crate::api::FeatureStatus::Failed,
+                    attempts,
+                    Some(&error),
+                    now,
+                ) {
+                    log::error!("{e}");
+                }
+                store.load_features().ok().map(Input::Backlog)
             } else {
                 log::info!(
                     "feature {feature}: {} conflicts with {} in {}: queueing a coding job to resolve it",
