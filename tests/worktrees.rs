@@ -490,8 +490,9 @@ fn pr_pushes_the_branch_and_opens_a_pull_request_with_gh() {
     write_script(
         &f.outside.join("bin/gh"),
         &format!(
-            "printf '%s\\n' \"$@\" > '{}'\necho 'https://example.invalid/shop/pull/7'",
-            f.outside.join("gh-args").display()
+            "if [ \"$1 $2\" = 'pr view' ]; then\n  if [ -e '{merged}' ]; then echo MERGED; else echo OPEN; fi\n  exit 0\nfi\nprintf '%s\\n' \"$@\" > '{}'\necho 'https://example.invalid/shop/pull/7'",
+            f.outside.join("gh-args").display(),
+            merged = f.outside.join("pr-merged").display()
         ),
     );
     f.until_done();
@@ -520,6 +521,30 @@ fn pr_pushes_the_branch_and_opens_a_pull_request_with_gh() {
     );
     assert_eq!(f.statuses(), vec![(1, "passing".into())]);
     assert!(!f.repo.join("pr.txt").exists(), "main waits for the PR");
+    // While the PR is open, prune keeps the branch.
+    let (_, out) = f.corral(&["worktree", "prune"]);
+    assert!(out.contains("kept corral/1-feature-1"), "{out}");
+    // Someone merges the PR upstream (fast-forward of origin's main).
+    git(
+        &f.repo,
+        &["push", "--quiet", "origin", "corral/1-feature-1:main"],
+    );
+    std::fs::write(f.outside.join("pr-merged"), "").unwrap();
+    let (code, out) = f.corral(&["worktree", "prune"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("removed corral/1-feature-1") && out.contains("pull request is merged"),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(f.repo.join("pr.txt")).unwrap(),
+        "pr\n",
+        "main followed origin"
+    );
+    assert_eq!(
+        git(&f.repo, &["branch", "--format=%(refname:short)"]),
+        "main"
+    );
 }
 
 #[test]

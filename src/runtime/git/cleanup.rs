@@ -105,8 +105,21 @@ pub fn report(
     let mut out = Vec::new();
     for rec in &stored {
         let l = listed.iter().find(|w| w.path == rec.path);
+        // A pull request merged upstream: its work is on the base there.
+        let pr_merged =
+            rec.merge_state == "pr" && super::pr::is_merged(project, &rec.merge_note) == Some(true);
+        if pr_merged {
+            if let Err(e) = super::pr::follow_remote_base(project, &rec.base) {
+                log::warn!("updating {} from origin: {e}", rec.base);
+            }
+            let now = crate::runtime::now_ms();
+            let _ = store.set_merge_state(rec.feature_id, "merged", &rec.merge_note, now);
+        }
         let (removable, reason) = match facts(project, rec, l, copy)? {
             None => (true, "its branch is gone".to_string()),
+            Some(f) if pr_merged && !f.dirty && !f.live => {
+                (true, "merged: its pull request is merged".to_string())
+            }
             Some(f) => match removal_verdict(&f) {
                 Verdict::Remove(why) => (true, why.to_string()),
                 Verdict::Keep(why) => (false, why),

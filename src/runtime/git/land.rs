@@ -159,6 +159,9 @@ pub fn after_pass(
     tx: &UnboundedSender<Input>,
 ) -> Option<Input> {
     let (input, outcome) = attempt(project, config, store, feature, name);
+    if matches!(&outcome, Some(MergeOutcome::PullRequest(url)) if url.starts_with("http")) {
+        watch_pull_request(project.to_path_buf(), feature, tx.clone());
+    }
     if matches!(outcome, Some(MergeOutcome::Waiting(_))) {
         retry_while_waiting(
             project.to_path_buf(),
@@ -198,6 +201,54 @@ fn retry_while_waiting(
             }
             if !matches!(outcome, Some(MergeOutcome::Waiting(_))) {
                 return;
+            }
+        }
+    });
+}
+
+/// How often an open pull request is asked whether it was merged.
+const PR_POLL: Duration = Duration::from_secs(30);
+
+/// Asks `gh` now and then whether the feature's pull request was merged; once it is, the local
+/// base follows `origin` (fast-forward only) and the feature counts as merged, so the features
+/// that depend on it may start.
+fn watch_pull_request(project: PathBuf, feature: FeatureId, tx: UnboundedSender<Input>) {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(PR_POLL).await;
+            if tx.is_closed() {
+                return;
+            }
+            let project = project.clone();
+            let step = tokio::task::spawn_blocking(move || {
+                let store = Store::open(&project).ok()?;
+                let rec = store.worktree(feature.0).ok()??;
+                if rec.merge_state != "pr" {
+                    return Some(None); // merged or rejected by other means: stop watching
+                }
+                if super::pr::is_merged(&project, &rec.merge_note) != Some(true) {
+                    return None;
+                }
+                let followed = super::with_repo(&project, || {
+                    super::pr::follow_remote_base(&project, &rec.base)
+                });
+                if let Err(e) = followed {
+                    log::warn!("feature {feature}: its pull request is merged, but updating {} failed: {e}", rec.base);
+                }
+                let _ = store.set_merge_state(feature.0, "merged", &rec.merge_note, crate::runtime::now_ms());
+                log::info!("feature {feature}: pull request {} merged", rec.merge_note);
+                Some(store.load_features().ok().map(Input::Backlog))
+            })
+            .await;
+            match step {
+                Ok(Some(input)) => {
+                    if let Some(input) = input {
+                        let _ = tx.send(input);
+                    }
+                    return;
+                }
+                Ok(None) => {}
+                Err(_) => return,
             }
         }
     });

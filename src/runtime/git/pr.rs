@@ -71,3 +71,51 @@ pub fn push_and_open(project: &Path, rec: &WorktreeRecord, name: &str) -> Result
             .to_string()),
     }
 }
+
+/// Whether the pull request at `url` is merged, as `gh pr view` says. `None` when that cannot
+/// be told (no `gh`, no URL, no answer).
+pub fn is_merged(project: &Path, url: &str) -> Option<bool> {
+    if !url.starts_with("http") {
+        return None;
+    }
+    let out = Command::new("gh")
+        .args(["pr", "view", url, "--json", "state", "--jq", ".state"])
+        .current_dir(project)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GH_PROMPT_DISABLED", "1")
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim() == "MERGED")
+}
+
+/// Brings the local base up to date with `origin` after a pull request was merged there: a
+/// fast-forward only, and only while the main checkout is clean (or the base is not checked
+/// out). Anything else is left for a person; the feature counts as merged either way. The
+/// caller holds the repository's lock ([`super::with_repo`]).
+pub fn follow_remote_base(project: &Path, base: &str) -> Result<(), GitError> {
+    {
+        let main = Git::at(project);
+        main.run(&["fetch", "--quiet", REMOTE, base])?;
+        let head = main
+            .run(&["symbolic-ref", "--quiet", "--short", "HEAD"])
+            .ok();
+        if head.as_deref() == Some(base) {
+            if main
+                .run(&["status", "--porcelain", "--untracked-files=no"])?
+                .is_empty()
+            {
+                main.run(&["merge", "--ff-only", "--quiet", "FETCH_HEAD"])?;
+            }
+        } else {
+            let old = main.run(&["rev-parse", base])?;
+            let new = main.run(&["rev-parse", "FETCH_HEAD"])?;
+            if main.succeeds(&["merge-base", "--is-ancestor", &old, &new])? {
+                main.run(&["update-ref", &format!("refs/heads/{base}"), &new, &old])?;
+            }
+        }
+        Ok(())
+    }
+}
