@@ -128,6 +128,7 @@ impl Fixture {
 const PARALLEL_AGENT: &str = r#"
 mkdir -p "$MARKS"
 printf '%s\n%s\n%s\n%s\n' "$PWD" "$CORRAL_WORKTREE" "$CORRAL_BRANCH" "$CORRAL_PORT_BASE" > "$MARKS/$CORRAL_FEATURE_ID"
+cp "$CORRAL_PROMPT_FILE" "$MARKS/../prompt$CORRAL_FEATURE_ID"
 i=0
 while [ $(ls "$MARKS" | wc -l) -lt 2 ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
 echo "feature $CORRAL_FEATURE_ID" > "f$CORRAL_FEATURE_ID.txt"
@@ -164,6 +165,16 @@ fn two_agents_work_in_their_own_worktrees_and_both_land_on_main() {
         );
         assert!(m[0].starts_with(f.outside.join("xdg/corral/worktrees").to_str().unwrap()));
         assert_eq!(m[2], format!("corral/{id}-feature-{id}"));
+        let prompt = std::fs::read_to_string(f.outside.join(format!("prompt{id}"))).unwrap();
+        assert!(
+            prompt.contains(&format!("for the project at `{}`", m[0]))
+                && prompt.contains("## Where you work")
+                && prompt.contains(&format!(
+                    "Do not edit the main checkout at `{}`",
+                    f.repo.display()
+                )),
+            "{prompt}"
+        );
         ports.push(m[3].parse::<u16>().unwrap());
     }
     assert_ne!(ports[0], ports[1], "two live runs get different port bases");

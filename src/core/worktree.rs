@@ -164,6 +164,16 @@ pub fn conflict_prompt(base: &str, files: &[String]) -> String {
     )
 }
 
+/// The section added to the prompt of a run that works in a feature worktree.
+pub fn worktree_prompt(worktree: &str, branch: &str, main: &str) -> String {
+    format!(
+        "\n\n## Where you work\n\nYou work in a git worktree of its own, `{worktree}`, on branch \
+         `{branch}`. Make every change there (commit as you go if you like; corral commits what \
+         you leave and merges the branch once the feature passes). Do not edit the main \
+         checkout at `{main}`.\n"
+    )
+}
+
 /// The section added to a coding prompt after a person rejected the feature's change.
 pub fn rejection_prompt(feedback: &str) -> String {
     format!(

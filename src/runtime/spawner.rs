@@ -200,17 +200,41 @@ impl Supervisor {
         if let Err(e) = self.logs.open(run, &log_path) {
             log::warn!("run {run}: cannot open {}: {e}", log_path.display());
         }
+        let name = feature
+            .and_then(|f| self.model.features.get(&f))
+            .map_or(String::new(), |f| f.name.clone());
+        let worktree = match super::git::run::prepare(
+            &self.project,
+            &self.config,
+            &self.store,
+            feature,
+            &name,
+            role,
+            run,
+            &self.logs,
+        ) {
+            Ok(w) => w,
+            Err(e) => return failed(e),
+        };
         let cx = super::run_setup::Context {
             project: &self.project,
             config: &self.config,
             store: &self.store,
             features: &self.model.features,
+            worktree: worktree
+                .as_ref()
+                .map(|w| (w.path.as_path(), w.branch.as_str())),
             env_model: std::env::var("CORRAL_MODEL").ok(),
             env_effort: std::env::var("CORRAL_EFFORT").ok(),
         };
         let prepared = match super::run_setup::prepare(&cx, &profile, role, feature, run) {
             Ok(p) => p,
-            Err(e) => return failed(e),
+            Err(e) => {
+                if let Some(w) = worktree {
+                    w.release();
+                }
+                return failed(e);
+            }
         };
         for w in &prepared.warnings {
             log::warn!("{w}");
@@ -228,22 +252,6 @@ impl Supervisor {
             mut env,
             ..
         } = prepared;
-        let name = feature
-            .and_then(|f| self.model.features.get(&f))
-            .map_or(String::new(), |f| f.name.clone());
-        let worktree = match super::git::run::prepare(
-            &self.project,
-            &self.config,
-            &self.store,
-            feature,
-            &name,
-            role,
-            run,
-            &self.logs,
-        ) {
-            Ok(w) => w,
-            Err(e) => return failed(e),
-        };
         if let Some(w) = &worktree {
             w.env(&mut env);
             // Until its branch is merged, features that depend on this one must not start
