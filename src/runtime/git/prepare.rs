@@ -23,6 +23,21 @@ fn ready() -> &'static Mutex<HashMap<(PathBuf, i64), Outcome>> {
     READY.get_or_init(Default::default)
 }
 
+fn checkouts() -> &'static Mutex<HashMap<(PathBuf, i64), Result<PathBuf, String>>> {
+    static CHECKOUTS: OnceLock<Mutex<HashMap<(PathBuf, i64), Result<PathBuf, String>>>> =
+        OnceLock::new();
+    CHECKOUTS.get_or_init(Default::default)
+}
+
+/// The detached checkout of the base made in the background for re-checking feature `id`,
+/// taken.
+pub fn take_checkout(project: &Path, id: FeatureId) -> Option<Result<PathBuf, String>> {
+    checkouts()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&(project.to_path_buf(), id.0))
+}
+
 /// What background preparation left for feature `id`'s next run, taken (so a later run
 /// prepares afresh).
 pub fn take(project: &Path, id: FeatureId) -> Option<Outcome> {
@@ -55,13 +70,13 @@ pub fn defer(
     tx: &UnboundedSender<Input>,
 ) -> bool {
     let Some(id) = feature else { return false };
-    if role != Role::Coding
-        || !super::run::wanted(project, config, role, feature)
-        || is_ready(project, id)
-    {
+    if !super::run::wanted(project, config, role, feature) || is_ready(project, id) {
         return false;
     }
     let known = store.worktree(id.0).ok().flatten();
+    if role == Role::Testing {
+        return defer_checkout(project, config, store, id, known.as_ref(), effect, tx);
+    }
     let usable = known
         .as_ref()
         .is_some_and(|k| k.merge_state != "merged" && Path::new(&k.path).join(".git").exists());
@@ -97,6 +112,61 @@ pub fn defer(
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert((project, id.0), outcome);
+        let _ = tx.send(Input::Prepared(Box::new(effect)));
+    });
+    true
+}
+
+/// A re-check of a merged feature (or one without a worktree) runs in a fresh detached
+/// checkout of the base: made here in the background when it is not there yet.
+fn defer_checkout(
+    project: &Path,
+    config: &Config,
+    store: &Store,
+    id: FeatureId,
+    known: Option<&crate::runtime::store::WorktreeRecord>,
+    effect: &Effect,
+    tx: &UnboundedSender<Input>,
+) -> bool {
+    let key = (project.to_path_buf(), id.0);
+    if known.is_some_and(|k| k.merge_state != "merged")
+        || checkouts()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(&key)
+    {
+        return false;
+    }
+    let (Some(root), Ok(base)) = (worktrees_root(), resolve_base(project, &config.git, store))
+    else {
+        return false;
+    };
+    let path =
+        project_folder(&root, project).join(format!("check-{}-{}", id.0, crate::runtime::now_ms()));
+    let (project, effect, tx) = (project.to_path_buf(), effect.clone(), tx.clone());
+    tokio::spawn(async move {
+        let made = {
+            let (project, path) = (project.clone(), path.clone());
+            tokio::task::spawn_blocking(move || {
+                super::with_repo(&project, || {
+                    if let Some(parent) = path.parent() {
+                        std::fs::create_dir_all(parent)
+                            .map_err(|e| format!("{}: {e}", parent.display()))?;
+                    }
+                    let path_s = path.to_string_lossy();
+                    super::Git::at(&project)
+                        .run(&["worktree", "add", "--detach", &path_s, &base])
+                        .map(|_| path.clone())
+                        .map_err(|e| format!("checking out {base} to re-check feature {id}: {e}"))
+                })
+            })
+            .await
+            .unwrap_or_else(|e| Err(format!("checking out the base: {e}")))
+        };
+        checkouts()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((project, id.0), made);
         let _ = tx.send(Input::Prepared(Box::new(effect)));
     });
     true

@@ -184,13 +184,17 @@ fn check_out_base(
         .ok_or("no home directory, so corral has no data directory for worktrees")?;
     let folder = project_folder(&root, project);
     let base = resolve_base(project, &config.git, store).map_err(|e| e.to_string())?;
-    let path = folder.join(format!("check-{}-run-{}", id.0, run.0));
+    // Usually made off the loop already (see `prepare`); made here only if not.
+    let made = super::prepare::take_checkout(project, id).transpose()?;
+    let path = made.unwrap_or_else(|| folder.join(format!("check-{}-run-{}", id.0, run.0)));
     let path_s = path.to_string_lossy().into_owned();
     super::with_repo(project, || {
-        std::fs::create_dir_all(&folder).map_err(|e| format!("{}: {e}", folder.display()))?;
         let git = super::Git::at(project);
-        git.run(&["worktree", "add", "--detach", &path_s, &base])
-            .map_err(|e| format!("checking out {base} to re-check feature {id}: {e}"))?;
+        if !path.exists() {
+            std::fs::create_dir_all(&folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+            git.run(&["worktree", "add", "--detach", &path_s, &base])
+                .map_err(|e| format!("checking out {base} to re-check feature {id}: {e}"))?;
+        }
         let reason = format!("corral run {}", run.0);
         git.run(&["worktree", "lock", "--reason", &reason, &path_s])
             .map_err(|e| e.to_string())
