@@ -23,9 +23,11 @@ fn ready() -> &'static Mutex<HashMap<(PathBuf, i64), Outcome>> {
     READY.get_or_init(Default::default)
 }
 
-fn checkouts() -> &'static Mutex<HashMap<(PathBuf, i64), Result<PathBuf, String>>> {
-    static CHECKOUTS: OnceLock<Mutex<HashMap<(PathBuf, i64), Result<PathBuf, String>>>> =
-        OnceLock::new();
+/// Checkouts made for re-checks, by project and feature: the path, or why it failed.
+type Checkouts = Mutex<HashMap<(PathBuf, i64), Result<PathBuf, String>>>;
+
+fn checkouts() -> &'static Checkouts {
+    static CHECKOUTS: OnceLock<Checkouts> = OnceLock::new();
     CHECKOUTS.get_or_init(Default::default)
 }
 
