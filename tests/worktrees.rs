@@ -28,7 +28,8 @@ fn git(dir: &Path, args: &[&str]) -> String {
 }
 
 /// A repository on `main` with one commit holding `shared.txt`, plus a place outside it for
-/// agent scripts, markers and corral's data directory.
+/// agent scripts, markers and corral's data directory. `[git] worktrees` is left out: on by
+/// default in a git repository.
 struct Fixture {
     _dirs: (tempfile::TempDir, tempfile::TempDir),
     repo: PathBuf,
@@ -60,7 +61,7 @@ fn fixture(
     let toml = format!(
         "[scheduler]\nmax_agents = 2\nmax_attempts = 3\n\n\
          [profiles.coding]\nrole = \"coding\"\ncommand = [\"{}\"]\nstdin = \"null\"\n\n\
-         [git]\nworktrees = true\n{git_toml}\n",
+         [git]\n{git_toml}\n",
         script.display()
     );
     std::fs::write(repo.join("corral.toml"), toml).unwrap();
@@ -740,4 +741,30 @@ fn a_conflict_nobody_resolves_fails_the_feature_after_max_attempts_naming_the_fi
         shared == "one\ntwo by 1\nthree\n" || shared == "one\ntwo by 2\nthree\n",
         "{shared}"
     );
+}
+
+#[test]
+fn a_repository_without_a_commit_works_in_the_main_checkout() {
+    let f = fixture("", "echo x > x.txt\n", &[common::feature(1, &[])]);
+    // Start over as a fresh `git init`: no commit to branch from.
+    std::fs::remove_dir_all(f.repo.join(".git")).unwrap();
+    git(&f.repo, &["init", "--quiet", "-b", "main"]);
+    f.until_done();
+    assert!(f.repo.join("x.txt").exists());
+    assert!(f.worktrees().is_empty());
+}
+
+#[test]
+fn worktrees_false_keeps_agents_in_the_main_checkout() {
+    let agent =
+        r#"mkdir -p "$MARKS"; echo "$PWD|$CORRAL_WORKTREE" > "$MARKS/where"; echo x > x.txt"#;
+    let f = fixture("worktrees = false\n", agent, &[common::feature(1, &[])]);
+    f.until_done();
+    let at = std::fs::read_to_string(f.outside.join("marks/where")).unwrap();
+    assert_eq!(
+        at.trim_end(),
+        format!("{}|", f.repo.canonicalize().unwrap().display())
+    );
+    assert!(f.repo.join("x.txt").exists());
+    assert!(f.worktrees().is_empty());
 }

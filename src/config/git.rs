@@ -5,9 +5,9 @@
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
 
-/// Whether worktrees are on when `[git] worktrees` is not written. Off until merging and
-/// cleanup are complete; see the README's Worktrees section.
-pub const DEFAULT_WORKTREES: bool = false;
+/// Whether worktrees are on when `[git] worktrees` is not written (in a git repository; never
+/// outside one).
+pub const DEFAULT_WORKTREES: bool = true;
 /// Default `branch_prefix`: branches are `corral/<id>-<slug>`.
 pub const DEFAULT_BRANCH_PREFIX: &str = "corral/";
 /// Default `ports`: the range `CORRAL_PORT_BASE` values come from.

@@ -7,11 +7,17 @@ fn parse(text: &str) -> Result<Config, String> {
 }
 
 #[test]
-fn defaults_leave_worktrees_off_and_squash() {
+fn defaults_turn_worktrees_on_in_a_repository_and_squash() {
     let c = parse("").unwrap();
     assert_eq!(c.git, GitConfig::default());
-    assert!(!c.git.worktrees_on(true));
-    assert!(!c.git.worktrees_on(false));
+    assert!(c.git.worktrees_on(true));
+    assert!(!c.git.worktrees_on(false), "never outside a repository");
+    assert!(
+        !parse("[git]\nworktrees = false\n")
+            .unwrap()
+            .git
+            .worktrees_on(true)
+    );
     assert_eq!(c.git.merge, MergeStrategy::Squash);
     assert_eq!(c.git.branch_prefix, "corral/");
 }

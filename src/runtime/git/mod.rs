@@ -108,6 +108,14 @@ pub fn is_repo(dir: &Path) -> bool {
         .is_ok_and(|s| s == "true")
 }
 
+/// Whether the repository at `dir` has a commit to start branches from (a fresh `git init`
+/// has none: features then work in the main checkout until the first commit).
+pub fn has_commit(dir: &Path) -> bool {
+    Git::at(dir)
+        .succeeds(&["rev-parse", "--verify", "--quiet", "HEAD^{commit}"])
+        .unwrap_or(false)
+}
+
 /// The lock serialising git operations on one repository (keyed by its top-level directory).
 pub fn repo_lock(project: &Path) -> Arc<Mutex<()>> {
     static LOCKS: OnceLock<Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>> = OnceLock::new();

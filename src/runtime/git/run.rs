@@ -53,7 +53,9 @@ impl RunWorktree {
 pub fn wanted(project: &Path, config: &Config, role: Role, feature: Option<FeatureId>) -> bool {
     feature.is_some()
         && matches!(role, Role::Coding | Role::Testing)
-        && config.git.worktrees_on(super::is_repo(project))
+        && config
+            .git
+            .worktrees_on(super::is_repo(project) && super::has_commit(project))
 }
 
 /// Prepares the worktree for `run` (see the module docs). `Ok(None)` when the run works in the
