@@ -34,6 +34,8 @@ fn backlog(n: i64) -> Vec<Feature> {
             last_tested_at: None,
             profile: None,
             usage: Default::default(),
+            unmerged: false,
+            merge: None,
         })
         .collect()
 }

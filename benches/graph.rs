@@ -224,6 +224,8 @@ fn busy_model(n: usize) -> Model {
             last_tested_at: None,
             profile: None,
             usage: Default::default(),
+            unmerged: false,
+            merge: None,
         })
         .collect();
     let (mut model, _) = Model::new(features, 8);

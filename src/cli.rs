@@ -59,6 +59,11 @@ pub enum Cmd {
         #[command(subcommand)]
         action: JobCmd,
     },
+    /// List the features' git worktrees, or remove the ones whose work is on the base.
+    Worktree {
+        #[command(subcommand)]
+        action: WorktreeCmd,
+    },
     /// List the accounts' circuit breakers, or close one by hand (after logging in again).
     Breaker {
         #[command(subcommand)]
@@ -190,6 +195,41 @@ pub enum FeatureCmd {
     },
     /// Put a feature back to ready (or blocked) with its attempts at 0.
     Requeue { id: i64 },
+    /// Print the feature's change against its base (its worktree branch since it left the base).
+    Diff {
+        id: i64,
+        /// Only the files with their added and removed lines (`git diff --stat`).
+        #[arg(long)]
+        stat: bool,
+    },
+    /// Merge a passing feature's branch into the base now (approves a `review`, or retries
+    /// a merge that waited for a clean checkout).
+    Merge { id: i64 },
+    /// Reject a passing feature's change (under `[git] merge = "review"`): it goes back to the
+    /// queue, and the next coding run's prompt carries the reason.
+    Reject {
+        id: i64,
+        /// What to change; given to the agent.
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+    },
+}
+
+/// `corral worktree ...`: the features' git worktrees.
+#[derive(Debug, Subcommand)]
+pub enum WorktreeCmd {
+    /// Each feature's worktree: branch, merge state, lock, disk use, whether prune removes it.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove the worktrees and branches whose work is on the base; say why the rest stay.
+    Prune {
+        /// Only say what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 /// `corral job ...`: the job queue as stored. Retry and cancel go to a running corral through

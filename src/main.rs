@@ -129,6 +129,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Some(Cmd::Feature { action }) => {
             commands::run_feature_command(&project_dir(&cli)?, action)?;
         }
+        Some(Cmd::Worktree { action }) => {
+            commands::run_worktree_command(&project_dir(&cli)?, action)?
+        }
         Some(Cmd::Job { action }) => commands::run_job_command(&project_dir(&cli)?, action)?,
         Some(Cmd::Breaker { action }) => {
             commands::run_breaker_command(&project_dir(&cli)?, action)?

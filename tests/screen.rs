@@ -77,6 +77,7 @@ fn demo_after(step: i64) -> Snapshot {
                 .collect(),
             attempts: 1,
             usage: Usage::default(),
+            merge: None,
         })
         .collect();
     let run = |n: i64| {
@@ -445,7 +446,7 @@ fn keys_from_corral_toml_drive_the_keys_the_hint_bar_and_the_help() {
     );
     app.key(&KeyEvent::new(KeyCode::F(1), KeyModifiers::NONE));
     let help = screen(&app, 120, 40);
-    assert!(help.contains("z/r       pause / resume"), "{help}");
+    assert!(help.contains("s/z/r     start / pause / resume"), "{help}");
     assert!(help.contains("T/c       retry / cancel"), "{help}");
     assert!(help.contains("Keys · f1 or esc to close"), "{help}");
 }

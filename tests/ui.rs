@@ -31,6 +31,7 @@ fn feature(
         blocked_by: blocked.iter().map(|d| FeatureId(*d)).collect(),
         attempts: 1,
         usage: Default::default(),
+        merge: None,
     }
 }
 

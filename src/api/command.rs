@@ -48,6 +48,12 @@ pub enum Command {
     CloseBreaker { account: String },
     /// Stop every live agent (as Kill) and end the runtime once all are gone.
     Shutdown,
+    /// Merge a passing feature's worktree branch into the base now (a person approving it
+    /// under `[git] merge = "review"`, or retrying a merge that waited).
+    MergeFeature { feature: FeatureId },
+    /// Reject a passing feature's change: it goes back to the queue and the next coding run's
+    /// prompt carries `reason`.
+    RejectFeature { feature: FeatureId, reason: String },
 }
 
 /// Which pipe a line of agent output arrived on.

@@ -3,6 +3,7 @@
 //! Everything here is plain serde data so the same messages can cross a Unix socket unchanged.
 
 mod command;
+mod diff;
 mod event;
 mod ids;
 pub mod protocol;
@@ -11,6 +12,7 @@ mod snapshot;
 mod usage;
 
 pub use command::{Command, LogLine, Stream};
+pub use diff::{DiffFile, FeatureDiff};
 pub use event::Event;
 pub use ids::{FeatureId, JobId, Role, RunId};
 pub use protocol::{

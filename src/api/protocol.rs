@@ -15,6 +15,7 @@
 //! [`PROTOCOL_VERSION`].
 
 use super::command::{Command, LogLine};
+use super::diff::FeatureDiff;
 use super::event::Event;
 use super::ids::{FeatureId, RunId};
 use super::queue::JobView;
@@ -70,6 +71,8 @@ pub enum Request {
     Status,
     /// Everything about one feature (its text, what it waits on, its runs), for a detail view.
     FeatureDetail { feature: FeatureId },
+    /// A feature's change against its base (its worktree's branch), for the diff view.
+    FeatureDiff { feature: FeatureId },
     /// Start streaming: the current snapshot and every newer one, the events, and the
     /// output of the runs in `follow` (each preceded by up to `backlog` latest lines).
     Subscribe {
@@ -153,6 +156,7 @@ pub enum View {
     Lines { lines: Vec<LogLine> },
     Daemon { daemon: DaemonInfo },
     Feature { feature: Box<FeatureDetail> },
+    Diff { diff: Box<FeatureDiff> },
 }
 
 /// What `corral daemon status` shows.

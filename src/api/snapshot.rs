@@ -101,6 +101,9 @@ pub struct FeatureView {
     pub attempts: u32,
     /// Tokens and cost of every run on this feature this session and before.
     pub usage: Usage,
+    /// Where its merge into the base stands while it waits (see `[git] merge`).
+    #[serde(default)]
+    pub merge: Option<String>,
 }
 
 /// What the sampler measured of a live run's whole process tree (the leader and every

@@ -26,6 +26,9 @@ pub fn run_feature_command(project: &Path, cmd: &FeatureCmd) -> Result<()> {
         FeatureCmd::Pass { id, run } => mark(project, *id, *run, None),
         FeatureCmd::Fail { id, run, reason } => mark(project, *id, *run, Some(reason.as_str())),
         FeatureCmd::Requeue { id } => requeue(project, *id),
+        FeatureCmd::Diff { id, stat } => super::worktree::feature_diff(project, *id, *stat),
+        FeatureCmd::Merge { id } => super::worktree::feature_merge(project, *id),
+        FeatureCmd::Reject { id, reason } => super::worktree::feature_reject(project, *id, reason),
     }
 }
 
@@ -240,7 +243,7 @@ fn mark(project: &Path, id: i64, run: Option<i64>, reason: Option<&str>) -> Resu
     Ok(())
 }
 
-fn requeue(project: &Path, id: i64) -> Result<()> {
+pub(super) fn requeue(project: &Path, id: i64) -> Result<()> {
     let mut store = open_store(project)?;
     let name = store.write(|conn| {
         let feature = feature_record(conn, id)?.ok_or_else(|| no_feature(id))?;

@@ -224,6 +224,7 @@ pub fn show(project: &Path, id: i64, as_json: bool) -> Result<()> {
         let mut v = to_json(&f, status, &blocked_by, &dependents);
         v["reports"] = json!(reports);
         v["usage"] = json!(usage);
+        v["worktree"] = json!(store.worktree(id)?);
         return emit_json(&v);
     }
     let named = |ids: &[i64]| -> String {
@@ -255,6 +256,15 @@ pub fn show(project: &Path, id: i64, as_json: bool) -> Result<()> {
     out.push(format!("attempts:     {}", f.attempts));
     if !usage.is_empty() {
         out.push(format!("spent:        {}", format_spent(&usage, "·")));
+    }
+    if let Some(w) = store.worktree(id)? {
+        out.push(format!("branch:       {} (worktree {})", w.branch, w.path));
+        let merge = match (w.merge_state.as_str(), w.merge_note.as_str()) {
+            ("", _) => "not yet (it merges when it passes)".to_string(),
+            (s, "") => s.to_string(),
+            (s, n) => format!("{s}: {}", printable(n, false)),
+        };
+        out.push(format!("merge:        {merge}"));
     }
     out.push(format!("depends on:   {}", named(&f.dependencies)));
     out.push(format!("needed by:    {}", named(&dependents)));

@@ -15,6 +15,7 @@ mod job_view;
 mod manual;
 pub mod output;
 mod status;
+mod worktree;
 
 pub use agent::run_agent_command;
 pub use backlog::BacklogCommandError;
@@ -28,3 +29,4 @@ pub use init::init_project;
 pub use job::run_job_command;
 pub use manual::{print_completions, print_man_page};
 pub use status::{print_status, status_json};
+pub use worktree::{feature_diff, feature_merge, run_worktree_command};

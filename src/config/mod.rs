@@ -6,6 +6,7 @@
 mod choices;
 mod duration;
 mod error;
+mod git;
 mod keys;
 mod patterns;
 mod placeholders;
@@ -13,6 +14,8 @@ mod queue;
 mod raw;
 mod sections;
 
+#[cfg(test)]
+mod git_tests;
 #[cfg(test)]
 mod queue_tests;
 #[cfg(test)]
@@ -28,6 +31,7 @@ use crate::api::Role;
 pub use choices::{runnable_profile_for, start_report};
 pub use duration::{format_duration, parse_duration};
 pub use error::{ConfigError, Location};
+pub use git::{GitConfig, MergeStrategy, ref_problem};
 pub use keys::KeyRemap;
 pub use placeholders::KNOWN_PLACEHOLDERS;
 pub use queue::{BreakerConfig, BudgetConfig, RetryConfig};
@@ -61,6 +65,8 @@ pub struct Config {
     /// `[keys]` of every file, in the order they apply (user file first); checked against
     /// the dashboard's keymap while loading.
     pub keys: Vec<KeyRemap>,
+    /// `[git]`: worktrees, branches, merging.
+    pub git: GitConfig,
     /// Files that were read, in merge order (user file first if it exists, then the project
     /// file). Empty for [`Config::parse`].
     pub sources: Vec<PathBuf>,
@@ -275,15 +281,27 @@ impl Config {
             breaker: BreakerConfig::default(),
             budget: BudgetConfig::default(),
             keys: Vec::new(),
+            git: GitConfig::default(),
             sources: Vec::new(),
         };
         let mut queue = Vec::with_capacity(layers.len());
         let mut choices = Vec::new();
+        let mut last_git_label = None;
         for layer in layers {
+            if layer.sets_git {
+                last_git_label = Some(layer.label.clone());
+            }
             choices.extend(layer.choices.iter().cloned());
             config.apply(layer, &mut queue);
         }
         (config.retry, config.breaker, config.budget) = queue::resolve(&queue)?;
+        if let Some((problem, label)) = config.git.check().err().zip(last_git_label) {
+            return Err(ConfigError::Invalid {
+                at: Location { label, line: None },
+                key: "git.ports".into(),
+                message: problem,
+            });
+        }
         // The keymap is the dashboard's, but a mistake in `[keys]` is a mistake in this file:
         // report it now, whatever command loads the config.
         crate::ui::keys_config::build(&config.keys)?;
@@ -365,6 +383,7 @@ impl Config {
         // Patterns add up: a secret the user file hides stays hidden in every project.
         self.redact.patterns.extend(layer.redact_patterns);
         self.keys.extend(layer.keys);
+        self.git.apply(layer.git);
         queue.push(layer.queue);
     }
 }
@@ -379,6 +398,10 @@ struct Layer {
     /// `[retry]`, `[breaker]` and `[budget]`.
     queue: queue::QueueLayer,
     keys: Vec<KeyRemap>,
+    git: git::RawGit,
+    /// Whether the file has a `[git]` table, and what errors call the file.
+    sets_git: bool,
+    label: String,
     /// The `[scheduler]` profile choices this file makes, with where.
     choices: Vec<choices::Choice>,
 }
@@ -427,8 +450,17 @@ impl Layer {
             redact_patterns: raw.redact.patterns.into_iter().map(|p| p.0).collect(),
             queue: queue::QueueLayer::new(raw.retry, raw.breaker, raw.budget, text, label),
             keys: raw.keys.remaps(label),
+            sets_git: text_has_git(text),
+            git: raw.git,
+            label: label.to_string(),
         })
     }
+}
+
+/// Whether a document has a `[git]` table (so a port-range problem can name the file).
+fn text_has_git(text: &str) -> bool {
+    text.parse::<toml::Table>()
+        .is_ok_and(|t| t.contains_key("git"))
 }
 
 /// The user configuration file: `config.toml` in corral's per-user config directory

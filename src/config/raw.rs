@@ -40,6 +40,8 @@ pub(crate) struct RawFile {
     pub budget: super::queue::RawBudget,
     #[serde(default)]
     pub keys: super::keys::RawKeys,
+    #[serde(default)]
+    pub git: super::git::RawGit,
 }
 
 /// `[scheduler]`; fields are optional so a project file can override a user file field by field.

@@ -218,7 +218,7 @@ fn unknown_keys_are_named() {
     assert_eq!(
         parse_err("agents = 1\n"),
         "corral.toml:1: agents: unknown key, expected one of `scheduler`, `profiles`, \
-         `defaults`, `logs`, `redact`, `retry`, `breaker`, `budget`, `keys`"
+         `defaults`, `logs`, `redact`, `retry`, `breaker`, `budget`, `keys`, `git`"
     );
 }
 

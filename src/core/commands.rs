@@ -78,6 +78,15 @@ impl Model {
                 vec![Effect::SetProfileEnabled { profile, enabled }]
             }
             Command::Reload => vec![Effect::ReloadBacklog],
+            Command::MergeFeature { feature } => vec![Effect::MergeFeature { id: feature }],
+            Command::RejectFeature { feature, reason } => {
+                let mut effects = vec![Effect::RecordRejection {
+                    id: feature,
+                    reason,
+                }];
+                effects.extend(self.command(Command::RequeueFeature { feature }));
+                effects
+            }
             Command::RetryJob { job } => self.retry_job(job),
             Command::CancelJob { job } => self.cancel_job(job),
             Command::SetJobPriority { job, priority } => self.set_job_priority(job, priority),

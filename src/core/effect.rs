@@ -88,6 +88,10 @@ pub enum Effect {
     ReloadBacklog,
     /// Set a profile's `enabled` in corral.toml (keeping its comments) and use it from now on.
     SetProfileEnabled { profile: String, enabled: bool },
+    /// Merge the feature's worktree branch into the base now, whatever `[git] merge` waits for.
+    MergeFeature { id: FeatureId },
+    /// Store a person's rejection of the feature's change, for the next coding prompt.
+    RecordRejection { id: FeatureId, reason: String },
     /// Store a run's state (and end time and exit details once it has ended).
     SaveRun {
         run: RunId,

@@ -40,6 +40,11 @@ pub trait Node {
     fn dependencies(&self) -> &[FeatureId];
     /// Lower starts first, among features of equal downstream work.
     fn priority(&self) -> i64;
+    /// Whether features that depend on this one may start: it passes, and (with worktrees)
+    /// its work is merged into the base their branches start from.
+    fn settled(&self) -> bool {
+        self.status() == FeatureStatus::Passing
+    }
 }
 
 /// Dependencies of `id` that are not passing (a dependency missing from the map counts as blocking).
@@ -50,11 +55,7 @@ pub fn blocked_by<N: Node>(nodes: &BTreeMap<FeatureId, N>, id: FeatureId) -> Vec
     node.dependencies()
         .iter()
         .copied()
-        .filter(|dep| {
-            nodes
-                .get(dep)
-                .is_none_or(|d| d.status() != FeatureStatus::Passing)
-        })
+        .filter(|dep| nodes.get(dep).is_none_or(|d| !d.settled()))
         .collect()
 }
 
@@ -109,6 +110,8 @@ const NONE: usize = usize::MAX;
 pub struct Graph {
     ids: Vec<FeatureId>,
     status: Vec<FeatureStatus>,
+    /// [`Node::settled`] of each node.
+    settled: Vec<bool>,
     priority: Vec<i64>,
     /// Whether the node names a dependency missing from the map (it blocks forever).
     missing: Vec<bool>,
@@ -127,6 +130,7 @@ impl Graph {
         let m = nodes.values().map(|f| f.dependencies().len()).sum();
         let (mut status, mut priority) = (Vec::with_capacity(n), Vec::with_capacity(n));
         let mut missing = vec![false; n];
+        let mut settled = Vec::with_capacity(n);
         let mut deps = Csr {
             at: Vec::with_capacity(n + 1),
             to: Vec::with_capacity(m),
@@ -134,6 +138,7 @@ impl Graph {
         deps.at.push(0);
         for (i, node) in nodes.values().enumerate() {
             status.push(node.status());
+            settled.push(node.settled());
             priority.push(node.priority());
             for dep in node.dependencies() {
                 match index.get(*dep) {
@@ -147,6 +152,7 @@ impl Graph {
         Graph {
             ids,
             status,
+            settled,
             priority,
             missing,
             deps,
@@ -203,7 +209,7 @@ impl Graph {
     }
 
     fn is_ready(&self, i: usize) -> bool {
-        let passing = |&d: &usize| self.status[d] == FeatureStatus::Passing;
+        let passing = |&d: &usize| self.settled[d];
         self.status[i] == FeatureStatus::Pending
             && !self.missing[i]
             && self.deps.of(i).iter().all(passing)
@@ -274,6 +280,7 @@ impl ScoredGraph {
             return false;
         }
         self.graph.status[i] = FeatureStatus::Passing;
+        self.graph.settled[i] = true;
         self.scores = self.graph.scores_from(&self.downstream);
         true
     }

@@ -36,7 +36,11 @@ impl FeatureMap {
     pub fn sync(&mut self) {
         for id in self.dirty.drain(..) {
             match self.map.get(&id) {
-                Some(f) => self.live.set(id, f.status, f.priority, &f.dependencies),
+                Some(f) => {
+                    let settled = super::graph::Node::settled(f);
+                    self.live
+                        .set_node(id, f.status, settled, f.priority, &f.dependencies)
+                }
                 None => self.live.remove(id),
             }
         }
@@ -99,6 +103,8 @@ mod tests {
             last_tested_at: None,
             profile: None,
             usage: Default::default(),
+            unmerged: false,
+            merge: None,
         }
     }
 
@@ -124,6 +130,30 @@ mod tests {
         assert_eq!(ready(&mut m), vec![]);
         assert_eq!(m.len(), 2);
         assert_eq!(m[&FeatureId(1)].status, FeatureStatus::Passing);
+    }
+
+    #[test]
+    fn a_passing_feature_not_merged_yet_keeps_its_dependents_waiting() {
+        let mut m: FeatureMap = [
+            (FeatureId(1), feature(1, &[])),
+            (FeatureId(2), feature(2, &[1])),
+            (FeatureId(3), feature(3, &[])),
+        ]
+        .into_iter()
+        .collect();
+        let ready = |m: &mut FeatureMap| m.synced_graph().ready_in_order().collect::<Vec<_>>();
+        let f1 = m.get_mut(&FeatureId(1)).unwrap();
+        f1.status = FeatureStatus::Passing;
+        f1.unmerged = true;
+        assert_eq!(ready(&mut m), vec![FeatureId(3)]);
+        assert!(!m.graph().unblocked(FeatureId(2)));
+        // What a graph built from scratch says too.
+        let fresh = super::super::graph::Graph::new(&*m).ready_by_score();
+        assert_eq!(fresh, vec![FeatureId(3)]);
+        m.get_mut(&FeatureId(1)).unwrap().unmerged = false;
+        assert_eq!(ready(&mut m), vec![FeatureId(2), FeatureId(3)]);
+        m.get_mut(&FeatureId(1)).unwrap().unmerged = true;
+        assert_eq!(ready(&mut m), vec![FeatureId(3)]);
     }
 
     mod model {

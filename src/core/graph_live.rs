@@ -30,7 +30,10 @@ struct Slot {
     status: FeatureStatus,
     priority: i64,
     deps: Vec<FeatureId>,
-    /// How many entries of `deps` are not passing or missing.
+    /// Whether its dependents may start ([`Node::settled`]: passing and, with worktrees,
+    /// merged).
+    settled: bool,
+    /// How many entries of `deps` are not settled or missing.
     waiting: u32,
 }
 
@@ -43,6 +46,9 @@ impl Node for Slot {
     }
     fn priority(&self) -> i64 {
         self.priority
+    }
+    fn settled(&self) -> bool {
+        self.settled
     }
 }
 
@@ -85,6 +91,7 @@ impl LiveGraph {
                     status: node.status(),
                     priority: node.priority(),
                     deps: node.dependencies().to_vec(),
+                    settled: node.settled(),
                     waiting: 0,
                 };
                 (id, slot)
@@ -96,12 +103,12 @@ impl LiveGraph {
                 dependents.entry(dep).or_default().push(*id);
             }
         }
-        // Whether each id passes, looked up by binary search in the sorted slots.
+        // Whether each id is settled, looked up by binary search in the sorted slots.
         slots.sort_unstable_by_key(|(id, _)| *id);
         let passing = |slots: &[(FeatureId, Slot)], d: &FeatureId| {
             slots
                 .binary_search_by_key(d, |(id, _)| *id)
-                .is_ok_and(|at| slots[at].1.status == FeatureStatus::Passing)
+                .is_ok_and(|at| slots[at].1.settled)
         };
         let waiting: Vec<u32> = slots
             .iter()
@@ -126,14 +133,28 @@ impl LiveGraph {
         }
     }
 
-    /// Takes the feature `id` as it is now (added if new). Cheap when nothing the graph keeps
-    /// changed.
+    /// Takes the feature `id` as it is now (added if new), settled when it passes. Cheap
+    /// when nothing the graph keeps changed.
     pub fn set(&mut self, id: FeatureId, status: FeatureStatus, priority: i64, deps: &[FeatureId]) {
+        let settled = status == FeatureStatus::Passing;
+        self.set_node(id, status, settled, priority, deps);
+    }
+
+    /// [`LiveGraph::set`] for a feature whose dependents may start only when `settled` (a
+    /// passing feature whose worktree branch is not merged yet is not).
+    pub fn set_node(
+        &mut self,
+        id: FeatureId,
+        status: FeatureStatus,
+        settled: bool,
+        priority: i64,
+        deps: &[FeatureId],
+    ) {
         let Some(old) = self.slots.get(&id) else {
-            self.add(id, status, priority, deps);
+            self.add(id, status, settled, priority, deps);
             return;
         };
-        let (old_status, old_priority) = (old.status, old.priority);
+        let (old_status, old_settled, old_priority) = (old.status, old.settled, old.priority);
         if old.deps != deps {
             let old_deps = std::mem::replace(&mut self.slot(id).deps, deps.to_vec());
             for dep in old_deps {
@@ -145,20 +166,25 @@ impl LiveGraph {
             self.recount(id);
             self.stale();
         }
-        if old_status != status {
+        if old_status != status || old_settled != settled {
             self.slot(id).status = status;
+            self.slot(id).settled = settled;
             let passing = FeatureStatus::Passing;
-            if (old_status == passing) != (status == passing) {
-                // The scores survive a feature that waited on nothing passing: rescored
-                // without sketches. Anything else makes them stale.
-                let kept = self.ranked.take().filter(|_| status == passing);
-                self.passing_changed(id, status == passing);
+            let passes_now = (old_status == passing) != (status == passing);
+            if old_settled != settled {
+                // The scores survive a feature that waited on nothing passing and settling at
+                // once: rescored without sketches. Anything else makes them stale.
+                let kept = self.ranked.take().filter(|_| settled && passes_now);
+                self.passing_changed(id, settled);
                 if let Some(mut ranked) = kept
                     && ranked.scored.passed(id)
                 {
                     ranked.order = self.order_by(&ranked.scored);
                     self.ranked = OnceLock::from(ranked);
                 }
+            } else if passes_now {
+                // Passing but not settled (or the reverse): what counts as open changed.
+                self.stale();
             }
         }
         if old_priority != priority {
@@ -175,7 +201,7 @@ impl LiveGraph {
         let Some(old) = self.slots.remove(&id) else {
             return;
         };
-        if old.status == FeatureStatus::Passing {
+        if old.settled {
             self.passing_changed(id, false);
         }
         for dep in old.deps {
@@ -238,17 +264,25 @@ impl LiveGraph {
         order.into_iter().collect()
     }
 
-    fn add(&mut self, id: FeatureId, status: FeatureStatus, priority: i64, deps: &[FeatureId]) {
+    fn add(
+        &mut self,
+        id: FeatureId,
+        status: FeatureStatus,
+        settled: bool,
+        priority: i64,
+        deps: &[FeatureId],
+    ) {
         let slot = Slot {
             status,
             priority,
             deps: deps.to_vec(),
+            settled,
             waiting: 0,
         };
         self.slots.insert(id, slot);
         // Those that waited on it as a missing feature now wait on it as it is (before its
         // own edges go in, so a feature that depends on itself is counted once, below).
-        if status == FeatureStatus::Passing {
+        if settled {
             self.passing_changed(id, true);
         }
         for &dep in deps {
@@ -259,7 +293,7 @@ impl LiveGraph {
         self.place(id);
     }
 
-    /// `id` now passes (or no longer does): its dependents wait on one fewer (or one more).
+    /// `id` is now settled (or no longer is): its dependents wait on one fewer (or one more).
     fn passing_changed(&mut self, id: FeatureId, passes: bool) {
         let users = self.dependents.get(&id).cloned().unwrap_or_default();
         for user in users {
@@ -283,11 +317,7 @@ impl LiveGraph {
         let waiting = slot
             .deps
             .iter()
-            .filter(|d| {
-                self.slots
-                    .get(d)
-                    .is_none_or(|s| s.status != FeatureStatus::Passing)
-            })
+            .filter(|d| self.slots.get(d).is_none_or(|s| !s.settled))
             .count();
         self.slot(id).waiting = waiting as u32;
     }

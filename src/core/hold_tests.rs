@@ -19,6 +19,8 @@ fn model(n: i64) -> Model {
             last_tested_at: None,
             profile: None,
             usage: Usage::default(),
+            unmerged: false,
+            merge: None,
         })
         .collect();
     let (mut m, _) = Model::new(features, 1);

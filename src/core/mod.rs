@@ -36,6 +36,7 @@ pub mod stats;
 pub mod steps;
 pub mod usage;
 pub mod waiting;
+pub mod worktree;
 
 pub use effect::{Effect, Sig, TimerKind, WakeKey};
 pub use model::{Failure, Feature, Input, Job, Model, NewRun, Verdict, describe_end};

@@ -16,6 +16,9 @@ use std::collections::BTreeMap;
 pub enum Input {
     /// The runtime is up: schedule whatever is ready.
     Kick,
+    /// An effect the runtime put off while it prepared for it off its loop (a new git
+    /// worktree, its copies and setup): perform it now.
+    Prepared(Box<Effect>),
     Command(Command),
     /// A mark in the stream of inputs (for a client waiting until what it sent before has
     /// been handled); the runtime takes it, the model never sees it.
@@ -190,6 +193,7 @@ impl Model {
     pub fn handle(&mut self, input: Input) -> Vec<Effect> {
         let mut effects = match input {
             Input::Kick | Input::Barrier(_) => Vec::new(),
+            Input::Prepared(effect) => vec![*effect],
             Input::Command(cmd) => self.command(cmd),
             Input::Spawned(new) => self.spawned(new),
             Input::SpawnFailed { job, record, error } => self.spawn_failed(job, record, error),

@@ -20,6 +20,8 @@ fn feature(id: i64) -> Feature {
         last_tested_at: None,
         profile: None,
         usage: Usage::default(),
+        unmerged: false,
+        merge: None,
     }
 }
 

@@ -21,6 +21,12 @@ pub struct Feature {
     pub profile: Option<String>,
     /// What every run on it reported spending.
     pub usage: Usage,
+    /// Passing, but its worktree branch is not merged into the base yet: features that
+    /// depend on it wait (their branches would start without its work).
+    pub unmerged: bool,
+    /// Where its merge stands while it is not merged (waiting for a clean checkout, a
+    /// conflict, review, the PR's URL), shown beside it.
+    pub merge: Option<String>,
 }
 
 impl Node for Feature {
@@ -32,6 +38,9 @@ impl Node for Feature {
     }
     fn priority(&self) -> i64 {
         self.priority
+    }
+    fn settled(&self) -> bool {
+        self.status == FeatureStatus::Passing && !self.unmerged
     }
 }
 

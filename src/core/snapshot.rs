@@ -28,6 +28,7 @@ impl Model {
                 blocked_by: graph::blocked_by(&self.features, f.id),
                 attempts: f.attempts,
                 usage: f.usage,
+                merge: f.merge.clone(),
             })
             .collect();
 

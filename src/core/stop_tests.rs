@@ -19,6 +19,8 @@ fn model(runs: i64, grace_ms: u64) -> Model {
             last_tested_at: None,
             profile: None,
             usage: Default::default(),
+            unmerged: false,
+            merge: None,
         })
         .collect();
     let mut m = Model::new(features, runs as u32).0;

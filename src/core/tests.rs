@@ -16,6 +16,8 @@ fn feature(id: i64, deps: &[i64], status: FeatureStatus) -> Feature {
         last_tested_at: None,
         profile: None,
         usage: Default::default(),
+        unmerged: false,
+        merge: None,
     }
 }
 

@@ -7,6 +7,7 @@ pub mod daemon;
 mod durability;
 pub mod env_file;
 mod escapees;
+pub mod git;
 mod handle;
 mod history;
 pub mod lock;

@@ -27,6 +27,9 @@ pub struct Context<'a> {
     pub config: &'a Config,
     pub store: &'a Store,
     pub features: &'a std::collections::BTreeMap<FeatureId, Feature>,
+    /// The git worktree the run works in and its branch, if it has one: the prompt and
+    /// `{project}` name it instead of the main checkout.
+    pub worktree: Option<(&'a Path, &'a str)>,
     /// `CORRAL_MODEL` / `CORRAL_EFFORT` as corral itself was started with.
     pub env_model: Option<String>,
     pub env_effort: Option<String>,
@@ -97,13 +100,18 @@ pub fn prepare(
             .collect()
     });
     let project_s = cx.project.to_string_lossy().into_owned();
+    // Where the agent works: its worktree when it has one, never the main checkout then.
+    let work_s = cx.worktree.map_or_else(
+        || project_s.clone(),
+        |(p, _)| p.to_string_lossy().into_owned(),
+    );
     let name = f.map_or("", |f| f.name.as_str());
     let template = prompt::template_for(role.as_str(), cx.project, profile.prompt.as_deref())
         .map_err(|e| io_err(e.to_string(), &e))?;
     let text = prompt::render(
         &template,
         &prompt::PromptFields {
-            project: &project_s,
+            project: &work_s,
             run_id: run.0,
             feature_id: feature.map(|f| f.0),
             name,
@@ -113,6 +121,27 @@ pub fn prepare(
             dependencies: &deps,
         },
     );
+    let text = match cx.worktree {
+        Some((path, branch)) => {
+            text + &crate::core::worktree::worktree_prompt(
+                &path.to_string_lossy(),
+                branch,
+                &project_s,
+            )
+        }
+        None => text,
+    };
+    // A branch that no longer merges: the prompt says where it conflicts.
+    let text = match feature.map(|id| cx.store.worktree(id.0)) {
+        Some(Ok(Some(w))) if role == Role::Coding && w.merge_state == "conflict" => {
+            let files: Vec<String> = w.merge_note.split(", ").map(String::from).collect();
+            text + &crate::core::worktree::conflict_prompt(&w.base, &files)
+        }
+        Some(Ok(Some(w))) if role == Role::Coding && w.merge_state == "rejected" => {
+            text + &crate::core::worktree::rejection_prompt(&w.merge_note)
+        }
+        _ => text,
+    };
     let prompt_dir = super::store::state_dir(cx.project).join("prompts");
     let prompt_file: PathBuf = prompt::write_prompt_file(&prompt_dir, run.0, &text)
         .map_err(|e| io_err(format!("{}: {e}", prompt_dir.display()), &e))?;
@@ -179,7 +208,7 @@ pub fn prepare(
         ("effort", effort.clone()),
         ("feature_id", feature_s),
         ("feature_name", f.map(|f| f.name.clone())),
-        ("project", Some(project_s)),
+        ("project", Some(work_s)),
         ("run_id", Some(run_s)),
     ]);
     let lookup = |name: &str| values.get(name).cloned().flatten();

@@ -102,4 +102,24 @@ pub const MIGRATIONS: &[&str] = &[
         updated_at  INTEGER NOT NULL
     );
     ",
+    // 5: each feature's git worktree and where its merge stands; settings such as the base
+    // branch recorded when worktrees were first used.
+    "
+    CREATE TABLE worktrees (
+        feature_id   INTEGER PRIMARY KEY,   -- no foreign key: a deleted feature's worktree is still cleaned up
+        path         TEXT    NOT NULL,
+        branch       TEXT    NOT NULL,
+        base         TEXT    NOT NULL,
+        base_commit  TEXT    NOT NULL,
+        merge_state  TEXT    NOT NULL DEFAULT '',   -- '' | merged | waiting | conflict | review | pr | left
+        merge_note   TEXT    NOT NULL DEFAULT '',
+        conflicts    INTEGER NOT NULL DEFAULT 0,    -- merge conflicts met so far
+        created_at   INTEGER NOT NULL,
+        updated_at   INTEGER NOT NULL
+    );
+    CREATE TABLE settings (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    ",
 ];

@@ -23,6 +23,8 @@ const DRAIN_BEFORE_EXIT: Duration = Duration::from_millis(500);
 /// How a run's work is judged once its process has exited.
 struct Judge {
     project: PathBuf,
+    /// Where verify runs: the run's worktree, or the project.
+    cwd: PathBuf,
     run: RunId,
     success: Success,
     /// The verify command, already expanded.
@@ -98,7 +100,7 @@ impl Judge {
             .note(self.run, &format!("corral: verify: {}", argv.join(" ")));
         let spec = SpawnSpec {
             argv,
-            cwd: &self.project,
+            cwd: &self.cwd,
             env: &self.env,
             stdin_pipe: false,
             cgroup: self.cgroup.as_ref(),
@@ -266,18 +268,44 @@ impl Supervisor {
                 return not_started(self, reason);
             }
         }
+        let name = feature
+            .and_then(|f| self.model.features.get(&f))
+            .map_or(String::new(), |f| f.name.clone());
+        let worktree = match super::git::run::prepare(
+            &self.project,
+            &self.config,
+            &self.store,
+            feature,
+            &name,
+            role,
+            run,
+            &self.logs,
+        ) {
+            Ok(w) => w,
+            Err(e) => return failed(self, e),
+        };
         let cx = super::run_setup::Context {
             project: &self.project,
             config: &self.config,
             store: &self.store,
             features: &self.model.features,
+            worktree: worktree
+                .as_ref()
+                .map(|w| (w.path.as_path(), w.branch.as_str())),
             env_model: std::env::var("CORRAL_MODEL").ok(),
             env_effort: std::env::var("CORRAL_EFFORT").ok(),
         };
         let prepared = match super::run_setup::prepare(&cx, &profile, role, feature, run) {
             Ok(p) => p,
-            Err(e) if e.own => return not_started(self, e.text),
-            Err(e) => return failed(self, e.text),
+            Err(e) => {
+                if let Some(w) = worktree {
+                    w.release();
+                }
+                if e.own {
+                    return not_started(self, e.text);
+                }
+                return failed(self, e.text);
+            }
         };
         for w in &prepared.warnings {
             log::warn!("{w}");
@@ -290,12 +318,26 @@ impl Supervisor {
             let _ = self.tx.send(hold);
         }
         let super::run_setup::Prepared {
-            argv, verify, env, ..
+            argv,
+            verify,
+            mut env,
+            ..
         } = prepared;
+        if let Some(w) = &worktree {
+            w.env(&mut env);
+            // Until its branch is merged, features that depend on this one must not start
+            // (their branches would lack its work); a merge reloads the backlog.
+            if let Some(f) = feature.and_then(|id| self.model.features.get_mut(&id)) {
+                f.unmerged = true;
+            }
+        }
+        let cwd = worktree
+            .as_ref()
+            .map_or_else(|| self.project.clone(), |w| w.path.clone());
         let mut cgroup = super::cgroup::RunCgroup::create(run.0);
         let spec = |cgroup| SpawnSpec {
             argv: &argv,
-            cwd: &self.project,
+            cwd: &cwd,
             env: &env,
             stdin_pipe: profile.stdin == crate::config::StdinMode::Pipe,
             cgroup,
@@ -329,10 +371,16 @@ impl Supervisor {
                 } else {
                     format!("{program}: {e}")
                 };
+                if let Some(w) = worktree {
+                    w.release();
+                }
                 return failed(self, error);
             }
         };
         let Some(pid) = child.id() else {
+            if let Some(w) = worktree {
+                w.release();
+            }
             return failed(self, "process vanished at spawn".into());
         };
         if let Some(cg) = &cgroup {
@@ -378,6 +426,7 @@ impl Supervisor {
         };
         let judge = Judge {
             project: self.project.clone(),
+            cwd: cwd.clone(),
             run,
             success: profile.success,
             verify,
@@ -448,6 +497,9 @@ impl Supervisor {
                 }
             }
             logs.close(run);
+            if let Some(w) = worktree {
+                w.release();
+            }
             escaped.forget(pid);
             if let Some(cg) = process::forget_group(pid) {
                 let _ = tokio::task::spawn_blocking(move || {

@@ -105,6 +105,14 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
         &options.project,
         std::env::var_os("PATH").as_deref(),
     );
+    let mut report = report;
+    let unowned = super::git::run::unowned(&options.project, &store, &options.config);
+    if !unowned.is_empty() {
+        report.push(format!(
+            "worktrees corral made that no feature owns: {} (see `corral worktree list`)",
+            unowned.join(", ")
+        ));
+    }
     for line in &report {
         log::warn!("{line}");
     }
@@ -381,9 +389,40 @@ impl Supervisor {
                 job,
                 feature,
                 role,
-                profile,
+                ref profile,
                 attempts,
-            } => return Some(self.spawn(job, feature, role, &profile, attempts)),
+            } => {
+                // A new worktree is made off this loop; the spawn comes back when it is ready.
+                let name = feature
+                    .and_then(|f| self.model.features.get(&f))
+                    .map_or(String::new(), |f| f.name.clone());
+                if !self.model.shutting_down
+                    && super::git::prepare::defer(
+                        &self.project,
+                        &self.config,
+                        &self.store,
+                        feature,
+                        &name,
+                        role,
+                        &effect,
+                        &self.tx,
+                    )
+                {
+                    return None;
+                }
+                if self.model.shutting_down {
+                    // Only a spawn put off above comes back while stopping: it never starts.
+                    return match self.store.job(job) {
+                        Ok(Some(stored)) => Some(Input::ClaimRefused(stored)),
+                        _ => Some(Input::SpawnFailed {
+                            job,
+                            record: None,
+                            error: "corral is stopping".into(),
+                        }),
+                    };
+                }
+                return Some(self.spawn(job, feature, role, profile, attempts));
+            }
             Effect::Wake { key, after_ms } => {
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
@@ -429,9 +468,29 @@ impl Supervisor {
                 let last_error = last_error
                     .as_deref()
                     .map(|e| self.logs.redact(e).into_owned());
-                return self.write(Box::new(move |s| {
+                let held = self.write(Box::new(move |s| {
                     s.save_feature(id, status, attempts, last_error.as_deref(), now)
                 }));
+                // While the store refuses writes the merge (which records its state) is not
+                // tried; the feature shows passing and `corral feature merge` lands it later.
+                let kept = !self.unsaved.is_empty();
+                if held.is_some() || kept || status != crate::api::FeatureStatus::Passing {
+                    return held;
+                }
+                // Saved: a passing feature's branch is landed (or waits to be).
+                let name = self
+                    .model
+                    .features
+                    .get(&id)
+                    .map_or(String::new(), |f| f.name.clone());
+                return super::git::land::after_pass(
+                    &self.project,
+                    &self.config,
+                    &self.store,
+                    id,
+                    &name,
+                    &self.tx,
+                );
             }
             Effect::SaveRun {
                 run,
@@ -506,6 +565,24 @@ impl Supervisor {
                 }
                 None => Err(format!("run {run}: its stdin is closed")),
             },
+            Effect::MergeFeature { id } => {
+                let name = self
+                    .model
+                    .features
+                    .get(&id)
+                    .map_or(String::new(), |f| f.name.clone());
+                return super::git::land::merge_now(
+                    &self.project,
+                    &self.config,
+                    &self.store,
+                    id,
+                    &name,
+                );
+            }
+            Effect::RecordRejection { id, reason } => self
+                .store
+                .set_merge_state(id.0, "rejected", &reason, now)
+                .map_err(|e| e.to_string()),
             Effect::ShutdownComplete => Ok(()),
         };
         if let Err(e) = result {

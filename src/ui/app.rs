@@ -76,6 +76,8 @@ pub enum View {
     Detail(DetailView),
     /// The profiles from corral.toml.
     Profiles,
+    /// One feature's change against its base.
+    Diff(super::diff_view::DiffView),
 }
 
 /// What the event loop must do after a key or a snapshot.
@@ -85,6 +87,8 @@ pub struct Outcome {
     /// Read this feature's detail from the runtime and give it to [`App::set_detail`]. The
     /// App never reads it itself: that is a database read, and the App stays pure.
     pub want_detail: Option<FeatureId>,
+    /// Read this feature's diff and give it to [`App::set_diff`].
+    pub want_diff: Option<FeatureId>,
 }
 
 /// How long a runtime notice stays in the hint bar when no key is pressed.
@@ -239,6 +243,7 @@ impl App {
             View::Dashboard => self.focus.context(),
             View::Detail(_) => Context::Detail,
             View::Profiles => Context::Profiles,
+            View::Diff(_) => Context::Diff,
         }
     }
 
@@ -321,6 +326,7 @@ impl App {
             View::Dashboard => self.act_on_panes(action),
             View::Detail(_) => self.act_on_detail(action),
             View::Profiles => self.act_on_profiles(action),
+            View::Diff(_) => self.act_on_diff(action),
         }
     }
 
@@ -431,6 +437,8 @@ impl App {
                 }
             },
             Action::Detail => return self.open_detail(),
+            Action::Diff => return self.open_diff(),
+            Action::NextFile | Action::PrevFile | Action::MergeFeature | Action::RejectFeature => {}
             Action::FilterStatus(status) => self.filter_status(status),
             Action::FilterText => self.open_filter(),
             Action::Requeue

@@ -70,6 +70,7 @@ impl App {
                         self.set_filter_text(&text);
                         Outcome::default()
                     }
+                    PromptKind::Reject(feature) => self.reject(feature, text),
                 }
             }
         }

@@ -67,6 +67,7 @@ impl App {
         }
         match action {
             Action::Back => self.view = View::Dashboard,
+            Action::Diff => return self.open_diff(),
             Action::Requeue
             | Action::MarkPassing
             | Action::MarkFailing

@@ -159,6 +159,7 @@ mod tests {
             blocked_by: vec![],
             attempts: 0,
             usage: Default::default(),
+            merge: None,
         }
     }
 

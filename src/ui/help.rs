@@ -76,14 +76,15 @@ mod tests {
         assert_eq!(sections[0].title, "Everywhere");
         assert_eq!(sections[2].title, "Log pane");
         assert_eq!(sections[4].title, "Queue pane");
-        assert_eq!(sections[5].title, "Dashboard");
-        assert_eq!(sections[6].title, "Features pane, feature detail");
+        assert_eq!(sections[5].title, "Feature detail, profiles view, diff");
+        assert_eq!(sections[6].title, "Dashboard");
+        assert_eq!(sections[7].title, "Features pane, feature detail");
         let keys: Vec<&str> = sections[1]
             .entries
             .iter()
             .map(|e| e.keys.as_str())
             .collect();
-        assert_eq!(keys, ["enter", "1-3", "4-6", "0", "F"]);
+        assert_eq!(keys, ["enter", "0-6", "F"]);
     }
 
     #[test]

@@ -42,6 +42,16 @@ pub enum Action {
     RawView,
     /// Open the selected feature's detail view.
     Detail,
+    /// Open the feature's diff against its base.
+    Diff,
+    /// In the diff view: jump to the next file.
+    NextFile,
+    /// In the diff view: jump to the previous file.
+    PrevFile,
+    /// In the diff view: merge the feature into the base now.
+    MergeFeature,
+    /// In the diff view: reject the feature's change, asking why.
+    RejectFeature,
     /// Show only features with this status in the Features pane; `None` shows them all.
     FilterStatus(Option<FeatureStatus>),
     /// Open the prompt for a name or category filter on the Features pane.
@@ -90,17 +100,20 @@ pub enum Context {
     Detail,
     /// The Profiles view.
     Profiles,
+    /// One feature's diff.
+    Diff,
 }
 
 impl Context {
     /// Every context, in the order scopes name them.
-    pub const ALL: [Context; 6] = [
+    pub const ALL: [Context; 7] = [
         Context::Agents,
         Context::Features,
         Context::Queue,
         Context::Log,
         Context::Detail,
         Context::Profiles,
+        Context::Diff,
     ];
 
     const fn bit(self) -> u8 {
@@ -115,6 +128,7 @@ impl Context {
             Context::Log => "Log pane",
             Context::Detail => "feature detail",
             Context::Profiles => "profiles view",
+            Context::Diff => "diff",
         }
     }
 }
@@ -125,7 +139,7 @@ pub struct Scope(u8);
 
 impl Scope {
     /// Every pane and view.
-    pub const ANY: Scope = Scope(0b11_1111);
+    pub const ANY: Scope = Scope(0b111_1111);
     /// The four panes of the dashboard.
     pub const PANES: Scope = Scope(0b1111);
     /// The Features pane only.
@@ -135,7 +149,8 @@ impl Scope {
     /// Where a feature is at hand: the Features pane and its detail view.
     pub const FEATURE: Scope = Scope(Context::Features.bit() | Context::Detail.bit());
     /// The views that replace the panes.
-    pub const VIEWS: Scope = Scope(Context::Detail.bit() | Context::Profiles.bit());
+    pub const VIEWS: Scope =
+        Scope(Context::Detail.bit() | Context::Profiles.bit() | Context::Diff.bit());
     /// The Profiles view only.
     pub const PROFILES: Scope = Scope(Context::Profiles.bit());
 
@@ -289,13 +304,13 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
         hint_in: On::ANY,
     },
     key(On::FEATURES, K::Enter, "enter", A::Detail, "feature detail", Some("detail")),
-    key(On::FEATURES, K::Char('1'), "1-3", A::FilterStatus(Some(S::Ready)), FILTER_1, None),
-    key(On::FEATURES, K::Char('2'), "1-3", A::FilterStatus(Some(S::Blocked)), FILTER_1, None),
-    key(On::FEATURES, K::Char('3'), "1-3", A::FilterStatus(Some(S::InProgress)), FILTER_1, None),
-    key(On::FEATURES, K::Char('4'), "4-6", A::FilterStatus(Some(S::Passing)), FILTER_2, None),
-    key(On::FEATURES, K::Char('5'), "4-6", A::FilterStatus(Some(S::Failing)), FILTER_2, None),
-    key(On::FEATURES, K::Char('6'), "4-6", A::FilterStatus(Some(S::Failed)), FILTER_2, None),
-    key(On::FEATURES, K::Char('0'), "0", A::FilterStatus(None), "show every feature", None),
+    key(On::FEATURES, K::Char('1'), "0-6", A::FilterStatus(Some(S::Ready)), FILTER, None),
+    key(On::FEATURES, K::Char('2'), "0-6", A::FilterStatus(Some(S::Blocked)), FILTER, None),
+    key(On::FEATURES, K::Char('3'), "0-6", A::FilterStatus(Some(S::InProgress)), FILTER, None),
+    key(On::FEATURES, K::Char('4'), "0-6", A::FilterStatus(Some(S::Passing)), FILTER, None),
+    key(On::FEATURES, K::Char('5'), "0-6", A::FilterStatus(Some(S::Failing)), FILTER, None),
+    key(On::FEATURES, K::Char('6'), "0-6", A::FilterStatus(Some(S::Failed)), FILTER, None),
+    key(On::FEATURES, K::Char('0'), "0-6", A::FilterStatus(None), FILTER, None),
     key(On::FEATURES, K::Char('F'), "F", A::FilterText, "filter name or category", Some("filter")),
     key(On::only(Context::Log), K::Enter, "enter", A::OpenStep, "open / close a step", Some("open")),
     key(On::PROFILES, K::Char('e'), "e", A::ToggleProfile, "enable/disable profile", Some("on/off")),
@@ -306,13 +321,55 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
     key(On::QUEUE, K::Char('c'), "c", A::CancelJob, RETRY_CANCEL, Some("cancel")),
     key(On::QUEUE, K::Char('['), "[", A::JobSooner, "job priority -1 / +1", Some("priority")),
     key(On::QUEUE, K::Char(']'), "]", A::JobLater, "job priority -1 / +1", Some("priority")),
-    key(On::PANES, K::Char('s'), "s", A::Start, "start selected or next", Some("start")),
-    key(On::PANES, K::Char('p'), "p", A::Pause, "pause / resume: STOP/CONT", Some("pause")),
-    key(On::PANES, K::Char('r'), "r", A::Resume, "pause / resume: STOP/CONT", Some("resume")),
-    key(On::PANES, K::Char('x'), "x", A::Kill, "kill: x asks, X at once", Some("kill")),
-    key(On::PANES, K::Char('X'), "X", A::KillNow, "kill: x asks, X at once", None),
+    // Only the diff view has files to jump between; these share help lines so the
+    // help still fits 80x24.
+    Binding {
+        scope: On::VIEWS,
+        code: K::Char('n'),
+        mods: KeyModifiers::NONE,
+        label: Cow::Borrowed("n"),
+        action: A::NextFile,
+        help: DIFF_KEYS,
+        hint: Some("file"),
+        hint_in: On::only(Context::Diff),
+    },
+    Binding {
+        scope: On::VIEWS,
+        code: K::Char('N'),
+        mods: KeyModifiers::NONE,
+        label: Cow::Borrowed("N"),
+        action: A::PrevFile,
+        help: DIFF_KEYS,
+        hint: None,
+        hint_in: On::only(Context::Diff),
+    },
+    Binding {
+        scope: On::VIEWS,
+        code: K::Char('m'),
+        mods: KeyModifiers::NONE,
+        label: Cow::Borrowed("m"),
+        action: A::MergeFeature,
+        help: DIFF_KEYS,
+        hint: Some("merge"),
+        hint_in: On::only(Context::Diff),
+    },
+    Binding {
+        scope: On::VIEWS,
+        code: K::Char('r'),
+        mods: KeyModifiers::NONE,
+        label: Cow::Borrowed("r"),
+        action: A::RejectFeature,
+        help: DIFF_KEYS,
+        hint: Some("reject"),
+        hint_in: On::only(Context::Diff),
+    },
+    key(On::PANES, K::Char('s'), "s", A::Start, START_PAUSE, Some("start")),
+    key(On::PANES, K::Char('p'), "p", A::Pause, START_PAUSE, Some("pause")),
+    key(On::PANES, K::Char('r'), "r", A::Resume, START_PAUSE, Some("resume")),
+    key(On::PANES, K::Char('x'), "x", A::Kill, KILL_RESTART, Some("kill")),
+    key(On::PANES, K::Char('X'), "X", A::KillNow, KILL_RESTART, None),
     // The Queue pane binds R to retry.
-    key(On::PANES, K::Char('R'), "R", A::Restart, "restart the agent", Some("restart")),
+    key(On::PANES, K::Char('R'), "R", A::Restart, KILL_RESTART, Some("restart")),
     key(On::PANES, K::Char(' '), "space", A::ToggleScheduler, "pause/resume scheduler", None),
     key(On::PANES, K::Char('+'), "+", A::MoreAgents, "one agent more / fewer", None),
     key(On::PANES, K::Char('-'), "-", A::FewerAgents, "one agent more / fewer", None),
@@ -326,18 +383,29 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
     key(On::PANES, K::Char('n'), "n", A::NextMatch, "next / previous match", None),
     key(On::PANES, K::Char('N'), "N", A::PrevMatch, "next / previous match", None),
     key(On::PANES, K::Char('i'), "i", A::Input, "send a line to its stdin", Some("input")),
-    key(On::FEATURE, K::Char('u'), "u", A::Requeue, "requeue, asks", Some("requeue")),
-    key(On::FEATURE, K::Char('a'), "a", A::MarkPassing, "mark passing/failing, asks", None),
-    key(On::FEATURE, K::Char('A'), "A", A::MarkFailing, "mark passing/failing, asks", None),
+    key(On::FEATURE, K::Char('d'), "d", A::Diff, "diff against the base", Some("diff")),
+    key(On::FEATURE, K::Char('u'), "u", A::Requeue, REQUEUE_MARK, Some("requeue")),
+    key(On::FEATURE, K::Char('a'), "a", A::MarkPassing, REQUEUE_MARK, None),
+    key(On::FEATURE, K::Char('A'), "A", A::MarkFailing, REQUEUE_MARK, None),
     key(On::FEATURE, K::Char('['), "[", A::Sooner, "priority -1 / +1", None),
     key(On::FEATURE, K::Char(']'), "]", A::Later, "priority -1 / +1", None),
 ];
 
 /// Retry and cancel in the Queue pane share one help line (the help fits 80x24 that way).
 const RETRY_CANCEL: &str = "retry / cancel (c asks)";
-const FILTER_1: &str = "ready/blocked/in progress";
-const FILTER_2: &str = "passing/failing/failed";
-/// Follow, wrap, corral's own log and the raw lines of a run shown as steps share one help line (the help fits 80x24 that way).
+/// The status filters share one help line: 1 ready, 2 blocked, 3 in progress, 4 passing,
+/// 5 failing, 6 failed, 0 all.
+const FILTER: &str = "filter by status, 0 all";
+/// Start, pause and resume (SIGSTOP/SIGCONT) share one help line, as do kill (x asks, X
+/// at once) and restart: the help fits 80x24 that way.
+const START_PAUSE: &str = "start / pause / resume";
+const KILL_RESTART: &str = "kill (x asks) / restart";
+/// The diff view's keys share one help line: n/N next/previous file, m merge, r reject.
+const DIFF_KEYS: &str = "diff: files, merge, reject";
+/// Requeue and marking share one help line (the help fits 80x24 that way).
+const REQUEUE_MARK: &str = "requeue/pass/fail, asks";
+/// Follow, wrap, corral's own log and the raw lines of a run shown as steps share one help
+/// line (the help fits 80x24 that way).
 const LOG_VIEW: &str = "follow/wrap/own log/raw";
 
 /// The label of a key in the current glyph set (arrows have ASCII names).
@@ -494,15 +562,15 @@ mod tests {
                 .collect()
         };
         assert_eq!(
-            words(Context::Features)[..3],
-            ["detail", "filter", "requeue"]
+            words(Context::Features)[..4],
+            ["detail", "filter", "diff", "requeue"]
         );
         assert_eq!(
             words(Context::Profiles),
             ["on/off", "close", "help", "quit"]
         );
         assert!(!words(Context::Agents).contains(&"detail"));
-        assert_eq!(words(Context::Detail)[..2], ["requeue", "close"]);
+        assert_eq!(words(Context::Detail)[..3], ["diff", "requeue", "close"]);
         assert!(!words(Context::Agents).contains(&"retry"));
         assert!(words(Context::Agents).contains(&"restart"));
         assert!(!words(Context::Agents).contains(&"breaker"));

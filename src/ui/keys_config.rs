@@ -41,6 +41,11 @@ pub const ACTION_NAMES: &[(&str, Action)] = &[
     ("open_step", Action::OpenStep),
     ("raw_view", Action::RawView),
     ("detail", Action::Detail),
+    ("diff", Action::Diff),
+    ("next_file", Action::NextFile),
+    ("prev_file", Action::PrevFile),
+    ("merge_feature", Action::MergeFeature),
+    ("reject_feature", Action::RejectFeature),
     (
         "filter_ready",
         Action::FilterStatus(Some(FeatureStatus::Ready)),
@@ -86,13 +91,14 @@ pub const ACTION_NAMES: &[(&str, Action)] = &[
 ];
 
 /// The name of each pane and view in `[keys.NAME]`.
-pub const CONTEXT_NAMES: [(&str, Context); 6] = [
+pub const CONTEXT_NAMES: [(&str, Context); 7] = [
     ("agents", Context::Agents),
     ("features", Context::Features),
     ("queue", Context::Queue),
     ("log", Context::Log),
     ("detail", Context::Detail),
     ("profiles", Context::Profiles),
+    ("diff", Context::Diff),
 ];
 
 /// The name of `action` in `[keys]`.

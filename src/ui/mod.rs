@@ -5,6 +5,7 @@ pub mod app;
 mod app_keys;
 mod app_moves;
 pub mod detail;
+pub mod diff_view;
 pub mod features_view;
 mod help;
 pub mod keymap;
@@ -92,6 +93,21 @@ impl Link {
                     .flatten()
             }
             Link::Attached(r) => r.feature_detail(id).await,
+        }
+    }
+
+    /// A feature's diff against its base (a few git commands on a blocking thread
+    /// in-process, a request to an attached daemon).
+    async fn feature_diff(&self, id: crate::api::FeatureId) -> Option<crate::api::FeatureDiff> {
+        match self {
+            Link::Local(h) => {
+                let reader = h.clone();
+                tokio::task::spawn_blocking(move || reader.feature_diff(id))
+                    .await
+                    .ok()
+                    .flatten()
+            }
+            Link::Attached(r) => r.feature_diff(id).await,
         }
     }
 }
@@ -191,6 +207,10 @@ async fn apply(handle: &Link, app: &mut App, outcome: Outcome) {
     if let Some(id) = outcome.want_detail {
         let detail = handle.feature_detail(id).await;
         app.set_detail(id, detail);
+    }
+    if let Some(id) = outcome.want_diff {
+        let diff = handle.feature_diff(id).await;
+        app.set_diff(id, diff);
     }
 }
 

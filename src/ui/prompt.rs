@@ -16,6 +16,8 @@ pub enum PromptKind {
     Input(RunId),
     /// Text to match in feature names and categories.
     Filter,
+    /// Why this feature's change is rejected (the diff view's reject key).
+    Reject(crate::api::FeatureId),
 }
 
 /// An open prompt: its purpose and the text typed so far.

@@ -46,6 +46,12 @@ impl Scroll {
         self.max.get() > 0
     }
 
+    /// Scrolls to `row` (clamped as of the last draw).
+    pub fn set_offset(&mut self, row: u16) {
+        self.offset = row;
+        self.offset = self.offset();
+    }
+
     /// Applies a movement key; false if `action` is not one.
     pub fn apply(&mut self, action: Action) -> bool {
         let (page, at) = (self.page.get(), self.offset());

@@ -8,6 +8,7 @@ use crate::api::{
 };
 use crate::core::Input;
 use crate::runtime::control::Served;
+use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -68,6 +69,27 @@ pub async fn answer(served: &Served, request: Request) -> Outcome {
                     feature: Box::new(d),
                 }),
                 None => Outcome::refused(RefusalKind::Unknown, format!("no feature {feature}")),
+            }
+        }
+        Request::FeatureDiff { feature } => {
+            // A few git commands: on a blocking thread, so the daemon's loop goes on.
+            let project = served
+                .db
+                .parent()
+                .and_then(|d| d.parent())
+                .map(Path::to_path_buf);
+            let diff = tokio::task::spawn_blocking(move || {
+                project.and_then(|p| crate::runtime::git::diff::feature_diff(&p, feature))
+            })
+            .await
+            .ok()
+            .flatten();
+            match diff {
+                Some(d) => done(View::Diff { diff: Box::new(d) }),
+                None => Outcome::refused(
+                    RefusalKind::Unknown,
+                    format!("feature {feature} has no worktree to compare"),
+                ),
             }
         }
         Request::Subscribe { .. } => Outcome::refused(

@@ -162,6 +162,19 @@ impl Remote {
         }
     }
 
+    /// A feature's diff against its base, from the daemon; `None` without a worktree.
+    pub async fn feature_diff(
+        &self,
+        feature: crate::api::FeatureId,
+    ) -> Option<crate::api::FeatureDiff> {
+        match self.request(Request::FeatureDiff { feature }).await {
+            Ok(Outcome::Done {
+                view: Some(View::Diff { diff }),
+            }) => Some(*diff),
+            _ => None,
+        }
+    }
+
     /// Follows `run` (its new lines stream from now on) and fetches its latest `max` lines.
     pub async fn follow(&self, run: Option<RunId>, max: usize) -> Vec<LogLine> {
         let follow = run.into_iter().collect();

@@ -111,7 +111,16 @@ impl Store {
         }
         let mut stmt = self
             .conn
-            .prepare("SELECT id, category, name, priority, status, attempts, last_error, last_tested_at, profile FROM features ORDER BY id")
+            .prepare(
+                "SELECT id, category, name, priority, status, attempts, last_error, last_tested_at, profile,
+                     EXISTS (SELECT 1 FROM worktrees w WHERE w.feature_id = features.id
+                             AND w.merge_state <> 'merged'),
+                     (SELECT CASE WHEN w.merge_note = '' THEN w.merge_state
+                                  ELSE w.merge_state || ': ' || w.merge_note END
+                        FROM worktrees w WHERE w.feature_id = features.id
+                         AND w.merge_state NOT IN ('', 'merged'))
+                 FROM features ORDER BY id",
+            )
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([], |r| {
@@ -129,6 +138,8 @@ impl Store {
                     last_tested_at: r.get(7)?,
                     profile: r.get(8)?,
                     usage: crate::api::Usage::default(),
+                    unmerged: r.get(9)?,
+                    merge: r.get(10)?,
                 })
             })
             .map_err(|e| self.err(e))?;

@@ -6,11 +6,13 @@ mod features;
 mod job_changes;
 mod jobs;
 mod runs;
+mod worktrees;
 
 pub use backlog::FeatureRecord;
 pub use features::{NewFeature, parse_feature_status};
 pub use job_changes::{JobChange, JobChangeError, JobRequest};
 pub use runs::StoredRun;
+pub use worktrees::WorktreeRecord;
 
 use super::schema::MIGRATIONS;
 use rusqlite::Connection;

@@ -53,6 +53,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 PromptKind::Search => "search",
                 PromptKind::Input(_) => "send",
                 PromptKind::Filter => "filter",
+                PromptKind::Reject(_) => "reject",
             };
             [("enter", enter), ("esc", "cancel"), ("ctrl-u", "clear")]
                 .into_iter()

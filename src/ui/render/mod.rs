@@ -1,6 +1,7 @@
 //! Draws an [`App`] into a frame. Pure: the same app, theme and time give the same frame.
 
 mod detail;
+mod diff;
 mod fit;
 mod footer;
 mod header;
@@ -103,6 +104,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         }
         View::Detail(view) => detail::draw(frame, a.body, app, view, theme, now_ms),
         View::Profiles => profiles::draw(frame, a.body, app, theme),
+        View::Diff(view) => diff::draw(frame, a.body, view, theme),
     }
     footer::draw(frame, a.footer, app, theme);
     overlay::draw(frame, app, theme);

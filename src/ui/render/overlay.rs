@@ -30,7 +30,12 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         Some(Overlay::Prompt(p)) => match p.kind {
             // These sit at the bottom of the Log and Features panes, drawn with them.
             PromptKind::Search | PromptKind::Filter => {}
-            PromptKind::Input(run) => {
+            PromptKind::Input(_) | PromptKind::Reject(_) => {
+                let title = match p.kind {
+                    PromptKind::Reject(f) => format!(" Reject feature {f}: what should change? "),
+                    PromptKind::Input(run) => format!(" Send to run {run} (stdin) "),
+                    _ => String::new(),
+                };
                 let area = frame.area();
                 let popup = centered(area, area.width.saturating_sub(4).min(64), 3);
                 frame.render_widget(Clear, popup);
@@ -38,10 +43,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
                     .borders(Borders::ALL)
                     .border_set(theme.border_set(true))
                     .border_style(theme.border(true))
-                    .title(Span::styled(
-                        format!(" Send to run {run} (stdin) "),
-                        theme.title(true),
-                    ));
+                    .title(Span::styled(title, theme.title(true)));
                 let inner = block.inner(popup);
                 frame.render_widget(block, popup);
                 prompt_line(frame, inner, "", &p.editor);

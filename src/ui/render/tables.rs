@@ -184,6 +184,12 @@ pub fn features(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused
             FeatureStatus::Blocked | FeatureStatus::Pending if !f.blocked_by.is_empty() => {
                 ("by ", ids(&f.blocked_by))
             }
+            // The column is narrow: the state word here, the rest in the detail and diff views.
+            _ if f.merge.is_some() => {
+                let merge = f.merge.as_deref().unwrap_or_default();
+                let state = merge.split(':').next().unwrap_or(merge);
+                ("merge ", vec![state.to_string()])
+            }
             _ if !f.dependencies.is_empty() => ("deps ", ids(&f.dependencies)),
             _ => ("", Vec::new()),
         })
