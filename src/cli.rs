@@ -364,8 +364,15 @@ pub enum AgentCmd {
 
 #[derive(Debug, Args)]
 pub struct FeatureAddArgs {
-    #[arg(long)]
-    pub name: String,
+    /// The feature's name: `corral feature add "Login form"` or `--name "Login form"`.
+    #[arg(
+        value_name = "NAME",
+        required_unless_present = "name",
+        conflicts_with = "name"
+    )]
+    pub name_arg: Option<String>,
+    #[arg(long = "name", value_name = "NAME")]
+    pub name: Option<String>,
     #[arg(long, default_value = "")]
     pub category: String,
     #[arg(long, default_value = "")]
@@ -384,6 +391,16 @@ pub struct FeatureAddArgs {
     pub id: Option<i64>,
     #[command(flatten)]
     pub overrides: FeatureOverrides,
+}
+
+impl FeatureAddArgs {
+    /// The name, given either way (clap makes sure one is).
+    pub fn name(&self) -> String {
+        self.name_arg
+            .clone()
+            .or_else(|| self.name.clone())
+            .unwrap_or_default()
+    }
 }
 
 /// A feature's own choices for its runs (`""` clears one in `edit`).

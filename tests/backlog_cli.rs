@@ -179,6 +179,26 @@ fn add_list_show_edit_round_trip() {
 }
 
 #[test]
+fn the_name_may_be_given_without_the_flag_but_not_twice_or_never() {
+    let dir = project();
+    let p = dir.path();
+    assert_eq!(
+        ok(p, &["feature", "add", "Login form"]),
+        "added feature 1 (\"Login form\")\n"
+    );
+    assert_eq!(
+        ok(p, &["feature", "add", "--name", "Cart"]),
+        "added feature 2 (\"Cart\")\n"
+    );
+    let before = db_bytes(p);
+    let twice = refused(p, &["feature", "add", "A", "--name", "B"]);
+    assert!(twice.contains("cannot be used with"), "{twice}");
+    let never = refused(p, &["feature", "add"]);
+    assert!(never.contains("<NAME>"), "{never}");
+    assert_eq!(db_bytes(p), before, "a refused add changes nothing");
+}
+
+#[test]
 fn an_edit_that_closes_a_cycle_is_refused_and_changes_nothing() {
     let dir = project();
     let p = dir.path();

@@ -38,7 +38,7 @@ fn add(project: &Path, args: &FeatureAddArgs) -> Result<()> {
     let mut store = open_store(project)?;
     let spec = FeatureSpec {
         id: args.id,
-        name: args.name.clone(),
+        name: args.name(),
         category: args.category.clone(),
         description: args.description.clone(),
         steps: args.steps.clone(),
