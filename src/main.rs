@@ -46,11 +46,13 @@ fn refused_arguments(e: &clap::Error) -> ExitCode {
 /// A next step for errors a new user meets (a missing config already says `corral init`).
 fn hint_for(e: &color_eyre::Report) -> Option<&'static str> {
     use corral::commands::DashboardError;
+    const FIX_CONFIG: &str = "fix the line named above; `corral init --force` writes a fresh commented corral.toml to start from";
+    if let Some(corral::commands::StatusError::Config(_)) = e.downcast_ref() {
+        return Some(FIX_CONFIG);
+    }
     match e.downcast_ref::<DashboardError>()? {
         DashboardError::Config(corral::config::ConfigError::Missing { .. }) => None,
-        DashboardError::Config(_) => Some(
-            "fix the line named above; `corral init --force` writes a fresh commented corral.toml to start from",
-        ),
+        DashboardError::Config(_) => Some(FIX_CONFIG),
         _ => None,
     }
 }

@@ -170,3 +170,55 @@ fn without_a_terminal_nothing_starts_and_nothing_is_created() {
         "no state, so no agent was started"
     );
 }
+
+#[test]
+fn status_with_a_broken_corral_toml_shows_the_state_and_fails_naming_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = Path::new(env!("CARGO_BIN_EXE_corral"));
+    corral::demo::create_demo_project(dir.path(), exe).unwrap();
+    let toml = dir.path().join("corral.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    // The demo's max_agents given the wrong type.
+    let line = 1 + text
+        .lines()
+        .position(|l| l.starts_with("max_agents = "))
+        .unwrap_or_else(|| panic!("{text}"));
+    let text: String = text
+        .lines()
+        .map(|l| match l.starts_with("max_agents = ") {
+            true => "max_agents = \"three\"\n".to_string(),
+            false => format!("{l}\n"),
+        })
+        .collect();
+    std::fs::write(&toml, &text).unwrap();
+    for json in [false, true] {
+        let args: &[&str] = if json {
+            &["status", "--json"]
+        } else {
+            &["status"]
+        };
+        let out = corral(dir.path()).args(args).output().unwrap();
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), stderr_of(&out));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stdout}{stderr}");
+        assert!(
+            stderr.contains(&format!("corral.toml:{line}")),
+            "{args:?}: names the file and line: {stderr}"
+        );
+        assert!(
+            stderr.contains("the status above is the database's alone"),
+            "{stderr}"
+        );
+        if json {
+            let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+            assert!(v["features"].as_array().is_some_and(|f| !f.is_empty()));
+            assert!(
+                v["config_error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("corral.toml:")),
+                "{v}"
+            );
+        } else {
+            assert!(stdout.contains("features passing"), "{stdout}");
+        }
+    }
+}
