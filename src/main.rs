@@ -102,12 +102,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Some(Cmd::Init { force }) => {
             let dir = cli.project.clone().unwrap_or_else(|| PathBuf::from("."));
             let exe = std::env::current_exe().ok();
-            let path = commands::init_project(&dir, *force, exe.as_deref())?;
+            let done = commands::init_project(&dir, *force, exe.as_deref())?;
             let shown = dir.canonicalize().unwrap_or(dir.clone());
             commands::output::print_text(&format!(
-                "wrote {} and created {}\nedit the [profiles] in it, then run `corral` in {}",
-                path.display(),
-                dir.join(".corral").display(),
+                "{}\nedit the [profiles] in {}, then run `corral` in {}",
+                done.describe(),
+                done.config.display(),
                 shown.display()
             ))?;
         }

@@ -61,8 +61,8 @@ fn init_writes_a_working_config_once() {
     assert!(corral::config::Config::load_with_user(dir.path(), None).is_ok());
     assert!(dir.path().join(".corral/corral.db").exists());
     let again = corral(dir.path()).arg("init").output().unwrap();
-    assert_eq!(again.status.code(), Some(2));
-    assert!(stderr_of(&again).contains("--force"));
+    assert!(again.status.success(), "{}", stderr_of(&again));
+    assert!(String::from_utf8_lossy(&again.stdout).contains("is there already"));
     assert!(
         corral(dir.path())
             .args(["init", "--force"])
@@ -71,6 +71,40 @@ fn init_writes_a_working_config_once() {
             .status
             .success()
     );
+}
+
+#[test]
+fn init_keeps_the_users_corral_toml_and_makes_the_state_and_force_overwrites_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let mine =
+        "# mine\n[profiles.agent]\nrole = \"coding\"\ncommand = [\"sh\", \"-c\", \"exit 0\"]\n";
+    std::fs::write(p.join("corral.toml"), mine).unwrap();
+    let out = corral(p).arg("init").output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{said}{}", stderr_of(&out));
+    assert_eq!(
+        std::fs::read_to_string(p.join("corral.toml")).unwrap(),
+        mine
+    );
+    assert!(said.contains("kept the existing"), "{said}");
+    assert!(said.contains("--force"), "says how to overwrite: {said}");
+    assert!(said.contains("created"), "{said}");
+    assert!(p.join(".corral/corral.db").exists());
+    assert!(p.join(".corral/.gitignore").exists());
+    // The state is usable: a feature can be added right away.
+    let add = corral(p)
+        .args(["feature", "add", "--name", "First"])
+        .output()
+        .unwrap();
+    assert!(add.status.success(), "{}", stderr_of(&add));
+    // --force writes the commented example over it, and keeps the backlog.
+    let out = corral(p).args(["init", "--force"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = std::fs::read_to_string(p.join("corral.toml")).unwrap();
+    assert!(!text.contains("# mine") && text.contains("[profiles.coding]"));
+    let list = corral(p).args(["feature", "list"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&list.stdout).contains("First"));
 }
 
 #[test]
