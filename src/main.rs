@@ -20,13 +20,27 @@ fn main() -> ExitCode {
         Err(e) => {
             // Escaped like every other output: an error may quote a feature name, a file or an
             // agent's line. Quietly if stderr is gone (a closed terminal).
-            commands::output::print_error(&format!("corral: {e:#}"));
+            commands::output::print_error(&format!("corral: {}", describe(&e)));
             if let Some(hint) = hint_for(&e) {
                 commands::output::print_error(&format!("hint: {hint}"));
             }
             ExitCode::from(2)
         }
     }
+}
+
+/// The error and its causes, each cause said once: an error whose message already quotes its
+/// source (`missing.json: No such file or directory`) is not followed by it again.
+fn describe(e: &color_eyre::Report) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
 }
 
 /// Help and version as clap prints them; a refused command line escaped like every other
