@@ -20,13 +20,27 @@ fn main() -> ExitCode {
         Err(e) => {
             // Escaped like every other output: an error may quote a feature name, a file or an
             // agent's line. Quietly if stderr is gone (a closed terminal).
-            commands::output::print_error(&format!("corral: {e:#}"));
+            commands::output::print_error(&format!("corral: {}", describe(&e)));
             if let Some(hint) = hint_for(&e) {
                 commands::output::print_error(&format!("hint: {hint}"));
             }
             ExitCode::from(2)
         }
     }
+}
+
+/// The error and its causes, each cause said once: an error whose message already quotes its
+/// source (`missing.json: No such file or directory`) is not followed by it again.
+fn describe(e: &color_eyre::Report) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
 }
 
 /// Help and version as clap prints them; a refused command line escaped like every other
@@ -46,11 +60,13 @@ fn refused_arguments(e: &clap::Error) -> ExitCode {
 /// A next step for errors a new user meets (a missing config already says `corral init`).
 fn hint_for(e: &color_eyre::Report) -> Option<&'static str> {
     use corral::commands::DashboardError;
+    const FIX_CONFIG: &str = "fix the line named above; `corral init --force` writes a fresh commented corral.toml to start from";
+    if let Some(corral::commands::StatusError::Config(_)) = e.downcast_ref() {
+        return Some(FIX_CONFIG);
+    }
     match e.downcast_ref::<DashboardError>()? {
         DashboardError::Config(corral::config::ConfigError::Missing { .. }) => None,
-        DashboardError::Config(_) => Some(
-            "fix the line named above; `corral init --force` writes a fresh commented corral.toml to start from",
-        ),
+        DashboardError::Config(_) => Some(FIX_CONFIG),
         _ => None,
     }
 }
@@ -100,12 +116,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Some(Cmd::Init { force }) => {
             let dir = cli.project.clone().unwrap_or_else(|| PathBuf::from("."));
             let exe = std::env::current_exe().ok();
-            let path = commands::init_project(&dir, *force, exe.as_deref())?;
+            let done = commands::init_project(&dir, *force, exe.as_deref())?;
             let shown = dir.canonicalize().unwrap_or(dir.clone());
             commands::output::print_text(&format!(
-                "wrote {} and created {}\nedit the [profiles] in it, then run `corral` in {}",
-                path.display(),
-                dir.join(".corral").display(),
+                "{}\nedit the [profiles] in {}, then run `corral` in {}",
+                done.describe(),
+                done.config.display(),
                 shown.display()
             ))?;
         }

@@ -284,15 +284,14 @@ fn the_shipped_profiles_run_the_real_clis_and_a_missing_login_is_reported_in_the
         let (code, out) = corral_until_done(p, home.path(), Duration::from_secs(120));
         assert_eq!(code, Some(1), "{program}:\n{out}");
         assert!(
-            out.lines().any(
-                |l| l.contains("job 1 coding #1: queued: credentials refused: ")
-                    && l.contains(words)
-            ),
+            out.lines()
+                .any(|l| l.contains(&format!("job 1 coding #1: queued: {words}"))
+                    && l.contains(" — credentials refused, exit ")),
             "{program}: held, in the tool's own words:\n{out}"
         );
         assert!(
             out.contains(&format!(
-                "corral: nothing more can run without you: feature 1 wait for a login on account {program}"
+                "corral: nothing more can run without you: feature 1 waits for a login on account {program}"
             )),
             "{program}:\n{out}"
         );
@@ -377,14 +376,13 @@ fn the_shipped_codex_profile_runs_the_real_cli_and_a_refused_key_waits_for_a_log
     let log = std::fs::read_to_string(p.join(".corral/runs/1.log")).unwrap();
     assert!(!log.contains("unexpected argument"), "{log}");
     assert!(
-        out.lines().any(
-            |l| l.contains("job 1 coding #1: queued: credentials refused: ")
-                && l.contains("unexpected status 401 Unauthorized")
-        ),
+        out.lines().any(|l| l.contains("job 1 coding #1: queued: ")
+            && l.contains("unexpected status 401 Unauthorized")
+            && l.contains(" — credentials refused, exit ")),
         "held in Codex's own words:\n{out}\n{log}"
     );
     assert!(
-        out.contains("corral: nothing more can run without you: feature 1 wait for a login on account codex: run `codex login`"),
+        out.contains("corral: nothing more can run without you: feature 1 waits for a login on account codex: run `codex login`"),
         "{out}"
     );
 }

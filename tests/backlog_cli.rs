@@ -740,3 +740,18 @@ fn backlog_commands_need_an_initialised_project() {
     assert_eq!(ok(p.path(), &["export"]).trim(), "[]");
     assert_eq!(json_of(p.path(), &["feature", "list", "--json"]), json!([]));
 }
+
+#[test]
+fn importing_a_missing_file_says_so_once_naming_it() {
+    let dir = project();
+    let p = dir.path();
+    let before = db_bytes(p);
+    let err = refused(p, &["import", "missing.json"]);
+    assert_eq!(
+        err.trim_end(),
+        "corral: missing.json: No such file or directory (os error 2)",
+        "once, naming the file"
+    );
+    assert_eq!(err.matches("No such file").count(), 1, "{err}");
+    assert_eq!(db_bytes(p), before, "nothing changed");
+}

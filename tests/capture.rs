@@ -16,7 +16,7 @@ const LIMIT: Duration = Duration::from_secs(20);
 
 /// A project with one feature whose agent runs `agent.sh` (holding `body`), started with
 /// `ring_lines` lines of memory per run.
-fn start(dir: &Path, body: &str, ring_lines: usize) -> RuntimeHandle {
+fn start(dir: &Path, body: &str, ring_lines: usize) -> (RuntimeHandle, common::Running) {
     let toml = "[scheduler]\nmax_agents = 1\n\n[profiles.coding]\nrole = \"coding\"\n\
                 command = [\"sh\", \"{project}/agent.sh\"]\ngrace = \"1s\"\n";
     std::fs::write(dir.join("corral.toml"), toml).expect("config");
@@ -35,13 +35,14 @@ fn start(dir: &Path, body: &str, ring_lines: usize) -> RuntimeHandle {
         .add_features(&[feature], 0)
         .expect("features");
     let config = Config::load_with_user(dir, None).expect("config loads");
-    let (handle, _task) = runtime::start(RuntimeOptions {
-        project: dir.to_path_buf(),
-        config,
-        ring_lines,
-    })
-    .expect("runtime starts");
-    handle
+    common::guarded(
+        runtime::start(RuntimeOptions {
+            project: dir.to_path_buf(),
+            config,
+            ring_lines,
+        })
+        .expect("runtime starts"),
+    )
 }
 
 fn run(h: &RuntimeHandle) -> Option<RunView> {
@@ -59,7 +60,7 @@ fn log_path(dir: &Path, run: &RunView) -> PathBuf {
 async fn the_ring_keeps_the_newest_lines_with_their_numbers_and_the_file_keeps_all() {
     let dir = tempfile::tempdir().unwrap();
     let body = "i=0\nwhile [ $i -lt 150 ]; do echo \"line $i\"; i=$((i+1)); done";
-    let h = start(dir.path(), body, 50);
+    let (h, _running) = start(dir.path(), body, 50);
     let ended = wait_for_async("the agent to exit 0", LIMIT, || {
         run(&h).filter(|r| r.state == RunState::Exited)
     })
@@ -88,7 +89,7 @@ async fn lines_reach_the_file_while_the_agent_is_still_printing() {
                   if [ $((i % 500)) = 0 ] && [ $(date +%s) -ge $end ]; then break; fi\n\
                 done\n\
                 echo \"printed $i lines\"\ntouch done";
-    let h = start(dir.path(), body, 100);
+    let (h, _running) = start(dir.path(), body, 100);
     let live = wait_for_async("the agent to start", LIMIT, || run(&h)).await;
     let path = log_path(dir.path(), &live);
     wait_for_async("lines in the log file", LIMIT, || {

@@ -61,8 +61,8 @@ fn init_writes_a_working_config_once() {
     assert!(corral::config::Config::load_with_user(dir.path(), None).is_ok());
     assert!(dir.path().join(".corral/corral.db").exists());
     let again = corral(dir.path()).arg("init").output().unwrap();
-    assert_eq!(again.status.code(), Some(2));
-    assert!(stderr_of(&again).contains("--force"));
+    assert!(again.status.success(), "{}", stderr_of(&again));
+    assert!(String::from_utf8_lossy(&again.stdout).contains("is there already"));
     assert!(
         corral(dir.path())
             .args(["init", "--force"])
@@ -71,6 +71,40 @@ fn init_writes_a_working_config_once() {
             .status
             .success()
     );
+}
+
+#[test]
+fn init_keeps_the_users_corral_toml_and_makes_the_state_and_force_overwrites_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let mine =
+        "# mine\n[profiles.agent]\nrole = \"coding\"\ncommand = [\"sh\", \"-c\", \"exit 0\"]\n";
+    std::fs::write(p.join("corral.toml"), mine).unwrap();
+    let out = corral(p).arg("init").output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{said}{}", stderr_of(&out));
+    assert_eq!(
+        std::fs::read_to_string(p.join("corral.toml")).unwrap(),
+        mine
+    );
+    assert!(said.contains("kept the existing"), "{said}");
+    assert!(said.contains("--force"), "says how to overwrite: {said}");
+    assert!(said.contains("created"), "{said}");
+    assert!(p.join(".corral/corral.db").exists());
+    assert!(p.join(".corral/.gitignore").exists());
+    // The state is usable: a feature can be added right away.
+    let add = corral(p)
+        .args(["feature", "add", "--name", "First"])
+        .output()
+        .unwrap();
+    assert!(add.status.success(), "{}", stderr_of(&add));
+    // --force writes the commented example over it, and keeps the backlog.
+    let out = corral(p).args(["init", "--force"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = std::fs::read_to_string(p.join("corral.toml")).unwrap();
+    assert!(!text.contains("# mine") && text.contains("[profiles.coding]"));
+    let list = corral(p).args(["feature", "list"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&list.stdout).contains("First"));
 }
 
 #[test]
@@ -169,4 +203,56 @@ fn without_a_terminal_nothing_starts_and_nothing_is_created() {
         !dir.path().join(".corral").exists(),
         "no state, so no agent was started"
     );
+}
+
+#[test]
+fn status_with_a_broken_corral_toml_shows_the_state_and_fails_naming_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = Path::new(env!("CARGO_BIN_EXE_corral"));
+    corral::demo::create_demo_project(dir.path(), exe).unwrap();
+    let toml = dir.path().join("corral.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    // The demo's max_agents given the wrong type.
+    let line = 1 + text
+        .lines()
+        .position(|l| l.starts_with("max_agents = "))
+        .unwrap_or_else(|| panic!("{text}"));
+    let text: String = text
+        .lines()
+        .map(|l| match l.starts_with("max_agents = ") {
+            true => "max_agents = \"three\"\n".to_string(),
+            false => format!("{l}\n"),
+        })
+        .collect();
+    std::fs::write(&toml, &text).unwrap();
+    for json in [false, true] {
+        let args: &[&str] = if json {
+            &["status", "--json"]
+        } else {
+            &["status"]
+        };
+        let out = corral(dir.path()).args(args).output().unwrap();
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), stderr_of(&out));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stdout}{stderr}");
+        assert!(
+            stderr.contains(&format!("corral.toml:{line}")),
+            "{args:?}: names the file and line: {stderr}"
+        );
+        assert!(
+            stderr.contains("the status above is the database's alone"),
+            "{stderr}"
+        );
+        if json {
+            let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+            assert!(v["features"].as_array().is_some_and(|f| !f.is_empty()));
+            assert!(
+                v["config_error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("corral.toml:")),
+                "{v}"
+            );
+        } else {
+            assert!(stdout.contains("features passing"), "{stdout}");
+        }
+    }
 }

@@ -25,17 +25,18 @@ fn feature(id: i64, name: &str, deps: &[i64]) -> NewFeature {
     }
 }
 
-fn start(dir: &Path, toml: &str, features: &[NewFeature]) -> RuntimeHandle {
+fn start(dir: &Path, toml: &str, features: &[NewFeature]) -> (RuntimeHandle, common::Running) {
     std::fs::write(dir.join("corral.toml"), toml).unwrap();
     Store::open(dir).unwrap().add_features(features, 0).unwrap();
     let config = Config::load_with_user(dir, None).unwrap();
-    let (h, _task) = runtime::start(RuntimeOptions {
-        project: dir.to_path_buf(),
-        config,
-        ring_lines: 1000,
-    })
-    .unwrap();
-    h
+    common::guarded(
+        runtime::start(RuntimeOptions {
+            project: dir.to_path_buf(),
+            config,
+            ring_lines: 1000,
+        })
+        .unwrap(),
+    )
 }
 
 fn snap(h: &RuntimeHandle) -> Snapshot {
@@ -72,7 +73,7 @@ async fn feature_text_is_data_even_on_the_command_line() {
     f.steps = vec![hostile.to_string(), "$(touch pwned4)".into()];
     let toml = "[profiles.coding]\nrole = \"coding\"\n\
                 command = [\"sh\", \"{project}/agent.sh\", \"{feature_name}\", \"{prompt}\", \"--file={prompt_file}\"]\n";
-    let h = start(dir.path(), toml, &[f]);
+    let (h, _running) = start(dir.path(), toml, &[f]);
     until_status(&h, 1, FeatureStatus::Passing).await;
     let args = std::fs::read_to_string(dir.path().join("args-1.txt")).unwrap();
     let first = args.lines().next().unwrap();
@@ -105,7 +106,7 @@ async fn model_and_effort_fill_their_flags_and_a_missing_one_drops_its_flag() {
     let toml = "[defaults]\nmodel = \"fallback-model\"\n\n[profiles.coding]\nrole = \"coding\"\n\
                 command = [\"sh\", \"{project}/agent.sh\", \"--model\", \"{model}\", \"--effort\", \"{effort}\", \"end\"]\n\
                 model = \"opus-4.1\"\neffort = \"extreme\"\nefforts = [\"low\", \"high\"]\n";
-    let h = start(dir.path(), toml, &[feature(1, "one", &[])]);
+    let (h, _running) = start(dir.path(), toml, &[feature(1, "one", &[])]);
     until_status(&h, 1, FeatureStatus::Passing).await;
     let args = std::fs::read_to_string(dir.path().join("args-1.txt")).unwrap();
     assert_eq!(
@@ -127,7 +128,7 @@ async fn verify_must_pass_too_and_report_needs_a_report() {
     let toml = "[scheduler]\nmax_attempts = 1\n\n\
                 [profiles.coding]\nrole = \"coding\"\ncommand = [\"sh\", \"{project}/ok.sh\"]\n\
                 verify = [\"sh\", \"-c\", \"echo checking; test -e {project}/built\"]\n";
-    let h = start(dir.path(), toml, &[feature(1, "one", &[])]);
+    let (h, _running) = start(dir.path(), toml, &[feature(1, "one", &[])]);
     until_status(&h, 1, FeatureStatus::Failed).await;
     let run = &snap(&h).runs[0];
     assert_eq!(run.state, RunState::Exited, "the agent itself exited 0");
@@ -142,7 +143,7 @@ async fn verify_must_pass_too_and_report_needs_a_report() {
     write_script(&dir.path().join("ok.sh"), "exit 0");
     let toml = "[scheduler]\nmax_attempts = 1\n\n\
                 [profiles.coding]\nrole = \"coding\"\ncommand = [\"sh\", \"{project}/ok.sh\"]\nsuccess = \"report\"\n";
-    let h = start(dir.path(), toml, &[feature(1, "one", &[])]);
+    let (h, _running) = start(dir.path(), toml, &[feature(1, "one", &[])]);
     until_status(&h, 1, FeatureStatus::Failed).await;
 }
 
@@ -188,12 +189,12 @@ async fn a_failed_job_says_what_really_happened_to_the_run() {
             "[scheduler]\nmax_attempts = 1\n\n[profiles.coding]\nrole = \"coding\"\n\
              command = [\"sh\", \"{{project}}/agent.sh\"]\n{lines}"
         );
-        let h = start(dir.path(), &toml, &[feature(1, "one", &[])]);
+        let (h, _running) = start(dir.path(), &toml, &[feature(1, "one", &[])]);
         until_status(&h, 1, FeatureStatus::Failed).await;
         let job = snap(&h).jobs[0].clone();
         let error = job.last_error.unwrap_or_default();
         assert!(
-            error == want || error.starts_with(&format!("{want}: ")),
+            error == want || error.ends_with(&format!(" — {want}")),
             "{script} / {lines}: got {error:?}, want {want:?}"
         );
         assert!(!error.contains("verified"), "{error}");
@@ -222,7 +223,7 @@ async fn a_failed_re_check_sends_the_feature_back_to_coding() {
     let toml = "[scheduler]\nmax_agents = 1\ntesting_agents = 1\n\n\
                 [profiles.coding]\nrole = \"coding\"\ncommand = [\"sh\", \"{project}/code.sh\"]\n\n\
                 [profiles.testing]\nrole = \"testing\"\ncommand = [\"sh\", \"{project}/test.sh\"]\n";
-    let h = start(dir.path(), toml, &[feature(1, "one", &[])]);
+    let (h, _running) = start(dir.path(), toml, &[feature(1, "one", &[])]);
     wait_for_async(
         "coded twice: once, then again after the failed re-check",
         LIMIT,
@@ -295,7 +296,7 @@ async fn a_feature_can_name_its_own_model_and_profile() {
         "{}",
         String::from_utf8_lossy(&imported.stderr)
     );
-    let h = start(dir.path(), toml, &[]);
+    let (h, _running) = start(dir.path(), toml, &[]);
     until_status(&h, 1, FeatureStatus::Passing).await;
     until_status(&h, 2, FeatureStatus::Passing).await;
     let args_of = |feature: i64| {
@@ -318,6 +319,6 @@ async fn stdin_null_gives_the_agent_end_of_file_at_once() {
         "if read line; then exit 1; else exit 0; fi",
     );
     let toml = "[profiles.coding]\nrole = \"coding\"\ncommand = [\"sh\", \"{project}/agent.sh\"]\nstdin = \"null\"\n";
-    let h = start(dir.path(), toml, &[feature(1, "one", &[])]);
+    let (h, _running) = start(dir.path(), toml, &[feature(1, "one", &[])]);
     until_status(&h, 1, FeatureStatus::Passing).await;
 }

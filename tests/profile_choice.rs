@@ -183,12 +183,15 @@ fn init_names_the_coding_profile_and_the_dashboard_notice_carries_the_report() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let (handle, task) = common::start_project(q, text, &[]);
-        let notice = handle
+        // One notice per line of the report, shown in turn.
+        let notice: Vec<String> = handle
             .snapshots()
             .borrow()
-            .notice
-            .clone()
-            .unwrap_or_default();
+            .notices
+            .iter()
+            .map(|n| n.text.clone())
+            .collect();
+        let notice = notice.join("\n");
         assert!(
             notice.contains(
                 "coding uses profile b, the first by name of a, b whose program is installed; set coding_profile"

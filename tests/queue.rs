@@ -171,7 +171,7 @@ fn a_permanently_failing_agent_stops_after_max_attempts() {
         vec![vec![
             "failed",
             "3",
-            "exit 1: assertion failed: cart total is 0"
+            "assertion failed: cart total is 0 — exit 1"
         ]],
         "the error says what the agent said"
     );

@@ -10,7 +10,6 @@ use corral::runtime::store::{NewFeature, Store};
 use corral::runtime::{self, RuntimeHandle, RuntimeOptions};
 use std::path::Path;
 use std::time::Duration;
-use tokio::task::JoinHandle;
 
 const LIMIT: Duration = Duration::from_secs(10);
 
@@ -61,13 +60,16 @@ grace = "1s"
     Config::load_with_user(dir, None).expect("config loads")
 }
 
-fn start(dir: &Path, config: Config) -> (RuntimeHandle, JoinHandle<()>) {
-    runtime::start(RuntimeOptions {
-        project: dir.to_path_buf(),
-        config,
-        ring_lines: 1000,
-    })
-    .expect("runtime starts")
+/// Starts the runtime; it is stopped (agents, cgroups) when the [`common::Running`] drops.
+fn start(dir: &Path, config: Config) -> (RuntimeHandle, common::Running) {
+    common::guarded(
+        runtime::start(RuntimeOptions {
+            project: dir.to_path_buf(),
+            config,
+            ring_lines: 1000,
+        })
+        .expect("runtime starts"),
+    )
 }
 
 fn snap(h: &RuntimeHandle) -> Snapshot {
@@ -704,4 +706,39 @@ async fn a_descendant_that_left_the_group_is_stopped_too() {
             .then_some(())
     })
     .await;
+}
+
+/// What the tests' own hygiene rests on: a test that ends, or fails, with its agent still
+/// running drops its [`common::Running`], which stops the agent and removes its cgroup.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_test_that_ends_with_an_agent_running_leaves_no_process_and_no_cgroup() {
+    use corral::runtime::cgroup;
+    let dir = tempfile::tempdir().unwrap();
+    let config = project(dir.path(), 1, &[(1, &[], "sleep 300 & wait")]);
+    let (h, running) = start(dir.path(), config);
+    let run = live_run(&h, 1, 2).await;
+    let pgid = run.pid.expect("pid");
+    // Its cgroup, where the system gives runs one.
+    let own = std::fs::read_to_string(format!("/proc/{pgid}/cgroup")).unwrap_or_default();
+    let cgroup = match (cgroup::availability(), cgroup::own_v2_path(&own)) {
+        (Ok(_), Some(path)) if path.contains(cgroup::NAME_PREFIX) => {
+            let mount = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+            cgroup::v2_mount(&mount).map(|m| m.join(path.trim_start_matches('/')))
+        }
+        _ => None,
+    };
+    if let Some(path) = &cgroup {
+        assert!(path.exists(), "{}", path.display());
+    }
+    drop(running);
+    assert!(
+        group_members(pgid).is_empty(),
+        "the agent outlived its test: {:?}",
+        group_members(pgid)
+    );
+    if let Some(path) = cgroup {
+        assert!(!path.exists(), "{} left behind", path.display());
+    } else {
+        eprintln!("no run cgroups here: only the processes were checked");
+    }
 }

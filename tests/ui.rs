@@ -174,6 +174,7 @@ fn snapshot() -> Snapshot {
         ],
         breakers: Vec::new(),
         notice: None,
+        notices: Vec::new(),
         // The App takes its clock from here until the event loop sets it: every time drawn
         // below is measured from NOW.
         sampled_at_ms: NOW,
@@ -1440,13 +1441,14 @@ fn header_shows_breakers_the_login_hint_and_spend_against_the_budget() {
     snap.totals.budget_micros = Some(25_000_000);
     let app = App::new(snap.clone());
     let term = draw(&app, Theme::default(), 120, 40);
+    // Too much for one line: the counts keep theirs, the alerts go on a second one.
     let header = term
         .backend()
         .to_string()
         .lines()
-        .next()
-        .unwrap()
-        .to_string();
+        .take(2)
+        .collect::<Vec<_>>()
+        .join("\n");
     insta::assert_snapshot!(header);
     assert_eq!(cells_of(&term, "login needed")[0].fg, Color::Yellow);
     assert_eq!(
@@ -1456,8 +1458,9 @@ fn header_shows_breakers_the_login_hint_and_spend_against_the_budget() {
     );
     // Narrow, the login hint still leads.
     let narrow = screen(&app, 80, 24);
-    let first = narrow.lines().next().unwrap();
-    assert!(first.contains("anthropic-main: login needed"), "{first}");
+    let top: Vec<&str> = narrow.lines().take(2).collect();
+    assert!(top[0].contains("corral shop ─ 2/6"), "{narrow}");
+    assert!(top[1].contains("anthropic-main: login needed"), "{narrow}");
     // A third breaker leaves no room for each: they are summed up.
     snap.breakers
         .push(breaker("gemini", BreakerState::HalfOpen, None, false));

@@ -112,7 +112,8 @@ fn refused_credentials_end_until_done_with_exit_1_saying_what_it_waits_for() {
             "{out}"
         );
         assert!(
-            out.contains(&format!("credentials refused: exit {code}: {words}")),
+            out.lines().any(|l| l.contains(&format!("queued: {words}"))
+                && l.contains(&format!(" — credentials refused, exit {code}"))),
             "{tool}: the last error is the tool's own words:\n{out}"
         );
         let closing = out
@@ -152,9 +153,9 @@ fn a_usage_report_before_the_error_never_becomes_the_last_error() {
     assert_eq!(exit, Some(1), "{out}");
     assert!(
         out.contains(
-            "job 1 coding #1: failed: exit 1 without reporting pass or fail: error: could not compile project: mismatched types"
+            "job 1 coding #1: failed: error: could not compile project: mismatched types — exit 1 without reporting pass or fail"
         )
-            || out.contains("job 1 coding #1: failed: exit 1: error: could not compile project: mismatched types"),
+            || out.contains("job 1 coding #1: failed: error: could not compile project: mismatched types — exit 1"),
         "{out}"
     );
     assert!(
@@ -276,8 +277,9 @@ fn a_run_that_times_out_retrying_the_network_spends_an_attempt() {
         "{out}"
     );
     assert!(
-        out.contains("job 1 coding #1: failed: timed_out: "),
-        "{out}"
+        out.lines()
+            .any(|l| l.contains("job 1 coding #1: failed: ") && l.ends_with(" — timed_out")),
+        "the tool's words, then how the run ended:\n{out}"
     );
     assert!(
         out.contains("corral: finished: 0/1 features passing; failed: #1 feature 1"),

@@ -20,8 +20,8 @@ pub use protocol::{
 };
 pub use queue::{BreakerState, BreakerView, JobState, JobView};
 pub use snapshot::{
-    FeatureDetail, FeatureStatus, FeatureView, ProfileView, RunState, RunStats, RunSummary,
-    RunView, Snapshot, TotalsView,
+    FeatureDetail, FeatureStatus, FeatureView, NoticeView, ProfileView, RunState, RunStats,
+    RunSummary, RunView, Snapshot, TotalsView,
 };
 pub use usage::Usage;
 

@@ -198,6 +198,13 @@ pub struct TotalsView {
     pub budget_micros: Option<u64>,
 }
 
+/// One notice and its number (they count up from 1 in a runtime's life).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeView {
+    pub seq: u64,
+    pub text: String,
+}
+
 /// Everything the UI draws, owned and self-contained. A new one replaces the old one whole.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -226,6 +233,10 @@ pub struct Snapshot {
     pub profiles: Vec<ProfileView>,
     /// A one-line message for the status area (last error or notice), if any.
     pub notice: Option<String>,
+    /// The latest notices, oldest first (`notice` is the last of them): a dashboard shows
+    /// each it has not shown yet in turn, so one cannot hide another that came just before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<NoticeView>,
     /// When the latest stats sample was taken (ms since the epoch); moves once a second while
     /// runs are live, which is what refreshes uptimes on screen.
     pub sampled_at_ms: i64,

@@ -175,12 +175,14 @@ pub fn run_headless(project: &Path, until_done: bool) -> Result<HeadlessEnd, Das
 /// "features 1, 2 wait for a login on account claude: run `claude` and type /login (without a
 /// dashboard: `corral breaker close claude` once logged in)".
 fn describe_wait(w: &LoginWait) -> String {
+    // The verb agrees with its subject: "feature 1 waits", "features 1, 2 wait".
     let what = match w.features.as_slice() {
-        [] => format!("{} job(s)", w.jobs),
-        [one] => format!("feature {one}"),
+        [] if w.jobs == 1 => "1 job waits".to_string(),
+        [] => format!("{} jobs wait", w.jobs),
+        [one] => format!("feature {one} waits"),
         many => {
             let ids: Vec<String> = many.iter().map(|f| f.to_string()).collect();
-            format!("features {}", ids.join(", "))
+            format!("features {} wait", ids.join(", "))
         }
     };
     let hint = w
@@ -189,7 +191,7 @@ fn describe_wait(w: &LoginWait) -> String {
         .map(|h| h.trim_end_matches(", then press b"))
         .unwrap_or("log in again");
     format!(
-        "{what} wait for a login on account {}: {hint}, then `corral breaker close {}`",
+        "{what} for a login on account {}: {hint}, then `corral breaker close {}`",
         w.account, w.account
     )
 }
@@ -345,4 +347,27 @@ fn clock_at(ms: i64) -> String {
                 .to_string()
         })
         .unwrap_or_else(|_| "?".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::FeatureId;
+
+    fn wait(features: &[i64], jobs: usize) -> String {
+        describe_wait(&LoginWait {
+            account: "claude".into(),
+            hint: None,
+            features: features.iter().map(|f| FeatureId(*f)).collect(),
+            jobs,
+        })
+    }
+
+    #[test]
+    fn the_verb_agrees_with_how_many_wait() {
+        assert!(wait(&[1], 1).starts_with("feature 1 waits for a login on account claude"));
+        assert!(wait(&[1, 2], 2).starts_with("features 1, 2 wait for a login"));
+        assert!(wait(&[], 1).starts_with("1 job waits for a login"));
+        assert!(wait(&[], 3).starts_with("3 jobs wait for a login"));
+    }
 }

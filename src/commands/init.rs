@@ -6,8 +6,6 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {
-    #[error("{0} exists; pass --force to overwrite it")]
-    Exists(PathBuf),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -18,24 +16,66 @@ pub enum InitError {
     Store(#[from] StoreError),
 }
 
-/// Writes `<project>/corral.toml` (unless it exists and `force` is false) and creates
-/// `.corral/` with an empty database. `exe` is the running corral, written into the example
-/// profile so it works before corral is on PATH. Returns the config path.
-pub fn init_project(project: &Path, force: bool, exe: Option<&Path>) -> Result<PathBuf, InitError> {
-    let path = project.join(PROJECT_FILE);
-    if path.exists() && !force {
-        return Err(InitError::Exists(path));
+/// What `corral init` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Initialised {
+    /// The project's corral.toml.
+    pub config: PathBuf,
+    /// False when a corral.toml was there already and kept (no `--force`).
+    pub wrote_config: bool,
+    /// The state directory, and whether it was made now (false: it was there).
+    pub state: PathBuf,
+    pub made_state: bool,
+}
+
+impl Initialised {
+    /// What to tell the user, one line per thing done or kept.
+    pub fn describe(&self) -> String {
+        let config = match self.wrote_config {
+            true => format!("wrote {}", self.config.display()),
+            false => format!(
+                "kept the existing {} (`corral init --force` overwrites it with the commented example)",
+                self.config.display()
+            ),
+        };
+        let state = match self.made_state {
+            true => format!("created {}", self.state.display()),
+            false => format!("{} is there already", self.state.display()),
+        };
+        format!("{config}\n{state}")
     }
+}
+
+/// Creates `.corral/` with an empty database (or keeps the one there) and writes
+/// `<project>/corral.toml`, unless one exists and `force` is false: the user's file is kept.
+/// `exe` is the running corral, written into the example profile so it works before corral is
+/// on PATH.
+pub fn init_project(
+    project: &Path,
+    force: bool,
+    exe: Option<&Path>,
+) -> Result<Initialised, InitError> {
+    let path = project.join(PROJECT_FILE);
     std::fs::create_dir_all(project).map_err(|source| InitError::Io {
         path: project.to_path_buf(),
         source,
     })?;
-    std::fs::write(&path, example_config(exe)).map_err(|source| InitError::Io {
-        path: path.clone(),
-        source,
-    })?;
+    let state = crate::runtime::store::state_dir(project);
+    let made_state = !state.join("corral.db").exists();
+    let write = force || !path.exists();
+    if write {
+        std::fs::write(&path, example_config(exe)).map_err(|source| InitError::Io {
+            path: path.clone(),
+            source,
+        })?;
+    }
     Store::open(project)?;
-    Ok(path)
+    Ok(Initialised {
+        config: path,
+        wrote_config: write,
+        state,
+        made_state,
+    })
 }
 
 /// The example profile's command as shipped: `corral` found on PATH.

@@ -28,5 +28,5 @@ pub use import::{export_backlog, import_backlog};
 pub use init::init_project;
 pub use job::run_job_command;
 pub use manual::{print_completions, print_man_page};
-pub use status::{print_status, status_json};
+pub use status::{StatusError, print_status, status_json};
 pub use worktree::{feature_diff, feature_merge, run_worktree_command};

@@ -15,6 +15,12 @@ pub enum StatusError {
     Query(#[from] rusqlite::Error),
     #[error("writing to stdout: {0}")]
     Stdout(#[from] std::io::Error),
+    /// corral.toml does not load: the status was printed from the database alone.
+    #[error(
+        "{0}\n(the status above is the database's alone: no budget and no profile warnings \
+         until corral.toml loads)"
+    )]
+    Config(crate::config::ConfigError),
 }
 
 #[derive(Serialize)]
@@ -93,8 +99,14 @@ pub fn status_json(project: &Path) -> Result<Value, StatusError> {
         .iter()
         .map(|(account, saved)| super::breaker::breaker_json(&saved.state.view(account)))
         .collect();
-    // The budget is config, not state: a project whose corral.toml does not load has none here.
-    let config = crate::config::Config::load(project).ok();
+    // The budget is config, not state: a project whose corral.toml does not load has none
+    // here, and says why (a project with no corral.toml at all is no error).
+    let loaded = crate::config::Config::load(project);
+    let config_error = match &loaded {
+        Ok(_) | Err(crate::config::ConfigError::Missing { .. }) => None,
+        Err(e) => Some(e.to_string()),
+    };
+    let config = loaded.ok();
     let budget = config.as_ref().and_then(|c| c.budget.usd_micros);
     // What a run would start with: the profile each role uses, programs not installed.
     let warnings = config.as_ref().map_or_else(Vec::new, |c| {
@@ -104,6 +116,7 @@ pub fn status_json(project: &Path) -> Result<Value, StatusError> {
         "usage": usage,
         "budget_micros": budget,
         "warnings": warnings,
+        "config_error": config_error,
         "breakers": breakers,
         "protocol_version": crate::api::PROTOCOL_VERSION,
         "project": project.display().to_string(),
@@ -115,14 +128,22 @@ pub fn status_json(project: &Path) -> Result<Value, StatusError> {
 
 /// Prints the status as JSON or as a short text summary; every name and error is escaped
 /// (see [`super::output`]).
+///
+/// A corral.toml that does not load does not hide the state: it is printed, then the error
+/// (file, line, what is wrong) is the command's error, so the exit code is not 0.
 pub fn print_status(project: &Path, as_json: bool) -> Result<(), StatusError> {
     let v = status_json(project)?;
     if as_json {
-        return Ok(super::output::print_json(&v)?);
+        super::output::print_json(&v)?;
+    } else {
+        let mut out: Vec<String> = Vec::new();
+        summarise(project, &v, &mut out);
+        super::output::print_text(&out.join("\n"))?;
     }
-    let mut out: Vec<String> = Vec::new();
-    summarise(project, &v, &mut out);
-    Ok(super::output::print_text(&out.join("\n"))?)
+    match crate::config::Config::load(project) {
+        Ok(_) | Err(crate::config::ConfigError::Missing { .. }) => Ok(()),
+        Err(e) => Err(StatusError::Config(e)),
+    }
 }
 
 /// The text form of [`status_json`], one line per entry of `out`.

@@ -117,3 +117,35 @@ fn a_run_corral_could_not_judge_goes_back_to_the_queue_without_a_verdict() {
     assert_eq!(m.features[&FeatureId(1)].status, FeatureStatus::Pending);
     assert_eq!(spawned(&m.handle(Input::Hold(None))), vec![1]);
 }
+
+#[test]
+fn the_end_of_a_hold_is_said_in_the_words_of_what_was_short() {
+    let cases = [
+        (
+            "corral is short of file descriptors: Too many open files (os error 24)",
+            "file descriptors available again",
+        ),
+        (
+            "corral could not start a process: Resource temporarily unavailable (os error 11)",
+            "corral can start processes again",
+        ),
+        (
+            "disk full: cannot write corral.db",
+            "disk space available again",
+        ),
+        (
+            "cannot write corral.db: readonly database",
+            "corral can write again",
+        ),
+    ];
+    for (why, over) in cases {
+        let mut m = model(1);
+        m.handle(Input::Hold(Some(why.into())));
+        m.handle(Input::Hold(None));
+        let said = m.notice.clone().unwrap_or_default();
+        assert!(
+            said.starts_with(&format!("scheduler goes on: {over} (was: {why})")),
+            "{said}"
+        );
+    }
+}

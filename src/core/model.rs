@@ -130,9 +130,15 @@ pub struct Model {
     /// The initializer is started by itself at most once per session.
     pub(crate) initializer_started: bool,
     pub notice: Option<String>,
+    /// The latest notices, oldest first, each with its number (counting from 1), so a
+    /// dashboard shows every one in turn even when several come between two snapshots.
+    pub recent_notices: std::collections::VecDeque<(u64, String)>,
     /// When the latest stats sample was taken.
     pub sampled_at_ms: i64,
 }
+
+/// How many notices a snapshot carries (a dashboard queues those it has not shown).
+pub const RECENT_NOTICES: usize = 8;
 
 impl Model {
     /// A model over a backlog loaded from the store. Features left in progress by an earlier
@@ -275,6 +281,11 @@ impl Model {
 
     pub(crate) fn notice(&mut self, text: String) -> Vec<Effect> {
         self.notice = Some(text.clone());
+        let seq = self.recent_notices.back().map_or(0, |(n, _)| *n) + 1;
+        self.recent_notices.push_back((seq, text.clone()));
+        while self.recent_notices.len() > RECENT_NOTICES {
+            self.recent_notices.pop_front();
+        }
         vec![Effect::Notice(text)]
     }
 

@@ -59,10 +59,20 @@ impl Model {
             Some(v) => v.describe(&describe_end(run.state)),
             None => describe_end(run.state),
         };
-        let why = match run.failure.as_ref().and_then(|f| f.evidence.as_deref()) {
-            Some(line) => format!("{ended}: {}", one_line(line)),
-            None => ended,
+        // The tool's own words lead and corral's account of the end follows them, so a
+        // column cut to its width still shows what the tool said ("Not logged in · Please
+        // run /login — credentials refused, exit 1").
+        let evidence = run
+            .failure
+            .as_ref()
+            .and_then(|f| f.evidence.as_deref())
+            .map(one_line)
+            .filter(|l| !l.is_empty());
+        let said = |ours: String| match &evidence {
+            Some(line) => format!("{line} — {ours}"),
+            None => ours,
         };
+        let why = said(ended.clone());
         let next = match () {
             // Before any verdict: corral's own failure says nothing about the work.
             _ if run.unjudged.is_some() => Next::Requeued(format!(
@@ -74,7 +84,7 @@ impl Model {
             _ if run.restart_after => Next::Requeued("restarted by request".into()),
             _ if by_person => Next::Cancelled("killed by request".into()),
             _ => match class {
-                Class::Auth => Next::Held(format!("credentials refused: {why}")),
+                Class::Auth => Next::Held(said(format!("credentials refused, {ended}"))),
                 Class::Transient { wait } if job.transient_attempts < job.transient_budget => {
                     let delay = super::backoff::transient_delay_ms(
                         job.transient_attempts,
@@ -86,11 +96,11 @@ impl Model {
                     );
                     Next::Backoff(self.now_ms.saturating_add(delay as i64), why)
                 }
-                Class::Transient { .. } => Next::GaveUp(format!(
-                    "gave up after {} transient failures (transient_budget {}): {why}",
+                Class::Transient { .. } => Next::GaveUp(said(format!(
+                    "gave up after {} transient failures (transient_budget {}), {ended}",
                     job.transient_attempts + 1,
                     job.transient_budget
-                )),
+                ))),
                 Class::Permanent if job.attempts >= job.max_attempts => Next::Failed(why),
                 Class::Permanent => Next::Retry(why),
             },

@@ -144,7 +144,11 @@ fn a_rate_limit_backs_off_until_retry_after_without_spending_an_attempt() {
     assert_eq!(m.features[&FeatureId(1)].status, FeatureStatus::Pending);
     assert_eq!(m.features[&FeatureId(1)].attempts, 0);
     let error = job.last_error.clone().unwrap_or_default();
-    assert!(error.contains("exit 1: HTTP 429"), "{error}");
+    assert!(
+        error.starts_with("HTTP 429"),
+        "the tool's words lead: {error}"
+    );
+    assert!(error.ends_with(" — exit 1"), "{error}");
 
     // A stale timer (an older epoch) changes nothing, even once the time has come.
     m.now_ms = 107_000;
@@ -197,7 +201,7 @@ fn the_transient_budget_runs_out_and_then_the_job_fails() {
     );
     let error = job.last_error.clone().unwrap_or_default();
     assert!(
-        error.starts_with("gave up after 3 transient failures (transient_budget 2)"),
+        error.contains(" — gave up after 3 transient failures (transient_budget 2), exit 1"),
         "{error}"
     );
     assert_eq!(m.features[&FeatureId(1)].status, FeatureStatus::Failed);

@@ -2,7 +2,9 @@
 
 use super::graph;
 use super::model::Model;
-use crate::api::{FeatureStatus, FeatureView, JobState, JobView, RunView, Snapshot, TotalsView};
+use crate::api::{
+    FeatureStatus, FeatureView, JobState, JobView, NoticeView, RunView, Snapshot, TotalsView,
+};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -99,6 +101,14 @@ impl Model {
             // Profiles come from the config, which the runtime owns: it fills them in.
             profiles: Vec::new(),
             notice: self.notice.clone(),
+            notices: self
+                .recent_notices
+                .iter()
+                .map(|(seq, text)| NoticeView {
+                    seq: *seq,
+                    text: text.clone(),
+                })
+                .collect(),
             sampled_at_ms: self.sampled_at_ms,
         }
     }

@@ -84,7 +84,7 @@ impl Model {
             self.held = Some(reason.clone());
         }
         effects.extend(self.notice(format!(
-            "job {job_id} waits, no attempt spent: {reason}; the scheduler is held until corral can go on"
+            "job {job_id} waits, no attempt spent: {reason}; the scheduler is held, corral tries again every 2 s and goes on by itself"
         )));
         effects
     }
@@ -96,9 +96,9 @@ impl Model {
         }
         let text = match (&why, &self.held) {
             (Some(why), _) => {
-                format!("scheduler held: {why}; it goes on by itself once corral can write again")
+                format!("scheduler held: {why}; corral tries again every 2 s and goes on by itself")
             }
-            (None, Some(was)) => format!("scheduler goes on: corral can write again (was: {was})"),
+            (None, Some(was)) => format!("scheduler goes on: {} (was: {was})", over(was)),
             (None, None) => return Vec::new(),
         };
         self.held = why;
@@ -127,5 +127,19 @@ impl Model {
             state.as_str()
         )));
         effects
+    }
+}
+
+/// What a hold's end means, in the words of what was short: the runtime's reasons name it.
+pub(crate) fn over(was: &str) -> &'static str {
+    let has = |w: &str| was.contains(w);
+    if has("file descriptors") || has("Too many open files") || has("os error 24") {
+        "file descriptors available again"
+    } else if has("could not start a process") {
+        "corral can start processes again"
+    } else if has("disk full") || has("No space left") {
+        "disk space available again"
+    } else {
+        "corral can write again"
     }
 }

@@ -10,8 +10,8 @@ use super::supervisor::Supervisor;
 use crate::core::Input;
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 /// How long an exiting corral keeps trying to write what the store refused.
 const LAST_TRIES: Duration = Duration::from_secs(5);
@@ -32,6 +32,45 @@ pub(super) fn spare_descriptors() -> std::io::Result<()> {
 /// How often a held scheduler tries the store again.
 const PROBE_EVERY: Duration = Duration::from_secs(2);
 
+/// How often a lasting hold is said again in the log.
+const SAY_AGAIN: Duration = Duration::from_secs(60);
+
+/// Something of corral's own that a start lacked, and that must be back before the
+/// scheduler goes on: a release that a probe has not checked would only fail the next start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Shortage {
+    /// `EMFILE`, `ENFILE`: a start needs [`SPARE_FDS`] free.
+    Descriptors,
+    /// `ENOMEM`, `EAGAIN`: a process of corral's own must start.
+    Processes,
+}
+
+impl Shortage {
+    /// The shortage an error from a start stands for, if it is one a probe can check.
+    pub(super) fn of(e: &std::io::Error) -> Option<Shortage> {
+        use nix::libc::{EAGAIN, EMFILE, ENFILE, ENOMEM};
+        match e.raw_os_error() {
+            Some(EMFILE | ENFILE) => Some(Shortage::Descriptors),
+            Some(ENOMEM | EAGAIN) => Some(Shortage::Processes),
+            _ => None,
+        }
+    }
+
+    /// Whether it is over.
+    fn probe(self) -> std::io::Result<()> {
+        spare_descriptors()?;
+        if self == Shortage::Processes {
+            let mut child = std::process::Command::new("true")
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()?;
+            child.wait()?;
+        }
+        Ok(())
+    }
+}
+
 /// One write to the store, repeatable until it succeeds.
 pub(super) type Write = Box<dyn Fn(&Store) -> Result<(), StoreError> + Send>;
 
@@ -41,10 +80,21 @@ pub(super) struct Unsaved {
     writes: VecDeque<Write>,
     /// A backlog reload waits for the kept writes (it would read what they change).
     pub(super) reload_due: bool,
-    /// Set while a probe task runs.
-    probing: Arc<AtomicBool>,
+    /// Whether a probe's timer runs.
+    probing: bool,
+    /// Which timer may run: a timer of an earlier hold stops at its next tick, so a hold
+    /// that comes back soon after one ends still has one timer, not two.
+    epoch: Arc<AtomicU64>,
     /// The first error, for the message.
     why: Option<String>,
+    /// What a start lacked, checked by the probe before the scheduler goes on.
+    pub(super) short: Option<Shortage>,
+    /// Set by the probe's timer: the next pass of the loop tries again. Other inputs (a log
+    /// line, a sample) arriving meanwhile do not, or a hold would let go and come back many
+    /// times a second.
+    due: Arc<AtomicBool>,
+    /// When the hold was last said in the log (once a minute at most while it lasts).
+    said_at: Option<Instant>,
 }
 
 impl Unsaved {
@@ -143,15 +193,23 @@ impl Supervisor {
     }
 
     /// Starts the timer that makes the loop try the store again (see `recover`).
-    pub(super) fn start_probe(&self) {
-        if self.unsaved.probing.swap(true, Ordering::SeqCst) {
+    pub(super) fn start_probe(&mut self) {
+        if std::mem::replace(&mut self.unsaved.probing, true) {
             return;
         }
-        let probing = self.unsaved.probing.clone();
+        // The hold itself has just been said; a lasting one is said again a minute on.
+        self.unsaved.said_at = Some(Instant::now());
+        let epoch = self.unsaved.epoch.clone();
+        let mine = epoch.fetch_add(1, Ordering::SeqCst) + 1;
+        let due = self.unsaved.due.clone();
         let tx = self.tx.clone();
         tokio::spawn(async move {
-            while probing.load(Ordering::SeqCst) {
+            loop {
                 tokio::time::sleep(PROBE_EVERY).await;
+                if epoch.load(Ordering::SeqCst) != mine {
+                    return;
+                }
+                due.store(true, Ordering::SeqCst);
                 if tx.send(Input::Kick).is_err() {
                     return;
                 }
@@ -174,13 +232,17 @@ impl Supervisor {
                 None => Vec::new(),
             };
         }
+        // Only the probe's time tries again (see `Unsaved::due`).
+        if !self.unsaved.due.swap(false, Ordering::SeqCst) {
+            return Vec::new();
+        }
         if !self.logs.retry_behind() {
             return Vec::new();
         }
         while let Some(write) = self.unsaved.writes.front() {
             match write(&self.store) {
                 Err(e) if retryable(&e) => {
-                    log::info!("store still refuses writes: {e}");
+                    self.still_held(&format!("store still refuses writes: {e}"));
                     return Vec::new();
                 }
                 Err(e) => log::error!("{e}"),
@@ -189,11 +251,20 @@ impl Supervisor {
             self.unsaved.writes.pop_front();
         }
         if let Err(e) = self.store.probe_write() {
-            log::info!("store still refuses writes: {e}");
+            self.still_held(&format!("store still refuses writes: {e}"));
             return Vec::new();
         }
-        self.unsaved.probing.store(false, Ordering::SeqCst);
+        if let Some(short) = self.unsaved.short
+            && let Err(e) = short.probe()
+        {
+            self.still_held(&format!("still short: {e}"));
+            return Vec::new();
+        }
+        self.unsaved.probing = false;
+        self.unsaved.epoch.fetch_add(1, Ordering::SeqCst);
         self.unsaved.why = None;
+        self.unsaved.short = None;
+        self.unsaved.said_at = None;
         let mut inputs = Vec::new();
         if std::mem::take(&mut self.unsaved.reload_due) {
             match self.store.load_features() {
@@ -207,11 +278,23 @@ impl Supervisor {
         inputs
     }
 
+    /// A probe that found the trouble still there: said in the log once a minute at most.
+    fn still_held(&mut self, what: &str) {
+        let now = Instant::now();
+        if self.unsaved.said_at.is_some_and(|at| now < at + SAY_AGAIN) {
+            return;
+        }
+        self.unsaved.said_at = Some(now);
+        let why = self.model.held.as_deref().unwrap_or("unknown");
+        log::warn!("scheduler still held ({why}): {what}");
+    }
+
     /// Before exiting: a few more tries to write what was kept (a feature whose pass is not
     /// written would run again at the next start), and a clear word if they fail.
     pub(super) fn flush_unsaved(&mut self) {
         let deadline = std::time::Instant::now() + LAST_TRIES;
         while !self.unsaved.is_empty() && std::time::Instant::now() < deadline {
+            self.unsaved.due.store(true, Ordering::SeqCst);
             let _ = self.recover();
             if !self.unsaved.is_empty() {
                 std::thread::sleep(Duration::from_millis(250));

@@ -180,6 +180,7 @@ impl Supervisor {
         }
         // Short of descriptors: wait before anything is recorded for the start.
         if let Err(e) = super::durability::spare_descriptors() {
+            self.unsaved.short = Some(super::durability::Shortage::Descriptors);
             return deferred(
                 self,
                 None,
@@ -264,6 +265,7 @@ impl Supervisor {
         if let Err(e) = self.logs.open(run, &log_path) {
             log::warn!("run {run}: cannot open {}: {e}", log_path.display());
             if own_trouble(&e) {
+                self.unsaved.short = self.unsaved.short.or(super::durability::Shortage::of(&e));
                 let reason = format!("cannot create the log {}: {e}", log_path.display());
                 return not_started(self, reason);
             }
@@ -359,6 +361,7 @@ impl Supervisor {
         let mut child = match spawned {
             Ok(child) => child,
             Err(e) if own_trouble(&e) => {
+                self.unsaved.short = self.unsaved.short.or(super::durability::Shortage::of(&e));
                 return not_started(self, format!("corral could not start a process: {e}"));
             }
             Err(e) => {

@@ -113,11 +113,10 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
             unowned.join(", ")
         ));
     }
-    for line in &report {
+    // One notice each: the dashboard shows them in turn, each for its time.
+    for line in report {
         log::warn!("{line}");
-    }
-    if !report.is_empty() {
-        effects.extend(model.notice(report.join("; ")));
+        effects.extend(model.notice(line));
     }
     model.now_ms = now_ms();
     model.next_job = store.max_job_id()? + 1;

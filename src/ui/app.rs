@@ -94,6 +94,9 @@ pub struct Outcome {
 /// How long a runtime notice stays in the hint bar when no key is pressed.
 pub const NOTICE_MS: i64 = 6_000;
 
+/// The most notices waiting their turn (the one on screen included).
+const MAX_QUEUED_NOTICES: usize = 5;
+
 pub struct App {
     pub snapshot: Snapshot,
     pub focus: Pane,
@@ -127,11 +130,14 @@ pub struct App {
     pub detached: bool,
     /// A short message of the UI's own (the runtime's notices come in the snapshot).
     pub message: Option<String>,
-    /// The runtime's notice the user has moved past (pressed a key while it showed): it is
-    /// not shown again.
-    notice_dismissed: Option<String>,
-    /// When the snapshot's notice last changed (by [`App::now_ms`]).
+    /// The runtime's notices not yet seen, oldest first: each is shown for [`NOTICE_MS`] (or
+    /// until a key is pressed), then the next, so a start-up warning is not hidden by a
+    /// notice that comes a moment later.
+    notices: std::collections::VecDeque<String>,
+    /// When the first of `notices` began to show (by [`App::now_ms`]).
     notice_since_ms: i64,
+    /// The number of the newest notice taken from a snapshot.
+    notice_seq: u64,
     /// Every key binding: the defaults with `[keys]` of corral.toml over them. Keys, the
     /// hint bar and the help overlay all read it.
     pub keymap: Vec<Binding>,
@@ -163,8 +169,9 @@ impl App {
             detached: false,
             message: None,
             keymap: super::keymap::DEFAULT_BINDINGS.to_vec(),
-            notice_dismissed: None,
+            notices: Default::default(),
             notice_since_ms: snapshot.sampled_at_ms,
+            notice_seq: 0,
             now_ms: snapshot.sampled_at_ms,
         };
         app.set_snapshot(snapshot);
@@ -175,10 +182,7 @@ impl App {
     /// for the open detail again when its feature or one of its runs changed.
     pub fn set_snapshot(&mut self, snapshot: Snapshot) -> Outcome {
         let old = std::mem::replace(&mut self.snapshot, snapshot);
-        if self.snapshot.notice != old.notice {
-            self.notice_since_ms = self.now_ms;
-            self.notice_dismissed = None;
-        }
+        self.take_notices(&old);
         let s = &self.snapshot;
         // The selected run ended and its job just started again (a retry): follow the job.
         if let Some(sel) = self.selected_run
@@ -218,17 +222,81 @@ impl App {
         }
     }
 
-    /// The runtime's latest notice while it is news: until the next key pressed after it
-    /// came, and for at most [`NOTICE_MS`].
-    pub fn notice(&self) -> Option<&str> {
-        let text = self.snapshot.notice.as_deref()?;
-        let fresh = self.now_ms.saturating_sub(self.notice_since_ms) < NOTICE_MS;
-        (fresh && self.notice_dismissed.as_deref() != Some(text)).then_some(text)
+    /// Starts the clock of the notices on screen at `now_ms` (the dashboard's first frame):
+    /// the first snapshot's sample time may be long past, and a start-up warning must still
+    /// get its time.
+    pub fn start_clock(&mut self, now_ms: i64) {
+        self.now_ms = now_ms;
+        self.notice_since_ms = now_ms;
     }
 
-    /// A key went to the keymap: the notice on screen has been seen.
+    /// The notice on screen: the oldest not yet seen, each for [`NOTICE_MS`] in turn.
+    pub fn notice(&self) -> Option<&str> {
+        self.notices.get(self.notices_over()).map(String::as_str)
+    }
+
+    /// How many queued notices have had their time.
+    fn notices_over(&self) -> usize {
+        let elapsed = self.now_ms.saturating_sub(self.notice_since_ms).max(0);
+        usize::try_from(elapsed / NOTICE_MS).unwrap_or(usize::MAX)
+    }
+
+    /// Forgets the notices that have had their time; the next one's time starts where the
+    /// last one's ended.
+    fn drop_shown_notices(&mut self) {
+        let over = self.notices_over().min(self.notices.len());
+        self.notices.drain(..over);
+        self.notice_since_ms += over as i64 * NOTICE_MS;
+    }
+
+    /// Queues the notices `self.snapshot` has that were not taken yet.
+    fn take_notices(&mut self, old: &Snapshot) {
+        let s = &self.snapshot;
+        let new: Vec<String> = if s.notices.is_empty() {
+            // A snapshot without the list (an older daemon): its one notice, when it changed.
+            s.notice
+                .clone()
+                .filter(|_| s.notice != old.notice)
+                .into_iter()
+                .collect()
+        } else {
+            s.notices
+                .iter()
+                .filter(|n| n.seq > self.notice_seq)
+                .map(|n| n.text.clone())
+                .collect()
+        };
+        self.notice_seq = s
+            .notices
+            .iter()
+            .map(|n| n.seq)
+            .max()
+            .unwrap_or(self.notice_seq);
+        if new.is_empty() {
+            return;
+        }
+        self.drop_shown_notices();
+        if self.notices.is_empty() {
+            self.notice_since_ms = self.now_ms;
+        }
+        for text in new {
+            if self.notices.back() != Some(&text) {
+                self.notices.push_back(text);
+            }
+        }
+        // A flood keeps the one on screen and the latest few.
+        while self.notices.len() > MAX_QUEUED_NOTICES {
+            self.notices.remove(1);
+        }
+    }
+
+    /// A key went to the keymap: the notice on screen has been seen; the next one (if any)
+    /// shows from now.
     pub(super) fn dismiss_notice(&mut self) {
-        self.notice_dismissed = self.snapshot.notice.clone();
+        self.drop_shown_notices();
+        if self.notices.pop_front().is_some() {
+            self.notice_since_ms = self.now_ms;
+        }
     }
 
     /// True while something on screen changes with time alone (a countdown, a notice that

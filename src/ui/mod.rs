@@ -124,6 +124,7 @@ pub async fn run(
     let mut snapshots = handle.snapshots();
     let mut events = handle.subscribe();
     let mut app = App::new(snapshots.borrow_and_update().clone());
+    app.start_clock(now_ms());
     app.attached = matches!(handle, Link::Attached(_));
     app.keymap = keymap;
     let mut keys = EventStream::new();

@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod cli;
+pub mod demo;
 pub mod tmux;
 
 use std::path::Path;
@@ -91,20 +92,86 @@ pub fn feature(id: i64, deps: &[i64]) -> corral::runtime::store::NewFeature {
     }
 }
 
-/// Writes `corral.toml`, stores `features` and starts the runtime on `dir` (inside tokio).
+/// Writes `corral.toml`, stores `features` and starts the runtime on `dir` (inside tokio),
+/// stopped when the returned [`Running`] is dropped.
 pub fn start_project(
     dir: &Path,
     toml: &str,
     features: &[corral::runtime::store::NewFeature],
-) -> (corral::runtime::RuntimeHandle, tokio::task::JoinHandle<()>) {
+) -> (corral::runtime::RuntimeHandle, Running) {
     std::fs::write(dir.join("corral.toml"), toml).expect("write corral.toml");
     let mut store = corral::runtime::store::Store::open(dir).expect("store");
     store.add_features(features, 0).expect("features");
     let config = corral::config::Config::load_with_user(dir, None).expect("config loads");
-    corral::runtime::start(corral::runtime::RuntimeOptions {
-        project: dir.to_path_buf(),
-        ring_lines: config.logs.ring_lines,
-        config,
-    })
-    .expect("runtime starts")
+    guarded(
+        corral::runtime::start(corral::runtime::RuntimeOptions {
+            project: dir.to_path_buf(),
+            ring_lines: config.logs.ring_lines,
+            config,
+        })
+        .expect("runtime starts"),
+    )
+}
+
+/// The supervisor task of a runtime a test started. Dropped (at the end of the test, or while
+/// an assertion unwinds), it stops the runtime the way quitting does and waits for it: every
+/// agent stopped and every run's cgroup removed, so no test leaves a process or a
+/// `corral-*` cgroup behind. `.await` on it waits for the task instead (a test that stops
+/// the runtime itself).
+pub struct Running {
+    handle: corral::runtime::RuntimeHandle,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    pub fn new(
+        handle: &corral::runtime::RuntimeHandle,
+        task: tokio::task::JoinHandle<()>,
+    ) -> Running {
+        Running {
+            handle: handle.clone(),
+            task: Some(task),
+        }
+    }
+}
+
+/// [`corral::runtime::start`]'s answer with its task guarded (see [`Running`]).
+pub fn guarded(
+    started: (corral::runtime::RuntimeHandle, tokio::task::JoinHandle<()>),
+) -> (corral::runtime::RuntimeHandle, Running) {
+    let running = Running::new(&started.0, started.1);
+    (started.0, running)
+}
+
+impl std::future::IntoFuture for Running {
+    type Output = Result<(), tokio::task::JoinError>;
+    type IntoFuture = tokio::task::JoinHandle<()>;
+
+    fn into_future(mut self) -> Self::IntoFuture {
+        self.task.take().expect("the task is there until awaited")
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let Some(task) = self.task.take() else {
+            return;
+        };
+        if task.is_finished() {
+            return;
+        }
+        self.handle.send(corral::api::Command::Shutdown);
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        // Waiting needs a runtime that can block one of its workers (every test runtime here
+        // is multi-threaded); the grace periods of the test profiles are short.
+        if rt.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+            tokio::task::block_in_place(|| {
+                rt.block_on(async {
+                    let _ = tokio::time::timeout(Duration::from_secs(30), task).await;
+                })
+            });
+        }
+    }
 }

@@ -28,7 +28,24 @@ struct Parts {
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let room = area.width as usize;
+    let lines: Vec<Line> = lines(app, theme, area.width as usize)
+        .into_iter()
+        .map(Line::from)
+        .collect();
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// How many rows the header takes at `width`: two when what needs attention does not fit
+/// beside the counts.
+pub fn rows(app: &App, theme: &Theme, width: u16) -> u16 {
+    lines(app, theme, width as usize).len().clamp(1, 2) as u16
+}
+
+/// The header's lines: the counts and the alerts on one line when they fit; otherwise the
+/// counts (the project and how far the backlog is always show) and the alerts on a second
+/// line, fewer of them as room runs out, the most urgent one cut at the edge if even that
+/// does not fit.
+fn lines(app: &App, theme: &Theme, room: usize) -> Vec<Vec<Span<'static>>> {
     let alerts = Alerts::new(app, theme);
     let sep = || Span::styled(format!(" {} ", theme.dash()), theme.dim());
     let with = |mut spans: Vec<Span<'static>>, alerts: Vec<Span<'static>>| {
@@ -44,30 +61,48 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         extras,
         words,
     };
-    let mut tries: Vec<Vec<Span>> = [
+    let details = [
         parts(true, true, true, true),
         parts(false, true, true, true),
         parts(false, false, true, true),
         parts(false, false, false, true),
         parts(false, false, false, false),
-    ]
-    .into_iter()
-    .map(|d| with(counts(app, theme, d), alerts.all()))
-    .collect();
-    // Too narrow for the counts and the alerts: the alerts win (a breaker waiting for a
-    // login stops work until someone acts), fewer of them as room runs out, and the most
-    // urgent one alone, cut at the edge, if even that does not fit.
-    let corral = || vec![Span::styled(" corral", theme.accent())];
-    if !alerts.is_empty() {
-        tries.extend(alerts.fewer().into_iter().map(|a| with(corral(), a)));
-        tries.push(alerts.most_urgent().into_iter().collect());
+    ];
+    let fitting = |tries: Vec<Vec<Span<'static>>>| {
+        let last = tries.last().cloned().unwrap_or_default();
+        tries
+            .into_iter()
+            .find(|spans| width(spans) <= room)
+            .unwrap_or_else(|| cut_spans(last, room, theme.ascii))
+    };
+    // Beside the counts, while the counts keep at least their shortest form.
+    let one_line = details
+        .iter()
+        .map(|d| with(counts(app, theme, *d), alerts.all()))
+        .find(|spans| width(spans) <= room);
+    if let Some(spans) = one_line {
+        return vec![spans];
     }
-    let last = tries.last().cloned().unwrap_or_default();
-    let spans = tries
-        .into_iter()
-        .find(|spans| width(spans) <= room)
-        .unwrap_or_else(|| cut_spans(last, room, theme.ascii));
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    let counts_line = fitting(details.iter().map(|d| counts(app, theme, *d)).collect());
+    if alerts.is_empty() {
+        return vec![counts_line];
+    }
+    // Below them: every alert if they fit, fewer as room runs out (a breaker waiting for
+    // a login goes last), and the most urgent one alone, cut at the edge.
+    let lead = || vec![Span::raw(" ")];
+    let join = |set: Vec<Span<'static>>| {
+        let mut spans = lead();
+        for (i, alert) in set.into_iter().enumerate() {
+            if i > 0 {
+                spans.push(sep());
+            }
+            spans.push(alert);
+        }
+        spans
+    };
+    let mut tries: Vec<Vec<Span>> = alerts.fewer().into_iter().map(join).collect();
+    tries.push(alerts.most_urgent().into_iter().collect());
+    vec![counts_line, fitting(tries)]
 }
 
 /// " corral ~/src/shop ─ 2/6 passing ▕███░░░░░░░▏ 33% ─ agents 2/3 (1 paused) ─ ready 0 ─ cpu…"

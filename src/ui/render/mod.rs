@@ -32,8 +32,8 @@ struct Areas {
 /// Where each part goes. `queue_rows` is how many rows the Queue pane would like (borders,
 /// column titles and its jobs: all of them when it has focus, else the running and waiting
 /// ones): it grows to show them, up to half the body, leaving the Log pane two lines.
-fn areas(full: Rect, queue_rows: u16) -> Areas {
-    let body = full.height.saturating_sub(2);
+fn areas(full: Rect, queue_rows: u16, header_rows: u16) -> Areas {
+    let body = full.height.saturating_sub(1 + header_rows);
     let top = (body * 38 / 100).max(6);
     let queue = (body * 20 / 100).clamp(6, 8);
     let most = (body / 2).min(body.saturating_sub(top + 4));
@@ -41,7 +41,7 @@ fn areas(full: Rect, queue_rows: u16) -> Areas {
     let rows = Layout::default()
         .direction(Direction::Vertical)
         .constraints([
-            Constraint::Length(1),
+            Constraint::Length(header_rows),
             Constraint::Length(top),
             Constraint::Length(queue),
             Constraint::Min(3),
@@ -92,7 +92,8 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     let queue_rows = u16::try_from(queue_rows)
         .unwrap_or(u16::MAX)
         .saturating_add(3);
-    let a = areas(frame.area(), queue_rows);
+    let header_rows = header::rows(app, theme, frame.area().width);
+    let a = areas(frame.area(), queue_rows, header_rows);
     header::draw(frame, a.header, app, theme);
     match &app.view {
         View::Dashboard => {
