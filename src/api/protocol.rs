@@ -69,6 +69,9 @@ pub enum Request {
     Log { run: RunId, lines: usize },
     /// The daemon itself: pid, version, uptime, clients attached.
     Status,
+    /// The current snapshot once (no subscription): the core's live state, its jobs in
+    /// the order the scheduler starts them, for `status`, `job list` and `feature list`.
+    Snapshot,
     /// Everything about one feature (its text, what it waits on, its runs), for a detail view.
     FeatureDetail { feature: FeatureId },
     /// A feature's change against its base (its worktree's branch), for the diff view.
@@ -157,6 +160,7 @@ pub enum View {
     Daemon { daemon: DaemonInfo },
     Feature { feature: Box<FeatureDetail> },
     Diff { diff: Box<FeatureDiff> },
+    Snapshot { snapshot: Box<Snapshot> },
 }
 
 /// What `corral daemon status` shows.

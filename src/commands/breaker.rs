@@ -52,7 +52,7 @@ fn views(store: &Store) -> Result<Vec<BreakerView>> {
 }
 
 fn list(project: &Path, json: bool) -> Result<()> {
-    let store = open_store(project)?;
+    let store = super::live::read_store(project)?;
     let breakers = views(&store)?;
     if json {
         let rows: Vec<serde_json::Value> = breakers.iter().map(breaker_json).collect();

@@ -159,6 +159,20 @@ impl Model {
         (model, effects)
     }
 
+    /// The stored backlog and queue exactly as they are, for reading what the core makes of
+    /// them (the order of the queue, whether a change is allowed) without a runtime: nothing
+    /// is put back the way [`Model::new`] and [`Model::restore_queue`] do at start.
+    pub fn stored(features: Vec<Feature>, jobs: Vec<Job>) -> Model {
+        let mut model = Model {
+            features: features.into_iter().map(|f| (f.id, f)).collect(),
+            jobs: jobs.into_iter().map(|j| (j.id, j)).collect(),
+            ..Model::default()
+        };
+        model.next_job = model.jobs.keys().last().map_or(1, |j| j.0 + 1);
+        model.features.sync();
+        model
+    }
+
     /// Takes the stored backlog as it is now: new features appear, edited ones change, removed
     /// ones go. A feature with a live run keeps the in-progress status only the core knows.
     fn merge_backlog(&mut self, features: Vec<Feature>) -> Vec<Effect> {

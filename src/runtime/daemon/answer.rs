@@ -56,6 +56,10 @@ pub async fn answer(served: &Served, request: Request) -> Outcome {
                 },
             })
         }
+        Request::Snapshot => {
+            let snapshot = Box::new(served.snapshots.borrow().clone());
+            done(View::Snapshot { snapshot })
+        }
         Request::FeatureDetail { feature } => {
             let db = served.db.clone();
             let detail = tokio::task::spawn_blocking(move || {

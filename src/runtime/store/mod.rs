@@ -41,6 +41,15 @@ pub enum StoreError {
         found: u32,
         known: u32,
     },
+    #[error(
+        "{path}: schema version {found} is older than this corral's ({known}); `corral` or \
+         `corral run --headless` brings it up to date (a read never changes it)"
+    )]
+    TooOld {
+        path: PathBuf,
+        found: u32,
+        known: u32,
+    },
     #[error("{path}: feature {id}: {reason}")]
     BadFeature {
         path: PathBuf,
@@ -114,6 +123,47 @@ impl Store {
             file_id: file_id(path),
         };
         store.setup()?;
+        Ok(store)
+    }
+
+    /// Opens the database at `path` for reading only (`SQLITE_OPEN_READ_ONLY`): no
+    /// migration, no change of journal mode, nothing written. A file of another schema
+    /// version is refused with what to do, since its columns may not be the ones read here.
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        use rusqlite::OpenFlags;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let conn =
+            Connection::open_with_flags(path, flags).map_err(|source| StoreError::Sqlite {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let store = Store {
+            conn,
+            path: path.to_path_buf(),
+            file_id: file_id(path),
+        };
+        store
+            .conn
+            .busy_timeout(BUSY_TIMEOUT)
+            .map_err(|e| store.err(e))?;
+        let found = store.schema_version()?;
+        let known = MIGRATIONS.len() as u32;
+        if found > known {
+            return Err(StoreError::TooNew {
+                path: path.to_path_buf(),
+                found,
+                known,
+            });
+        }
+        if found < known {
+            return Err(StoreError::TooOld {
+                path: path.to_path_buf(),
+                found,
+                known,
+            });
+        }
         Ok(store)
     }
 
