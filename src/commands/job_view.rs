@@ -37,7 +37,7 @@ pub(super) fn ordered(
 ) -> Result<Vec<JobView>> {
     let stored = store.jobs_with_ended(ended)?;
     let Some(live) = live else {
-        let model = crate::core::Model::stored(store.load_features()?, stored);
+        let model = crate::core::Model::stored(store.load_features()?, stored, now_ms());
         let jobs: Vec<Job> = model.jobs_in_order().into_iter().cloned().collect();
         return Ok(views(store, &jobs)?);
     };
@@ -259,7 +259,7 @@ mod tests {
             job(7, JobState::Running, 0, None),
             job(8, JobState::Queued, 5, None),
         ];
-        let model = crate::core::Model::stored(Vec::new(), jobs);
+        let model = crate::core::Model::stored(Vec::new(), jobs, 0);
         let ids: Vec<i64> = model.jobs_in_order().iter().map(|j| j.id.0).collect();
         assert_eq!(ids, vec![7, 5, 3, 8, 4, 2, 6, 1]);
     }

@@ -3,14 +3,12 @@
 pub mod backlog;
 mod breakers;
 mod features;
-mod job_changes;
 mod jobs;
 mod runs;
 mod worktrees;
 
 pub use backlog::FeatureRecord;
 pub use features::{NewFeature, parse_feature_status};
-pub use job_changes::{JobChange, JobChangeError, JobRequest};
 pub use runs::StoredRun;
 pub use worktrees::WorktreeRecord;
 
@@ -231,6 +229,29 @@ impl Store {
                 })?;
         }
         Ok(())
+    }
+
+    /// Runs `f` in one write transaction (`BEGIN IMMEDIATE`): committed when it returns
+    /// `Ok`, rolled back (nothing written) when it returns an error.
+    pub fn transaction<T, E: From<StoreError>>(
+        &mut self,
+        f: impl FnOnce(&Store) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| self.err(e))?;
+        let value = match f(self) {
+            Ok(value) => value,
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                return Err(e);
+            }
+        };
+        if let Err(e) = self.conn.execute_batch("COMMIT") {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            return Err(self.err(e).into());
+        }
+        Ok(value)
     }
 
     /// Raw access for the read-only `status` dump.

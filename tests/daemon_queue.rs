@@ -1,10 +1,11 @@
-//! What the read commands show: with a daemon running, its live state (the queue in its
-//! scheduler's order, why it is paused); without one, the database read-only, the queue in
-//! the order the core would start it.
+//! The queue commands with and without a daemon. Reads show the daemon's live state (the
+//! queue in its scheduler's order, why it is paused), else the database read-only in the
+//! order the core would start it. Changes are requests the daemon's core answers (refusals
+//! with its reason), else the core's own rules applied to the stored state.
 
 mod common;
 
-use common::cli::{corral, json_of, ok};
+use common::cli::{corral, json_of, ok, refused};
 use common::wait_for;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -190,4 +191,49 @@ fn without_a_daemon_a_read_never_migrates_the_database() {
         assert!(err.contains("older than this corral"), "{args:?}: {err}");
     }
     assert_eq!(std::fs::read(&db).unwrap(), before);
+}
+
+#[test]
+fn changes_follow_the_cores_rules_with_and_without_a_daemon() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = project(SLEEPER, &[0, 5]);
+    let p = dir.path();
+    ok(p, &["daemon", "start"]);
+    let daemon = Daemon(p);
+    let running = wait_for("a running job", Duration::from_secs(20), || {
+        let jobs = json_of(p, &["job", "list", "--json"]);
+        jobs.as_array()?
+            .iter()
+            .find(|j| j["state"] == "running")
+            .map(|j| j["id"].as_i64().unwrap())
+    });
+    // Refused by the daemon's core, with its reason and exit code 2.
+    let err = refused(p, &["job", "retry", &running.to_string()]);
+    assert!(err.contains(&format!("job {running} is running")), "{err}");
+    assert!(refused(p, &["job", "cancel", "99"]).contains("no job 99"));
+    assert!(refused(p, &["feature", "requeue", "1"]).contains("feature 1 is in progress"));
+    drop(daemon);
+
+    // No daemon: the same rules on the stored queue. Requeueing feature 2 cancels the job
+    // waiting with its old attempts, as the core does.
+    let waiting = json_of(p, &["job", "list", "--json"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["feature"] == 2 && j["state"] == "queued")
+        .map(|j| j["id"].as_i64().unwrap())
+        .expect("a queued job for feature 2");
+    assert!(ok(p, &["feature", "requeue", "2"]).contains("requeued: ready, attempts 0"));
+    let jobs = json_of(p, &["job", "list", "--json"]);
+    let job = jobs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["id"] == waiting)
+        .unwrap();
+    assert_eq!(job["state"], "cancelled", "{job}");
+    assert_eq!(job["last_error"], "feature requeued by request");
+    let err = refused(p, &["job", "cancel", &waiting.to_string()]);
+    assert!(err.contains("has ended already (cancelled)"), "{err}");
+    assert!(ok(p, &["job", "retry", &waiting.to_string()]).contains("queued"));
 }
