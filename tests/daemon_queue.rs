@@ -67,6 +67,11 @@ fn ids(jobs: &serde_json::Value) -> Vec<i64> {
 
 /// The daemon's snapshot, asked for on the socket as any client would.
 fn snapshot(p: &Path) -> serde_json::Value {
+    ask(p, "{\"req\":\"snapshot\"}")["snapshot"].clone()
+}
+
+/// The view of the daemon's reply to `request` (JSON), asked on the socket.
+fn ask(p: &Path, request: &str) -> serde_json::Value {
     let s = std::os::unix::net::UnixStream::connect(p.join(".corral/control.sock")).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     let hello = serde_json::to_string(&corral::api::ClientMessage::Hello(
@@ -76,7 +81,7 @@ fn snapshot(p: &Path) -> serde_json::Value {
     writeln!(&s, "{hello}").unwrap();
     writeln!(
         &s,
-        "{{\"type\":\"request\",\"id\":3,\"request\":{{\"req\":\"snapshot\"}}}}"
+        "{{\"type\":\"request\",\"id\":3,\"request\":{request}}}"
     )
     .unwrap();
     let mut reader = BufReader::new(s);
@@ -86,7 +91,7 @@ fn snapshot(p: &Path) -> serde_json::Value {
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
         if v["type"] == "reply" {
             assert_eq!(v["id"], 3);
-            return v["view"]["snapshot"].clone();
+            return v["view"].clone();
         }
     }
 }
@@ -135,6 +140,16 @@ fn with_a_daemon_the_reads_show_its_queue_order_and_why_it_is_paused() {
     assert!(ok(p, &["job", "list"]).contains("scheduler paused"));
     let features = json_of(p, &["feature", "list", "--json"]);
     assert_eq!(features[3]["status"], "in_progress");
+    // What an attached dashboard's `L` shows of the daemon: its own log's latest lines.
+    let log = ask(p, "{\"req\":\"app_log\",\"lines\":50}");
+    let lines = log["lines"].as_array().unwrap();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.as_str().unwrap().contains("run 1: started coding")),
+        "{log}"
+    );
+    assert!(lines.len() <= 50);
 
     // Without the daemon: the same waiting order, read from the store without a write.
     drop(daemon);

@@ -155,6 +155,7 @@ fn requests() {
     );
     golden("request-status", &req(6, Request::Status));
     golden("request-snapshot", &req(10, Request::Snapshot));
+    golden("request-app-log", &req(11, Request::AppLog { lines: 200 }));
     golden(
         "request-feature-detail",
         &req(
@@ -239,6 +240,17 @@ fn replies() {
                         dependency_chain: vec![FeatureId(3)],
                         runs: Vec::new(),
                     }),
+                }),
+            },
+        ),
+    );
+    golden(
+        "reply-done-app-log",
+        &reply(
+            11,
+            Outcome::Done {
+                view: Some(View::AppLog {
+                    lines: vec!["2026-12-03 19:00:00 INFO run 12: exited 0".into()],
                 }),
             },
         ),

@@ -34,6 +34,8 @@ use tokio::time::Instant;
 
 /// Lines fetched from the ring when the Log pane switches to a run.
 const TAIL_ON_SWITCH: usize = log_view::LOG_VIEW_LINES;
+/// Lines of the daemon's log the `L` view asks for.
+const DAEMON_LOG_LINES: usize = 500;
 /// At most this many frames a second, however fast agents print.
 const FRAME: Duration = Duration::from_millis(33);
 /// While something counts down on screen (a backoff, an open breaker) it is redrawn this often,
@@ -96,6 +98,15 @@ impl Link {
         }
     }
 
+    /// Up to `lines` latest lines of the daemon's own log; none in-process, where corral's
+    /// log is this process's own.
+    async fn app_log(&self, lines: usize) -> Option<Vec<String>> {
+        match self {
+            Link::Local(_) => None,
+            Link::Attached(r) => r.app_log(lines).await,
+        }
+    }
+
     /// A feature's diff against its base (a few git commands on a blocking thread
     /// in-process, a request to an attached daemon).
     async fn feature_diff(&self, id: crate::api::FeatureId) -> Option<crate::api::FeatureDiff> {
@@ -130,6 +141,8 @@ pub async fn run(
     let mut shown: Option<RunId> = None;
     let mut dirty = true;
     let mut last_draw = Instant::now() - FRAME;
+    // When the daemon's log was last fetched for the `L` view (attached only).
+    let mut app_log_at: Option<Instant> = None;
     // While runs are live the sampler's snapshot arrives once a second, which redraws the
     // uptimes. The sampler is quiet without live runs, so a countdown (a backoff, an open
     // breaker) has a tick of its own, armed only while the snapshot holds one: idle, nothing
@@ -146,6 +159,14 @@ pub async fn run(
         if app.snapshot.shut_down || app.detached {
             return Ok(());
         }
+        let daemon_log = app.show_app_log && app.attached;
+        if !daemon_log {
+            app_log_at = None;
+        } else if app_log_at.is_none_or(|at| at.elapsed() >= TICK) {
+            app.daemon_log = handle.app_log(DAEMON_LOG_LINES).await;
+            app_log_at = Some(Instant::now());
+            dirty = true;
+        }
         tokio::select! {
             _ = tokio::time::sleep_until(last_draw + FRAME), if dirty => {
                 app.now_ms = now_ms();
@@ -153,6 +174,8 @@ pub async fn run(
                 last_draw = Instant::now();
                 dirty = false;
             }
+            // The daemon's log, again once a second while it shows.
+            _ = tokio::time::sleep_until(app_log_at.unwrap_or_else(Instant::now) + TICK), if daemon_log => {}
             // A second after the last frame, whatever caused it: one redraw a second at most.
             _ = tokio::time::sleep_until(last_draw + TICK), if !dirty && app.ticking() => {
                 dirty = true;

@@ -56,6 +56,9 @@ pub async fn answer(served: &Served, request: Request) -> Outcome {
                 },
             })
         }
+        Request::AppLog { lines } => done(View::AppLog {
+            lines: crate::logging::recent(lines),
+        }),
         Request::Snapshot => {
             let snapshot = Box::new(served.snapshots.borrow().clone());
             done(View::Snapshot { snapshot })

@@ -162,6 +162,16 @@ impl Remote {
         }
     }
 
+    /// Up to `lines` latest lines of the daemon's own log; `None` when it does not answer.
+    pub async fn app_log(&self, lines: usize) -> Option<Vec<String>> {
+        match self.request(Request::AppLog { lines }).await {
+            Ok(Outcome::Done {
+                view: Some(View::AppLog { lines }),
+            }) => Some(lines),
+            _ => None,
+        }
+    }
+
     /// A feature's diff against its base, from the daemon; `None` without a worktree.
     pub async fn feature_diff(
         &self,
