@@ -252,3 +252,73 @@ fn changes_follow_the_cores_rules_with_and_without_a_daemon() {
     assert!(err.contains("has ended already (cancelled)"), "{err}");
     assert!(ok(p, &["job", "retry", &waiting.to_string()]).contains("queued"));
 }
+
+/// A subscriber that stops reading never holds up the daemon: a run flooding megabytes of
+/// output to it runs to its end, and the client is dropped once it has taken nothing for the
+/// write patience (30 s; 2 s in this test).
+#[test]
+fn a_client_that_stops_reading_does_not_slow_a_flood_and_is_dropped() {
+    use std::io::Read;
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let toml = "[scheduler]\nmax_agents = 1\n\n[profiles.coding]\nrole = \"coding\"\n\
+                command = [\"sh\", \"-c\", \"while [ ! -e go ]; do sleep 0.1; done; seq 1 400000\"]\n";
+    let dir = project(toml, &[0]);
+    let p = dir.path();
+    let out = corral(p)
+        .env(corral::runtime::control::WRITE_PATIENCE_ENV, "2000")
+        .args(["daemon", "start"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let _daemon = Daemon(p);
+    let agents = || json_of(p, &["agent", "list", "--json"]);
+    let run = wait_for("the agent", Duration::from_secs(20), || {
+        agents()
+            .as_array()?
+            .first()
+            .map(|r| r["id"].as_i64().unwrap())
+    });
+    let s = std::os::unix::net::UnixStream::connect(p.join(".corral/control.sock")).unwrap();
+    let hello = serde_json::to_string(&corral::api::ClientMessage::Hello(
+        corral::api::Hello::ours(),
+    ))
+    .unwrap();
+    writeln!(&s, "{hello}").unwrap();
+    writeln!(
+        &s,
+        "{{\"type\":\"request\",\"id\":1,\"request\":{{\"req\":\"subscribe\",\"follow\":[{run}]}}}}"
+    )
+    .unwrap();
+    // From here on the client reads nothing while the run prints ~400,000 lines.
+    std::fs::write(p.join("go"), "").unwrap();
+    wait_for(
+        "the flood to run to its end",
+        Duration::from_secs(120),
+        || {
+            let list = agents();
+            let r = list.as_array()?.iter().find(|r| r["id"] == run)?.clone();
+            (r["state"]["state"] == "exited").then_some(())
+        },
+    );
+    // Dropped: only the status request itself is still connected.
+    wait_for(
+        "the stalled client to be dropped",
+        Duration::from_secs(30),
+        || {
+            let v = json_of(p, &["daemon", "status", "--json"]);
+            (v["daemon"]["clients"] == 1).then_some(())
+        },
+    );
+    // What it had been sent is still readable; then the connection ends.
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut rest = Vec::new();
+    (&s).read_to_end(&mut rest)
+        .expect("closed by the daemon, not a timeout");
+    let text = String::from_utf8_lossy(&rest);
+    assert!(
+        text.starts_with("{\"type\":\"hello\""),
+        "{}",
+        &text[..200.min(text.len())]
+    );
+    assert!(text.contains("\"type\":\"lines\""));
+}

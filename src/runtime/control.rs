@@ -13,7 +13,7 @@ mod session;
 
 pub use place::{reach, socket_path};
 
-pub use session::WRITE_PATIENCE;
+pub use session::{WRITE_PATIENCE, WRITE_PATIENCE_ENV, write_patience};
 
 use crate::api::Command;
 use crate::core::Input;
@@ -104,6 +104,8 @@ pub struct Served {
     pub(crate) clients: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     /// Where the supervisor leaves the core's answers to asked commands.
     pub(crate) answers: Answers,
+    /// A client that takes no bytes for this long is dropped ([`session::write_patience`]).
+    pub(crate) write_patience: Duration,
 }
 
 /// The socket being listened on; listening stops when this is dropped.

@@ -193,6 +193,7 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
         db: super::store::state_dir(&sup_project).join("corral.db"),
         clients: Default::default(),
         answers: sup.answers.clone(),
+        write_patience: super::control::write_patience(),
     };
     match super::control::listen(&sup_project, served) {
         Ok(listening) => sup.control = Some(listening),
