@@ -195,7 +195,7 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
         answers: sup.answers.clone(),
         write_patience: super::control::write_patience(),
     };
-    match super::control::listen(&sup_project, served) {
+    match super::control::listen(&sup_project, served.clone()) {
         Ok(listening) => sup.control = Some(listening),
         // The dashboard works without it; other corral commands just cannot reach it.
         Err(e) => log::warn!("control socket: {e}"),
@@ -207,6 +207,7 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
         logs,
         db: super::store::state_dir(&sup_project).join("corral.db"),
         swept: std::sync::Arc::new(swept),
+        served,
     };
     let task = tokio::spawn(sup.run(rx));
     Ok((handle, task))

@@ -21,9 +21,7 @@ pub mod scroll;
 mod search;
 pub mod theme;
 
-use crate::api::{LogLine, RunId};
-use crate::runtime::RuntimeHandle;
-use crate::runtime::daemon::Remote;
+use crate::api::{Link, LogLine, RunId};
 use app::{App, Outcome};
 use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
@@ -42,85 +40,11 @@ const FRAME: Duration = Duration::from_millis(33);
 /// snapshots or not.
 const TICK: Duration = Duration::from_secs(1);
 
+/// The screen's clock (ms since the epoch): uptimes and countdowns are measured from it.
 fn now_ms() -> i64 {
-    crate::runtime::now_ms()
-}
-
-/// What the dashboard is connected to: the runtime in this process, or a daemon's.
-#[derive(Clone)]
-pub enum Link {
-    Local(RuntimeHandle),
-    Attached(Remote),
-}
-
-impl Link {
-    fn send(&self, cmd: crate::api::Command) {
-        match self {
-            Link::Local(h) => h.send(cmd),
-            Link::Attached(r) => r.send(cmd),
-        }
-    }
-
-    fn snapshots(&self) -> tokio::sync::watch::Receiver<crate::api::Snapshot> {
-        match self {
-            Link::Local(h) => h.snapshots(),
-            Link::Attached(r) => r.snapshots(),
-        }
-    }
-
-    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<crate::api::Event> {
-        match self {
-            Link::Local(h) => h.subscribe(),
-            Link::Attached(r) => r.subscribe(),
-        }
-    }
-
-    /// The latest lines of `run`, which is followed from now on.
-    async fn follow(&self, run: Option<RunId>, max: usize) -> Vec<LogLine> {
-        match self {
-            Link::Local(h) => run.map_or(Vec::new(), |r| h.log_tail(r, max)),
-            Link::Attached(r) => r.follow(run, max).await,
-        }
-    }
-
-    /// A feature's detail: a read of the database in-process (on a blocking thread, so the
-    /// runtime's threads go on), a request to an attached daemon.
-    async fn feature_detail(&self, id: crate::api::FeatureId) -> Option<crate::api::FeatureDetail> {
-        match self {
-            Link::Local(h) => {
-                let reader = h.clone();
-                tokio::task::spawn_blocking(move || reader.feature_detail(id))
-                    .await
-                    .ok()
-                    .flatten()
-            }
-            Link::Attached(r) => r.feature_detail(id).await,
-        }
-    }
-
-    /// Up to `lines` latest lines of the daemon's own log; none in-process, where corral's
-    /// log is this process's own.
-    async fn app_log(&self, lines: usize) -> Option<Vec<String>> {
-        match self {
-            Link::Local(_) => None,
-            Link::Attached(r) => r.app_log(lines).await,
-        }
-    }
-
-    /// A feature's diff against its base (a few git commands on a blocking thread
-    /// in-process, a request to an attached daemon).
-    async fn feature_diff(&self, id: crate::api::FeatureId) -> Option<crate::api::FeatureDiff> {
-        match self {
-            Link::Local(h) => {
-                let reader = h.clone();
-                tokio::task::spawn_blocking(move || reader.feature_diff(id))
-                    .await
-                    .ok()
-                    .flatten()
-            }
-            Link::Attached(r) => r.feature_diff(id).await,
-        }
-    }
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Runs the dashboard until the runtime reports that every agent has stopped (after a quit,
@@ -133,9 +57,9 @@ pub async fn run(
     keymap: Vec<keymap::Binding>,
 ) -> std::io::Result<()> {
     let mut snapshots = handle.snapshots();
-    let mut events = handle.subscribe();
+    let mut events = handle.events();
     let mut app = App::new(snapshots.borrow_and_update().clone());
-    app.attached = matches!(handle, Link::Attached(_));
+    app.attached = handle.is_remote();
     app.keymap = keymap;
     let mut keys = EventStream::new();
     let mut shown: Option<RunId> = None;
