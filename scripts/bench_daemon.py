@@ -57,6 +57,17 @@ def stop(project):
     corral(project, "daemon", "stop", check=False)
 
 
+def tmux_session(command):
+    """A new 120x40 session named `bench` running `command` (tried again while a server that
+    just lost its last session is still going away)."""
+    for _ in range(50):
+        if subprocess.run(TMUX + ["new-session", "-d", "-s", "bench", "-x", "120", "-y", "40",
+                                  command], capture_output=True).returncode == 0:
+            return
+        time.sleep(0.1)
+    sys.exit(f"tmux cannot start {command}")
+
+
 def screen():
     out = subprocess.run(TMUX + ["capture-pane", "-p", "-t", "bench"], capture_output=True,
                          text=True)
@@ -66,8 +77,7 @@ def screen():
 def first_frame(project):
     """Seconds from starting `corral` in tmux until its dashboard is on screen."""
     start = time.monotonic()
-    subprocess.run(TMUX + ["new-session", "-d", "-s", "bench", "-x", "120", "-y", "40",
-                           f"{BIN} --project {project}"], check=True)
+    tmux_session(f"{BIN} --project {project}")
     wait("the first frame", 20, lambda: "Agents" in screen() and "Queue" in screen(),
          every=0.002)
     took = time.monotonic() - start
@@ -98,8 +108,7 @@ def first_snapshot(project):
 def demo_project(work):
     """The demo project, made by `corral demo` (in tmux, then left)."""
     project = os.path.join(work, "demo")
-    subprocess.run(TMUX + ["new-session", "-d", "-s", "bench", "-x", "120", "-y", "40",
-                           f"{BIN} demo {project}"], check=True)
+    tmux_session(f"{BIN} demo {project}")
     wait("the demo project", 20, lambda: os.path.exists(os.path.join(project, ".corral/lock")))
     wait("the demo dashboard", 20, lambda: "Agents" in screen())
     pane = int(subprocess.run(TMUX + ["display", "-p", "-t", "bench", "#{pane_pid}"],
@@ -149,8 +158,7 @@ def flood_cpu(work, n, dashboard):
         wait("4 live runs", 30, lambda: sum(r["state"]["state"] == "running"
                                             for r in runs(project)) == 4, every=0.2)
         if dashboard:
-            subprocess.run(TMUX + ["new-session", "-d", "-s", "bench", "-x", "120", "-y", "40",
-                                   f"{BIN} --project {project}"], check=True)
+            tmux_session(f"{BIN} --project {project}")
             wait("the dashboard", 20, lambda: "Agents" in screen())
             time.sleep(0.5)
         before = cpu_ticks(pid)

@@ -37,7 +37,17 @@ pub(super) fn ordered(
 ) -> Result<Vec<JobView>> {
     let stored = store.jobs_with_ended(ended)?;
     let Some(live) = live else {
-        let model = crate::core::Model::stored(store.load_features()?, stored, now_ms());
+        // Queued coding jobs are ranked by their features' place in the ready order, which
+        // takes the whole backlog; without one, the backlog is not read.
+        let ranked = stored
+            .iter()
+            .any(|j| j.state == JobState::Queued && j.role == crate::api::Role::Coding);
+        let features = if ranked {
+            store.load_features()?
+        } else {
+            Vec::new()
+        };
+        let model = crate::core::Model::stored(features, stored, now_ms());
         let jobs: Vec<Job> = model.jobs_in_order().into_iter().cloned().collect();
         return Ok(views(store, &jobs)?);
     };
