@@ -207,6 +207,11 @@ def main():
               f"(target: at most +10%)")
     finally:
         subprocess.run(TMUX + ["kill-server"], check=False, capture_output=True)
+        # No daemon outlives the script, however it ended.
+        for name in os.listdir(work):
+            project = os.path.join(work, name)
+            if os.path.exists(os.path.join(project, ".corral/lock")):
+                stop(project)
         shutil.rmtree(work, ignore_errors=True)
 
 
