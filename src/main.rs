@@ -129,7 +129,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             headless: true,
             until_done,
         }) => {
-            corral::logging::init();
+            corral::logging::init_headless();
             let end = commands::run_headless(&project_dir(&cli)?, *until_done)?;
             return Ok(match end {
                 commands::HeadlessEnd::AllPassing => ExitCode::SUCCESS,

@@ -140,7 +140,12 @@ fn list_shows_the_queue_in_order_then_ended_jobs() {
             && lines[0].ends_with("LAST ERROR"),
         "{text}"
     );
-    let ids: Vec<&str> = lines[1..]
+    // The last line says who orders the queue: nobody runs it here.
+    assert!(
+        lines[7].starts_with("no corral runs this project"),
+        "{text}"
+    );
+    let ids: Vec<&str> = lines[1..7]
         .iter()
         .map(|l| l.split_whitespace().next().unwrap())
         .collect();
@@ -182,11 +187,9 @@ fn list_shows_the_queue_in_order_then_ended_jobs() {
     assert_eq!(jobs[1]["feature"], Value::Null);
     assert_eq!(jobs[1]["feature_name"], Value::Null);
 
-    // `status --json` lists the same job objects, by id.
+    // `status --json` lists the same job objects, in the same order.
     let status = json_of(p, &["status", "--json"]);
-    let mut by_id = jobs.clone();
-    by_id.sort_by_key(|j| j["id"].as_i64());
-    assert_eq!(status["jobs"].as_array().unwrap(), &by_id);
+    assert_eq!(status["jobs"].as_array().unwrap(), jobs);
     assert!(status["jobs"][3].get("available_at").is_none());
     assert!(status["features"].is_array() && status["usage"].is_object());
     assert!(ok(p, &["status"]).contains("jobs: 2 queued, 1 running, 1 in backoff, 1 failed"));
@@ -199,7 +202,7 @@ fn list_shows_recent_ended_jobs_unless_all() {
     let jobs: Vec<Job> = (1..=25).map(|n| job(n, Some(1), JobState::Done)).collect();
     save(p, &jobs);
     let text = ok(p, &["job", "list"]);
-    assert_eq!(text.lines().count(), 1 + 20 + 1, "{text}");
+    assert_eq!(text.lines().count(), 1 + 20 + 1 + 1, "{text}");
     assert!(
         text.lines().nth(1).unwrap().starts_with("25 "),
         "newest first: {text}"

@@ -293,8 +293,9 @@ fn a_job_is_claimed_once_and_the_queue_round_trips_with_usage() {
 
 #[test]
 fn retry_and_cancel_by_hand_follow_the_core_for_every_role() {
+    use corral::api::Command;
     use corral::api::{JobId, Usage};
-    use corral::runtime::store::{JobChangeError, JobRequest};
+    use corral::runtime::stored::{StoredChangeError, apply};
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(dir.path()).unwrap();
     store.add_features(&[item(1, "Login", &[])], 0).unwrap();
@@ -329,43 +330,47 @@ fn retry_and_cancel_by_hand_follow_the_core_for_every_role() {
         store.save_job(&j, 0).unwrap();
     }
     // Job 2 is the open initializer job: jobs without a feature are the same work too.
-    let err = store.retry_job(JobId(1), 10).unwrap_err();
+    let retry = |job| Command::RetryJob { job: JobId(job) };
+    let cancel = |job| Command::CancelJob { job: JobId(job) };
+    let err = apply(&mut store, retry(1), 10).unwrap_err();
     assert!(
         err.to_string()
             .starts_with("job 2 (queued) already does that work (initializer without a feature)"),
         "{err}"
     );
     // Cancelling a job that is not coding leaves its feature alone.
-    let done = store.cancel_job(JobId(2), 10).unwrap();
-    assert_eq!(done.job.state, JobState::Cancelled);
-    assert_eq!(done.feature, None);
-    let done = store.retry_job(JobId(1), 20).unwrap();
+    let done = apply(&mut store, cancel(2), 10).unwrap();
     assert_eq!(
-        (
-            done.job.state,
-            done.job.attempts,
-            done.job.transient_attempts
-        ),
+        store.job(JobId(2)).unwrap().unwrap().state,
+        JobState::Cancelled
+    );
+    assert_eq!(done.features, vec![]);
+    assert!(done.notices.contains(&"job 2 cancelled".to_string()));
+    apply(&mut store, retry(1), 20).unwrap();
+    let again = store.job(JobId(1)).unwrap().unwrap();
+    assert_eq!(
+        (again.state, again.attempts, again.transient_attempts),
         (JobState::Queued, 0, 0)
     );
-    // A running testing job: a running corral may cancel it, none may retry it.
-    assert!(
-        store
-            .check_job_request(JobId(4), JobRequest::Cancel, true)
-            .is_ok()
+    // A running testing job cannot be retried.
+    assert!(matches!(
+        apply(&mut store, retry(4), 30),
+        Err(StoredChangeError::Refused(e)) if e.contains("job 4 is running")
+    ));
+    assert!(matches!(
+        apply(&mut store, retry(3), 30),
+        Err(StoredChangeError::Refused(e)) if e.starts_with("job 4 (running) already does that work")
+    ));
+    let before = store.job(JobId(3)).unwrap();
+    assert!(matches!(
+        apply(&mut store, cancel(9), 30),
+        Err(StoredChangeError::Refused(e)) if e == "no job 9"
+    ));
+    assert_eq!(
+        store.job(JobId(3)).unwrap(),
+        before,
+        "a refusal writes nothing"
     );
-    assert!(matches!(
-        store.check_job_request(JobId(4), JobRequest::Retry, true),
-        Err(JobChangeError::Refused(e)) if e.contains("job 4 is running")
-    ));
-    assert!(matches!(
-        store.retry_job(JobId(3), 30),
-        Err(JobChangeError::Refused(e)) if e.starts_with("job 4 (running) already does that work")
-    ));
-    assert!(matches!(
-        store.cancel_job(JobId(9), 30),
-        Err(JobChangeError::NoJob(JobId(9)))
-    ));
     let f = &store.load_features().unwrap()[0];
     assert_eq!((f.status, f.attempts), (FeatureStatus::Passing, 1));
 }

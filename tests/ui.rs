@@ -1591,3 +1591,27 @@ fn the_selection_follows_a_job_to_its_next_run() {
     app.set_snapshot(next);
     assert_eq!(app.selected_run, Some(RunId(11)));
 }
+
+#[test]
+fn attached_the_app_log_view_shows_the_daemons_log_above_the_dashboards_own() {
+    let mut app = app();
+    app.attached = true;
+    app.show_app_log = true;
+    app.daemon_log = Some(vec![
+        "2026-12-03 19:00:00 INFO run 12: started coding".into(),
+        "2026-12-03 19:00:01 WARN a \u{1b}[2Jwarning".into(),
+    ]);
+    let text = screen(&app, 120, 40);
+    assert!(text.contains("daemon log"), "{text}");
+    assert!(text.contains("run 12: started coding"), "{text}");
+    assert!(text.contains("this dashboard"), "{text}");
+    // Escapes in the daemon's lines are shown, never obeyed.
+    assert!(text.contains("\\u{1b}[2Jwarning"), "{text}");
+    // In-process there is one log: this process's own.
+    app.attached = false;
+    let text = screen(&app, 120, 40);
+    assert!(
+        text.contains("corral log") && !text.contains("daemon log"),
+        "{text}"
+    );
+}

@@ -154,6 +154,8 @@ fn requests() {
         ),
     );
     golden("request-status", &req(6, Request::Status));
+    golden("request-snapshot", &req(10, Request::Snapshot));
+    golden("request-app-log", &req(11, Request::AppLog { lines: 200 }));
     golden(
         "request-feature-detail",
         &req(
@@ -243,6 +245,17 @@ fn replies() {
         ),
     );
     golden(
+        "reply-done-app-log",
+        &reply(
+            11,
+            Outcome::Done {
+                view: Some(View::AppLog {
+                    lines: vec!["2026-12-03 19:00:00 INFO run 12: exited 0".into()],
+                }),
+            },
+        ),
+    );
+    golden(
         "reply-refused-unknown",
         &reply(
             2,
@@ -299,6 +312,44 @@ fn a_protocol_1_snapshot_message_still_reads() {
     match serde_json::from_str::<DaemonMessage>(&text).unwrap() {
         DaemonMessage::Snapshot { snapshot } => {
             assert_eq!((snapshot.version, snapshot.max_agents), (3, 2));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The reply to a snapshot request carries a snapshot, which grows with corral: what is
+/// pinned is that the reply as protocol 1 sent it still reads.
+#[test]
+fn a_protocol_1_snapshot_reply_still_reads() {
+    let path = dir(1).join("reply-done-snapshot.json");
+    if !path.exists() && std::env::var_os("WIRE_BLESS").is_some() {
+        let msg = DaemonMessage::Reply {
+            id: 10,
+            outcome: Outcome::Done {
+                view: Some(View::Snapshot {
+                    snapshot: Box::new(Snapshot {
+                        version: 4,
+                        scheduler_paused: true,
+                        held: Some("the disk is full".into()),
+                        ..Snapshot::default()
+                    }),
+                }),
+            },
+        };
+        std::fs::write(&path, serde_json::to_string(&msg).unwrap() + "\n").unwrap();
+    }
+    let text = std::fs::read_to_string(&path).unwrap();
+    match serde_json::from_str::<DaemonMessage>(&text).unwrap() {
+        DaemonMessage::Reply {
+            id: 10,
+            outcome:
+                Outcome::Done {
+                    view: Some(View::Snapshot { snapshot }),
+                },
+        } => {
+            assert_eq!(snapshot.version, 4);
+            assert!(snapshot.scheduler_paused);
+            assert_eq!(snapshot.held.as_deref(), Some("the disk is full"));
         }
         other => panic!("{other:?}"),
     }

@@ -69,6 +69,11 @@ pub enum Request {
     Log { run: RunId, lines: usize },
     /// The daemon itself: pid, version, uptime, clients attached.
     Status,
+    /// Up to `lines` latest lines of the daemon's own log (what `L` shows of it).
+    AppLog { lines: usize },
+    /// The current snapshot once (no subscription): the core's live state, its jobs in
+    /// the order the scheduler starts them, for `status`, `job list` and `feature list`.
+    Snapshot,
     /// Everything about one feature (its text, what it waits on, its runs), for a detail view.
     FeatureDetail { feature: FeatureId },
     /// A feature's change against its base (its worktree's branch), for the diff view.
@@ -150,13 +155,34 @@ pub enum RefusalKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "view", rename_all = "snake_case")]
 pub enum View {
-    Run { run: Box<RunView> },
-    Runs { runs: Vec<RunView> },
-    Job { job: Box<JobView> },
-    Lines { lines: Vec<LogLine> },
-    Daemon { daemon: DaemonInfo },
-    Feature { feature: Box<FeatureDetail> },
-    Diff { diff: Box<FeatureDiff> },
+    Run {
+        run: Box<RunView>,
+    },
+    Runs {
+        runs: Vec<RunView>,
+    },
+    Job {
+        job: Box<JobView>,
+    },
+    Lines {
+        lines: Vec<LogLine>,
+    },
+    Daemon {
+        daemon: DaemonInfo,
+    },
+    Feature {
+        feature: Box<FeatureDetail>,
+    },
+    Diff {
+        diff: Box<FeatureDiff>,
+    },
+    Snapshot {
+        snapshot: Box<Snapshot>,
+    },
+    /// Lines of the daemon's own log, oldest first.
+    AppLog {
+        lines: Vec<String>,
+    },
 }
 
 /// What `corral daemon status` shows.

@@ -78,9 +78,20 @@ pub fn profile_roles(project: &Path) -> Result<crate::core::backlog_profiles::Pr
         .collect())
 }
 
-/// Tells a running dashboard the backlog changed; nobody listening is fine.
+/// Tells the running corral, if one runs, that the stored backlog changed, and waits for its
+/// reply (it has read the change); nobody running is fine, and so is a corral too old to
+/// answer requests (it is sent the reload the old way).
 pub fn notify(project: &Path) {
-    let _ = control::send(project, &Command::Reload);
+    if crate::runtime::daemon::running(project).is_none() {
+        let _ = control::send(project, &Command::Reload);
+        return;
+    }
+    match super::daemon::ask_command(project, Command::Reload) {
+        Ok(super::daemon::Asked::Done { .. }) => {}
+        Ok(super::daemon::Asked::NoDaemon) | Err(_) => {
+            let _ = control::send(project, &Command::Reload);
+        }
+    }
 }
 
 /// Prints `text` and a newline, hostile characters escaped (see [`super::output`]).

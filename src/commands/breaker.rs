@@ -1,18 +1,15 @@
 //! `corral breaker list|close` and `corral scheduler pause|resume`: what the dashboard's `b`
 //! and `space` do, for people running corral headless. While a corral runs the project, its
-//! core owns breakers and the scheduler: the request goes through the control socket.
+//! core owns breakers and the scheduler: the request goes to it, with one reply. Otherwise
+//! `breaker close` applies the core's rule to the stored breaker (`runtime::stored`).
 
 use super::backlog::{BacklogCommandError, Result, emit, emit_json, open_store};
 use crate::api::Command;
 use crate::api::{BreakerState, BreakerView};
 use crate::cli::{BreakerCmd, SchedulerCmd};
 use crate::runtime::store::Store;
-use crate::runtime::{control, lock, now_ms};
+use crate::runtime::{lock, now_ms};
 use std::path::Path;
-use std::time::{Duration, Instant};
-
-/// How long `breaker close` sent to a running corral waits for the store to show it.
-const SETTLE: Duration = Duration::from_secs(3);
 
 /// Runs one `corral breaker` subcommand on `project`.
 pub fn run_breaker_command(project: &Path, cmd: &BreakerCmd) -> Result<()> {
@@ -52,7 +49,7 @@ fn views(store: &Store) -> Result<Vec<BreakerView>> {
 }
 
 fn list(project: &Path, json: bool) -> Result<()> {
-    let store = open_store(project)?;
+    let store = super::live::read_store(project)?;
     let breakers = views(&store)?;
     if json {
         let rows: Vec<serde_json::Value> = breakers.iter().map(breaker_json).collect();
@@ -98,30 +95,32 @@ fn close(project: &Path, account: &str) -> Result<()> {
         }
         return emit(&format!("{account}: closed (it has not opened)"));
     }
+    let command = Command::CloseBreaker {
+        account: account.to_string(),
+    };
     match lock::acquire(project) {
         Ok(_lock) => {
-            store.close_breaker(account, now_ms())?;
+            let mut store = store;
+            crate::runtime::stored::apply(&mut store, command, now_ms())?;
             emit(&format!("{account}: closed"))
         }
-        Err(lock::LockError::Held { .. }) => {
-            let command = Command::CloseBreaker {
-                account: account.to_string(),
-            };
-            match super::daemon::ask_command(project, command.clone()) {
-                Ok(super::daemon::Asked::Done { .. }) => return said_stored(&store, account),
-                Ok(super::daemon::Asked::NoDaemon) => {}
-                Err(reason) => return Err(BacklogCommandError::Refused(reason)),
+        Err(lock::LockError::Held { holder, .. }) => {
+            match super::daemon::ask_command(project, command) {
+                Ok(super::daemon::Asked::Done { .. }) => said_stored(&store, account),
+                Ok(super::daemon::Asked::NoDaemon) => Err(not_answering(&holder)),
+                Err(reason) => Err(BacklogCommandError::Refused(reason)),
             }
-            if !control::send(project, &command) {
-                return Err(BacklogCommandError::Refused(
-                    "a corral runs this project but its control socket does not answer; try again"
-                        .into(),
-                ));
-            }
-            wait_stored(&store, account, stored)
         }
         Err(e) => Err(BacklogCommandError::Refused(e.to_string())),
     }
+}
+
+/// A corral holds the project's lock but does not answer on its socket.
+fn not_answering(holder: &str) -> BacklogCommandError {
+    BacklogCommandError::Refused(format!(
+        "a corral (pid {holder}) runs this project but does not answer on its socket (starting \
+         or stopping?); nothing changed, try again in a moment"
+    ))
 }
 
 /// How the breaker stands once the daemon has handled the close: a probe may already have
@@ -137,30 +136,6 @@ fn said_stored(store: &Store, account: &str) -> Result<()> {
     }
 }
 
-/// Waits (a bounded while) for the running corral to store the breaker again, then says how
-/// it stands: a probe may already have failed and opened it again.
-fn wait_stored(store: &Store, account: &str, before: Option<i64>) -> Result<()> {
-    let deadline = Instant::now() + SETTLE;
-    loop {
-        if store.breaker_updated_at(account)? != before {
-            let now = now_ms();
-            let view = views(store)?.into_iter().find(|b| b.account == account);
-            return match view {
-                Some(b) if b.state == BreakerState::Open => emit(&format!(
-                    "{account}: closed by hand, then opened again by a new failure: {}",
-                    describe(&b, now)
-                )),
-                _ => emit(&format!("{account}: closed")),
-            };
-        }
-        if Instant::now() >= deadline {
-            // Closing a closed breaker stores nothing: say how it stands.
-            return emit(&format!("{account}: closed (nothing to close)"));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// Runs one `corral scheduler` subcommand: only a running corral has a scheduler.
 pub fn run_scheduler_command(project: &Path, cmd: &SchedulerCmd) -> Result<()> {
     open_store(project)?;
@@ -169,29 +144,16 @@ pub fn run_scheduler_command(project: &Path, cmd: &SchedulerCmd) -> Result<()> {
         Ok(_lock) => Err(BacklogCommandError::Refused(
             "no corral is running this project; its scheduler starts when corral does".into(),
         )),
-        Err(lock::LockError::Held { .. }) => {
+        Err(lock::LockError::Held { holder, .. }) => {
             let command = Command::SetSchedulerPaused { paused };
-            match super::daemon::ask_command(project, command.clone()) {
-                Ok(super::daemon::Asked::Done { .. }) => {
-                    return emit(if paused {
-                        "scheduler paused (running agents go on)"
-                    } else {
-                        "scheduler resumed"
-                    });
-                }
-                Ok(super::daemon::Asked::NoDaemon) => {}
-                Err(reason) => return Err(BacklogCommandError::Refused(reason)),
-            }
-            if control::send(project, &command) {
-                emit(if paused {
+            match super::daemon::ask_command(project, command) {
+                Ok(super::daemon::Asked::Done { .. }) => emit(if paused {
                     "scheduler paused (running agents go on)"
                 } else {
                     "scheduler resumed"
-                })
-            } else {
-                Err(BacklogCommandError::Refused(
-                    "a corral runs this project but its control socket does not answer".into(),
-                ))
+                }),
+                Ok(super::daemon::Asked::NoDaemon) => Err(not_answering(&holder)),
+                Err(reason) => Err(BacklogCommandError::Refused(reason)),
             }
         }
         Err(e) => Err(BacklogCommandError::Refused(e.to_string())),

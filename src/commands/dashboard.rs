@@ -73,7 +73,7 @@ pub fn open_dashboard(opts: DashboardOptions) -> Result<Ended, DashboardError> {
         spawn_signal_watch(handle.clone(), stopped_by.clone());
         let result = ui::run(
             &mut terminal,
-            ui::Link::Local(handle.clone()),
+            std::sync::Arc::new(handle.clone()),
             opts.theme,
             keymap,
         )
@@ -118,7 +118,7 @@ fn attach(
         );
         let signal = detaching_signal();
         let ended = tokio::select! {
-            r = ui::run(&mut terminal, ui::Link::Attached(remote), opts.theme, keymap) => {
+            r = ui::run(&mut terminal, std::sync::Arc::new(remote), opts.theme, keymap) => {
                 r.map(|()| None)
             }
             s = signal => Ok(Some(s)),

@@ -243,14 +243,35 @@ fn mark(project: &Path, id: i64, run: Option<i64>, reason: Option<&str>) -> Resu
     Ok(())
 }
 
+/// `requeue`: the core's `RequeueFeature` (pending, attempts 0, a waiting job that carries
+/// the old attempts cancelled), by the running corral when one runs, else on the store.
 pub(super) fn requeue(project: &Path, id: i64) -> Result<()> {
+    use crate::runtime::lock;
     let mut store = open_store(project)?;
-    let name = store.write(|conn| {
-        let feature = feature_record(conn, id)?.ok_or_else(|| no_feature(id))?;
-        set_status(conn, id, "pending", Some(0), None, now_ms())?;
-        Ok::<_, BacklogCommandError>(feature.name)
-    })?;
-    notify(project);
+    let name = feature_record(store.connection(), id)?
+        .ok_or_else(|| no_feature(id))?
+        .name;
+    let command = crate::api::Command::RequeueFeature {
+        feature: crate::api::FeatureId(id),
+    };
+    match lock::acquire(project) {
+        Ok(_lock) => {
+            crate::runtime::stored::apply(&mut store, command, now_ms())?;
+        }
+        Err(lock::LockError::Held { holder, .. }) => {
+            match super::daemon::ask_command(project, command) {
+                Ok(super::daemon::Asked::Done { .. }) => {}
+                Ok(super::daemon::Asked::NoDaemon) => {
+                    return Err(BacklogCommandError::Refused(format!(
+                        "a corral (pid {holder}) runs this project but does not answer on its \
+                         socket (starting or stopping?); nothing changed, try again in a moment"
+                    )));
+                }
+                Err(reason) => return Err(BacklogCommandError::Refused(reason)),
+            }
+        }
+        Err(e) => return Err(BacklogCommandError::Refused(e.to_string())),
+    }
     let now = super::feature_view::describe_status(&store.feature_records()?, id);
     emit(&format!("{} requeued: {now}, attempts 0", label(id, &name)))?;
     Ok(())

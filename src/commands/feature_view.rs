@@ -1,7 +1,7 @@
 //! `corral feature list` and `corral feature show`: tables and details for people, JSON with
 //! every field for programs.
 
-use super::backlog::{Result, emit, emit_json, no_feature, open_store, printable, table};
+use super::backlog::{Result, emit, emit_json, no_feature, printable, table};
 use crate::api::{FeatureStatus, Usage};
 use crate::runtime::store::backlog::{
     ReportRecord, dependents, feature_record, neighbours, reports_for,
@@ -141,8 +141,16 @@ fn ids(ids: &[i64]) -> String {
 }
 
 /// `feature list [--status S] [--json]`. Linear in features plus dependencies.
+/// While a corral runs the project, each feature's status is the one its core holds (in
+/// progress is known only to it); the rest is read from the database, read-only.
 pub fn list(project: &Path, filter: Option<&str>, as_json: bool) -> Result<()> {
-    let all = open_store(project)?.feature_records()?;
+    let all = super::live::read_store(project)?.feature_records()?;
+    let live = super::live::ask(project);
+    let said: HashMap<i64, &crate::api::FeatureView> = live
+        .iter()
+        .flat_map(|l| &l.snapshot.features)
+        .map(|f| (f.id.0, f))
+        .collect();
     let passing: HashSet<i64> = all
         .iter()
         .filter(|f| f.status == "passing")
@@ -150,9 +158,12 @@ pub fn list(project: &Path, filter: Option<&str>, as_json: bool) -> Result<()> {
         .collect();
     let shown: Vec<(&FeatureRecord, FeatureStatus, Vec<i64>)> = all
         .iter()
-        .map(|f| {
-            let (status, blocked_by) = effective(f, |d| passing.contains(&d));
-            (f, status, blocked_by)
+        .map(|f| match said.get(&f.id) {
+            Some(v) => (f, v.status, v.blocked_by.iter().map(|d| d.0).collect()),
+            None => {
+                let (status, blocked_by) = effective(f, |d| passing.contains(&d));
+                (f, status, blocked_by)
+            }
         })
         .filter(|(_, s, _)| filter.is_none_or(|w| matches(*s, w)))
         .collect();
@@ -205,7 +216,7 @@ fn time(ms: i64) -> String {
 /// `feature show ID [--json]`: reads only the feature and the ones it names, so it takes
 /// the same time on any backlog.
 pub fn show(project: &Path, id: i64, as_json: bool) -> Result<()> {
-    let store = open_store(project)?;
+    let store = super::live::read_store(project)?;
     let conn = store.connection();
     let f = feature_record(conn, id)?.ok_or_else(|| no_feature(id))?;
     let dependents = dependents(conn, id)?;

@@ -1,27 +1,45 @@
 //! `corral job list|retry|cancel`. While a corral runs the project, its core owns the queue:
-//! retry and cancel are sent to it through the control socket, and the command waits until the
-//! store shows what it did. Otherwise they are applied to the store directly, with the same
-//! meaning, in one transaction, holding the project lock so no corral starts meanwhile.
+//! retry and cancel are requests to it, and its one reply says what it did or why not.
+//! Otherwise the core's own rules are applied to the stored queue (`runtime::stored`) in one
+//! transaction, holding the project lock so no corral starts meanwhile.
 
 use super::backlog::{BacklogCommandError, Result, emit, emit_json, label, open_store};
 use super::job_view::{self, summary, views};
 use crate::api::{Command, FeatureStatus, JobId, JobState, JobView};
 use crate::cli::JobCmd;
-use crate::core::Job;
-use crate::runtime::store::{JobChange, JobChangeError, JobRequest, Store};
-use crate::runtime::{control, lock, now_ms};
+use crate::runtime::store::Store;
+use crate::runtime::stored::{self, Applied, StoredChangeError};
+use crate::runtime::{lock, now_ms};
 use std::path::Path;
-use std::time::{Duration, Instant};
 
-/// How long a retry or cancel sent to a running corral waits for the store to show it; long
-/// enough for a killed run's default grace period (5 s) to pass.
-const SETTLE: Duration = Duration::from_secs(10);
-
-impl From<JobChangeError> for BacklogCommandError {
-    fn from(e: JobChangeError) -> Self {
+impl From<StoredChangeError> for BacklogCommandError {
+    fn from(e: StoredChangeError) -> Self {
         match e {
-            JobChangeError::Store(e) => BacklogCommandError::Store(e),
+            StoredChangeError::Store(e) => BacklogCommandError::Store(e),
             other => BacklogCommandError::Refused(other.to_string()),
+        }
+    }
+}
+
+/// What a person asks of one job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum JobRequest {
+    Retry,
+    Cancel,
+}
+
+impl JobRequest {
+    fn as_str(self) -> &'static str {
+        match self {
+            JobRequest::Retry => "retry",
+            JobRequest::Cancel => "cancel",
+        }
+    }
+
+    fn command(self, job: JobId) -> Command {
+        match self {
+            JobRequest::Retry => Command::RetryJob { job },
+            JobRequest::Cancel => Command::CancelJob { job },
         }
     }
 }
@@ -39,32 +57,46 @@ fn change(project: &Path, id: JobId, request: JobRequest, json: bool) -> Result<
     let mut store = open_store(project)?;
     match lock::acquire(project) {
         Ok(_lock) => {
-            let now = now_ms();
-            let done = match request {
-                JobRequest::Retry => store.retry_job(id, now)?,
-                JobRequest::Cancel => store.cancel_job(id, now)?,
-            };
-            report_direct(&store, &done, json)
+            // A corral that stopped without cleaning up (killed, crashed) leaves this behind;
+            // the next one to start puts the job back in the queue.
+            if store.job(id)?.is_some_and(|j| j.state == JobState::Running) {
+                return Err(BacklogCommandError::Refused(format!(
+                    "job {id} is recorded as running, but no corral is running this project \
+                     (the one that ran it stopped without cleaning up); start corral (`corral` \
+                     or `corral run --headless`), which puts the job back in the queue, then \
+                     {} it",
+                    request.as_str()
+                )));
+            }
+            let applied = stored::apply(&mut store, request.command(id), now_ms())?;
+            report_direct(&store, id, &applied, json)
         }
         Err(lock::LockError::Held { holder, .. }) => {
-            send_and_wait(project, &store, id, request, &holder, json)
+            ask(project, &store, id, request, &holder, json)
         }
         Err(e) => Err(BacklogCommandError::Refused(e.to_string())),
     }
 }
 
 fn view(store: &Store, id: JobId) -> Result<JobView> {
-    let job = store.job(id)?.ok_or(JobChangeError::NoJob(id))?;
+    let job = store
+        .job(id)?
+        .ok_or_else(|| BacklogCommandError::Refused(format!("no job {id}")))?;
     Ok(views(store, std::slice::from_ref(&job))?.remove(0))
 }
 
-fn report_direct(store: &Store, done: &JobChange, json: bool) -> Result<()> {
-    let v = view(store, done.job.id)?;
+fn report_direct(store: &Store, id: JobId, applied: &Applied, json: bool) -> Result<()> {
+    let v = view(store, id)?;
     if json {
         return emit_json(&v);
     }
     let mut text = summary(&v);
-    match done.feature {
+    let feature = applied
+        .features
+        .iter()
+        .find(|(f, _)| Some(*f) == v.feature)
+        .copied();
+    match feature {
         Some((f, FeatureStatus::Pending)) => text.push_str(&format!(
             "\n{} is {} again, attempts 0",
             label(f.0, v.feature_name.as_deref().unwrap_or_default()),
@@ -100,17 +132,9 @@ fn breaker_note(store: &Store, v: &JobView) -> Result<String> {
     }))
 }
 
-/// What the store shows of a job: the row and when it was written.
-fn stamp(store: &Store, id: JobId) -> Result<(Job, Option<i64>)> {
-    let job = store.job(id)?.ok_or(JobChangeError::NoJob(id))?;
-    Ok((job, store.job_updated_at(id)?))
-}
-
-/// Checks the request as the core would (so a refusal names its reason and exits 2 here),
-/// sends it, then polls the store until it shows the change: for a retry, any new write of
-/// the job's row; for a cancel, the job ended. A cancelled run still inside its grace period
-/// at the deadline is reported as stopping.
-fn send_and_wait(
+/// Sends the request to the running corral and prints its one reply: the job as its core
+/// has it after the change (a cancelled run has stopped, or is still within its grace).
+fn ask(
     project: &Path,
     store: &Store,
     id: JobId,
@@ -118,86 +142,30 @@ fn send_and_wait(
     holder: &str,
     json: bool,
 ) -> Result<()> {
-    store.check_job_request(id, request, true)?;
-    let before = stamp(store, id)?;
-    let command = match request {
-        JobRequest::Retry => Command::RetryJob { job: id },
-        JobRequest::Cancel => Command::CancelJob { job: id },
-    };
-    match super::daemon::ask_command(project, command.clone()) {
-        Ok(super::daemon::Asked::Done { pid, view }) => {
-            let v = match view {
-                Some(crate::api::View::Job { job }) => *job,
-                _ => self::view(store, id)?,
-            };
-            if json {
-                return emit_json(&v);
-            }
-            let mut text = format!(
-                "sent `{}` to the running corral (pid {pid}); it now shows:\n{}",
-                request.as_str(),
-                summary(&v)
-            );
-            text.push_str(&breaker_note(store, &v)?);
-            return emit(&text);
-        }
-        Ok(super::daemon::Asked::NoDaemon) => {}
-        Err(reason) => return Err(BacklogCommandError::Refused(reason)),
-    }
-    // A corral that does not speak the protocol: send, then watch the store.
-    if !control::send(project, &command) {
-        return Err(BacklogCommandError::Refused(format!(
-            "a corral (pid {holder}) runs this project but does not answer on its control socket \
-             (starting or stopping?); nothing changed, try again in a moment"
-        )));
-    }
-    let deadline = Instant::now() + SETTLE;
-    let mut stopping = None;
-    loop {
-        let now = stamp(store, id)?;
-        let settled = match request {
-            JobRequest::Retry => now != before,
-            JobRequest::Cancel => !now.0.state.is_open(),
-        };
-        if settled {
-            break;
-        }
-        if Instant::now() >= deadline {
-            stopping = (request == JobRequest::Cancel && now.0.state == JobState::Running)
-                .then(|| store.runs(true))
-                .transpose()?
-                .and_then(|runs| {
-                    runs.into_iter()
-                        .find(|r| r.job_id == id.0 && r.status == "stopping")
-                });
-            if stopping.is_some() {
-                break;
-            }
+    let (pid, view) = match super::daemon::ask_command(project, request.command(id)) {
+        Ok(super::daemon::Asked::Done { pid, view }) => (pid, view),
+        Ok(super::daemon::Asked::NoDaemon) => {
             return Err(BacklogCommandError::Refused(format!(
-                "sent `{}` to the running corral (pid {holder}), but after {}s the store still \
-                 shows {}: it may have refused (its notices say why: the dashboard's status \
-                 line, or the `corral run --headless` output)",
-                request.as_str(),
-                SETTLE.as_secs(),
-                summary(&view(store, id)?)
+                "a corral (pid {holder}) runs this project but does not answer on its socket \
+                 (starting or stopping?); nothing changed, try again in a moment"
             )));
         }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let v = view(store, id)?;
+        Err(reason) => return Err(BacklogCommandError::Refused(reason)),
+    };
+    let v = match view {
+        Some(crate::api::View::Job { job }) => *job,
+        _ => self::view(store, id)?,
+    };
     if json {
         return emit_json(&v);
     }
     let mut text = format!(
-        "sent `{}` to the running corral (pid {holder}); the store now shows:\n{}",
+        "sent `{}` to the running corral (pid {pid}); it now shows:\n{}",
         request.as_str(),
         summary(&v)
     );
-    if let Some(run) = stopping {
-        text.push_str(&format!(
-            "\nits run {} is stopping; the job ends as cancelled once the run has stopped",
-            run.id
-        ));
+    if request == JobRequest::Cancel && v.state == JobState::Running {
+        text.push_str("\nits run is stopping; the job ends as cancelled once the run has stopped");
     }
     text.push_str(&breaker_note(store, &v)?);
     emit(&text)

@@ -1,7 +1,7 @@
 //! `corral job list`: the queue as stored, as a table for people or JSON for programs, and
 //! the words the job commands share.
 
-use super::backlog::{Result, emit, emit_json, open_store, printable, table};
+use super::backlog::{Result, emit, emit_json, printable, table};
 use crate::api::{JobState, JobView};
 use crate::core::Job;
 use crate::runtime::now_ms;
@@ -26,23 +26,51 @@ pub fn views(store: &Store, jobs: &[Job]) -> std::result::Result<Vec<JobView>, S
         .collect())
 }
 
-/// Running first, then queued by priority (lower first) and id, then backoff by when it may
-/// start again, then ended ones, newest first.
-fn in_queue_order(jobs: &mut [Job]) {
-    jobs.sort_by_key(|j| match j.state {
-        JobState::Running => (0, 0, j.id.0),
-        JobState::Queued => (1, j.priority, j.id.0),
-        JobState::Backoff => (2, j.available_at_ms.unwrap_or(i64::MIN), j.id.0),
-        JobState::Done | JobState::Failed | JobState::Cancelled => (3, -j.id.0, 0),
-    });
+/// The jobs to list, in the order corral shows them (the Queue pane's): the running
+/// corral's own order for the open ones when one runs, else the order its scheduler would
+/// start the stored queue in, worked out by the core from the stored backlog. Ended jobs
+/// (most recent `ended` of them, or all) come from the store, newest first, either way.
+pub(super) fn ordered(
+    store: &Store,
+    live: Option<&super::live::Live>,
+    ended: Option<usize>,
+) -> Result<Vec<JobView>> {
+    let stored = store.jobs_with_ended(ended)?;
+    let Some(live) = live else {
+        // Queued coding jobs are ranked by their features' place in the ready order, which
+        // takes the whole backlog; without one, the backlog is not read.
+        let ranked = stored
+            .iter()
+            .any(|j| j.state == JobState::Queued && j.role == crate::api::Role::Coding);
+        let features = if ranked {
+            store.load_features()?
+        } else {
+            Vec::new()
+        };
+        let model = crate::core::Model::stored(features, stored, now_ms());
+        let jobs: Vec<Job> = model.jobs_in_order().into_iter().cloned().collect();
+        return Ok(views(store, &jobs)?);
+    };
+    let mut shown: Vec<JobView> = live
+        .snapshot
+        .jobs
+        .iter()
+        .filter(|j| j.state.is_open())
+        .cloned()
+        .collect();
+    let mut done: Vec<Job> = stored.into_iter().filter(|j| !j.state.is_open()).collect();
+    // A job the core ended a moment ago may not be stored as ended yet: shown once, open.
+    done.retain(|j| !shown.iter().any(|v| v.id == j.id));
+    done.sort_by_key(|j| std::cmp::Reverse(j.id));
+    shown.extend(views(store, &done)?);
+    Ok(shown)
 }
 
 /// `job list [--json] [--all]`.
 pub fn list(project: &Path, all: bool, as_json: bool) -> Result<()> {
-    let store = open_store(project)?;
-    let mut jobs = store.jobs_with_ended((!all).then_some(RECENT_ENDED))?;
-    in_queue_order(&mut jobs);
-    let views = views(&store, &jobs)?;
+    let store = super::live::read_store(project)?;
+    let live = super::live::ask(project);
+    let views = ordered(&store, live.as_ref(), (!all).then_some(RECENT_ENDED))?;
     if as_json {
         return emit_json(&views);
     }
@@ -85,6 +113,8 @@ pub fn list(project: &Path, all: bool, as_json: bool) -> Result<()> {
             "\n({older} older ended jobs not shown: `corral job list --all` lists every job)"
         ));
     }
+    text.push('\n');
+    text.push_str(&super::live::scheduler_line(live.as_ref()));
     emit(&text)
 }
 
@@ -229,7 +259,7 @@ mod tests {
 
     #[test]
     fn running_then_queued_by_priority_then_backoff_by_time_then_newest_ended() {
-        let mut jobs = vec![
+        let jobs = vec![
             job(1, JobState::Done, 0, None),
             job(2, JobState::Backoff, 0, Some(900)),
             job(3, JobState::Queued, 5, None),
@@ -239,8 +269,8 @@ mod tests {
             job(7, JobState::Running, 0, None),
             job(8, JobState::Queued, 5, None),
         ];
-        in_queue_order(&mut jobs);
-        let ids: Vec<i64> = jobs.iter().map(|j| j.id.0).collect();
+        let model = crate::core::Model::stored(Vec::new(), jobs, 0);
+        let ids: Vec<i64> = model.jobs_in_order().iter().map(|j| j.id.0).collect();
         assert_eq!(ids, vec![7, 5, 3, 8, 4, 2, 6, 1]);
     }
 }

@@ -12,6 +12,7 @@ mod import;
 mod init;
 mod job;
 mod job_view;
+mod live;
 mod manual;
 pub mod output;
 mod status;

@@ -1,4 +1,6 @@
-//! `corral status`: the project's state read straight from the database.
+//! `corral status`: the project's state: the database read-only, with what the running
+//! corral (if one runs) says of its live state on top (statuses, the queue in its order, its
+//! scheduler).
 
 use crate::runtime::store::{Store, StoreError, StoredRun, state_dir};
 use serde::Serialize;
@@ -21,6 +23,8 @@ pub enum StatusError {
          until corral.toml loads)"
     )]
     Config(crate::config::ConfigError),
+    #[error("{0}")]
+    Jobs(String),
 }
 
 #[derive(Serialize)]
@@ -40,14 +44,15 @@ struct FeatureRow {
     last_error: Option<String>,
 }
 
-/// Features, jobs (as [`JobView`](crate::api::JobView)s, like `job list --json`) and runs
-/// as one JSON value.
+/// Features, jobs (as [`JobView`](crate::api::JobView)s, like `job list --json`, in the
+/// same order), runs and the scheduler as one JSON value.
 pub fn status_json(project: &Path) -> Result<Value, StatusError> {
     let db = state_dir(project).join("corral.db");
     if !db.exists() {
         return Err(StatusError::NoState(project.display().to_string()));
     }
-    let store = Store::open_path(&db)?;
+    let store = Store::open_read_only(&db)?;
+    let live = super::live::ask(project);
     let conn = store.connection();
     // Every edge in one read, not one query per feature.
     let mut deps = crate::runtime::store::backlog::dependency_graph(conn)?;
@@ -78,15 +83,28 @@ pub fn status_json(project: &Path) -> Result<Value, StatusError> {
     // Shown as `feature list` and `feature show` show it: `ready` or `blocked`, never `pending`.
     let stored: std::collections::HashMap<i64, String> =
         features.iter().map(|f| (f.id, f.status.clone())).collect();
+    // The running corral's word on each feature where it has one (in progress is known
+    // only to it).
+    let said: std::collections::HashMap<i64, &crate::api::FeatureView> = live
+        .iter()
+        .flat_map(|l| &l.snapshot.features)
+        .map(|f| (f.id.0, f))
+        .collect();
     for f in &mut features {
+        if let Some(view) = said.get(&f.id) {
+            f.status = view.status.as_str().into();
+            f.blocked_by = view.blocked_by.iter().map(|d| d.0).collect();
+            continue;
+        }
         let passing = |d| stored.get(&d).is_some_and(|s| s == "passing");
         let (shown, blocked_by) =
             super::feature_view::shown_status(&f.status, &f.dependencies, passing);
         f.status = shown.as_str().into();
         f.blocked_by = blocked_by;
     }
-    // Every job, by id, in the shape `job list --json` prints.
-    let jobs = super::job_view::views(&store, &store.jobs_with_ended(None)?)?;
+    // Every job in the shape and the order `job list --json` prints.
+    let jobs = super::job_view::ordered(&store, live.as_ref(), None)
+        .map_err(|e| StatusError::Jobs(e.to_string()))?;
     let mut runs: Vec<StoredRun> = store.runs(false)?;
     runs.reverse();
     let usage = store
@@ -119,6 +137,7 @@ pub fn status_json(project: &Path) -> Result<Value, StatusError> {
         "config_error": config_error,
         "breakers": breakers,
         "protocol_version": crate::api::PROTOCOL_VERSION,
+        "scheduler": super::live::scheduler_json(live.as_ref()),
         "project": project.display().to_string(),
         "features": features,
         "jobs": jobs,
@@ -189,6 +208,7 @@ fn summarise(project: &Path, v: &Value, out: &mut Vec<String>) {
         count("backoff"),
         count("failed")
     ));
+    out.push(scheduler_text(&v["scheduler"]));
     let breakers = v["breakers"].as_array().unwrap_or(&empty);
     let now = crate::runtime::now_ms();
     for b in breakers.iter().filter(|b| b["state"] != "closed") {
@@ -219,5 +239,22 @@ fn summarise(project: &Path, v: &Value, out: &mut Vec<String>) {
             usage.output_tokens,
             usage.cache_read_tokens + usage.cache_write_tokens
         ));
+    }
+}
+
+/// The scheduler line of the text form, from the `scheduler` value of [`status_json`].
+fn scheduler_text(s: &Value) -> String {
+    let shown = |text: &str| crate::core::printable::printable(text, false).into_owned();
+    let Some(pid) = s["daemon"].as_u64() else {
+        return "scheduler: no corral runs this project (`corral` or `corral run --headless` \
+                starts one)"
+            .into();
+    };
+    match (s["held"].as_str(), s["paused"].as_bool()) {
+        (Some(why), _) => format!("scheduler: held by corral (pid {pid}): {}", shown(why)),
+        (None, Some(true)) => {
+            format!("scheduler: paused (corral pid {pid}); `corral scheduler resume` goes on")
+        }
+        _ => format!("scheduler: running (corral pid {pid})"),
     }
 }

@@ -110,13 +110,13 @@ impl Model {
     }
 
     /// `CloseBreaker`.
-    pub(crate) fn close_breaker(&mut self, account: &str) -> Vec<Effect> {
+    pub(crate) fn close_breaker(&mut self, account: &str) -> Result<Vec<Effect>, String> {
         if !self.breakers.contains_key(account) && !self.known_account(account) {
-            return self.notice(format!("no account {account}"));
+            return Err(format!("no account {account}"));
         }
         let mut effects = self.breaker_step(account, breaker::Input::ManualClose);
         effects.extend(self.notice(format!("breaker of {account} closed by hand")));
-        effects
+        Ok(effects)
     }
 
     fn known_account(&self, account: &str) -> bool {

@@ -10,8 +10,19 @@ use crate::api::{Command, FeatureStatus, RunId, RunState};
 pub const SHUTDOWN_GRACE_MS: u64 = 30_000;
 
 impl Model {
+    /// Does what `cmd` says; a refusal is a notice.
     pub(crate) fn command(&mut self, cmd: Command) -> Vec<Effect> {
-        match cmd {
+        match self.try_command(cmd) {
+            Ok(effects) => effects,
+            Err(why) => self.notice(why),
+        }
+    }
+
+    /// Does what `cmd` says, or says why not and changes nothing. The one place the rules of
+    /// a person's commands live: the running core applies them to its state, and with no
+    /// corral running the commands apply them to the stored state (`Model::stored`).
+    pub fn try_command(&mut self, cmd: Command) -> Result<Vec<Effect>, String> {
+        Ok(match cmd {
             Command::StartFeature { feature } => self.start_by_hand(feature),
             Command::StartNext => match self.next_ready() {
                 Some(id) => self.start_by_hand(id),
@@ -35,7 +46,7 @@ impl Model {
                         })
                         .unwrap_or_default();
                     let Some(f) = self.features.get_mut(&feature) else {
-                        return effects;
+                        return Ok(effects);
                     };
                     f.status = FeatureStatus::Pending;
                     f.attempts = 0;
@@ -44,8 +55,8 @@ impl Model {
                     effects.extend(self.notice(format!("feature {feature} requeued")));
                     effects
                 }
-                Some(_) => self.notice(format!("feature {feature} is in progress")),
-                None => self.notice(format!("no feature {feature}")),
+                Some(_) => return Err(format!("feature {feature} is in progress")),
+                None => return Err(format!("no feature {feature}")),
             },
             Command::MarkFeature { feature, passing } => match self.features.get_mut(&feature) {
                 Some(f) => {
@@ -57,7 +68,7 @@ impl Model {
                     f.last_error = (!passing).then(|| "marked failing by hand".to_string());
                     vec![save_feature(f)]
                 }
-                None => self.notice(format!("no feature {feature}")),
+                None => return Err(format!("no feature {feature}")),
             },
             Command::SetPriority { feature, priority } => match self.features.get_mut(&feature) {
                 Some(f) => {
@@ -72,7 +83,7 @@ impl Model {
                     }
                     effects
                 }
-                None => self.notice(format!("no feature {feature}")),
+                None => return Err(format!("no feature {feature}")),
             },
             Command::SetProfileEnabled { profile, enabled } => {
                 vec![Effect::SetProfileEnabled { profile, enabled }]
@@ -84,13 +95,13 @@ impl Model {
                     id: feature,
                     reason,
                 }];
-                effects.extend(self.command(Command::RequeueFeature { feature }));
+                effects.extend(self.try_command(Command::RequeueFeature { feature })?);
                 effects
             }
-            Command::RetryJob { job } => self.retry_job(job),
-            Command::CancelJob { job } => self.cancel_job(job),
+            Command::RetryJob { job } => self.retry_job(job)?,
+            Command::CancelJob { job } => self.cancel_job(job)?,
             Command::SetJobPriority { job, priority } => self.set_job_priority(job, priority),
-            Command::CloseBreaker { account } => self.close_breaker(&account),
+            Command::CloseBreaker { account } => self.close_breaker(&account)?,
             Command::SendInput { run, text } => match self.runs.get(&run) {
                 Some(r) if r.state == RunState::Running => vec![Effect::WriteInput { run, text }],
                 Some(r) => {
@@ -141,7 +152,7 @@ impl Model {
                 }
                 effects
             }
-        }
+        })
     }
 
     fn restart(&mut self, id: RunId) -> Vec<Effect> {

@@ -109,4 +109,9 @@ pub enum Effect {
     Notice(String),
     /// Every agent is gone after a shutdown; the runtime may stop.
     ShutdownComplete,
+    /// The answer to [`super::Input::Asked`] `ticket`: done (`None`) or refused, and why.
+    Answer {
+        ticket: u64,
+        refused: Option<String>,
+    },
 }

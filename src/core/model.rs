@@ -20,9 +20,12 @@ pub enum Input {
     /// worktree, its copies and setup): perform it now.
     Prepared(Box<Effect>),
     Command(Command),
-    /// A mark in the stream of inputs (for a client waiting until what it sent before has
-    /// been handled); the runtime takes it, the model never sees it.
-    Barrier(u64),
+    /// A command someone waits on: handled as [`Input::Command`], then answered with
+    /// [`Effect::Answer`] (done, or refused and why) under the same ticket.
+    Asked {
+        ticket: u64,
+        command: Command,
+    },
     Spawned(NewRun),
     /// The spawn of `job` did not happen. `record` is the run the runtime stored for the
     /// attempt (pid 0), when it got that far, so the failure shows like any ended run.
@@ -165,6 +168,31 @@ impl Model {
         (model, effects)
     }
 
+    /// The stored backlog and queue exactly as they are, for reading what the core makes of
+    /// them (the order of the queue, whether a change is allowed) without a runtime: nothing
+    /// is put back the way [`Model::new`] and [`Model::restore_queue`] do at start.
+    /// A feature stored in progress counts as pending, as the next start makes it: no run
+    /// can be live while nobody runs the project.
+    pub fn stored(features: Vec<Feature>, jobs: Vec<Job>, now_ms: i64) -> Model {
+        let mut model = Model {
+            now_ms,
+            features: features
+                .into_iter()
+                .map(|mut f| {
+                    if f.status == FeatureStatus::InProgress {
+                        f.status = FeatureStatus::Pending;
+                    }
+                    (f.id, f)
+                })
+                .collect(),
+            jobs: jobs.into_iter().map(|j| (j.id, j)).collect(),
+            ..Model::default()
+        };
+        model.next_job = model.jobs.keys().last().map_or(1, |j| j.0 + 1);
+        model.features.sync();
+        model
+    }
+
     /// Takes the stored backlog as it is now: new features appear, edited ones change, removed
     /// ones go. A feature with a live run keeps the in-progress status only the core knows.
     fn merge_backlog(&mut self, features: Vec<Feature>) -> Vec<Effect> {
@@ -198,9 +226,26 @@ impl Model {
     /// Applies one input and returns the effects, including any new starts the scheduler makes.
     pub fn handle(&mut self, input: Input) -> Vec<Effect> {
         let mut effects = match input {
-            Input::Kick | Input::Barrier(_) => Vec::new(),
+            Input::Kick => Vec::new(),
             Input::Prepared(effect) => vec![*effect],
             Input::Command(cmd) => self.command(cmd),
+            Input::Asked { ticket, command } => match self.try_command(command) {
+                Ok(mut effects) => {
+                    effects.push(Effect::Answer {
+                        ticket,
+                        refused: None,
+                    });
+                    effects
+                }
+                Err(why) => {
+                    let mut effects = self.notice(why.clone());
+                    effects.push(Effect::Answer {
+                        ticket,
+                        refused: Some(why),
+                    });
+                    effects
+                }
+            },
             Input::Spawned(new) => self.spawned(new),
             Input::SpawnFailed { job, record, error } => self.spawn_failed(job, record, error),
             Input::SpawnDeferred {

@@ -269,30 +269,43 @@ impl Model {
     /// `RetryJob`: a waiting job starts as soon as a slot is free (its backoff is over); a
     /// failed or cancelled one is queued again with fresh attempts (and its feature with it).
     /// A coding job whose feature passes, is gone or waits on a dependency is refused: the
-    /// queue would cancel it again at once.
-    pub(crate) fn retry_job(&mut self, id: JobId) -> Vec<Effect> {
+    /// queue would cancel it again at once. So is a running or done job, and a failed or
+    /// cancelled one while another open job does its work.
+    pub(crate) fn retry_job(&mut self, id: JobId) -> Result<Vec<Effect>, String> {
         let Some(job) = self.jobs.get(&id) else {
-            return self.notice(format!("no job {id}"));
+            return Err(format!("no job {id}"));
         };
         let (state, feature, role) = (job.state, job.feature, job.role);
         match state {
-            JobState::Running => return self.notice(format!("job {id} is running")),
-            JobState::Done => return self.notice(format!("job {id} is done")),
-            JobState::Failed | JobState::Cancelled => {
-                if let Some(other) = self.open_job(feature, role) {
-                    return self.notice(format!("job {other} already does that work"));
-                }
+            JobState::Running => {
+                return Err(format!(
+                    "job {id} is running; cancel it first (`corral job cancel {id}`, x in the \
+                     Queue pane) or let it end"
+                ));
             }
-            JobState::Queued | JobState::Backoff => {}
+            JobState::Done => return Err(format!("job {id} is done")),
+            JobState::Failed | JobState::Cancelled | JobState::Queued | JobState::Backoff => {}
         }
         if role == Role::Coding
             && let Some(why) = self.why_not_runnable(feature)
         {
-            return self.notice(format!("job {id} not retried: {why}"));
+            return Err(format!("job {id} not retried: {why}"));
+        }
+        if matches!(state, JobState::Failed | JobState::Cancelled)
+            && let Some(other) = self.open_job(feature, role)
+        {
+            let other_state = self.jobs.get(&other).map_or("open", |j| j.state.as_str());
+            let on = feature.map_or("without a feature".to_string(), |f| {
+                format!("on feature {f}")
+            });
+            return Err(format!(
+                "job {other} ({other_state}) already does that work ({role} {on}); retry or \
+                 cancel that one"
+            ));
         }
         let fresh = matches!(state, JobState::Failed | JobState::Cancelled);
         let Some(job) = self.jobs.get_mut(&id) else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
         if fresh {
             job.attempts = 0;
@@ -327,7 +340,7 @@ impl Model {
             format!("job {id} queued; it waits for the breaker of {account} (b closes it)")
         };
         effects.extend(self.notice(text));
-        effects
+        Ok(effects)
     }
 
     /// Why a coding job on `feature` cannot run now, if it cannot.
@@ -346,10 +359,11 @@ impl Model {
     }
 
     /// `CancelJob`: a waiting job is dropped, a running one is killed; either way its feature
-    /// waits for a person (`failed`) instead of being queued again at once.
-    pub(crate) fn cancel_job(&mut self, id: JobId) -> Vec<Effect> {
+    /// waits for a person (`failed`) instead of being queued again at once. An ended job, and
+    /// one whose run is still being started, are refused.
+    pub(crate) fn cancel_job(&mut self, id: JobId) -> Result<Vec<Effect>, String> {
         let Some(job) = self.jobs.get(&id) else {
-            return self.notice(format!("no job {id}"));
+            return Err(format!("no job {id}"));
         };
         let (state, feature, role) = (job.state, job.feature, job.role);
         let mut effects = match state {
@@ -360,14 +374,16 @@ impl Model {
                     .find(|r| r.job == id && r.state.is_live())
                     .map(|r| r.id);
                 return match live {
-                    Some(run) => self.command(crate::api::Command::Kill { run, force: false }),
-                    None => self.notice(format!("job {id} is starting; cancel it once it runs")),
+                    Some(run) => self.try_command(crate::api::Command::Kill { run, force: false }),
+                    None => Err(format!("job {id} is starting; cancel it once it runs")),
                 };
             }
             JobState::Queued | JobState::Backoff => {
                 self.finish_job(id, JobState::Cancelled, "cancelled by request".into())
             }
-            _ => return self.notice(format!("job {id} has ended already")),
+            JobState::Done | JobState::Failed | JobState::Cancelled => {
+                return Err(format!("job {id} has ended already ({})", state.as_str()));
+            }
         };
         if role == Role::Coding
             && let Some(f) = feature.and_then(|f| self.features.get_mut(&f))
@@ -377,7 +393,7 @@ impl Model {
             effects.push(save_feature(f));
         }
         effects.extend(self.notice(format!("job {id} cancelled")));
-        effects
+        Ok(effects)
     }
 
     /// `SetJobPriority`.

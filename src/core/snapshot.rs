@@ -113,9 +113,10 @@ impl Model {
         }
     }
 
-    /// Running jobs, then queued ones in start order, then backoffs by when they end, then
-    /// ended ones newest first.
-    fn job_views(&self) -> Vec<JobView> {
+    /// Every job the model holds in the one order corral shows them (the Queue pane, `job
+    /// list`): running jobs, then queued ones in the order the scheduler starts them, then
+    /// backoffs by when they end, then ended ones newest first.
+    pub fn jobs_in_order(&self) -> Vec<&super::Job> {
         let mut order: Vec<&super::Job> = self
             .jobs
             .values()
@@ -137,6 +138,12 @@ impl Model {
         backoff.sort_by_key(|j| (j.available_at_ms, j.id));
         order.extend(backoff);
         order.extend(self.jobs.values().rev().filter(|j| !j.state.is_open()));
+        order
+    }
+
+    /// [`Model::jobs_in_order`] as views, at most [`SHOW_JOBS`] of them.
+    fn job_views(&self) -> Vec<JobView> {
+        let mut order = self.jobs_in_order();
         order.truncate(SHOW_JOBS);
         let names: HashMap<_, _> = order
             .iter()

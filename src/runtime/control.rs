@@ -13,7 +13,7 @@ mod session;
 
 pub use place::{reach, socket_path};
 
-pub use session::WRITE_PATIENCE;
+pub use session::{WRITE_PATIENCE, WRITE_PATIENCE_ENV, write_patience};
 
 use crate::api::Command;
 use crate::core::Input;
@@ -82,15 +82,19 @@ fn try_send(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     stream.write_all(bytes)
 }
 
+/// The core's answers to asked commands (`Input::Asked`) by ticket: `None` done,
+/// `Some(why)` refused. Each is taken by the request waiting on it.
+pub type Answers = std::sync::Arc<std::sync::Mutex<std::collections::HashMap<u64, Option<String>>>>;
+
 /// What the socket server needs of the runtime to answer clients. Cheap to clone.
 #[derive(Clone)]
 pub struct Served {
     pub(crate) tx: mpsc::UnboundedSender<Input>,
     pub(crate) snapshots: tokio::sync::watch::Receiver<crate::api::Snapshot>,
     pub(crate) logs: super::capture::LogHub,
-    /// The latest [`Input::Barrier`] the supervisor has handled and published after.
+    /// The latest [`Input::Asked`] ticket the supervisor has answered and published after.
     pub(crate) passed: tokio::sync::watch::Receiver<u64>,
-    /// The last barrier number handed out.
+    /// The last ticket handed out.
     pub(crate) marks: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// When this daemon started (ms since the epoch).
     pub(crate) started_at_ms: i64,
@@ -98,6 +102,10 @@ pub struct Served {
     pub(crate) db: PathBuf,
     /// Protocol clients connected now.
     pub(crate) clients: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Where the supervisor leaves the core's answers to asked commands.
+    pub(crate) answers: Answers,
+    /// A client that takes no bytes for this long is dropped ([`session::write_patience`]).
+    pub(crate) write_patience: Duration,
 }
 
 /// The socket being listened on; listening stops when this is dropped.

@@ -15,6 +15,42 @@ pub struct RuntimeHandle {
     pub(super) db: std::path::PathBuf,
     /// What the start-up sweep did to an earlier corral's runs.
     pub(super) swept: std::sync::Arc<super::recovery::Swept>,
+    /// What the socket answers requests with: the in-process transport answers the same way.
+    pub(super) served: super::control::Served,
+}
+
+/// The in-process transport: requests are answered by the code that answers the socket's
+/// clients ([`super::daemon::answer`]), events are the runtime's own (every run's output).
+impl crate::api::Connection for RuntimeHandle {
+    fn request(
+        &self,
+        request: crate::api::Request,
+    ) -> futures::future::BoxFuture<'static, crate::api::Outcome> {
+        let served = self.served.clone();
+        Box::pin(async move { super::daemon::answer(&served, request).await })
+    }
+
+    fn snapshots(&self) -> watch::Receiver<Snapshot> {
+        self.snapshots.clone()
+    }
+
+    fn events(&self) -> broadcast::Receiver<Event> {
+        self.logs.subscribe()
+    }
+
+    fn follow(
+        &self,
+        run: Option<RunId>,
+        backlog: usize,
+    ) -> futures::future::BoxFuture<'static, Vec<LogLine>> {
+        // Every run's output is among the events already; only the backlog is fetched.
+        let tail = run.map_or_else(Vec::new, |r| self.logs.tail(r, backlog));
+        Box::pin(std::future::ready(tail))
+    }
+
+    fn is_remote(&self) -> bool {
+        false
+    }
 }
 
 impl RuntimeHandle {

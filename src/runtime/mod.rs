@@ -25,6 +25,7 @@ mod schema;
 mod spawner;
 mod state_watch;
 pub mod store;
+pub mod stored;
 mod supervisor;
 
 pub use handle::RuntimeHandle;

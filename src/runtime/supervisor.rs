@@ -62,10 +62,12 @@ pub(super) struct Supervisor {
     pub(super) classifiers: HashMap<String, Arc<Classifier>>,
     /// Writes the store refused, waiting to be made (see `durability`).
     pub(super) unsaved: super::durability::Unsaved,
-    /// The latest [`Input::Barrier`] handled, told once the snapshot after it is published.
+    /// The latest [`Input::Asked`] answered, told once the snapshot after it is published.
     passed: watch::Sender<u64>,
-    /// The barrier reached in the batch being handled.
+    /// The ticket answered last in the batch being handled.
     reached: u64,
+    /// The core's answers to [`Input::Asked`] by ticket, for the requests waiting on them.
+    answers: super::control::Answers,
 }
 
 /// Opens the store, sweeps runs left by an earlier corral, and starts the supervisor on the
@@ -165,6 +167,7 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
         unsaved: Default::default(),
         passed: passed_tx,
         reached: 0,
+        answers: Default::default(),
     };
     sup.classifiers = build_classifiers(&sup.config);
     for effect in effects {
@@ -188,8 +191,10 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
         started_at_ms: now_ms(),
         db: super::store::state_dir(&sup_project).join("corral.db"),
         clients: Default::default(),
+        answers: sup.answers.clone(),
+        write_patience: super::control::write_patience(),
     };
-    match super::control::listen(&sup_project, served) {
+    match super::control::listen(&sup_project, served.clone()) {
         Ok(listening) => sup.control = Some(listening),
         // The dashboard works without it; other corral commands just cannot reach it.
         Err(e) => log::warn!("control socket: {e}"),
@@ -201,6 +206,7 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
         logs,
         db: super::store::state_dir(&sup_project).join("corral.db"),
         swept: std::sync::Arc::new(swept),
+        served,
     };
     let task = tokio::spawn(sup.run(rx));
     Ok((handle, task))
@@ -216,10 +222,6 @@ impl Supervisor {
             // Held for want of storage: try it again first (the probe's Kick brings us here).
             queue.extend(self.recover());
             while let Some(input) = queue.pop_front() {
-                if let Input::Barrier(mark) = input {
-                    self.reached = self.reached.max(mark);
-                    continue;
-                }
                 self.model.now_ms = now_ms();
                 self.load_job_asked_for(&input);
                 for effect in self.model.handle(input) {
@@ -282,7 +284,12 @@ impl Supervisor {
     /// The core keeps only recent ended jobs; a retry of an older one brings it back from the
     /// store first, so `corral job retry` works on any job the store has.
     fn load_job_asked_for(&mut self, input: &Input) {
-        let Input::Command(crate::api::Command::RetryJob { job }) = input else {
+        let (Input::Command(crate::api::Command::RetryJob { job })
+        | Input::Asked {
+            command: crate::api::Command::RetryJob { job },
+            ..
+        }) = input
+        else {
             return;
         };
         if self.model.jobs.contains_key(job) {
@@ -583,6 +590,15 @@ impl Supervisor {
                 .set_merge_state(id.0, "rejected", &reason, now)
                 .map_err(|e| e.to_string()),
             Effect::ShutdownComplete => Ok(()),
+            Effect::Answer { ticket, refused } => {
+                // Told once the snapshot after it is out, as a barrier is.
+                self.answers
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(ticket, refused);
+                self.reached = self.reached.max(ticket);
+                Ok(())
+            }
         };
         if let Err(e) = result {
             log::error!("{e}");

@@ -122,6 +122,9 @@ pub struct App {
     pub log: LogView,
     /// Show corral's own log in the Log pane instead of the agent's.
     pub show_app_log: bool,
+    /// Attached: the daemon's latest log lines for that view (its own messages are the
+    /// dashboard's), fetched while it shows; `None` before the first fetch.
+    pub daemon_log: Option<Vec<String>>,
     /// Quit was confirmed; waiting for the runtime to stop every agent.
     pub quitting: bool,
     /// Attached to a daemon: quitting leaves its agents running (the dashboard detaches).
@@ -164,6 +167,7 @@ impl App {
             help_scroll: Scroll::default(),
             log: LogView::default(),
             show_app_log: false,
+            daemon_log: None,
             quitting: false,
             attached: false,
             detached: false,

@@ -21,9 +21,7 @@ pub mod scroll;
 mod search;
 pub mod theme;
 
-use crate::api::{LogLine, RunId};
-use crate::runtime::RuntimeHandle;
-use crate::runtime::daemon::Remote;
+use crate::api::{Link, LogLine, RunId};
 use app::{App, Outcome};
 use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
@@ -34,82 +32,19 @@ use tokio::time::Instant;
 
 /// Lines fetched from the ring when the Log pane switches to a run.
 const TAIL_ON_SWITCH: usize = log_view::LOG_VIEW_LINES;
+/// Lines of the daemon's log the `L` view asks for.
+const DAEMON_LOG_LINES: usize = 500;
 /// At most this many frames a second, however fast agents print.
 const FRAME: Duration = Duration::from_millis(33);
 /// While something counts down on screen (a backoff, an open breaker) it is redrawn this often,
 /// snapshots or not.
 const TICK: Duration = Duration::from_secs(1);
 
+/// The screen's clock (ms since the epoch): uptimes and countdowns are measured from it.
 fn now_ms() -> i64 {
-    crate::runtime::now_ms()
-}
-
-/// What the dashboard is connected to: the runtime in this process, or a daemon's.
-#[derive(Clone)]
-pub enum Link {
-    Local(RuntimeHandle),
-    Attached(Remote),
-}
-
-impl Link {
-    fn send(&self, cmd: crate::api::Command) {
-        match self {
-            Link::Local(h) => h.send(cmd),
-            Link::Attached(r) => r.send(cmd),
-        }
-    }
-
-    fn snapshots(&self) -> tokio::sync::watch::Receiver<crate::api::Snapshot> {
-        match self {
-            Link::Local(h) => h.snapshots(),
-            Link::Attached(r) => r.snapshots(),
-        }
-    }
-
-    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<crate::api::Event> {
-        match self {
-            Link::Local(h) => h.subscribe(),
-            Link::Attached(r) => r.subscribe(),
-        }
-    }
-
-    /// The latest lines of `run`, which is followed from now on.
-    async fn follow(&self, run: Option<RunId>, max: usize) -> Vec<LogLine> {
-        match self {
-            Link::Local(h) => run.map_or(Vec::new(), |r| h.log_tail(r, max)),
-            Link::Attached(r) => r.follow(run, max).await,
-        }
-    }
-
-    /// A feature's detail: a read of the database in-process (on a blocking thread, so the
-    /// runtime's threads go on), a request to an attached daemon.
-    async fn feature_detail(&self, id: crate::api::FeatureId) -> Option<crate::api::FeatureDetail> {
-        match self {
-            Link::Local(h) => {
-                let reader = h.clone();
-                tokio::task::spawn_blocking(move || reader.feature_detail(id))
-                    .await
-                    .ok()
-                    .flatten()
-            }
-            Link::Attached(r) => r.feature_detail(id).await,
-        }
-    }
-
-    /// A feature's diff against its base (a few git commands on a blocking thread
-    /// in-process, a request to an attached daemon).
-    async fn feature_diff(&self, id: crate::api::FeatureId) -> Option<crate::api::FeatureDiff> {
-        match self {
-            Link::Local(h) => {
-                let reader = h.clone();
-                tokio::task::spawn_blocking(move || reader.feature_diff(id))
-                    .await
-                    .ok()
-                    .flatten()
-            }
-            Link::Attached(r) => r.feature_diff(id).await,
-        }
-    }
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Runs the dashboard until the runtime reports that every agent has stopped (after a quit,
@@ -122,15 +57,17 @@ pub async fn run(
     keymap: Vec<keymap::Binding>,
 ) -> std::io::Result<()> {
     let mut snapshots = handle.snapshots();
-    let mut events = handle.subscribe();
+    let mut events = handle.events();
     let mut app = App::new(snapshots.borrow_and_update().clone());
     app.start_clock(now_ms());
-    app.attached = matches!(handle, Link::Attached(_));
+    app.attached = handle.is_remote();
     app.keymap = keymap;
     let mut keys = EventStream::new();
     let mut shown: Option<RunId> = None;
     let mut dirty = true;
     let mut last_draw = Instant::now() - FRAME;
+    // When the daemon's log was last fetched for the `L` view (attached only).
+    let mut app_log_at: Option<Instant> = None;
     // While runs are live the sampler's snapshot arrives once a second, which redraws the
     // uptimes. The sampler is quiet without live runs, so a countdown (a backoff, an open
     // breaker) has a tick of its own, armed only while the snapshot holds one: idle, nothing
@@ -147,6 +84,14 @@ pub async fn run(
         if app.snapshot.shut_down || app.detached {
             return Ok(());
         }
+        let daemon_log = app.show_app_log && app.attached;
+        if !daemon_log {
+            app_log_at = None;
+        } else if app_log_at.is_none_or(|at| at.elapsed() >= TICK) {
+            app.daemon_log = handle.app_log(DAEMON_LOG_LINES).await;
+            app_log_at = Some(Instant::now());
+            dirty = true;
+        }
         tokio::select! {
             _ = tokio::time::sleep_until(last_draw + FRAME), if dirty => {
                 app.now_ms = now_ms();
@@ -154,6 +99,8 @@ pub async fn run(
                 last_draw = Instant::now();
                 dirty = false;
             }
+            // The daemon's log, again once a second while it shows.
+            _ = tokio::time::sleep_until(app_log_at.unwrap_or_else(Instant::now) + TICK), if daemon_log => {}
             // A second after the last frame, whatever caused it: one redraw a second at most.
             _ = tokio::time::sleep_until(last_draw + TICK), if !dirty && app.ticking() => {
                 dirty = true;

@@ -15,6 +15,17 @@ use tokio::sync::{broadcast, mpsc};
 
 /// A client that takes no bytes for this long is dropped.
 pub const WRITE_PATIENCE: Duration = Duration::from_secs(30);
+/// Set (in milliseconds) for a daemon a test starts, to drop a client that stops reading
+/// sooner than [`WRITE_PATIENCE`]. Not a setting for people.
+pub const WRITE_PATIENCE_ENV: &str = "CORRAL_TEST_WRITE_PATIENCE_MS";
+
+/// How long this daemon waits for a client to take what it is sent.
+pub fn write_patience() -> Duration {
+    std::env::var(WRITE_PATIENCE_ENV)
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+        .map_or(WRITE_PATIENCE, Duration::from_millis)
+}
 /// Requests of one client being worked on at once; more wait to be read.
 const IN_FLIGHT: usize = 16;
 
@@ -55,13 +66,13 @@ impl Drop for Attached {
     }
 }
 
-async fn send(wr: &mut OwnedWriteHalf, msg: &DaemonMessage) -> bool {
+async fn send(wr: &mut OwnedWriteHalf, msg: &DaemonMessage, patience: Duration) -> bool {
     let Ok(mut line) = serde_json::to_vec(msg) else {
         return false;
     };
     line.push(b'\n');
     matches!(
-        tokio::time::timeout(WRITE_PATIENCE, wr.write_all(&line)).await,
+        tokio::time::timeout(patience, wr.write_all(&line)).await,
         Ok(Ok(()))
     )
 }
@@ -72,8 +83,9 @@ pub(super) async fn converse(stream: UnixStream, hello: Hello, rest: Vec<u8>, se
     served.clients.fetch_add(1, Ordering::SeqCst);
     let _attached = Attached(served.clients.clone());
     let (rd, mut wr) = stream.into_split();
+    let patience = served.write_patience;
     let ours = Hello::ours();
-    if !send(&mut wr, &DaemonMessage::Hello(ours.clone())).await {
+    if !send(&mut wr, &DaemonMessage::Hello(ours.clone()), patience).await {
         return;
     }
     if hello.protocol != ours.protocol {
@@ -84,7 +96,7 @@ pub(super) async fn converse(stream: UnixStream, hello: Hello, rest: Vec<u8>, se
             hello.version,
             hello.protocol
         );
-        let _ = send(&mut wr, &DaemonMessage::Mismatch { message }).await;
+        let _ = send(&mut wr, &DaemonMessage::Mismatch { message }, patience).await;
         return;
     }
     let mut lines = Lines { rd, buf: rest };
@@ -108,7 +120,7 @@ pub(super) async fn converse(stream: UnixStream, hello: Hello, rest: Vec<u8>, se
                         let mut watching = served.snapshots.clone();
                         watching.mark_changed();
                         let hearing = served.logs.subscribe();
-                        if !send(&mut wr, &reply(id, Outcome::Done { view: None })).await {
+                        if !send(&mut wr, &reply(id, Outcome::Done { view: None }), patience).await {
                             return;
                         }
                         for run in &follow {
@@ -118,7 +130,7 @@ pub(super) async fn converse(stream: UnixStream, hello: Hello, rest: Vec<u8>, se
                                 .await
                                 .unwrap_or_default();
                             if !lines.is_empty()
-                                && !send(&mut wr, &DaemonMessage::Lines { run, lines }).await
+                                && !send(&mut wr, &DaemonMessage::Lines { run, lines }, patience).await
                             {
                                 return;
                             }
@@ -185,7 +197,7 @@ pub(super) async fn converse(stream: UnixStream, hello: Hello, rest: Vec<u8>, se
             }
             () = tokio::time::sleep_until(wake), if idle => return,
         };
-        if !send(&mut wr, &out).await {
+        if !send(&mut wr, &out, patience).await {
             return;
         }
     }

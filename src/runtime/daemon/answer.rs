@@ -1,5 +1,5 @@
 //! The daemon's answer to one request: checked against the live state, handed to the core,
-//! and replied to once the core has handled it (see `Input::Barrier`), with the view it
+//! and replied to once the core has handled it (see `Input::Asked`), with the view it
 //! produced.
 
 use crate::api::{
@@ -55,6 +55,13 @@ pub async fn answer(served: &Served, request: Request) -> Outcome {
                     live_runs,
                 },
             })
+        }
+        Request::AppLog { lines } => done(View::AppLog {
+            lines: crate::logging::recent(lines),
+        }),
+        Request::Snapshot => {
+            let snapshot = Box::new(served.snapshots.borrow().clone());
+            done(View::Snapshot { snapshot })
         }
         Request::FeatureDetail { feature } => {
             let db = served.db.clone();
@@ -156,11 +163,17 @@ async fn command_outcome(served: &Served, command: Command) -> Outcome {
     let job = job_of(&command);
     let kill = matches!(command, Command::Kill { .. });
     let cancel = matches!(command, Command::CancelJob { .. });
-    if served.tx.send(Input::Command(command.clone())).is_err() {
-        return stopping();
-    }
-    if !handled(served).await {
-        return stopping();
+    match asked(served, command).await {
+        None => return stopping(),
+        Some(Some(why)) => {
+            let kind = if why.starts_with("no ") {
+                RefusalKind::Unknown
+            } else {
+                RefusalKind::Invalid
+            };
+            return Outcome::refused(kind, why);
+        }
+        Some(None) => {}
     }
     if let Some(run) = run {
         if kill {
@@ -204,16 +217,25 @@ fn stopping() -> Outcome {
     Outcome::refused(RefusalKind::Invalid, "the daemon is stopping")
 }
 
-/// Waits until the core has handled everything sent before this call and published the
-/// snapshot after it. False when the runtime is gone or too busy to get there in time.
-async fn handled(served: &Served) -> bool {
-    let mark = served.marks.fetch_add(1, Ordering::SeqCst) + 1;
-    if served.tx.send(Input::Barrier(mark)).is_err() {
-        return false;
+/// Hands `command` to the core and waits until it has handled it and published the snapshot
+/// after it: `Some(None)` done, `Some(Some(why))` refused by the core's rules. `None` when
+/// the runtime is gone or too busy to get there in time.
+async fn asked(served: &Served, command: Command) -> Option<Option<String>> {
+    let ticket = served.marks.fetch_add(1, Ordering::SeqCst) + 1;
+    if served.tx.send(Input::Asked { ticket, command }).is_err() {
+        return None;
     }
     let mut passed = served.passed.clone();
-    let reached = tokio::time::timeout(HANDLED_PATIENCE, passed.wait_for(|p| *p >= mark)).await;
-    matches!(reached, Ok(Ok(_)))
+    let reached = tokio::time::timeout(HANDLED_PATIENCE, passed.wait_for(|p| *p >= ticket)).await;
+    let answer = served
+        .answers
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&ticket);
+    match reached {
+        Ok(Ok(_)) => answer,
+        _ => None,
+    }
 }
 
 /// Waits (at most `patience`) until the published snapshot satisfies `ready`.

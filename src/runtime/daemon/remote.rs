@@ -3,8 +3,7 @@
 //! run's tail and for commands.
 
 use crate::api::{
-    ClientMessage, Command, DaemonMessage, Event, Hello, LogLine, Outcome, Request, RunId,
-    Snapshot, View,
+    ClientMessage, DaemonMessage, Event, Hello, LogLine, Outcome, Request, RunId, Snapshot, View,
 };
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -118,7 +117,7 @@ impl Remote {
     }
 
     /// Sends `request`; its reply arrives on the returned channel.
-    fn request(&self, request: Request) -> oneshot::Receiver<Outcome> {
+    fn ask(&self, request: Request) -> oneshot::Receiver<Outcome> {
         let id = self
             .next_id
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -131,48 +130,10 @@ impl Remote {
         rx
     }
 
-    /// Sends a command; a refusal is logged (the daemon's notices say the rest).
-    pub fn send(&self, command: Command) {
-        let reply = self.request(Request::Command { command });
-        tokio::spawn(async move {
-            if let Ok(Outcome::Refused { reason, .. }) = reply.await {
-                log::warn!("the daemon refused: {reason}");
-            }
-        });
-    }
-
+    /// A receiver that always holds the daemon's newest snapshot; it closes when the
+    /// daemon goes.
     pub fn snapshots(&self) -> watch::Receiver<Snapshot> {
         self.snapshots.clone()
-    }
-
-    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
-        self.events.subscribe()
-    }
-
-    /// Everything about one feature, from the daemon; `None` for an unknown one.
-    pub async fn feature_detail(
-        &self,
-        feature: crate::api::FeatureId,
-    ) -> Option<crate::api::FeatureDetail> {
-        match self.request(Request::FeatureDetail { feature }).await {
-            Ok(Outcome::Done {
-                view: Some(View::Feature { feature }),
-            }) => Some(*feature),
-            _ => None,
-        }
-    }
-
-    /// A feature's diff against its base, from the daemon; `None` without a worktree.
-    pub async fn feature_diff(
-        &self,
-        feature: crate::api::FeatureId,
-    ) -> Option<crate::api::FeatureDiff> {
-        match self.request(Request::FeatureDiff { feature }).await {
-            Ok(Outcome::Done {
-                view: Some(View::Diff { diff }),
-            }) => Some(*diff),
-            _ => None,
-        }
     }
 
     /// Follows `run` (its new lines stream from now on) and fetches its latest `max` lines.
@@ -180,16 +141,52 @@ impl Remote {
         let follow = run.into_iter().collect();
         // Subscribing again replaces what is followed; the snapshot comes again too.
         // Its reply says nothing this needs.
-        drop(self.request(Request::Subscribe { follow, backlog: 0 }));
+        drop(self.ask(Request::Subscribe { follow, backlog: 0 }));
         let Some(run) = run else {
             return Vec::new();
         };
-        match self.request(Request::Log { run, lines: max }).await {
+        match self.ask(Request::Log { run, lines: max }).await {
             Ok(Outcome::Done {
                 view: Some(View::Lines { lines }),
             }) => lines,
             _ => Vec::new(),
         }
+    }
+}
+
+/// The socket transport.
+impl crate::api::Connection for Remote {
+    fn request(&self, request: Request) -> futures::future::BoxFuture<'static, Outcome> {
+        let reply = self.ask(request);
+        Box::pin(async move {
+            reply.await.unwrap_or_else(|_| {
+                Outcome::refused(
+                    crate::api::RefusalKind::Invalid,
+                    "the connection to the daemon is closed",
+                )
+            })
+        })
+    }
+
+    fn snapshots(&self) -> watch::Receiver<Snapshot> {
+        Remote::snapshots(self)
+    }
+
+    fn events(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    fn follow(
+        &self,
+        run: Option<RunId>,
+        backlog: usize,
+    ) -> futures::future::BoxFuture<'static, Vec<LogLine>> {
+        let this = self.clone();
+        Box::pin(async move { Remote::follow(&this, run, backlog).await })
+    }
+
+    fn is_remote(&self) -> bool {
+        true
     }
 }
 

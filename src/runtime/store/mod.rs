@@ -3,14 +3,12 @@
 pub mod backlog;
 mod breakers;
 mod features;
-mod job_changes;
 mod jobs;
 mod runs;
 mod worktrees;
 
 pub use backlog::FeatureRecord;
 pub use features::{NewFeature, parse_feature_status};
-pub use job_changes::{JobChange, JobChangeError, JobRequest};
 pub use runs::StoredRun;
 pub use worktrees::WorktreeRecord;
 
@@ -37,6 +35,15 @@ pub enum StoreError {
         "{path}: schema version {found} is newer than this corral understands ({known}); upgrade corral"
     )]
     TooNew {
+        path: PathBuf,
+        found: u32,
+        known: u32,
+    },
+    #[error(
+        "{path}: schema version {found} is older than this corral's ({known}); `corral` or \
+         `corral run --headless` brings it up to date (a read never changes it)"
+    )]
+    TooOld {
         path: PathBuf,
         found: u32,
         known: u32,
@@ -117,6 +124,47 @@ impl Store {
         Ok(store)
     }
 
+    /// Opens the database at `path` for reading only (`SQLITE_OPEN_READ_ONLY`): no
+    /// migration, no change of journal mode, nothing written. A file of another schema
+    /// version is refused with what to do, since its columns may not be the ones read here.
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        use rusqlite::OpenFlags;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let conn =
+            Connection::open_with_flags(path, flags).map_err(|source| StoreError::Sqlite {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let store = Store {
+            conn,
+            path: path.to_path_buf(),
+            file_id: file_id(path),
+        };
+        store
+            .conn
+            .busy_timeout(BUSY_TIMEOUT)
+            .map_err(|e| store.err(e))?;
+        let found = store.schema_version()?;
+        let known = MIGRATIONS.len() as u32;
+        if found > known {
+            return Err(StoreError::TooNew {
+                path: path.to_path_buf(),
+                found,
+                known,
+            });
+        }
+        if found < known {
+            return Err(StoreError::TooOld {
+                path: path.to_path_buf(),
+                found,
+                known,
+            });
+        }
+        Ok(store)
+    }
+
     pub(crate) fn err(&self, source: rusqlite::Error) -> StoreError {
         StoreError::Sqlite {
             path: self.path.clone(),
@@ -181,6 +229,29 @@ impl Store {
                 })?;
         }
         Ok(())
+    }
+
+    /// Runs `f` in one write transaction (`BEGIN IMMEDIATE`): committed when it returns
+    /// `Ok`, rolled back (nothing written) when it returns an error.
+    pub fn transaction<T, E: From<StoreError>>(
+        &mut self,
+        f: impl FnOnce(&Store) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| self.err(e))?;
+        let value = match f(self) {
+            Ok(value) => value,
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                return Err(e);
+            }
+        };
+        if let Err(e) = self.conn.execute_batch("COMMIT") {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            return Err(self.err(e).into());
+        }
+        Ok(value)
     }
 
     /// Raw access for the read-only `status` dump.

@@ -71,14 +71,44 @@ fn search_title(search: &Search, theme: &Theme) -> String {
     }
 }
 
+/// Attached to a daemon: its log above, this dashboard's own messages below.
+fn draw_daemon_log(
+    frame: &mut Frame,
+    area: Rect,
+    lines: &[String],
+    theme: &Theme,
+    focused: bool,
+) -> Rect {
+    use ratatui::layout::{Constraint, Layout};
+    let [top, bottom] =
+        Layout::vertical([Constraint::Percentage(65), Constraint::Percentage(35)]).areas(area);
+    let block = pane_block(
+        format!("daemon log {} L to return", theme.dot()),
+        focused,
+        theme,
+    );
+    let inner = block.inner(top);
+    frame.render_widget(block, top);
+    let shown: Vec<Line> = lines
+        .iter()
+        .skip(lines.len().saturating_sub(inner.height as usize))
+        .map(|l| Line::from(crate::core::printable::printable(l, false).into_owned()))
+        .collect();
+    frame.render_widget(Paragraph::new(shown), inner);
+    bottom
+}
+
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool) {
     if app.show_app_log {
+        let (area, title) = match app.daemon_log.as_deref().filter(|_| app.attached) {
+            Some(lines) => (
+                draw_daemon_log(frame, area, lines, theme, focused),
+                "this dashboard".to_string(),
+            ),
+            None => (area, format!("corral log {} L to return", theme.dot())),
+        };
         let widget = tui_logger::TuiLoggerWidget::default()
-            .block(pane_block(
-                format!("corral log {} L to return", theme.dot()),
-                focused,
-                theme,
-            ))
+            .block(pane_block(title, focused, theme))
             .output_timestamp(Some("%H:%M:%S".into()))
             .output_separator(' ')
             .output_target(false)
