@@ -104,6 +104,7 @@ fn snapshot() -> Snapshot {
         max_agents: 3,
         scheduler_paused: false,
         held: None,
+        paused_reason: None,
         shut_down: false,
         totals: TotalsView {
             features: 6,

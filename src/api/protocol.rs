@@ -170,6 +170,9 @@ pub struct DaemonInfo {
     /// Connections open now, this one included.
     pub clients: usize,
     pub live_runs: usize,
+    /// Why the scheduler is paused, when corral paused it by itself (after a crash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused: Option<String>,
 }
 
 /// What a person reads when client and daemon speak different protocols: the daemon's

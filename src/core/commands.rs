@@ -101,6 +101,7 @@ impl Model {
             },
             Command::SetSchedulerPaused { paused } => {
                 self.scheduler_paused = paused;
+                self.pause_reason = None;
                 let word = if paused { "paused" } else { "resumed" };
                 match (&self.held, paused) {
                     (Some(why), false) => {

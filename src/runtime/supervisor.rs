@@ -127,7 +127,21 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
         .map(|(_, u)| u)
         .unwrap_or_default();
     let (jobs, runs) = history::load_queue(&store)?;
+    let waiting = jobs.iter().filter(|j| j.state.is_open()).count();
     effects.extend(model.restore_queue(jobs, runs));
+    // Killed outright with work under way: a person looks before anything starts again.
+    if lock.ended_uncleanly
+        && !options.config.scheduler.resume_after_crash
+        && (!swept.lost.is_empty() || waiting > 0)
+    {
+        let why = format!(
+            "the last corral was killed with {} run(s) live (recorded lost) and {waiting} \
+             job(s) open",
+            swept.lost.len()
+        );
+        log::warn!("{why}: the scheduler starts paused");
+        effects.extend(model.pause_for(why));
+    }
     effects.extend(model.restore_breakers(store.load_breakers()?));
     let (tx, rx) = mpsc::unbounded_channel();
     let (live_tx, live_rx) = watch::channel(Vec::new());
@@ -248,6 +262,7 @@ impl Supervisor {
                 // Still owning the project (the lock) until the end.
                 let finish = self.finish();
                 finish.await;
+                self.lock.mark_clean_end();
                 return;
             }
             match rx.recv().await {
@@ -255,6 +270,7 @@ impl Supervisor {
                 None => {
                     let finish = self.finish();
                     finish.await;
+                    self.lock.mark_clean_end();
                     return;
                 }
             }

@@ -192,9 +192,14 @@ impl Alerts {
                 theme.warn(),
             )),
         };
-        let paused = s
-            .scheduler_paused
-            .then(|| Span::styled("scheduler paused", theme.error()));
+        // Paused by corral itself after a crash: the header says so until a person goes on.
+        let paused = s.scheduler_paused.then(|| {
+            let text = match &s.paused_reason {
+                Some(_) => "scheduler paused: corral was killed; space resumes",
+                None => "scheduler paused",
+            };
+            Span::styled(text, theme.error())
+        });
         Alerts {
             logins,
             breakers,
