@@ -16,6 +16,13 @@ pub struct Cli {
     /// Draw only ASCII glyphs (also: CORRAL_ASCII=1).
     #[arg(long, global = true)]
     pub ascii: bool,
+    /// Run the agents inside this dashboard instead of the project's daemon: they stop when
+    /// it ends (also: CORRAL_NO_DAEMON=1).
+    #[arg(long, global = true)]
+    pub no_daemon: bool,
+    /// Attach to the project's daemon only to watch: keys that would change something say so.
+    #[arg(long, global = true, conflicts_with = "no_daemon")]
+    pub read_only: bool,
     #[command(subcommand)]
     pub command: Option<Cmd>,
 }
