@@ -299,8 +299,16 @@ pub enum DaemonCmd {
     Start,
     /// Stop every agent (TERM, grace, KILL; their features back to ready), then the daemon.
     Stop,
-    /// Stop the daemon and its agents, then start it again (for a new corral binary).
-    Restart,
+    /// Start the daemon again (for a new corral binary): stop scheduling, wait for the running
+    /// agents to finish, then restart; with --now, stop them instead of waiting.
+    Restart {
+        /// Stop the running agents (TERM, grace, KILL) instead of waiting for them.
+        #[arg(long)]
+        now: bool,
+    },
+    /// Take a changed corral.toml into use (the daemon also notices a change by itself); when
+    /// it does not load, the old config stays and the error is printed.
+    Reload,
     /// Whether a daemon runs: pid, version, protocol, uptime, clients attached.
     Status {
         /// Print JSON.

@@ -105,6 +105,7 @@ fn snapshot() -> Snapshot {
         scheduler_paused: false,
         held: None,
         paused_reason: None,
+        config_error: None,
         shut_down: false,
         totals: TotalsView {
             features: 6,

@@ -215,6 +215,7 @@ fn replies() {
                         clients: 2,
                         live_runs: 3,
                         paused: None,
+                        config_error: None,
                     },
                 }),
             },

@@ -214,6 +214,9 @@ pub struct Snapshot {
     /// queued), until a person resumes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paused_reason: Option<String>,
+    /// Why the latest corral.toml was not taken into use (the config before it still is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_error: Option<String>,
     /// Set once the runtime has stopped every agent after a Shutdown.
     pub shut_down: bool,
     pub totals: TotalsView,

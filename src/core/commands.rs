@@ -74,6 +74,7 @@ impl Model {
                 }
                 None => self.notice(format!("no feature {feature}")),
             },
+            Command::ReloadConfig => vec![Effect::ReloadConfig],
             Command::SetProfileEnabled { profile, enabled } => {
                 vec![Effect::SetProfileEnabled { profile, enabled }]
             }

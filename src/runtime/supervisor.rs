@@ -62,6 +62,8 @@ pub(super) struct Supervisor {
     pub(super) classifiers: HashMap<String, Arc<Classifier>>,
     /// Writes the store refused, waiting to be made (see `durability`).
     pub(super) unsaved: super::durability::Unsaved,
+    /// Why the latest corral.toml did not load (the config before it stays in use).
+    pub(super) config_error: Option<String>,
     /// The latest [`Input::Barrier`] handled, told once the snapshot after it is published.
     passed: watch::Sender<u64>,
     /// The barrier reached in the batch being handled.
@@ -178,6 +180,7 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
         escaped: escaped.clone(),
         classifiers: HashMap::new(),
         unsaved: Default::default(),
+        config_error: None,
         passed: passed_tx,
         reached: 0,
     };
@@ -210,6 +213,7 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
         Err(e) => log::warn!("control socket: {e}"),
     }
     super::state_watch::watch(&sup_project, tx.clone());
+    super::config_reload::watch(&sup_project, tx.clone());
     let handle = RuntimeHandle {
         tx,
         snapshots: snap_rx,
@@ -376,6 +380,7 @@ impl Supervisor {
             self.sweep_old_logs();
         }
         let mut next = self.model.snapshot(&self.project, self.version);
+        next.config_error = self.config_error.clone();
         let runs = &self.model.runs;
         next.profiles = super::profile_views::profile_views(
             &self.config,
@@ -553,6 +558,10 @@ impl Supervisor {
             }
             Effect::SetProfileEnabled { profile, enabled } => {
                 self.set_profile_enabled(&profile, enabled)
+            }
+            Effect::ReloadConfig => {
+                self.reload_config();
+                Ok(())
             }
             Effect::CheckQuiet { run, epoch } => {
                 let quiet_ms = self.logs.quiet_for(run, now);

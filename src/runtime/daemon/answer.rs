@@ -38,10 +38,10 @@ pub async fn answer(served: &Served, request: Request) -> Outcome {
         }
         Request::Status => {
             let ours = Hello::ours();
-            let (live_runs, paused) = {
+            let (live_runs, paused, config_error) = {
                 let snap = served.snapshots.borrow();
                 let live = snap.runs.iter().filter(|r| r.state.is_live()).count();
-                (live, snap.paused_reason.clone())
+                (live, snap.paused_reason.clone(), snap.config_error.clone())
             };
             done(View::Daemon {
                 daemon: DaemonInfo {
@@ -52,6 +52,7 @@ pub async fn answer(served: &Served, request: Request) -> Outcome {
                     clients: served.clients.load(Ordering::SeqCst),
                     live_runs,
                     paused,
+                    config_error,
                 },
             })
         }

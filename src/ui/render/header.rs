@@ -139,9 +139,10 @@ fn counts(app: &App, theme: &Theme, d: Parts) -> Vec<Span<'static>> {
 }
 
 /// What needs attention, in the order the header shows it: breakers waiting for a login
-/// (with how to give them one), other open breakers with their countdowns, a paused
+/// (with how to give them one) and a corral.toml that was not applied, other open breakers with their countdowns, a paused
 /// scheduler, then what was spent (against the budget, coloured as it runs out).
 struct Alerts {
+    /// Breakers waiting for a login, then a refused corral.toml: what only a person can fix.
     logins: Vec<Span<'static>>,
     breakers: Vec<Span<'static>>,
     /// The other breakers in one short span, for when each in full does not fit.
@@ -160,7 +161,7 @@ impl Alerts {
             .filter(|b| b.state != BreakerState::Closed)
             .partition(|b| b.auth);
         let dash = if theme.ascii { "-" } else { "—" };
-        let logins = auth
+        let mut logins: Vec<Span<'static>> = auth
             .iter()
             .map(|b| {
                 let how = b
@@ -173,6 +174,12 @@ impl Alerts {
                 )
             })
             .collect();
+        if let Some(error) = &s.config_error {
+            logins.push(Span::styled(
+                format!("corral.toml not applied: {error}"),
+                theme.warn().add_modifier(Modifier::BOLD),
+            ));
+        }
         let breakers = timed
             .iter()
             .map(|b| {
