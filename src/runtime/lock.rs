@@ -196,6 +196,26 @@ mod tests {
     }
 
     #[test]
+    fn the_next_owner_knows_whether_the_last_one_ended_cleanly() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = acquire(dir.path()).unwrap();
+        assert!(!first.ended_uncleanly, "nobody owned it before");
+        first.mark_clean_end();
+        drop(first);
+        let second = acquire(dir.path()).unwrap();
+        assert!(!second.ended_uncleanly, "the first one stopped cleanly");
+        // Dropped without saying so: as a killed corral leaves it.
+        drop(second);
+        let third = acquire(dir.path()).unwrap();
+        assert!(third.ended_uncleanly);
+        let named = std::fs::read_to_string(dir.path().join(".corral/lock")).unwrap();
+        assert!(
+            !named.contains(CLEAN_END),
+            "a new owner starts unmarked: {named}"
+        );
+    }
+
+    #[test]
     fn a_deleted_state_directory_keeps_the_owner_and_the_lock_file_comes_back() {
         let dir = tempfile::tempdir().unwrap();
         let mut lock = acquire(dir.path()).unwrap();
