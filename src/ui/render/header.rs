@@ -85,12 +85,16 @@ fn counts(app: &App, theme: &Theme, d: Parts) -> Vec<Span<'static>> {
         )
     };
     let passing = if d.words { " passing" } else { "" };
-    let mut spans = vec![
-        Span::styled(" corral ", theme.accent()),
+    let mut spans = vec![Span::styled(" corral ", theme.accent())];
+    if app.read_only {
+        // Said before anything else: keys that change something will be refused.
+        spans.push(Span::styled("read-only ", theme.warn()));
+    }
+    spans.extend([
         Span::raw(path),
         sep(),
         Span::raw(format!("{}/{}{passing} ", t.passing, t.features)),
-    ];
+    ]);
     if d.gauge {
         let (full, empty, open, close) = theme.gauge_parts();
         let cells = 10;
