@@ -272,3 +272,42 @@ fn demo_quit_can_keep_the_demo_running() {
         (!demo_agent_pids(&project).is_empty()).then_some(())
     });
 }
+
+/// The demo's terminal goes away: nobody can answer its quit question, so the demo stops (the
+/// question's default) and leaves no agent behind.
+#[test]
+fn a_closed_demo_terminal_stops_the_demo() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let root = tmp.path().canonicalize().expect("canonical temp dir");
+    let xdg = root.join("xdg");
+    let project = root.join("project");
+    let command = format!(
+        "env XDG_CONFIG_HOME={} XDG_DATA_HOME={} {} demo {}",
+        shell_quote(&xdg.join("config").to_string_lossy()),
+        shell_quote(&xdg.join("data").to_string_lossy()),
+        shell_quote(EXE),
+        shell_quote(&project.to_string_lossy()),
+    );
+    let Some(tmux) = Tmux::start(&command, 120, 40) else {
+        eprintln!("tmux is not installed: skipped");
+        return;
+    };
+    let _daemon = common::daemon::StopsDaemon::new(&project);
+    tmux.wait_for_screen("a running agent", STEP_TIMEOUT, |s| {
+        s.lines().any(|l| l.contains("running"))
+    });
+    tmux.close_terminal();
+    wait_for(
+        "the demo's daemon to stop",
+        KILL_TIMEOUT + STEP_TIMEOUT,
+        || {
+            corral::runtime::daemon::running(&project)
+                .is_none()
+                .then_some(())
+        },
+    );
+    wait_for("the demo's agents gone", KILL_TIMEOUT, || {
+        demo_agent_pids(&project).is_empty().then_some(())
+    });
+}

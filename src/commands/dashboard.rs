@@ -8,6 +8,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DashboardError {
@@ -168,8 +169,18 @@ fn attach(
             .iter()
             .filter(|r| r.state.is_live())
             .count();
+        if opts.demo && signal.is_some() {
+            // The demo's terminal went away: nobody can answer its quit question, so it gets
+            // the question's default, and no demo fleet is left working in the background.
+            let project = opts.project.clone();
+            let stop = move || crate::runtime::daemon::stop(&project, Duration::from_secs(60));
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(stop).await {
+                log::warn!("stopping the demo's daemon: {e}");
+            }
+        }
         // (Not the closed watch: leaving closes the connection itself.)
-        let stopping = snapshots.borrow().shut_down;
+        let stopping = snapshots.borrow().shut_down
+            || (opts.demo && crate::runtime::daemon::running(&opts.project).is_none());
         if stopping {
             // Asked to stop (Q, the demo's q): the agents are gone; give the daemon its moment
             // to exit, so nothing of the project is left running when this returns.
