@@ -16,6 +16,13 @@ pub struct Cli {
     /// Draw only ASCII glyphs (also: CORRAL_ASCII=1).
     #[arg(long, global = true)]
     pub ascii: bool,
+    /// Run the agents inside this dashboard instead of the project's daemon: they stop when
+    /// it ends (also: CORRAL_NO_DAEMON=1).
+    #[arg(long, global = true)]
+    pub no_daemon: bool,
+    /// Attach to the project's daemon only to watch: keys that would change something say so.
+    #[arg(long, global = true, conflicts_with = "no_daemon")]
+    pub read_only: bool,
     #[command(subcommand)]
     pub command: Option<Cmd>,
 }
@@ -292,8 +299,16 @@ pub enum DaemonCmd {
     Start,
     /// Stop every agent (TERM, grace, KILL; their features back to ready), then the daemon.
     Stop,
-    /// Stop the daemon and its agents, then start it again (for a new corral binary).
-    Restart,
+    /// Start the daemon again (for a new corral binary): stop scheduling, wait for the running
+    /// agents to finish, then restart; with --now, stop them instead of waiting.
+    Restart {
+        /// Stop the running agents (TERM, grace, KILL) instead of waiting for them.
+        #[arg(long)]
+        now: bool,
+    },
+    /// Take a changed corral.toml into use (the daemon also notices a change by itself); when
+    /// it does not load, the old config stays and the error is printed.
+    Reload,
     /// Whether a daemon runs: pid, version, protocol, uptime, clients attached.
     Status {
         /// Print JSON.

@@ -86,32 +86,39 @@ fn theme(cli: &Cli) -> Theme {
 }
 
 /// Runs the dashboard; the exit code says whether a signal (128 + its number) stopped it.
-fn dashboard(project: &Path, theme: Theme) -> Result<ExitCode> {
+fn dashboard(cli: &Cli, project: &Path, demo: bool) -> Result<(ExitCode, bool)> {
     corral::logging::init();
     let ended = commands::open_dashboard(DashboardOptions {
         project: project.to_path_buf(),
-        theme,
+        theme: theme(cli),
+        no_daemon: cli.no_daemon || commands::no_daemon_from_env(),
+        read_only: cli.read_only,
+        demo,
     })?;
-    Ok(ended.signal.map_or(ExitCode::SUCCESS, |s| {
+    let code = ended.signal.map_or(ExitCode::SUCCESS, |s| {
         ExitCode::from((128 + s).clamp(0, 255) as u8)
-    }))
+    });
+    Ok((code, ended.daemon_runs))
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match &cli.command {
-        None => return dashboard(&project_dir(&cli)?, theme(&cli)),
+        None => return Ok(dashboard(&cli, &project_dir(&cli)?, false)?.0),
         Some(Cmd::Demo { dir }) => {
             let dir = dir.clone().unwrap_or_else(corral::demo::default_demo_dir);
             let exe = std::env::current_exe().wrap_err("cannot find the running corral binary")?;
             corral::demo::create_demo_project(&dir, &exe)?;
             let dir = dir.canonicalize()?;
-            let result = dashboard(&dir, theme(&cli));
-            let _ = commands::output::print_text(&format!(
-                "demo project kept in {0}\nreopen it with: {1} --project {0}",
-                dir.display(),
-                exe.display()
-            ));
-            return result;
+            let result = dashboard(&cli, &dir, true);
+            // Still running, the detach message has said how to reach it.
+            if !matches!(result, Ok((_, true))) {
+                let _ = commands::output::print_text(&format!(
+                    "demo project kept in {0}\nreopen it with: {1} --project {0}",
+                    dir.display(),
+                    exe.display()
+                ));
+            }
+            return result.map(|(code, _)| code);
         }
         Some(Cmd::Init { force }) => {
             let dir = cli.project.clone().unwrap_or_else(|| PathBuf::from("."));
@@ -140,7 +147,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Some(Cmd::Run {
             headless: false, ..
-        }) => return dashboard(&project_dir(&cli)?, theme(&cli)),
+        }) => return Ok(dashboard(&cli, &project_dir(&cli)?, false)?.0),
         Some(Cmd::Status { json }) => commands::print_status(&project_dir(&cli)?, *json)?,
         Some(Cmd::Feature { action }) => {
             commands::run_feature_command(&project_dir(&cli)?, action)?;

@@ -331,6 +331,18 @@ fn kill_9_then_restart(mode: Mode) {
     wait_for("the leftovers killed by the next corral", LIMIT, || {
         survivors(&procs).is_empty().then_some(())
     });
+    // Killed with work under way, the project waits paused for a person; go on (once the
+    // new corral listens).
+    wait_for("the scheduler resumed", LIMIT, || {
+        Command::new(EXE)
+            .current_dir(dir.path())
+            .env("XDG_CONFIG_HOME", dir.path().join(".xdg"))
+            .env("XDG_DATA_HOME", dir.path().join(".xdg"))
+            .args(["scheduler", "resume"])
+            .output()
+            .ok()
+            .filter(|out| out.status.success())
+    });
     // The feature runs again under the new corral; stop it and check nothing is left.
     let fresh = escaped(dir.path(), second.pid());
     second.signal(Signal::SIGTERM);
@@ -404,6 +416,8 @@ fn dashboard_pause_kill_and_quit(mode: Mode) {
         eprintln!("skipped: tmux is not installed");
         return;
     };
+    // The dashboard starts the project's daemon: the agents' parent, named in the lock file.
+    let _daemon = common::daemon::StopsDaemon::new(dir.path());
     let pid = corral_pid(dir.path());
     let guard = Headless {
         // Only for its Drop: kills whatever of the project is left if an assertion fails.
@@ -449,8 +463,11 @@ fn dashboard_pause_kill_and_quit(mode: Mode) {
     tmux.wait_for_screen("the second agent on screen", LIMIT, |s| {
         s.contains("running")
     });
-    tmux.press("q");
-    tmux.wait_for_screen("the quit question", LIMIT, |s| s.contains("Quit?"));
+    // Q stops the daemon and every agent (q would only detach).
+    tmux.press("Q");
+    tmux.wait_for_screen("the stop question", LIMIT, |s| {
+        s.contains("Stop the daemon?")
+    });
     tmux.press("y");
     tmux.wait_for_screen("corral to exit", LIMIT, |s| s.contains("corral exited 0"));
     assert_eq!(survivors(&second), vec![], "{mode:?}");

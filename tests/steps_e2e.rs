@@ -152,6 +152,8 @@ fn the_demo_shows_steps_and_v_shows_the_raw_lines() {
         eprintln!("tmux is not installed: skipped");
         return;
     };
+    // The demo runs in a daemon of its own; this stops it however the test ends.
+    let _daemon = common::daemon::StopsDaemon::new(&project);
     let steps = tmux.wait_for_screen("the Log pane showing steps", LIMIT, |s| {
         s.contains("· steps ·") && s.contains("session  demo-sonnet")
     });

@@ -17,6 +17,8 @@ const EXE: &str = env!("CARGO_BIN_EXE_corral");
 /// The demo config's kill grace period is 3 s; allow generous margin on a loaded machine.
 const KILL_TIMEOUT: Duration = Duration::from_secs(8);
 const STEP_TIMEOUT: Duration = Duration::from_secs(10);
+/// Each test drives a dashboard, a daemon and its agents: one at a time on a loaded machine.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Live `demo-agent` processes belonging to `project`. The agent's command line does not name
 /// the project, so also accept a match on its working directory or its CORRAL_PROJECT variable.
@@ -108,6 +110,7 @@ fn agent_row(screen: &str, pid: u32) -> Option<&str> {
 
 #[test]
 fn demo_dashboard_pause_resume_kill_quit() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let started = Instant::now();
     let tmp = tempfile::tempdir().expect("temp dir");
     // corral canonicalizes the project path; do the same so path comparisons match.
@@ -131,6 +134,8 @@ fn demo_dashboard_pause_resume_kill_quit() {
         eprintln!("tmux is not installed: skipped");
         return;
     };
+    // The demo runs in a daemon of its own; this stops it however the test ends.
+    let _daemon = common::daemon::StopsDaemon::new(&project);
     let corral = Corral {
         tmux: &tmux,
         project: project.clone(),
@@ -195,10 +200,13 @@ fn demo_dashboard_pause_resume_kill_quit() {
         (corral.run_status(run_id) == "killed").then_some(())
     });
 
-    // 6. Quit, with confirmation: every agent is stopped and the program exits.
+    // 6. Quit, with confirmation: the demo's daemon and every agent are stopped (the
+    // default: trying the demo leaves nothing working) and the program exits.
     tmux.press("q");
     tmux.wait_for_screen("the quit question", STEP_TIMEOUT, |s| {
-        s.contains("Quit?") && s.contains("live agent(s) will be stopped")
+        s.contains("Quit?")
+            && s.contains("live agent(s) will be stopped")
+            && s.contains("k keep it running")
     });
     tmux.press("y");
     // Stopping the remaining agents may take the grace period, so allow the kill timeout.
@@ -218,6 +226,88 @@ fn demo_dashboard_pause_resume_kill_quit() {
         leftovers.is_empty(),
         "demo agents survived quitting: {leftovers:?}"
     );
+    assert!(
+        corral::runtime::daemon::running(&project).is_none(),
+        "the demo's daemon survived quitting"
+    );
 
     println!("tmux_demo took {:.1?}", started.elapsed());
+}
+
+/// `k` at the demo's quit question leaves the demo running in its daemon, and says how to
+/// reach and stop it.
+#[test]
+fn demo_quit_can_keep_the_demo_running() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let root = tmp.path().canonicalize().expect("canonical temp dir");
+    let xdg = root.join("xdg");
+    let project = root.join("project");
+    let command = format!(
+        "env XDG_CONFIG_HOME={} XDG_DATA_HOME={} {} demo {}; echo \"corral exited $?\"; sleep 60",
+        shell_quote(&xdg.join("config").to_string_lossy()),
+        shell_quote(&xdg.join("data").to_string_lossy()),
+        shell_quote(EXE),
+        shell_quote(&project.to_string_lossy()),
+    );
+    let Some(tmux) = Tmux::start(&command, 120, 40) else {
+        eprintln!("tmux is not installed: skipped");
+        return;
+    };
+    let _daemon = common::daemon::StopsDaemon::new(&project);
+    tmux.wait_for_screen("a running agent", STEP_TIMEOUT, |s| {
+        s.lines().any(|l| l.contains("running"))
+    });
+    tmux.press("q");
+    tmux.wait_for_screen("the quit question", STEP_TIMEOUT, |s| s.contains("Quit?"));
+    tmux.press("k");
+    let screen = tmux.wait_for_screen("corral to exit", STEP_TIMEOUT, |s| {
+        s.contains("corral exited")
+    });
+    assert!(screen.contains("corral exited 0"), "{screen}");
+    assert!(screen.contains("the demo keeps running"), "{screen}");
+    assert!(!screen.contains("demo project kept in"), "{screen}");
+    corral::runtime::daemon::running(&project).expect("the demo's daemon runs on");
+    wait_for("its agents to run on", STEP_TIMEOUT, || {
+        (!demo_agent_pids(&project).is_empty()).then_some(())
+    });
+}
+
+/// The demo's terminal goes away: nobody can answer its quit question, so the demo stops (the
+/// question's default) and leaves no agent behind.
+#[test]
+fn a_closed_demo_terminal_stops_the_demo() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let root = tmp.path().canonicalize().expect("canonical temp dir");
+    let xdg = root.join("xdg");
+    let project = root.join("project");
+    let command = format!(
+        "env XDG_CONFIG_HOME={} XDG_DATA_HOME={} {} demo {}",
+        shell_quote(&xdg.join("config").to_string_lossy()),
+        shell_quote(&xdg.join("data").to_string_lossy()),
+        shell_quote(EXE),
+        shell_quote(&project.to_string_lossy()),
+    );
+    let Some(tmux) = Tmux::start(&command, 120, 40) else {
+        eprintln!("tmux is not installed: skipped");
+        return;
+    };
+    let _daemon = common::daemon::StopsDaemon::new(&project);
+    tmux.wait_for_screen("a running agent", STEP_TIMEOUT, |s| {
+        s.lines().any(|l| l.contains("running"))
+    });
+    tmux.close_terminal();
+    wait_for(
+        "the demo's daemon to stop",
+        KILL_TIMEOUT + STEP_TIMEOUT,
+        || {
+            corral::runtime::daemon::running(&project)
+                .is_none()
+                .then_some(())
+        },
+    );
+    wait_for("the demo's agents gone", KILL_TIMEOUT, || {
+        demo_agent_pids(&project).is_empty().then_some(())
+    });
 }

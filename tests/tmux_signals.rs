@@ -1,6 +1,8 @@
-//! corral's own death, driven through the real binary in a terminal: SIGTERM and SIGHUP (a
-//! dropped SSH link) stop every agent; after SIGKILL the next start kills what was left and
-//! records it `lost`, without touching an unrelated process that now has a recorded pid.
+//! corral's own death, driven through the real binary in a terminal. With the agents in the
+//! dashboard's own process (`--no-daemon`), SIGTERM and SIGHUP (a dropped SSH link) stop every
+//! agent. After SIGKILL of the daemon the next start kills what was left and records it
+//! `lost`, without touching an unrelated process that now has a recorded pid, and waits with
+//! the scheduler paused until a person goes on.
 
 mod common;
 
@@ -38,11 +40,17 @@ fn project(dir: &Path, agent: &str) {
         .unwrap();
 }
 
-/// Runs the dashboard in tmux; the pane says how corral exited and then stays.
+/// Runs the dashboard in tmux with the agents in its own process; the pane says how corral
+/// exited and then stays.
 fn open(dir: &Path) -> Option<Tmux> {
+    open_with(dir, "--no-daemon")
+}
+
+/// Runs the dashboard in tmux with `flags`; the pane says how corral exited and then stays.
+fn open_with(dir: &Path, flags: &str) -> Option<Tmux> {
     let xdg = dir.join(".xdg");
     let cmd = format!(
-        "env XDG_CONFIG_HOME={x} XDG_DATA_HOME={x} {exe} --project {dir}; echo \"corral exited $?\"; sleep 120",
+        "env XDG_CONFIG_HOME={x} XDG_DATA_HOME={x} {exe} {flags} --project {dir}; echo \"corral exited $?\"; sleep 120",
         x = shell_quote(&xdg.to_string_lossy()),
         exe = shell_quote(EXE),
         dir = shell_quote(&dir.to_string_lossy()),
@@ -131,20 +139,30 @@ fn after_sigkill_the_next_start_kills_leftovers_and_spares_a_reused_pid() {
     let dir = tempfile::tempdir().unwrap();
     // Agents that print nothing, so they cannot die of a closed pipe when corral goes.
     project(dir.path(), "sleep 300 & wait");
-    let Some(first) = open(dir.path()) else {
+    // The dashboard starts the project's daemon, which runs the agents.
+    let Some(first) = open_with(dir.path(), "") else {
         eprintln!("tmux is not installed: skipped");
         return;
     };
+    let _daemon = common::daemon::StopsDaemon::new(dir.path());
     let leftovers = two_live_agents(&first, dir.path());
+    let daemon = corral_pid(dir.path());
+    let said = common::cli::ok(dir.path(), &["daemon", "status"]);
+    assert!(said.contains(&format!("pid {daemon}")), "{said}");
     nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(corral_pid(dir.path())),
+        nix::unistd::Pid::from_raw(daemon),
         nix::sys::signal::Signal::SIGKILL,
     )
     .unwrap();
-    // The shell's words may wrap where the dashboard left the cursor: read them unwrapped.
-    first.wait_for_screen("corral to die", LIMIT, |s| {
-        s.replace('\n', "").contains("corral exited 137")
+    // The attached dashboard sees its daemon go and ends. The shell's words may wrap where
+    // the dashboard left the cursor: read them unwrapped.
+    let screen = first.wait_for_screen("the dashboard to end", LIMIT, |s| {
+        s.replace('\n', "").contains("corral exited")
     });
+    assert!(
+        screen.replace('\n', "").contains("the daemon has stopped"),
+        "{screen}"
+    );
     for &p in &leftovers {
         assert_eq!(
             group_members(p).len(),
@@ -171,7 +189,7 @@ fn after_sigkill_the_next_start_kills_leftovers_and_spares_a_reused_pid() {
             .unwrap();
     }
 
-    let second = open(dir.path()).expect("tmux");
+    let second = open_with(dir.path(), "").expect("tmux");
     second.wait_for_screen("the dashboard", LIMIT, |s| s.contains("Agents"));
     wait_for("the leftover groups killed", LIMIT, || {
         leftovers
@@ -190,19 +208,38 @@ fn after_sigkill_the_next_start_kills_leftovers_and_spares_a_reused_pid() {
     );
     let _ = stranger.kill();
     let _ = stranger.wait();
-    // Its features were put back and started again: two fresh agents, then quit cleanly.
-    let fresh = two_live_agents(&second, dir.path());
-    // `q` asks only while the dashboard knows of live agents: wait until it shows them.
-    second.wait_for_screen("the fresh agents on screen", LIMIT, |s| {
-        s.matches("running").count() >= 2
+    // Work was under way when corral was killed: nothing starts until a person says so, and
+    // the header and `corral status` say why.
+    second.wait_for_screen("the header saying why nothing starts", LIMIT, |s| {
+        s.contains("scheduler paused: corral was killed")
     });
-    second.press("q");
-    second.wait_for_screen("the quit question", LIMIT, |s| s.contains("Quit?"));
+    let why = status(dir.path())["scheduler_paused"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    // The two agents and the run the stranger's pid was recorded for.
+    assert!(why.contains("3 run(s) live"), "{why}");
+    assert!(
+        run_pids(dir.path(), "running").is_empty(),
+        "nothing started"
+    );
+    // Space goes on: its features were put back and start again, two fresh agents.
+    second.press(" ");
+    let fresh = two_live_agents(&second, dir.path());
+    second.wait_for_screen("the fresh agents on screen", LIMIT, |s| {
+        s.matches("running").count() >= 2 && !s.contains("scheduler paused")
+    });
+    // Q stops the daemon and its agents (asking first); q would only detach.
+    second.press("Q");
+    second.wait_for_screen("the stop question", LIMIT, |s| {
+        s.contains("Stop the daemon?")
+    });
     second.press("y");
     second.wait_for_screen("corral to exit", LIMIT, |s| s.contains("corral exited 0"));
     for p in fresh {
         assert!(group_members(p).is_empty());
     }
+    assert!(corral::runtime::daemon::running(dir.path()).is_none());
 }
 
 #[test]

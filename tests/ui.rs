@@ -104,6 +104,8 @@ fn snapshot() -> Snapshot {
         max_agents: 3,
         scheduler_paused: false,
         held: None,
+        paused_reason: None,
+        config_error: None,
         shut_down: false,
         totals: TotalsView {
             features: 6,
@@ -1614,4 +1616,108 @@ fn attached_the_app_log_view_shows_the_daemons_log_above_the_dashboards_own() {
         text.contains("corral log") && !text.contains("daemon log"),
         "{text}"
     );
+}
+
+/// Attached to a daemon, `q` detaches at once and the hint bar says so; `Q` asks, then stops
+/// the daemon's agents.
+#[test]
+fn attached_q_detaches_and_the_hint_bar_says_so() {
+    let mut app = app();
+    assert!(screen(&app, 120, 40).contains("q quit"));
+    app.attached = true;
+    let shown = screen(&app, 120, 40);
+    assert!(shown.contains("q detach"), "{shown}");
+    assert!(app.act(Action::Quit).commands.is_empty());
+    assert!(app.detached && app.overlay.is_none());
+
+    let mut stopping = self::app();
+    stopping.attached = true;
+    stopping.act(Action::StopAll);
+    assert_eq!(
+        stopping.overlay,
+        Some(Overlay::Confirm(Confirm::Quit { live: 2 }))
+    );
+    assert_eq!(stopping.answer(true).commands, vec![Command::Shutdown]);
+}
+
+/// The demo's `q` asks; Enter (like `y`) stops its daemon, `k` keeps it running.
+#[test]
+fn the_demos_q_asks_and_stops_by_default_or_keeps_it_running() {
+    let demo = || {
+        let mut app = app();
+        app.attached = true;
+        app.demo = true;
+        app
+    };
+    let mut app = demo();
+    assert!(press(&mut app, KeyCode::Char('q')).commands.is_empty());
+    assert_eq!(
+        app.overlay,
+        Some(Overlay::Confirm(Confirm::QuitDemo { live: 2 }))
+    );
+    let shown = screen(&app, 120, 40);
+    assert!(shown.contains("k keep it running"), "{shown}");
+    assert_eq!(
+        press(&mut app, KeyCode::Enter).commands,
+        vec![Command::Shutdown]
+    );
+    assert!(app.quitting && !app.detached);
+
+    let mut app = demo();
+    press(&mut app, KeyCode::Char('q'));
+    assert!(press(&mut app, KeyCode::Char('k')).commands.is_empty());
+    assert!(app.detached && !app.quitting && app.overlay.is_none());
+
+    let mut app = demo();
+    press(&mut app, KeyCode::Char('q'));
+    press(&mut app, KeyCode::Esc);
+    assert!(!app.detached && !app.quitting && app.overlay.is_none());
+}
+
+/// A read-only dashboard moves and looks, but every key that would change something says so
+/// and sends nothing.
+#[test]
+fn a_read_only_dashboard_sends_nothing_and_says_why() {
+    let mut app = app();
+    app.attached = true;
+    app.read_only = true;
+    for key in ['p', 'x', 'X', 's', ' ', '+', 'R', 'Q'] {
+        let out = press(&mut app, KeyCode::Char(key));
+        assert!(out.commands.is_empty(), "{key} sent {:?}", out.commands);
+        assert!(app.overlay.is_none(), "{key} opened {:?}", app.overlay);
+        assert!(
+            app.message
+                .as_deref()
+                .is_some_and(|m| m.contains("read-only")),
+            "{key}: {:?}",
+            app.message
+        );
+    }
+    let header = screen(&app, 120, 40)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert!(header.contains(" corral read-only shop"), "{header}");
+    press(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.message, None, "moving is fine");
+    assert!(press(&mut app, KeyCode::Char('q')).commands.is_empty());
+    assert!(app.detached, "q still detaches");
+}
+
+/// Paused by corral itself after a crash: the header says why nothing starts.
+#[test]
+fn the_header_says_the_scheduler_waits_after_a_crash() {
+    let mut snap = snapshot();
+    snap.scheduler_paused = true;
+    snap.paused_reason = Some("the last corral was killed with 2 run(s) live".into());
+    let shown = screen(&App::new(snap), 160, 40);
+    assert!(
+        shown.contains("scheduler paused: corral was killed; space resumes"),
+        "{shown}"
+    );
+    let mut snap = snapshot();
+    snap.config_error = Some("corral.toml:3: scheduler.max_agent: unknown key".into());
+    let shown = screen(&App::new(snap), 160, 40);
+    assert!(shown.contains("corral.toml not applied"), "{shown}");
 }

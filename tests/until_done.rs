@@ -177,7 +177,9 @@ fn after_a_crash_the_closing_line_names_the_runs_recorded_lost_and_the_leftovers
     );
     std::fs::write(
         p.join("corral.toml"),
-        "[profiles.coding]\nrole = \"coding\"\ncommand = [\"sh\", \"{project}/agent.sh\"]\n",
+        // A script goes on after a crash without waiting for a person.
+        "[scheduler]\nresume_after_crash = true\n\n\
+         [profiles.coding]\nrole = \"coding\"\ncommand = [\"sh\", \"{project}/agent.sh\"]\n",
     )
     .unwrap();
     Store::open(p)

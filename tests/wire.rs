@@ -216,6 +216,8 @@ fn replies() {
                         started_at_ms: 1_700_000_000_000,
                         clients: 2,
                         live_runs: 3,
+                        paused: None,
+                        config_error: None,
                     },
                 }),
             },

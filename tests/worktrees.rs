@@ -587,6 +587,14 @@ echo rest > rest.txt
     });
     corral.kill().unwrap(); // SIGKILL
     corral.wait().unwrap();
+    // A script goes on after a crash without waiting for a person.
+    let toml = std::fs::read_to_string(f.repo.join("corral.toml")).unwrap();
+    let toml = toml.replacen(
+        "[scheduler]\n",
+        "[scheduler]\nresume_after_crash = true\n",
+        1,
+    );
+    std::fs::write(f.repo.join("corral.toml"), toml).unwrap();
     let text = f.until_done();
     let second = std::fs::read_to_string(f.outside.join("marks/second")).unwrap();
     assert_eq!(first, second, "the restart reuses the worktree: {text}");

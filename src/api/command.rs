@@ -37,6 +37,9 @@ pub enum Command {
     /// The backlog changed in the database (another process added or edited features):
     /// read it again.
     Reload,
+    /// Read corral.toml again and take it into use; when it does not load, the old config
+    /// stays and the error is shown (`corral daemon reload`, or corral.toml changed).
+    ReloadConfig,
     /// Start a waiting job now (ending its backoff), or give a failed or cancelled job a fresh
     /// set of attempts.
     RetryJob { job: JobId },

@@ -196,6 +196,12 @@ pub struct DaemonInfo {
     /// Connections open now, this one included.
     pub clients: usize,
     pub live_runs: usize,
+    /// Why the scheduler is paused, when corral paused it by itself (after a crash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused: Option<String>,
+    /// Why the latest corral.toml was not taken into use, when it was not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_error: Option<String>,
 }
 
 /// What a person reads when client and daemon speak different protocols: the daemon's

@@ -217,6 +217,13 @@ pub struct Snapshot {
     /// write); `scheduler_paused` is true meanwhile. It lifts by itself once writes succeed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held: Option<String>,
+    /// Why corral paused the scheduler by itself (after it was killed with work running or
+    /// queued), until a person resumes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused_reason: Option<String>,
+    /// Why the latest corral.toml was not taken into use (the config before it still is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_error: Option<String>,
     /// Set once the runtime has stopped every agent after a Shutdown.
     pub shut_down: bool,
     pub totals: TotalsView,

@@ -43,8 +43,11 @@ pub fn run_daemon_command(project: &Path, cmd: &DaemonCmd) -> Result<()> {
                 live.map_or(String::new(), |n| format!(" with its {n} running agent(s)"))
             ))
         }
-        DaemonCmd::Restart => {
+        DaemonCmd::Restart { now } => {
             if daemon::running(project).is_some() {
+                if !now {
+                    wait_for_agents(project)?;
+                }
                 let pid = daemon::stop(project, STOP_PATIENCE)?;
                 say(&format!("corral daemon (pid {pid}) stopped"))?;
             }
@@ -54,7 +57,46 @@ pub fn run_daemon_command(project: &Path, cmd: &DaemonCmd) -> Result<()> {
                 client.daemon.pid, client.daemon.version
             ))
         }
+        DaemonCmd::Reload => reload(project),
         DaemonCmd::Status { json } => status(project, *json),
+    }
+}
+
+/// Pauses the daemon's scheduler and waits until none of its agents runs any more.
+fn wait_for_agents(project: &Path) -> Result<()> {
+    let paused = crate::api::Command::SetSchedulerPaused { paused: true };
+    if let Err(reason) = ask_command(project, paused) {
+        return Err(DaemonCommandError::Refused(reason));
+    }
+    let mut told = None;
+    loop {
+        let live = ask_status(project)?.live_runs;
+        if live == 0 {
+            return Ok(());
+        }
+        if told != Some(live) {
+            say(&format!(
+                "scheduler paused; waiting for {live} running agent(s) to finish \
+                 (`corral daemon restart --now` stops them instead)"
+            ))?;
+            told = Some(live);
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Asks the daemon to read corral.toml again; an error when it kept the old config.
+fn reload(project: &Path) -> Result<()> {
+    match ask_command(project, crate::api::Command::ReloadConfig) {
+        Ok(Asked::Done { .. }) => {}
+        Ok(Asked::NoDaemon) => return Err(DaemonError::NotRunning.into()),
+        Err(reason) => return Err(DaemonCommandError::Refused(reason)),
+    }
+    match ask_status(project)?.config_error {
+        None => say("corral.toml reloaded"),
+        Some(error) => Err(DaemonCommandError::Refused(format!(
+            "corral.toml not applied, the daemon keeps the config it had: {error}"
+        ))),
     }
 }
 
@@ -115,7 +157,7 @@ fn status(project: &Path, json: bool) -> Result<()> {
         "corral daemon running: pid {}, version {version}, protocol {protocol}",
         lock.pid
     );
-    match daemon {
+    match &daemon {
         Some(d) => text.push_str(&format!(
             ", up {}, {} agent(s) running, {} client(s) attached",
             crate::config::format_duration(Duration::from_millis(
@@ -126,6 +168,14 @@ fn status(project: &Path, json: bool) -> Result<()> {
             d.clients.saturating_sub(1)
         )),
         None => text.push_str(" (it does not answer on its socket now)"),
+    }
+    if let Some(d) = &daemon {
+        if let Some(why) = &d.paused {
+            text.push_str(&format!("\nscheduler paused: {why}"));
+        }
+        if let Some(error) = &d.config_error {
+            text.push_str(&format!("\ncorral.toml not applied: {error}"));
+        }
     }
     if let Some(socket) = &lock.socket {
         text.push_str(&format!("\nsocket {}", socket.display()));

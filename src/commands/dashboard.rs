@@ -8,6 +8,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DashboardError {
@@ -29,6 +30,14 @@ pub enum DashboardError {
 pub struct DashboardOptions {
     pub project: PathBuf,
     pub theme: Theme,
+    /// Run the agents in this process (they stop with the dashboard) instead of attaching to
+    /// the project's daemon, started first when none runs.
+    pub no_daemon: bool,
+    /// Attach only to watch: nothing is sent that would change anything.
+    pub read_only: bool,
+    /// The dashboard of `corral demo`: `q` offers to keep the demo running and by default
+    /// stops its daemon.
+    pub demo: bool,
 }
 
 /// How the dashboard ended.
@@ -36,11 +45,19 @@ pub struct DashboardOptions {
 pub struct Ended {
     /// The signal (SIGTERM, SIGHUP, SIGINT) that stopped corral, if one did.
     pub signal: Option<i32>,
+    /// The project's daemon still runs (the dashboard detached from it).
+    pub daemon_runs: bool,
 }
 
-/// Loads the project's config, takes the terminal, starts the supervisor, and runs the
-/// dashboard until quit. Nothing starts unless all of that works, and every agent is stopped
-/// before this returns, whichever way the dashboard ended.
+/// Whether the environment asks for the in-process runtime (`CORRAL_NO_DAEMON=1`).
+pub fn no_daemon_from_env() -> bool {
+    std::env::var_os("CORRAL_NO_DAEMON").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// Loads the project's config and attaches to the project's daemon, starting it first when
+/// none runs (see [`attach`]). With `no_daemon`: takes the terminal, starts the supervisor in
+/// this process, and runs the dashboard until quit; nothing starts unless all of that works,
+/// and every agent is stopped before this returns, whichever way the dashboard ended.
 pub fn open_dashboard(opts: DashboardOptions) -> Result<Ended, DashboardError> {
     let config = Config::load(&opts.project)?;
     // Loading checked `[keys]` already; this cannot fail where that passed.
@@ -51,6 +68,22 @@ pub fn open_dashboard(opts: DashboardOptions) -> Result<Ended, DashboardError> {
         ));
     }
     if crate::runtime::daemon::running(&opts.project).is_some() {
+        return attach(opts, keymap);
+    }
+    if opts.read_only {
+        return Err(DashboardError::Attach(
+            "--read-only watches a running daemon, and none runs for this project \
+             (`corral daemon start` starts one)"
+                .into(),
+        ));
+    }
+    if !opts.no_daemon {
+        use crate::runtime::daemon::{self, DaemonError};
+        match daemon::start(&opts.project) {
+            // Another dashboard started it a moment ago: attach to that one.
+            Ok(_) | Err(DaemonError::AlreadyRunning { .. }) => {}
+            Err(e) => return Err(DashboardError::Attach(e.to_string())),
+        }
         return attach(opts, keymap);
     }
     tokio_runtime()?.block_on(async move {
@@ -76,6 +109,7 @@ pub fn open_dashboard(opts: DashboardOptions) -> Result<Ended, DashboardError> {
             std::sync::Arc::new(handle.clone()),
             opts.theme,
             keymap,
+            ui::Mode::default(),
         )
         .await;
         leave_terminal();
@@ -93,6 +127,7 @@ pub fn open_dashboard(opts: DashboardOptions) -> Result<Ended, DashboardError> {
         let signal = stopped_by.load(Ordering::SeqCst);
         Ok(Ended {
             signal: (signal != 0).then_some(signal),
+            daemon_runs: false,
         })
     })
 }
@@ -117,10 +152,13 @@ fn attach(
             opts.project.display()
         );
         let signal = detaching_signal();
+        let mode = ui::Mode {
+            demo: opts.demo,
+            read_only: opts.read_only,
+        };
+        let link: crate::api::client::Link = std::sync::Arc::new(remote);
         let ended = tokio::select! {
-            r = ui::run(&mut terminal, std::sync::Arc::new(remote), opts.theme, keymap) => {
-                r.map(|()| None)
-            }
+            r = ui::run(&mut terminal, link, opts.theme, keymap, mode) => r.map(|()| None),
             s = signal => Ok(Some(s)),
         };
         leave_terminal();
@@ -131,11 +169,33 @@ fn attach(
             .iter()
             .filter(|r| r.state.is_live())
             .count();
+        if opts.demo && signal.is_some() {
+            // The demo's terminal went away: nobody can answer its quit question, so it gets
+            // the question's default, and no demo fleet is left working in the background.
+            let project = opts.project.clone();
+            let stop = move || crate::runtime::daemon::stop(&project, Duration::from_secs(60));
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(stop).await {
+                log::warn!("stopping the demo's daemon: {e}");
+            }
+        }
         // (Not the closed watch: leaving closes the connection itself.)
-        let gone = snapshots.borrow().shut_down
-            || crate::runtime::daemon::running(&opts.project).is_none();
+        let stopping = snapshots.borrow().shut_down
+            || (opts.demo && crate::runtime::daemon::running(&opts.project).is_none());
+        if stopping {
+            // Asked to stop (Q, the demo's q): the agents are gone; give the daemon its moment
+            // to exit, so nothing of the project is left running when this returns.
+            wait_until_gone(&opts.project, std::time::Duration::from_secs(15)).await;
+        }
+        let gone = stopping || crate::runtime::daemon::running(&opts.project).is_none();
         let text = if gone {
             "corral: the daemon has stopped".to_string()
+        } else if opts.demo {
+            format!(
+                "corral: the demo keeps running in its daemon (pid {pid}, {live} agent(s)); \
+                 `corral --project {0}` attaches again, `corral --project {0} daemon stop` \
+                 stops it",
+                opts.project.display()
+            )
         } else {
             format!(
                 "corral: detached; the daemon (pid {pid}) keeps {live} agent(s) running \
@@ -143,8 +203,21 @@ fn attach(
             )
         };
         let _ = super::output::print_text(&text);
-        Ok(Ended { signal })
+        Ok(Ended {
+            signal,
+            daemon_runs: !gone,
+        })
     })
+}
+
+/// Waits, at most `patience`, until no process owns the project any more.
+async fn wait_until_gone(project: &std::path::Path, patience: std::time::Duration) {
+    let deadline = tokio::time::Instant::now() + patience;
+    while crate::runtime::daemon::running(project).is_some()
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 /// The first of SIGHUP, SIGTERM and SIGINT (never, when none can be watched).

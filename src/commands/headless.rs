@@ -123,6 +123,15 @@ pub fn run_headless(project: &Path, until_done: bool) -> Result<HeadlessEnd, Das
             if snap.shut_down {
                 break;
             }
+            if until_done && end.is_none() && let Some(why) = &snap.paused_reason {
+                // A script waiting for a person would wait for ever: say why, and stop.
+                say(&format!(
+                    "corral: scheduler paused: {why}; nothing starts until a person resumes it \
+                     (`resume_after_crash = true` in [scheduler] goes on at once)"
+                ));
+                end = Some(HeadlessEnd::Stuck);
+                handle.send(Command::Shutdown);
+            }
             if until_done && end.is_none() {
                 let all = !snap.features.is_empty() && snap.features.iter().all(|f| f.status == FeatureStatus::Passing);
                 if !all && budget_spent(&snap) && !snap.runs.iter().any(|r| r.state.is_live()) {

@@ -22,7 +22,7 @@ pub use agent::run_agent_command;
 pub use backlog::BacklogCommandError;
 pub use breaker::{run_breaker_command, run_scheduler_command};
 pub use daemon::{DaemonCommandError, run_daemon_command};
-pub use dashboard::{DashboardError, DashboardOptions, Ended, open_dashboard};
+pub use dashboard::{DashboardError, DashboardOptions, Ended, no_daemon_from_env, open_dashboard};
 pub use feature::run_feature_command;
 pub use headless::{HeadlessEnd, run_headless};
 pub use import::{export_backlog, import_backlog};

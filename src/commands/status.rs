@@ -131,6 +131,7 @@ pub fn status_json(project: &Path) -> Result<Value, StatusError> {
         crate::config::start_report(c, project, std::env::var_os("PATH").as_deref())
     });
     Ok(json!({
+        "scheduler_paused": paused_by_daemon(project),
         "usage": usage,
         "budget_micros": budget,
         "warnings": warnings,
@@ -143,6 +144,20 @@ pub fn status_json(project: &Path) -> Result<Value, StatusError> {
         "jobs": jobs,
         "runs": runs,
     }))
+}
+
+/// Why the running daemon's scheduler waits paused after a crash, if it does (`None` also
+/// when no daemon answers).
+fn paused_by_daemon(project: &Path) -> Option<String> {
+    use crate::api::{Outcome, Request, View};
+    crate::runtime::daemon::running(project)?;
+    let mut client = crate::runtime::daemon::Client::connect(project).ok()?;
+    match client.request(Request::Status).ok()? {
+        Outcome::Done {
+            view: Some(View::Daemon { daemon }),
+        } => daemon.paused,
+        _ => None,
+    }
 }
 
 /// Prints the status as JSON or as a short text summary; every name and error is escaped
@@ -176,6 +191,12 @@ fn summarise(project: &Path, v: &Value, out: &mut Vec<String>) {
         shown(&project.display().to_string()),
         features.len()
     ));
+    if let Some(why) = v["scheduler_paused"].as_str() {
+        out.push(format!(
+            "scheduler paused: {}; space in the dashboard or `corral scheduler resume` goes on",
+            shown(why)
+        ));
+    }
     for w in v["warnings"].as_array().unwrap_or(&empty) {
         out.push(format!("warning: {}", shown(w.as_str().unwrap_or(""))));
     }

@@ -91,6 +91,9 @@ pub struct SchedulerConfig {
     pub testing_profile: Option<String>,
     /// `initializer_profile`: the profile that fills an empty backlog.
     pub initializer_profile: Option<String>,
+    /// `resume_after_crash`: after corral was killed outright with work running or queued,
+    /// start scheduling at once instead of waiting, paused, for a person.
+    pub resume_after_crash: bool,
 }
 
 impl SchedulerConfig {
@@ -116,6 +119,7 @@ impl Default for SchedulerConfig {
             coding_profile: None,
             testing_profile: None,
             initializer_profile: None,
+            resume_after_crash: false,
         }
     }
 }
@@ -359,6 +363,9 @@ impl Config {
         }
         if let Some(name) = raw.initializer_profile {
             sched.initializer_profile = Some(name.into_inner());
+        }
+        if let Some(go_on) = raw.resume_after_crash {
+            sched.resume_after_crash = go_on;
         }
         if layer.defaults.model.is_some() {
             self.defaults.model = layer.defaults.model;

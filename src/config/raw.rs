@@ -59,6 +59,7 @@ pub(crate) struct RawScheduler {
     pub coding_profile: Option<toml::Spanned<String>>,
     pub testing_profile: Option<toml::Spanned<String>>,
     pub initializer_profile: Option<toml::Spanned<String>>,
+    pub resume_after_crash: Option<bool>,
 }
 
 /// `[defaults]`: model and effort for every profile that names none.

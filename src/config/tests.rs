@@ -206,7 +206,7 @@ fn unknown_keys_are_named() {
     assert_eq!(
         parse_err("[scheduler]\nmax_agent = 3\n"),
         "corral.toml:2: scheduler.max_agent: unknown key, expected one of `max_agents`, \
-         `testing_agents`, `max_attempts`, `max_dependencies`, `testing_claim_timeout`, `coding_profile`, `testing_profile`, `initializer_profile`"
+         `testing_agents`, `max_attempts`, `max_dependencies`, `testing_claim_timeout`, `coding_profile`, `testing_profile`, `initializer_profile`, `resume_after_crash`"
     );
     assert_eq!(
         parse_err(&format!("{}\ntimout = \"5m\"\n", profile("[\"a\"]"))),

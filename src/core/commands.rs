@@ -85,6 +85,7 @@ impl Model {
                 }
                 None => return Err(format!("no feature {feature}")),
             },
+            Command::ReloadConfig => vec![Effect::ReloadConfig],
             Command::SetProfileEnabled { profile, enabled } => {
                 vec![Effect::SetProfileEnabled { profile, enabled }]
             }
@@ -112,6 +113,7 @@ impl Model {
             },
             Command::SetSchedulerPaused { paused } => {
                 self.scheduler_paused = paused;
+                self.pause_reason = None;
                 let word = if paused { "paused" } else { "resumed" };
                 match (&self.held, paused) {
                     (Some(why), false) => {

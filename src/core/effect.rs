@@ -45,6 +45,8 @@ pub enum WakeKey {
 /// Something the runtime must do on the core's behalf.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
+    /// Read corral.toml again; keep the old config if the new one does not load.
+    ReloadConfig,
     /// Claim the stored job (atomically: it must be queued or in backoff), create its run,
     /// spawn the agent with `profile` and answer with `Input::Spawned` or `Input::SpawnFailed`.
     Spawn {

@@ -108,6 +108,9 @@ pub struct Model {
     pub scheduler_paused: bool,
     /// Why corral's own resources hold the scheduler (see `Input::Hold`), apart from a pause.
     pub held: Option<String>,
+    /// Why the scheduler was paused, when corral paused it by itself (after a crash); cleared
+    /// when a person pauses or resumes it.
+    pub pause_reason: Option<String>,
     pub shutting_down: bool,
     /// Spawns asked for and not yet answered (feature, role); they count against the limits.
     pub(crate) pending_spawns: Vec<JobId>,
@@ -322,6 +325,15 @@ impl Model {
                 .runs
                 .values()
                 .all(|r| !r.state.is_live() && !r.cleanup_pending)
+    }
+
+    /// Pauses the scheduler for `why`, which the header and `corral status` show until a
+    /// person resumes it.
+    pub fn pause_for(&mut self, why: String) -> Vec<Effect> {
+        self.scheduler_paused = true;
+        let text = format!("scheduler paused: {why}; space or `corral scheduler resume` goes on");
+        self.pause_reason = Some(why);
+        self.notice(text)
     }
 
     pub(crate) fn notice(&mut self, text: String) -> Vec<Effect> {

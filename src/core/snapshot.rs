@@ -92,6 +92,9 @@ impl Model {
             max_agents: self.max_agents,
             scheduler_paused: self.scheduler_paused || self.held.is_some(),
             held: self.held.clone(),
+            // The runtime, which owns the config, fills it in.
+            config_error: None,
+            paused_reason: self.pause_reason.clone().filter(|_| self.scheduler_paused),
             shut_down: self.shutting_down && self.all_quiet(),
             totals,
             features,

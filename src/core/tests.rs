@@ -161,6 +161,28 @@ fn paused_scheduler_starts_nothing_until_resumed() {
     assert_eq!(spawns(&e), vec![1, 2]);
 }
 
+#[test]
+fn a_pause_after_a_crash_says_why_until_a_person_resumes() {
+    let mut m = diamond(2);
+    m.pause_for("the last corral was killed".into());
+    let e = m.handle(Input::Kick);
+    assert!(spawns(&e).is_empty(), "nothing starts by itself");
+    let snap = m.snapshot(std::path::Path::new("/p"), 1);
+    assert!(snap.scheduler_paused);
+    assert_eq!(
+        snap.paused_reason.as_deref(),
+        Some("the last corral was killed")
+    );
+    let e = m.handle(Input::Command(Command::SetSchedulerPaused {
+        paused: false,
+    }));
+    assert_eq!(spawns(&e), vec![1, 2]);
+    assert_eq!(
+        m.snapshot(std::path::Path::new("/p"), 2).paused_reason,
+        None
+    );
+}
+
 /// Each row: events applied in order to a fresh running run, the signals of the last event and the final state.
 #[test]
 fn run_state_machine_table() {

@@ -41,9 +41,27 @@ pub struct ProjectLock {
     /// The project directory, locked for as long as this corral owns it.
     _dir: Flock<File>,
     path: PathBuf,
+    /// The corral that owned the project before this one ended without stopping cleanly
+    /// (killed outright): its lock file named it and never said `ended=clean`.
+    pub ended_uncleanly: bool,
 }
 
+/// The line a corral adds to its lock file once it has stopped every agent and saved its
+/// state; a lock file without it names a corral that was killed.
+const CLEAN_END: &str = "ended=clean";
+
 impl ProjectLock {
+    /// Says in the lock file that this corral stopped cleanly (see [`CLEAN_END`]).
+    pub fn mark_clean_end(&self) {
+        let mut file: &File = &self.file;
+        if let Err(e) = file
+            .seek(std::io::SeekFrom::End(0))
+            .and_then(|_| writeln!(file, "{CLEAN_END}"))
+        {
+            log::warn!("{}: {e}", self.path.display());
+        }
+    }
+
     /// Makes `.corral/lock` again if it was deleted or replaced since it was taken; says so.
     /// The directory lock never lapsed, so nobody else can own the project meanwhile.
     pub fn relink(&mut self, project: &Path) -> Result<Option<String>, LockError> {
@@ -86,11 +104,16 @@ pub fn acquire(project: &Path) -> Result<ProjectLock, LockError> {
         }
         Err((_, e)) => return Err(dir_io(e.into())),
     };
+    // Read before this corral writes its own name over it.
+    let ended_uncleanly = std::fs::read_to_string(&path).is_ok_and(|previous| {
+        previous.split_whitespace().next().is_some() && !previous.lines().any(|l| l == CLEAN_END)
+    });
     let file = lock_file(project, &path)?;
     Ok(ProjectLock {
         file,
         _dir: dir,
         path,
+        ended_uncleanly,
     })
 }
 
@@ -170,6 +193,26 @@ mod tests {
         );
         drop(first);
         assert!(acquire(dir.path()).is_ok());
+    }
+
+    #[test]
+    fn the_next_owner_knows_whether_the_last_one_ended_cleanly() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = acquire(dir.path()).unwrap();
+        assert!(!first.ended_uncleanly, "nobody owned it before");
+        first.mark_clean_end();
+        drop(first);
+        let second = acquire(dir.path()).unwrap();
+        assert!(!second.ended_uncleanly, "the first one stopped cleanly");
+        // Dropped without saying so: as a killed corral leaves it.
+        drop(second);
+        let third = acquire(dir.path()).unwrap();
+        assert!(third.ended_uncleanly);
+        let named = std::fs::read_to_string(dir.path().join(".corral/lock")).unwrap();
+        assert!(
+            !named.contains(CLEAN_END),
+            "a new owner starts unmarked: {named}"
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 pub mod capture;
 pub mod cgroup;
+mod config_reload;
 pub mod control;
 pub mod daemon;
 mod durability;

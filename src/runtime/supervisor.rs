@@ -62,6 +62,8 @@ pub(super) struct Supervisor {
     pub(super) classifiers: HashMap<String, Arc<Classifier>>,
     /// Writes the store refused, waiting to be made (see `durability`).
     pub(super) unsaved: super::durability::Unsaved,
+    /// Why the latest corral.toml did not load (the config before it stays in use).
+    pub(super) config_error: Option<String>,
     /// The latest [`Input::Asked`] answered, told once the snapshot after it is published.
     passed: watch::Sender<u64>,
     /// The ticket answered last in the batch being handled.
@@ -128,7 +130,21 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
         .map(|(_, u)| u)
         .unwrap_or_default();
     let (jobs, runs) = history::load_queue(&store)?;
+    let waiting = jobs.iter().filter(|j| j.state.is_open()).count();
     effects.extend(model.restore_queue(jobs, runs));
+    // Killed outright with work under way: a person looks before anything starts again.
+    if lock.ended_uncleanly
+        && !options.config.scheduler.resume_after_crash
+        && (!swept.lost.is_empty() || waiting > 0)
+    {
+        let why = format!(
+            "the last corral was killed with {} run(s) live (recorded lost) and {waiting} \
+             job(s) open",
+            swept.lost.len()
+        );
+        log::warn!("{why}: the scheduler starts paused");
+        effects.extend(model.pause_for(why));
+    }
     effects.extend(model.restore_breakers(store.load_breakers()?));
     let (tx, rx) = mpsc::unbounded_channel();
     let (live_tx, live_rx) = watch::channel(Vec::new());
@@ -165,6 +181,7 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
         escaped: escaped.clone(),
         classifiers: HashMap::new(),
         unsaved: Default::default(),
+        config_error: None,
         passed: passed_tx,
         reached: 0,
         answers: Default::default(),
@@ -200,6 +217,7 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
         Err(e) => log::warn!("control socket: {e}"),
     }
     super::state_watch::watch(&sup_project, tx.clone());
+    super::config_reload::watch(&sup_project, tx.clone());
     let handle = RuntimeHandle {
         tx,
         snapshots: snap_rx,
@@ -249,6 +267,7 @@ impl Supervisor {
                 // Still owning the project (the lock) until the end.
                 let finish = self.finish();
                 finish.await;
+                self.lock.mark_clean_end();
                 return;
             }
             match rx.recv().await {
@@ -256,6 +275,7 @@ impl Supervisor {
                 None => {
                     let finish = self.finish();
                     finish.await;
+                    self.lock.mark_clean_end();
                     return;
                 }
             }
@@ -366,6 +386,7 @@ impl Supervisor {
             self.sweep_old_logs();
         }
         let mut next = self.model.snapshot(&self.project, self.version);
+        next.config_error = self.config_error.clone();
         let runs = &self.model.runs;
         next.profiles = super::profile_views::profile_views(
             &self.config,
@@ -543,6 +564,10 @@ impl Supervisor {
             }
             Effect::SetProfileEnabled { profile, enabled } => {
                 self.set_profile_enabled(&profile, enabled)
+            }
+            Effect::ReloadConfig => {
+                self.reload_config();
+                Ok(())
             }
             Effect::CheckQuiet { run, epoch } => {
                 let quiet_ms = self.logs.quiet_for(run, now);

@@ -43,6 +43,10 @@ pub enum Confirm {
     Quit {
         live: usize,
     },
+    /// `q` in `corral demo`: stop the demo's daemon (y, Enter) or keep it running (k).
+    QuitDemo {
+        live: usize,
+    },
     /// Put the feature back to pending with its attempts reset.
     Requeue(FeatureId),
     /// Mark the feature passing, or failing.
@@ -131,6 +135,10 @@ pub struct App {
     pub attached: bool,
     /// The user detached from the daemon; the dashboard ends.
     pub detached: bool,
+    /// The dashboard of `corral demo`: `q` asks whether to keep the demo running.
+    pub demo: bool,
+    /// Attached with `--read-only`: nothing that would change anything is sent.
+    pub read_only: bool,
     /// A short message of the UI's own (the runtime's notices come in the snapshot).
     pub message: Option<String>,
     /// The runtime's notices not yet seen, oldest first: each is shown for [`NOTICE_MS`] (or
@@ -171,6 +179,8 @@ impl App {
             quitting: false,
             attached: false,
             detached: false,
+            demo: false,
+            read_only: false,
             message: None,
             keymap: super::keymap::DEFAULT_BINDINGS.to_vec(),
             notices: Default::default(),
@@ -375,6 +385,12 @@ impl App {
         if self.overlay.is_some() {
             return self.act_on_overlay(action);
         }
+        if self.read_only && action.changes_something() {
+            self.message = Some(
+                "read-only: that key would change something (attached with --read-only)".into(),
+            );
+            return Outcome::default();
+        }
         match action {
             Action::Help => {
                 self.help_scroll = Scroll::default();
@@ -417,6 +433,13 @@ impl App {
     }
 
     fn quit(&mut self) -> Outcome {
+        if self.attached && self.demo {
+            // Trying the demo must not leave a fleet working in the background: asked, and
+            // stopped unless the user keeps it.
+            let live = self.live_agents();
+            self.overlay = Some(Overlay::Confirm(Confirm::QuitDemo { live }));
+            return Outcome::default();
+        }
         if self.attached {
             // The agents are the daemon's: leaving asks nothing and stops nothing.
             self.detached = true;
@@ -539,7 +562,7 @@ impl App {
         if yes {
             out.commands.push(match question {
                 Confirm::Kill(run) => Command::Kill { run, force: false },
-                Confirm::Quit { .. } => {
+                Confirm::Quit { .. } | Confirm::QuitDemo { .. } => {
                     self.quitting = true;
                     Command::Shutdown
                 }
@@ -549,6 +572,15 @@ impl App {
             });
         }
         out
+    }
+
+    /// `k` to the demo's quit question: leave, and let the demo's daemon go on.
+    pub fn keep_demo(&mut self) -> Outcome {
+        if let Some(Overlay::Confirm(Confirm::QuitDemo { .. })) = self.overlay {
+            self.overlay = None;
+            self.detached = true;
+        }
+        Outcome::default()
     }
 
     /// Closes Help or a prompt, says no to a question, closes the open view, or with nothing

@@ -23,8 +23,12 @@ impl App {
                 }
                 return Outcome::default();
             }
-            Some(Overlay::Confirm(_)) => {
+            Some(Overlay::Confirm(ref question)) => {
+                let demo = matches!(question, super::app::Confirm::QuitDemo { .. });
                 return match key.code {
+                    // The demo's question defaults to stopping it.
+                    KeyCode::Enter if demo => self.answer(true),
+                    KeyCode::Char('k' | 'K') if demo => self.keep_demo(),
                     KeyCode::Char('y' | 'Y') => self.answer(true),
                     KeyCode::Char('n' | 'N') | KeyCode::Esc => self.answer(false),
                     _ => Outcome::default(),

@@ -89,6 +89,41 @@ pub enum Action {
     StopAll,
 }
 
+impl Action {
+    /// True for actions that change the fleet, the backlog, the queue or the config: what a
+    /// `--read-only` dashboard refuses.
+    pub fn changes_something(self) -> bool {
+        use Action::*;
+        matches!(
+            self,
+            Start
+                | Pause
+                | Resume
+                | Kill
+                | KillNow
+                | Restart
+                | ToggleScheduler
+                | MoreAgents
+                | FewerAgents
+                | Input
+                | MergeFeature
+                | RejectFeature
+                | Requeue
+                | MarkPassing
+                | MarkFailing
+                | Sooner
+                | Later
+                | CancelJob
+                | RetryJob
+                | JobSooner
+                | JobLater
+                | CloseBreaker
+                | ToggleProfile
+                | StopAll
+        )
+    }
+}
+
 /// Where a key is pressed: one of the dashboard's panes, or a view drawn in their place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Context {

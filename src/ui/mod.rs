@@ -47,6 +47,15 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// How an attached dashboard behaves beyond its link.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Mode {
+    /// `corral demo`: `q` asks whether to keep the demo's daemon running.
+    pub demo: bool,
+    /// `--read-only`: keys that would change something say so, and nothing is sent.
+    pub read_only: bool,
+}
+
 /// Runs the dashboard until the runtime reports that every agent has stopped (after a quit,
 /// or a Shutdown sent from elsewhere, e.g. on SIGTERM). The terminal must already be set up.
 /// `keymap` is what [`keys_config::build`] made of corral.toml's `[keys]`.
@@ -55,12 +64,15 @@ pub async fn run(
     handle: Link,
     theme: Theme,
     keymap: Vec<keymap::Binding>,
+    mode: Mode,
 ) -> std::io::Result<()> {
     let mut snapshots = handle.snapshots();
     let mut events = handle.events();
     let mut app = App::new(snapshots.borrow_and_update().clone());
     app.start_clock(now_ms());
     app.attached = handle.is_remote();
+    app.demo = mode.demo;
+    app.read_only = mode.read_only;
     app.keymap = keymap;
     let mut keys = EventStream::new();
     let mut shown: Option<RunId> = None;
@@ -149,8 +161,11 @@ pub async fn run(
 
 /// Sends the commands and, if the App asked for a feature's detail, reads it for the App.
 async fn apply(handle: &Link, app: &mut App, outcome: Outcome) {
-    for cmd in outcome.commands {
-        handle.send(cmd);
+    // A read-only dashboard's keys send nothing already; this holds for any other path too.
+    if !app.read_only {
+        for cmd in outcome.commands {
+            handle.send(cmd);
+        }
     }
     if let Some(id) = outcome.want_detail {
         let detail = handle.feature_detail(id).await;

@@ -82,6 +82,15 @@ impl Tmux {
         }
     }
 
+    /// The pid of the program the pane runs (the command line's shell, or what it exec'd).
+    pub fn pane_pid(&self) -> u32 {
+        let out = self.run(&["display-message", "-p", "-t", "t", "#{pane_pid}"]);
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("tmux names the pane's pid")
+    }
+
     /// Closes the session's terminal, as a dropped SSH link or a closed window does.
     pub fn close_terminal(&self) {
         self.run(&["kill-session", "-t", "t"]);

@@ -38,13 +38,11 @@ pub async fn answer(served: &Served, request: Request) -> Outcome {
         }
         Request::Status => {
             let ours = Hello::ours();
-            let live_runs = served
-                .snapshots
-                .borrow()
-                .runs
-                .iter()
-                .filter(|r| r.state.is_live())
-                .count();
+            let (live_runs, paused, config_error) = {
+                let snap = served.snapshots.borrow();
+                let live = snap.runs.iter().filter(|r| r.state.is_live()).count();
+                (live, snap.paused_reason.clone(), snap.config_error.clone())
+            };
             done(View::Daemon {
                 daemon: DaemonInfo {
                     pid: ours.pid,
@@ -53,6 +51,8 @@ pub async fn answer(served: &Served, request: Request) -> Outcome {
                     started_at_ms: served.started_at_ms,
                     clients: served.clients.load(Ordering::SeqCst),
                     live_runs,
+                    paused,
+                    config_error,
                 },
             })
         }

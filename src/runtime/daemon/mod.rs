@@ -54,14 +54,28 @@ impl LockInfo {
         Some(info)
     }
 
-    /// Whether the process the lock names is still the one that wrote it.
+    /// Whether the process the lock names is still the one that wrote it (an exited one
+    /// its parent has not reaped yet does not count).
     pub fn alive(&self) -> bool {
+        if is_zombie(self.pid) {
+            return false;
+        }
         match (process_start_time(self.pid), self.start_time) {
             (Some(now), Some(then)) => now == then,
             (Some(_), None) => true,
             (None, _) => false,
         }
     }
+}
+
+/// Whether `pid` has exited and waits to be reaped (state `Z` in /proc/PID/stat).
+fn is_zombie(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    stat.rfind(')')
+        .and_then(|close| stat[close + 1..].split_whitespace().next())
+        .is_some_and(|state| state == "Z")
 }
 
 /// The corral owning `project` now, as its lock file names it.
@@ -135,7 +149,12 @@ pub fn start(project: &Path) -> Result<Client, DaemonError> {
     let mut pause = Duration::from_millis(10);
     loop {
         match Client::connect(project) {
-            Ok(client) if client.daemon.pid == child.id() => return Ok(client),
+            Ok(client) if client.daemon.pid == child.id() => {
+                // This process may live on (a dashboard): it reaps the daemon when that exits,
+                // so no zombie is left to look like a running daemon.
+                std::thread::spawn(move || child.wait());
+                return Ok(client);
+            }
             Err(ClientError::Mismatch(m)) => return Err(ClientError::Mismatch(m).into()),
             _ => {}
         }

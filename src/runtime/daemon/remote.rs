@@ -11,7 +11,9 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
-type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Outcome>>>>;
+/// The requests waiting for their reply; `None` once the connection has closed, so that a
+/// request made after that fails at once instead of waiting for ever.
+type Pending = Arc<Mutex<Option<HashMap<u64, oneshot::Sender<Outcome>>>>>;
 
 /// One attached dashboard's connection. Cheap to clone; the connection ends when the daemon
 /// goes (the snapshot watch then closes) or every clone is dropped.
@@ -69,7 +71,7 @@ impl Remote {
         let (snap_tx, snapshots) = watch::channel(snapshot);
         let (events, _) = broadcast::channel(4096);
         let (out, mut outgoing) = mpsc::unbounded_channel::<ClientMessage>();
-        let pending: Pending = Default::default();
+        let pending: Pending = Arc::new(Mutex::new(Some(HashMap::new())));
         tokio::spawn(async move {
             while let Some(msg) = outgoing.recv().await {
                 if write(&mut wr, &msg).await.is_err() {
@@ -95,7 +97,8 @@ impl Remote {
                         let waiting = answers
                             .lock()
                             .unwrap_or_else(|p| p.into_inner())
-                            .remove(&id);
+                            .as_mut()
+                            .and_then(|m| m.remove(&id));
                         if let Some(tx) = waiting {
                             let _ = tx.send(outcome);
                         }
@@ -104,6 +107,8 @@ impl Remote {
                     Err(e) => log::warn!("daemon sent something unreadable: {e}"),
                 }
             }
+            // No reply comes any more: every waiting request fails now, and later ones at once.
+            answers.lock().unwrap_or_else(|p| p.into_inner()).take();
             // Dropping `snap_tx` tells the dashboard the daemon is gone.
         });
         Ok(Remote {
@@ -122,10 +127,15 @@ impl Remote {
             .next_id
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let (tx, rx) = oneshot::channel();
-        self.pending
+        // Closed: `tx` is dropped here and the caller hears so at once.
+        if let Some(waiting) = self
+            .pending
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(id, tx);
+            .as_mut()
+        {
+            waiting.insert(id, tx);
+        }
         let _ = self.out.send(ClientMessage::Request { id, request });
         rx
     }

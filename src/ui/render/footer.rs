@@ -77,7 +77,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             bar
         }
         .into_iter()
-        .map(|h| (must(h.action), hint(h.keys, h.word)))
+        .map(|h| {
+            // Attached, `q` leaves the daemon's agents running: it detaches.
+            let word = match h.action {
+                Action::Quit if app.attached && !app.demo => "detach",
+                _ => h.word,
+            };
+            (must(h.action), hint(h.keys, word))
+        })
         .collect(),
     };
     let mut keep: Vec<bool> = vec![true; hints.len()];

@@ -120,12 +120,16 @@ fn counts(app: &App, theme: &Theme, d: Parts) -> Vec<Span<'static>> {
         )
     };
     let passing = if d.words { " passing" } else { "" };
-    let mut spans = vec![
-        Span::styled(" corral ", theme.accent()),
+    let mut spans = vec![Span::styled(" corral ", theme.accent())];
+    if app.read_only {
+        // Said before anything else: keys that change something will be refused.
+        spans.push(Span::styled("read-only ", theme.warn()));
+    }
+    spans.extend([
         Span::raw(path),
         sep(),
         Span::raw(format!("{}/{}{passing} ", t.passing, t.features)),
-    ];
+    ]);
     if d.gauge {
         let (full, empty, open, close) = theme.gauge_parts();
         let cells = 10;
@@ -174,9 +178,10 @@ fn counts(app: &App, theme: &Theme, d: Parts) -> Vec<Span<'static>> {
 }
 
 /// What needs attention, in the order the header shows it: breakers waiting for a login
-/// (with how to give them one), other open breakers with their countdowns, a paused
+/// (with how to give them one) and a corral.toml that was not applied, other open breakers with their countdowns, a paused
 /// scheduler, then what was spent (against the budget, coloured as it runs out).
 struct Alerts {
+    /// Breakers waiting for a login, then a refused corral.toml: what only a person can fix.
     logins: Vec<Span<'static>>,
     breakers: Vec<Span<'static>>,
     /// The other breakers in one short span, for when each in full does not fit.
@@ -195,7 +200,7 @@ impl Alerts {
             .filter(|b| b.state != BreakerState::Closed)
             .partition(|b| b.auth);
         let dash = if theme.ascii { "-" } else { "—" };
-        let logins = auth
+        let mut logins: Vec<Span<'static>> = auth
             .iter()
             .map(|b| {
                 let how = b
@@ -208,6 +213,12 @@ impl Alerts {
                 )
             })
             .collect();
+        if let Some(error) = &s.config_error {
+            logins.push(Span::styled(
+                format!("corral.toml not applied: {error}"),
+                theme.warn().add_modifier(Modifier::BOLD),
+            ));
+        }
         let breakers = timed
             .iter()
             .map(|b| {
@@ -227,9 +238,14 @@ impl Alerts {
                 theme.warn(),
             )),
         };
-        let paused = s
-            .scheduler_paused
-            .then(|| Span::styled("scheduler paused", theme.error()));
+        // Paused by corral itself after a crash: the header says so until a person goes on.
+        let paused = s.scheduler_paused.then(|| {
+            let text = match &s.paused_reason {
+                Some(_) => "scheduler paused: corral was killed; space resumes",
+                None => "scheduler paused",
+            };
+            Span::styled(text, theme.error())
+        });
         Alerts {
             logins,
             breakers,

@@ -215,6 +215,10 @@ fn confirm(frame: &mut Frame, app: &App, question: &Confirm, theme: &Theme) {
         Confirm::Quit { live } => {
             format!("Quit? {live} live agent(s) will be stopped (TERM, grace, KILL).")
         }
+        Confirm::QuitDemo { live } => format!(
+            "Quit? The demo's daemon and its {live} live agent(s) will be stopped (TERM, grace, \
+             KILL), or k keeps the demo running in the background."
+        ),
         Confirm::Requeue(f) => format!(
             "Requeue {}? It goes back to ready (or blocked) with its attempts reset.",
             feature_name(app, *f)
@@ -225,16 +229,23 @@ fn confirm(frame: &mut Frame, app: &App, question: &Confirm, theme: &Theme) {
         }
         Confirm::CancelJob(id) => cancel_question(app, *id),
     };
-    let lines = vec![
-        Line::raw(text.clone()),
-        Line::raw(""),
-        Line::from(vec![
+    let answers = match question {
+        Confirm::QuitDemo { .. } => vec![
+            Span::styled("y/enter", theme.key()),
+            Span::raw(" stop it   "),
+            Span::styled("k", theme.key()),
+            Span::raw(" keep it running   "),
+            Span::styled("n", theme.key()),
+            Span::raw(" no"),
+        ],
+        _ => vec![
             Span::styled("y", theme.key()),
             Span::raw(" yes   "),
             Span::styled("n", theme.key()),
             Span::raw(" no"),
-        ]),
-    ];
+        ],
+    };
+    let lines = vec![Line::raw(text.clone()), Line::raw(""), Line::from(answers)];
     let width = (text.chars().count() as u16 + 4).min(frame.area().width);
     // On a narrow screen the question wraps: make room for every line of it.
     let inner = width.saturating_sub(2).max(1) as usize;
