@@ -2,6 +2,7 @@
 //!
 //! Everything here is plain serde data so the same messages can cross a Unix socket unchanged.
 
+mod attention;
 mod command;
 mod diff;
 mod event;
@@ -11,6 +12,7 @@ mod queue;
 mod snapshot;
 mod usage;
 
+pub use attention::{Answer, Ask, Waiting};
 pub use command::{Command, LogLine, Stream};
 pub use diff::{DiffFile, FeatureDiff};
 pub use event::Event;

@@ -154,6 +154,7 @@ pub fn run_headless(project: &Path, until_done: bool) -> Result<HeadlessEnd, Das
                         say(&format!("run {run} ended: {} {what}", crate::core::describe_end(state)));
                     }
                     Ok(Event::Notice { text }) => say(&format!("notice: {text}")),
+                    Ok(Event::Notify { title, body, .. }) => say(&format!("{title}: {body}")),
                     Ok(Event::Log(_)) | Err(RecvError::Lagged(_)) => {}
                     Err(RecvError::Closed) => break,
                 },

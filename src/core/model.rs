@@ -84,6 +84,14 @@ pub enum Input {
     },
     /// The backlog as now stored (after `Effect::ReloadBacklog`).
     Backlog(Vec<Feature>),
+    /// What a live run's event stream shows now: its activity, what it asks a person (see
+    /// [`super::attention`]) and its agent's session id.
+    Attention {
+        run: RunId,
+        activity: Option<String>,
+        ask: Option<crate::api::Ask>,
+        session: Option<String>,
+    },
     /// A stats sample of live runs, taken at `at_ms`.
     Sample {
         at_ms: i64,
@@ -132,6 +140,9 @@ pub struct Model {
     pub notice: Option<String>,
     /// When the latest stats sample was taken.
     pub sampled_at_ms: i64,
+    /// By profile: how long a permission request may wait for a person before corral denies
+    /// it (`deny_after`); a profile not here waits as long as it takes.
+    pub deny_after_ms: BTreeMap<String, u64>,
 }
 
 impl Model {
@@ -235,6 +246,25 @@ impl Model {
                 )
             }
             Input::GroupGone { run } => self.run_event(run, RunEvent::GroupGone),
+            Input::Timer {
+                run,
+                epoch,
+                kind: TimerKind::AskDeadline,
+            } => self.ask_deadline(run, epoch),
+            Input::Timer {
+                run,
+                epoch,
+                kind: TimerKind::Timeout,
+            } => match self.timeout_due(run) {
+                Some(effects) => effects,
+                None => self.run_event(
+                    run,
+                    RunEvent::Timer {
+                        epoch,
+                        kind: TimerKind::Timeout,
+                    },
+                ),
+            },
             Input::Timer { run, epoch, kind } => {
                 self.run_event(run, RunEvent::Timer { epoch, kind })
             }
@@ -242,7 +272,16 @@ impl Model {
                 run,
                 epoch,
                 quiet_ms,
-            } => self.run_event(run, RunEvent::Quiet { epoch, quiet_ms }),
+            } => match self.quiet_while_waiting(run) {
+                Some(effects) => effects,
+                None => self.run_event(run, RunEvent::Quiet { epoch, quiet_ms }),
+            },
+            Input::Attention {
+                run,
+                activity,
+                ask,
+                session,
+            } => self.attention(run, activity, ask, session),
             Input::Backlog(features) => self.merge_backlog(features),
             Input::Sample { at_ms, stats } => {
                 self.sampled_at_ms = at_ms;
@@ -302,10 +341,13 @@ impl Model {
                 after_ms,
             });
         }
-        let (id, silence) = (new.id, new.silence_ms);
+        let (id, silence, timeout) = (new.id, new.silence_ms, new.timeout_ms);
         self.insert_run(new);
-        if let (Some(limit), Some(run)) = (silence, self.runs.get_mut(&id)) {
-            effects.push(run.silence_timer(limit));
+        if let Some(run) = self.runs.get_mut(&id) {
+            run.attention.timeout_ms = timeout;
+            if let Some(limit) = silence {
+                effects.push(run.silence_timer(limit));
+            }
         }
         effects
     }
@@ -337,6 +379,7 @@ impl Model {
             usage: None,
             random: 0,
             epoch: 0,
+            attention: Default::default(),
         };
         self.runs.insert(run.id, run);
     }

@@ -154,6 +154,9 @@ mod tests {
             kill_requested: false,
             stats: None,
             usage: None,
+            activity: None,
+            waiting: None,
+            session: None,
         });
         let mut backoff = held();
         backoff.jobs.push(job(4, 4, "other", JobState::Backoff));

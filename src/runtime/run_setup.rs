@@ -17,6 +17,8 @@ pub struct Prepared {
     pub env: BTreeMap<String, String>,
     pub model: Option<String>,
     pub effort: Option<String>,
+    /// The rendered prompt (sent on stdin as a user message under `stdin = "stream-json"`).
+    pub prompt: String,
     /// Things a person should know (a model value skipped, say), to log and to note in the run's log.
     pub warnings: Vec<String>,
 }
@@ -199,7 +201,7 @@ pub fn prepare(
     );
 
     let values: HashMap<&str, Option<String>> = HashMap::from([
-        ("prompt", Some(text)),
+        ("prompt", Some(text.clone())),
         (
             "prompt_file",
             Some(prompt_file.to_string_lossy().into_owned()),
@@ -223,6 +225,7 @@ pub fn prepare(
         env,
         model,
         effort,
+        prompt: text,
         warnings,
     })
 }

@@ -321,6 +321,7 @@ impl Supervisor {
             argv,
             verify,
             mut env,
+            prompt,
             ..
         } = prepared;
         if let Some(w) = &worktree {
@@ -339,7 +340,7 @@ impl Supervisor {
             argv: &argv,
             cwd: &cwd,
             env: &env,
-            stdin_pipe: profile.stdin == crate::config::StdinMode::Pipe,
+            stdin_pipe: profile.stdin != crate::config::StdinMode::Null,
             cgroup,
         };
         let first = cgroup.clone();
@@ -391,6 +392,13 @@ impl Supervisor {
         if let Some(stdin) = child.stdin.take() {
             self.stdins
                 .insert(run, Arc::new(tokio::sync::Mutex::new(stdin)));
+        }
+        if profile.stdin == crate::config::StdinMode::StreamJson {
+            // The prompt is the first user message; stdin stays open for the answers.
+            self.stream_json.insert(run);
+            if let Err(e) = self.write_line(run, crate::core::attention::user_message(&prompt)) {
+                log::warn!("{e}");
+            }
         }
         self.logs.announce(Event::RunStarted {
             run,
