@@ -156,3 +156,40 @@ async fn waiting_for_a_person_is_no_stall() {
     assert_eq!(ended(&h).state, RunState::Exited);
     h.send(Command::Shutdown);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_text_prompt_left_unfinished_is_guessed_to_wait_and_input_answers_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = dir.path().join("ask.sh");
+    write_script(
+        &agent,
+        "echo 'Working on it'\nprintf 'Overwrite src/cart.rs? [y/n] '\nread -r a\n\
+         [ \"$a\" = y ] && echo 'overwritten' && exit 0\nexit 1",
+    );
+    let toml = format!(
+        "[profiles.coding]\nrole = \"coding\"\ncommand = [\"{}\"]\n",
+        agent.display()
+    );
+    let (h, _task) = start_project(dir.path(), &toml, &[feature(1, &[])]);
+    let run = waiting_run(&h);
+    assert_eq!(
+        run.waiting.as_ref().unwrap().ask,
+        Ask::Guess {
+            line: "Overwrite src/cart.rs? [y/n] ".into()
+        }
+    );
+    assert!(
+        run.waiting
+            .as_ref()
+            .unwrap()
+            .ask
+            .describe()
+            .contains("a guess")
+    );
+    h.send(Command::SendInput {
+        run: run.id,
+        text: "y".into(),
+    });
+    assert_eq!(ended(&h).state, RunState::Exited);
+    h.send(Command::Shutdown);
+}
