@@ -22,13 +22,14 @@ pub enum Ask {
 }
 
 impl Ask {
-    /// One line for a list: `Bash rm -rf target`, `asks: Which db?`, `probably waiting: ...`.
+    /// One line for a list: `allow Bash: rm -rf target?`, `asks: Which db?`, `probably
+    /// waiting (a guess): Continue? [y/n]`.
     pub fn describe(&self) -> String {
         match self {
             Ask::Approval { tool, summary, .. } if summary.is_empty() => {
-                format!("may I use {tool}?")
+                format!("allow {tool}?")
             }
-            Ask::Approval { tool, summary, .. } => format!("may I use {tool}: {summary}?"),
+            Ask::Approval { tool, summary, .. } => format!("allow {tool}: {summary}?"),
             Ask::Question { question } => format!("asks: {question}"),
             Ask::Guess { line } => format!("probably waiting (a guess): {line}"),
         }

@@ -2,6 +2,7 @@
 //! a process, a file or the database.
 
 pub mod app;
+mod app_answer;
 mod app_keys;
 mod app_moves;
 pub mod detail;
