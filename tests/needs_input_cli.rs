@@ -129,3 +129,42 @@ fn a_waiting_run_is_listed_notified_approved_from_the_cli_and_its_steps_printed(
         "{json}"
     );
 }
+
+/// Under `run --headless --until-done` nobody can answer: once nothing else can move, the
+/// waiting run is stopped (its feature back to pending, no attempt spent) and corral exits 1
+/// saying what it waited for.
+#[test]
+fn until_done_stops_a_run_waiting_for_a_person_and_says_what_it_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    write_script(&p.join("agent.sh"), AGENT);
+    std::fs::write(
+        p.join("corral.toml"),
+        format!(
+            "[profiles.coding]\nrole = \"coding\"\ncommand = [\"{}\"]\nstdin = \"stream-json\"\n",
+            p.join("agent.sh").display()
+        ),
+    )
+    .unwrap();
+    drop(corral::runtime::store::Store::open(p).unwrap());
+    ok(p, &["feature", "add", "--name", "build it"]);
+    let out = corral(p)
+        .args(["run", "--headless", "--until-done"])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(
+            "corral: nothing more can run without you: run 1 (feature 1) waited for: allow Bash: touch built.txt?"
+        ),
+        "{text}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(p, &["feature", "list", "--json"])).unwrap();
+    let f = &v.as_array().unwrap()[0];
+    assert_eq!(f["status"], "ready", "{f}");
+    assert_eq!(f["attempts"], 0, "{f}");
+    assert!(!p.join("built.txt").exists());
+}
