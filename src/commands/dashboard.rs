@@ -50,8 +50,9 @@ pub fn open_dashboard(opts: DashboardOptions) -> Result<Ended, DashboardError> {
             ": stdin or stdout is not a terminal".into(),
         ));
     }
+    let notify = config.notify.terminal;
     if crate::runtime::daemon::running(&opts.project).is_some() {
-        return attach(opts, keymap);
+        return attach(opts, keymap, notify);
     }
     tokio_runtime()?.block_on(async move {
         let mut terminal =
@@ -76,6 +77,7 @@ pub fn open_dashboard(opts: DashboardOptions) -> Result<Ended, DashboardError> {
             ui::Link::Local(handle.clone()),
             opts.theme,
             keymap,
+            notify,
         )
         .await;
         leave_terminal();
@@ -102,6 +104,7 @@ pub fn open_dashboard(opts: DashboardOptions) -> Result<Ended, DashboardError> {
 fn attach(
     opts: DashboardOptions,
     keymap: Vec<ui::keymap::Binding>,
+    notify: crate::config::TerminalNotify,
 ) -> Result<Ended, DashboardError> {
     use crate::runtime::daemon::Remote;
     tokio_runtime()?.block_on(async move {
@@ -118,7 +121,7 @@ fn attach(
         );
         let signal = detaching_signal();
         let ended = tokio::select! {
-            r = ui::run(&mut terminal, ui::Link::Attached(remote), opts.theme, keymap) => {
+            r = ui::run(&mut terminal, ui::Link::Attached(remote), opts.theme, keymap, notify) => {
                 r.map(|()| None)
             }
             s = signal => Ok(Some(s)),

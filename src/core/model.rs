@@ -143,6 +143,8 @@ pub struct Model {
     /// By profile: how long a permission request may wait for a person before corral denies
     /// it (`deny_after`); a profile not here waits as long as it takes.
     pub deny_after_ms: BTreeMap<String, u64>,
+    /// "Backlog finished" was said for the current all-passing state.
+    pub(crate) backlog_done_told: bool,
 }
 
 impl Model {
@@ -162,11 +164,13 @@ impl Model {
                 (f.id, f)
             })
             .collect();
-        let model = Model {
+        let mut model = Model {
             features,
             max_agents,
             ..Model::default()
         };
+        // A backlog that passes already at start is no news.
+        model.backlog_done();
         (model, effects)
     }
 
@@ -295,12 +299,36 @@ impl Model {
         };
         // The graph takes this input's feature changes once, before the scheduler asks it.
         self.features.sync();
+        effects.extend(self.backlog_done());
         effects.extend(self.schedule());
         self.features.sync();
         if self.shutting_down && self.all_quiet() {
             effects.push(Effect::ShutdownComplete);
         }
         effects
+    }
+
+    /// Says once that every feature passes (again after one stops passing).
+    fn backlog_done(&mut self) -> Vec<Effect> {
+        let all = !self.features.is_empty()
+            && self
+                .features
+                .values()
+                .all(|f| f.status == FeatureStatus::Passing);
+        if all == self.backlog_done_told {
+            return Vec::new();
+        }
+        self.backlog_done_told = all;
+        if !all {
+            return Vec::new();
+        }
+        vec![Effect::Notify(super::effect::Notification {
+            event: "backlog_done".into(),
+            title: "backlog finished".into(),
+            body: format!("all {} features pass", self.features.len()),
+            run: None,
+            feature: None,
+        })]
     }
 
     /// True when no run is live, none awaits a cleanup KILL and no spawn is in flight.
