@@ -193,3 +193,43 @@ async fn a_plain_text_prompt_left_unfinished_is_guessed_to_wait_and_input_answer
     assert_eq!(ended(&h).state, RunState::Exited);
     h.send(Command::Shutdown);
 }
+
+/// A `rate_limit_event` refusing with a reset 40 s ahead, then a result with
+/// `api_error_status` 429: the run is transient and the account's breaker rests exactly
+/// until the reset, whatever the message says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limit_event_rests_the_breaker_until_its_reset() {
+    let dir = tempfile::tempdir().unwrap();
+    let reset_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 40;
+    let agent = dir.path().join("limited.sh");
+    write_script(
+        &agent,
+        &format!(
+            "echo '{{\"type\":\"system\",\"subtype\":\"init\",\"session_id\":\"s\"}}'\n\
+             echo '{{\"type\":\"rate_limit_event\",\"rate_limit_info\":{{\"status\":\"rejected\",\"resetsAt\":{reset_s},\"rateLimitType\":\"five_hour\"}}}}'\n\
+             echo '{{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":true,\"api_error_status\":429,\"result\":\"something went wrong\"}}'\n\
+             exit 1"
+        ),
+    );
+    // One transient failure opens the breaker (the default waits for 3 in a row).
+    let toml = format!(
+        "[breaker]\nthreshold = 1\n\n[profiles.coding]\nrole = \"coding\"\ncommand = [\"{}\"]\n",
+        agent.display()
+    );
+    let (h, _task) = start_project(dir.path(), &toml, &[feature(1, &[])]);
+    let breaker = wait_for("the breaker to rest", LIMIT, || {
+        h.snapshots()
+            .borrow()
+            .breakers
+            .iter()
+            .find(|b| b.account == "coding" && b.until_ms.is_some())
+            .cloned()
+    });
+    assert_eq!(breaker.until_ms, Some(reset_s as i64 * 1000), "{breaker:?}");
+    assert!(!breaker.auth);
+    h.send(Command::Shutdown);
+}

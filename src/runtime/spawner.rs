@@ -593,6 +593,16 @@ fn read_failure(
         .to_offset(jiff::Timestamp::from_millisecond(now_ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH))
         .seconds()
         / 60;
+    // What the event stream says in its own fields wins over the log's wording.
+    let signal = logs
+        .with_steps(run, |b| {
+            crate::core::steps::signal_class(b.steps().iter(), now_ms)
+        })
+        .flatten();
+    if let Some((class, why)) = signal {
+        let evidence = Some(logs.redact(&why).into_owned());
+        return Some(Failure { class, evidence });
+    }
     let class = classifier.classify(&tail, now_ms, offset);
     // The lines were redacted with their colour codes; what is quoted is redacted as shown.
     let evidence = classifier

@@ -21,10 +21,12 @@ mod ctx;
 mod fields;
 mod gemini;
 mod line;
+mod signals;
 mod state;
 mod summary;
 
 pub use line::{Tone, duration, expanded, one_line};
+pub use signals::signal_class;
 pub use state::{StepState, state_of};
 pub use summary::summarize_input;
 
