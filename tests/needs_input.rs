@@ -233,3 +233,34 @@ async fn a_rate_limit_event_rests_the_breaker_until_its_reset() {
     assert!(!breaker.auth);
     h.send(Command::Shutdown);
 }
+
+/// Each run records its agent's session; `{session_id}` is the latest of the same feature
+/// and profile, left out with its flag while there is none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_resumes_the_session_of_the_run_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = dir.path().join("resume.sh");
+    write_script(
+        &agent,
+        "echo \"$*\" > \"args.$CORRAL_RUN_ID\"\n\
+         echo '{\"type\":\"system\",\"subtype\":\"init\",\"session_id\":\"sess-'\"$CORRAL_RUN_ID\"'\"}'\n\
+         [ \"$CORRAL_RUN_ID\" = 2 ] && exit 0\nexit 1",
+    );
+    let toml = format!(
+        "[profiles.coding]\nrole = \"coding\"\ncommand = [\"{}\", \"--resume\", \"{{session_id}}\", \"go\"]\n",
+        agent.display()
+    );
+    let (h, _task) = start_project(dir.path(), &toml, &[feature(1, &[])]);
+    wait_for("the second run to pass", LIMIT, || {
+        h.snapshots()
+            .borrow()
+            .runs
+            .iter()
+            .find(|r| r.id.0 == 2 && r.state == RunState::Exited)
+            .cloned()
+    });
+    let args = |n: u32| std::fs::read_to_string(dir.path().join(format!("args.{n}"))).unwrap();
+    assert_eq!(args(1).trim(), "go", "no session yet: the flag is left out");
+    assert_eq!(args(2).trim(), "--resume sess-1 go");
+    h.send(Command::Shutdown);
+}

@@ -78,6 +78,10 @@ impl Supervisor {
                     line: crate::core::steps::cut(&line, 200),
                 });
             }
+            let known = self.seen.get(&run).and_then(|s| s.2.clone());
+            if let Some(s) = session.as_ref().filter(|s| known.as_ref() != Some(*s)) {
+                inputs.extend(self.record_session(run, s));
+            }
             let now_seen = (activity, ask, session);
             if self.seen.get(&run) != Some(&now_seen) {
                 self.seen.insert(run, now_seen.clone());
@@ -91,6 +95,12 @@ impl Supervisor {
             }
         }
         inputs
+    }
+
+    /// Stores the agent's session id of `run` (for `{session_id}`).
+    pub(super) fn record_session(&mut self, run: RunId, session: &str) -> Option<Input> {
+        let session = session.to_string();
+        self.write(Box::new(move |s| s.set_run_session(run, &session)))
     }
 
     /// Writes the answer to a permission request to the run's stdin, noting it in its log.

@@ -200,7 +200,16 @@ pub fn prepare(
         prompt_file.to_string_lossy().into_owned(),
     );
 
+    // The session the last run of this feature with this profile had, to resume it.
+    let session = match feature {
+        Some(id) => cx
+            .store
+            .latest_session(id, &profile.name)
+            .map_err(store_err)?,
+        None => None,
+    };
     let values: HashMap<&str, Option<String>> = HashMap::from([
+        ("session_id", session),
         ("prompt", Some(text.clone())),
         (
             "prompt_file",

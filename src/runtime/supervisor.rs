@@ -517,7 +517,17 @@ impl Supervisor {
                 if !state.is_live() {
                     self.stdins.remove(&run);
                     self.stream_json.remove(&run);
-                    self.seen.remove(&run);
+                    // A run too short for a look at its stream still records its session.
+                    let seen = self.seen.remove(&run).and_then(|s| s.2);
+                    let session = self
+                        .logs
+                        .with_steps(run, |b| b.session().map(str::to_string))
+                        .flatten();
+                    if let Some(s) = session.filter(|s| seen.as_ref() != Some(s))
+                        && let Some(hold) = self.record_session(run, &s)
+                    {
+                        let _ = self.tx.send(hold);
+                    }
                     log::info!("run {run}: {}", crate::core::describe_end(state));
                     self.logs.announce(Event::RunEnded { run, state });
                 }
