@@ -262,7 +262,7 @@ fn bad_commands_name_key_and_line() {
         parse_err(&profile("[\n  \"agent\",\n  \"--id={feature}\",\n]")),
         "corral.toml:5: profiles.coding.command[1]: unknown placeholder {feature}; \
          known placeholders are {prompt}, {prompt_file}, {model}, {effort}, {feature_id}, \
-         {feature_name}, {project}, {run_id}"
+         {feature_name}, {project}, {run_id}, {session_id}"
     );
     assert_eq!(
         parse_err(&profile("[]")),
