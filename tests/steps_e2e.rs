@@ -165,6 +165,15 @@ fn the_demo_shows_steps_and_v_shows_the_raw_lines() {
     });
     tmux.press("v");
     tmux.wait_for_screen("the steps again", LIMIT, |s| s.contains("· steps ·"));
+    // Every third demo run asks before its first edit: the header counts it, `!` goes to
+    // it and `o` allows it.
+    tmux.wait_for_screen("a run that needs you", Duration::from_secs(90), |s| {
+        s.contains("need you (!)")
+    });
+    // `o` on a run that asks nothing says so; after `!` it answers the waiting one.
+    tmux.press("!");
+    tmux.press("o");
+    tmux.wait_for_screen("the approval noted", LIMIT, |s| s.contains("allowed"));
     tmux.press("q");
     let screen = tmux.wait_for_screen("the quit question or the end", LIMIT, |s| {
         s.contains("Quit?") || s.contains("corral exited")
