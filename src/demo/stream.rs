@@ -88,7 +88,7 @@ pub fn stream_plan(plain: &Plan, seed: u64) -> Plan {
         calls: 0,
         // Now and then (every third run) the agent asks before it edits a file, so the demo
         // shows a run that needs you within its first minute.
-        ask_next_edit: seed % 3 == 0,
+        ask_next_edit: seed.is_multiple_of(3),
     };
     let lines = &plain.steps;
     let mut total = 0.0;
