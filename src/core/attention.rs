@@ -120,14 +120,17 @@ impl Model {
                         after_ms,
                     });
                 }
-                let (feature, title) = (run.feature, format!("run {id} needs you"));
-                effects.push(Effect::Notify(super::effect::Notification {
-                    event: "needs_input".into(),
-                    title,
-                    body: ask.describe(),
-                    run: Some(id),
-                    feature,
-                }));
+                // A guess is shown, not announced: a progress line can look like a prompt.
+                if !matches!(ask, Ask::Guess { .. }) {
+                    let (feature, title) = (run.feature, format!("run {id} needs you"));
+                    effects.push(Effect::Notify(super::effect::Notification {
+                        event: "needs_input".into(),
+                        title,
+                        body: ask.describe(),
+                        run: Some(id),
+                        feature,
+                    }));
+                }
                 effects
             }
         }

@@ -208,11 +208,15 @@ fn time_spent_waiting_counts_toward_neither_timeout_nor_silence() {
 #[test]
 fn a_wait_ends_when_the_stream_moves_on_and_a_guess_cannot_be_approved() {
     let mut m = model_with_run(None, None);
-    seen(
+    let effects = seen(
         &mut m,
         Some(Ask::Guess {
             line: "Continue? [y/n] ".into(),
         }),
+    );
+    assert!(
+        !effects.iter().any(|e| matches!(e, Effect::Notify(_))),
+        "a guess is shown, not announced"
     );
     let effects = m.handle(Input::Command(Command::Answer {
         run: RunId(1),
