@@ -365,6 +365,25 @@ pub enum AgentCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Allow what a run waiting for you asks (a permission request).
+    Approve {
+        run: i64,
+        /// Allow every later request for the same tool in this run too.
+        #[arg(long)]
+        tool: bool,
+        /// Print the run as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Deny what a run waiting for you asks; the agent is told REASON.
+    Deny {
+        run: i64,
+        #[arg(long)]
+        reason: Option<String>,
+        /// Print the run as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a run's latest output.
     Log {
         run: i64,
@@ -374,6 +393,13 @@ pub enum AgentCmd {
         /// Then print new lines as they come, until the run ends.
         #[arg(long)]
         follow: bool,
+        /// Print what the agent did as steps (tool calls with their results, messages), one
+        /// a line, read from its event stream.
+        #[arg(long, conflicts_with = "follow")]
+        steps: bool,
+        /// With --steps: print the steps as a JSON array.
+        #[arg(long, requires = "steps")]
+        json: bool,
     },
 }
 

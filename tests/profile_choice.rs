@@ -36,7 +36,7 @@ fn copy_all_four(p: &Path, scheduler: &str) -> std::ffi::OsString {
     std::env::join_paths([bin.as_path(), Path::new("/nonexistent-agents")]).unwrap()
 }
 
-const CLAUDE_USED: &str = "coding uses profile claude, the first by name of aider, claude, codex, gemini whose program is installed; set coding_profile = \"NAME\" under [scheduler] in corral.toml to choose";
+const CLAUDE_USED: &str = "coding uses profile claude, the first by name of aider, claude, claude-ask, codex, gemini whose program is installed; set coding_profile = \"NAME\" under [scheduler] in corral.toml to choose";
 const AIDER_MISSING: &str = "profile aider: program `aider` is not installed (not found on PATH): its runs will fail to start (install it, or set enabled = false)";
 
 #[test]

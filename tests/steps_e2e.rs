@@ -167,6 +167,15 @@ fn the_demo_shows_steps_and_v_shows_the_raw_lines() {
     });
     tmux.press("v");
     tmux.wait_for_screen("the steps again", LIMIT, |s| s.contains("· steps ·"));
+    // Every third demo run asks before its first edit: the header counts it, `!` goes to
+    // it and `o` allows it.
+    tmux.wait_for_screen("a run that needs you", Duration::from_secs(90), |s| {
+        s.contains("need you (!)")
+    });
+    // `o` on a run that asks nothing says so; after `!` it answers the waiting one.
+    tmux.press("!");
+    tmux.press("o");
+    tmux.wait_for_screen("the approval noted", LIMIT, |s| s.contains("allowed"));
     tmux.press("q");
     let screen = tmux.wait_for_screen("the quit question or the end", LIMIT, |s| {
         s.contains("Quit?") || s.contains("corral exited")
@@ -181,6 +190,11 @@ fn the_demo_shows_steps_and_v_shows_the_raw_lines() {
 /// conversation's first request with tools gets a text block and a `Bash` tool call, the
 /// request carrying the tool's result gets the final text. Returns its base URL.
 fn messages_api() -> String {
+    messages_api_running("echo tests pass")
+}
+
+/// [`messages_api`] with the tool call running `command`.
+fn messages_api_running(command: &'static str) -> String {
     use std::io::{BufRead, BufReader, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -226,7 +240,8 @@ fn messages_api() -> String {
                 };
                 let stop = if has_tools && !answered {
                     events.extend(text(0, "I will run the tests."));
-                    let input = serde_json::json!({"command": "echo tests pass", "description": "Run the tests"});
+                    let input =
+                        serde_json::json!({"command": command, "description": "Run the tests"});
                     events.push(serde_json::json!({"type": "content_block_start", "index": 1,
                         "content_block": {"type": "tool_use", "id": "toolu_standin", "name": "Bash", "input": {}}}));
                     events.push(
@@ -332,6 +347,91 @@ env = {{ HOME = "{home}", ANTHROPIC_BASE_URL = "{api}", ANTHROPIC_API_KEY = "sk-
         "{lines:#?}"
     );
     assert_eq!(h.step_state(run.id), StepState::Done);
+    let usage = run.usage.expect("the CLI's cost recorded");
+    assert!(usage.cost_micros.is_some_and(|c| c > 0), "{usage:?}");
+    h.send(corral::api::Command::Shutdown);
+}
+
+/// The real Claude Code CLI asking corral for permission through its stdio permission
+/// prompt (the shipped `claude-ask` way: `--input-format stream-json`,
+/// `--permission-prompt-tool stdio`, `stdin = "stream-json"`): the stand-in makes it call a
+/// tool that needs asking, the run shows `needs_input` with the tool and its input, corral's
+/// allow lets the CLI run the tool, and the run finishes with its cost recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_real_claude_cli_asks_corral_for_permission_and_an_allow_lets_it_finish() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !installed("claude") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let toml = format!(
+        r#"[profiles.coding]
+role = "coding"
+command = ["claude", "-p", "--input-format", "stream-json", "--output-format", "stream-json",
+  "--verbose", "--permission-prompt-tool", "stdio", "--model", "claude-sonnet-4-5"]
+stdin = "stream-json"
+env = {{ HOME = "{home}", ANTHROPIC_BASE_URL = "{api}", ANTHROPIC_API_KEY = "sk-ant-standin-000" }}
+"#,
+        home = home.path().display(),
+        api = messages_api_running("touch built.txt"),
+    );
+    let (h, _task) = start_project(dir.path(), &toml, &[feature(1, &[])]);
+    let run = wait_for(
+        "the CLI to ask for permission",
+        Duration::from_secs(120),
+        || {
+            h.snapshots()
+                .borrow()
+                .runs
+                .iter()
+                .find(|r| r.waiting.is_some() || !r.state.is_live())
+                .cloned()
+        },
+    );
+    let log = h.log_tail(run.id, 50);
+    let ask = run.waiting.clone().map(|w| w.ask);
+    assert!(
+        matches!(&ask, Some(corral::api::Ask::Approval { tool, summary, .. })
+            if tool == "Bash" && summary == "touch built.txt"),
+        "{ask:?}\n{log:#?}"
+    );
+    assert!(
+        !dir.path().join("built.txt").exists(),
+        "not before the allow"
+    );
+    h.send(corral::api::Command::Answer {
+        run: run.id,
+        answer: corral::api::Answer::Allow,
+    });
+    let run = wait_for("the run to end", Duration::from_secs(120), || {
+        h.snapshots()
+            .borrow()
+            .runs
+            .iter()
+            .find(|r| !r.state.is_live())
+            .cloned()
+    });
+    let lines: Vec<String> = h
+        .steps(run.id)
+        .iter()
+        .map(|s| one_line(s).into_iter().map(|(_, t)| t).collect())
+        .collect();
+    let log = h.log_tail(run.id, 60);
+    assert_eq!(run.state, RunState::Exited, "{lines:#?}\n{log:#?}");
+    assert!(dir.path().join("built.txt").exists(), "{lines:#?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("Bash  touch built.txt  ok")),
+        "{lines:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("asked to run  Bash  touch built.txt")),
+        "{lines:#?}"
+    );
     let usage = run.usage.expect("the CLI's cost recorded");
     assert!(usage.cost_micros.is_some_and(|c| c > 0), "{usage:?}");
     h.send(corral::api::Command::Shutdown);

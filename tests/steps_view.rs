@@ -38,6 +38,9 @@ fn snapshot() -> Snapshot {
             kill_requested: false,
             stats: None,
             usage: None,
+            activity: None,
+            waiting: None,
+            session: None,
         }],
         ..Snapshot::default()
     }

@@ -64,6 +64,9 @@ fn run(
             log_bytes: 1234,
         }),
         usage: None,
+        activity: None,
+        waiting: None,
+        session: None,
     }
 }
 

@@ -64,6 +64,9 @@ fn run_view() -> RunView {
         kill_requested: false,
         stats: None,
         usage: None,
+        activity: None,
+        waiting: None,
+        session: None,
     }
 }
 

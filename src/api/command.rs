@@ -22,6 +22,9 @@ pub enum Command {
     Restart { run: RunId },
     /// Write `text` and a newline to the run's stdin (for agents that ask questions).
     SendInput { run: RunId, text: String },
+    /// Answer what the run waits for (a permission request): allow it, allow its tool for
+    /// the rest of the run, or deny it (with a reason the agent is told).
+    Answer { run: RunId, answer: super::Answer },
     /// Stop or restart automatic scheduling; live agents are not touched.
     SetSchedulerPaused { paused: bool },
     /// Change how many coding agents the scheduler keeps running.

@@ -24,4 +24,16 @@ pub enum Event {
     RunEnded { run: RunId, state: RunState },
     /// Something a person should read (a refused command, a failed start).
     Notice { text: String },
+    /// Something a person should hear about even when not looking: an attached dashboard
+    /// tells its terminal (see `[notify] terminal`). `kind` is `needs_input`,
+    /// `feature_failed`, `backlog_done`, `login_needed` or `budget_reached`.
+    Notify {
+        kind: String,
+        title: String,
+        body: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        run: Option<RunId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        feature: Option<FeatureId>,
+    },
 }

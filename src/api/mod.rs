@@ -3,6 +3,7 @@
 //! Everything here is plain serde data so the same messages can cross a Unix socket unchanged.
 
 pub mod client;
+mod attention;
 mod command;
 mod diff;
 mod event;
@@ -13,6 +14,7 @@ mod snapshot;
 mod usage;
 
 pub use client::{Connection, Link};
+pub use attention::{Answer, Ask, Waiting};
 pub use command::{Command, LogLine, Stream};
 pub use diff::{DiffFile, FeatureDiff};
 pub use event::Event;

@@ -138,6 +138,16 @@ pub struct RunView {
     pub stats: Option<RunStats>,
     /// What the agent reported spending, once it has ended.
     pub usage: Option<Usage>,
+    /// What the live run is doing now, as its event stream tells it (the running tool call
+    /// or its last message).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity: Option<String>,
+    /// What the run waits for a person to give, if anything (`needs_input`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<super::Waiting>,
+    /// The agent's session id (Claude's `session_id`, Codex's `thread_id`), once known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
 }
 
 /// A profile as the Profiles view lists it.

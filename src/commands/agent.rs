@@ -1,14 +1,14 @@
-//! `corral agent list|pause|resume|kill|restart|input|log`: requests to the running daemon, each printing
+//! `corral agent list|pause|resume|kill|restart|input|approve|deny|log`: requests to the running daemon, each printing
 //! the state it left the run in. An unknown run, or an ended one for anything but `log`, is an
 //! error naming it (exit code 2, as every error).
 
 use super::daemon::DaemonCommandError;
-use crate::api::{Command, DaemonMessage, LogLine, Outcome, Request, RunId, RunView, View};
+use crate::api::{Answer, Command, DaemonMessage, LogLine, Outcome, Request, RunId, RunView, View};
 use crate::cli::AgentCmd;
 use crate::runtime::daemon::{Client, ClientError};
 use std::path::Path;
 
-type Result<T> = std::result::Result<T, DaemonCommandError>;
+pub(super) type Result<T> = std::result::Result<T, DaemonCommandError>;
 
 pub fn run_agent_command(project: &Path, cmd: &AgentCmd) -> Result<()> {
     let mut client = connect(project)?;
@@ -19,7 +19,9 @@ pub fn run_agent_command(project: &Path, cmd: &AgentCmd) -> Result<()> {
                 _ => Vec::new(),
             };
             if *json {
-                return Ok(super::output::print_json(&runs)?);
+                return Ok(super::output::print_json(&super::agent_steps::with_needs(
+                    &runs,
+                ))?);
             }
             if runs.is_empty() {
                 return say("no agents");
@@ -65,11 +67,61 @@ pub fn run_agent_command(project: &Path, cmd: &AgentCmd) -> Result<()> {
             },
             *json,
         ),
-        AgentCmd::Log { run, lines, follow } => log(&mut client, RunId(*run), *lines, *follow),
+        AgentCmd::Approve { run, tool, json } => {
+            let answer = if *tool {
+                Answer::AllowTool
+            } else {
+                Answer::Allow
+            };
+            answer_run(&mut client, RunId(*run), answer, *json)
+        }
+        AgentCmd::Deny { run, reason, json } => answer_run(
+            &mut client,
+            RunId(*run),
+            Answer::Deny {
+                reason: reason.clone(),
+            },
+            *json,
+        ),
+        AgentCmd::Log {
+            run,
+            steps: true,
+            json,
+            ..
+        } => super::agent_steps::print_steps(&mut client, RunId(*run), *json),
+        AgentCmd::Log {
+            run, lines, follow, ..
+        } => log(&mut client, RunId(*run), *lines, *follow),
     }
 }
 
-fn connect(project: &Path) -> Result<Client> {
+/// `approve` and `deny`: refused unless the run waits for an answer to a permission request.
+fn answer_run(client: &mut Client, run: RunId, answer: Answer, json: bool) -> Result<()> {
+    let runs = match ask(client, Request::Agents)? {
+        Some(View::Runs { runs }) => runs,
+        _ => Vec::new(),
+    };
+    // An unknown or ended run: the daemon says which.
+    if let Some(r) = runs.iter().find(|r| r.id == run) {
+        match &r.waiting {
+            Some(w) if matches!(w.ask, crate::api::Ask::Approval { .. }) => {}
+            Some(w) => {
+                return Err(DaemonCommandError::Refused(format!(
+                    "run {run} {}: answer it with `corral agent input {run} TEXT`",
+                    w.ask.describe()
+                )));
+            }
+            None => {
+                return Err(DaemonCommandError::Refused(format!(
+                    "run {run} is not waiting for an answer"
+                )));
+            }
+        }
+    }
+    act(client, Command::Answer { run, answer }, json)
+}
+
+pub(super) fn connect(project: &Path) -> Result<Client> {
     match Client::connect(project) {
         Ok(c) => Ok(c),
         Err(ClientError::Connect { .. }) => Err(DaemonCommandError::Refused(
@@ -79,12 +131,12 @@ fn connect(project: &Path) -> Result<Client> {
     }
 }
 
-fn say(text: &str) -> Result<()> {
+pub(super) fn say(text: &str) -> Result<()> {
     Ok(super::output::print_text(text)?)
 }
 
 /// Sends `request`; a refusal becomes the command's error.
-fn ask(client: &mut Client, request: Request) -> Result<Option<View>> {
+pub(super) fn ask(client: &mut Client, request: Request) -> Result<Option<View>> {
     match client.request(request)? {
         Outcome::Done { view } => Ok(view),
         Outcome::Refused { reason, .. } => Err(DaemonCommandError::Refused(reason)),
@@ -112,10 +164,16 @@ fn describe(r: &RunView) -> String {
         crate::core::describe_end(r.state)
     };
     let pid = r.pid.map_or(String::new(), |p| format!("  pid {p}"));
-    format!(
-        "run {}  {} ({}){feature}  {state}{pid}",
+    let doing = match (&r.waiting, &r.activity) {
+        (Some(w), _) if r.state.is_live() => format!("  needs input: {}", w.ask.describe()),
+        (None, Some(a)) if r.state.is_live() => format!("  · {a}"),
+        _ => String::new(),
+    };
+    let line = format!(
+        "run {}  {} ({}){feature}  {state}{pid}{doing}",
         r.id, r.role, r.profile
-    )
+    );
+    crate::core::printable::printable(&line, false).into_owned()
 }
 
 fn print_lines(lines: &[LogLine]) -> Result<()> {

@@ -67,8 +67,9 @@ pub fn open_dashboard(opts: DashboardOptions) -> Result<Ended, DashboardError> {
             ": stdin or stdout is not a terminal".into(),
         ));
     }
+    let notify = config.notify.terminal;
     if crate::runtime::daemon::running(&opts.project).is_some() {
-        return attach(opts, keymap);
+        return attach(opts, keymap, notify);
     }
     if opts.read_only {
         return Err(DashboardError::Attach(
@@ -84,7 +85,7 @@ pub fn open_dashboard(opts: DashboardOptions) -> Result<Ended, DashboardError> {
             Ok(_) | Err(DaemonError::AlreadyRunning { .. }) => {}
             Err(e) => return Err(DashboardError::Attach(e.to_string())),
         }
-        return attach(opts, keymap);
+        return attach(opts, keymap, notify);
     }
     tokio_runtime()?.block_on(async move {
         let mut terminal =
@@ -110,6 +111,7 @@ pub fn open_dashboard(opts: DashboardOptions) -> Result<Ended, DashboardError> {
             opts.theme,
             keymap,
             ui::Mode::default(),
+            notify,
         )
         .await;
         leave_terminal();
@@ -137,6 +139,7 @@ pub fn open_dashboard(opts: DashboardOptions) -> Result<Ended, DashboardError> {
 fn attach(
     opts: DashboardOptions,
     keymap: Vec<ui::keymap::Binding>,
+    notify: crate::config::TerminalNotify,
 ) -> Result<Ended, DashboardError> {
     use crate::runtime::daemon::Remote;
     tokio_runtime()?.block_on(async move {
@@ -158,7 +161,9 @@ fn attach(
         };
         let link: crate::api::client::Link = std::sync::Arc::new(remote);
         let ended = tokio::select! {
-            r = ui::run(&mut terminal, link, opts.theme, keymap, mode) => r.map(|()| None),
+            r = ui::run(&mut terminal, link, opts.theme, keymap, mode, notify) => {
+                r.map(|()| None)
+            }
             s = signal => Ok(Some(s)),
         };
         leave_terminal();

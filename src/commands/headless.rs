@@ -84,6 +84,13 @@ fn budget_spent(s: &Snapshot) -> bool {
 pub fn run_headless(project: &Path, until_done: bool) -> Result<HeadlessEnd, DashboardError> {
     let config = Config::load(project)?;
     let max_attempts = config.scheduler.max_attempts;
+    // Profiles whose permission requests are denied by themselves after `deny_after`.
+    let self_answering: Vec<String> = config
+        .profiles
+        .values()
+        .filter(|p| p.deny_after.is_some())
+        .map(|p| p.name.clone())
+        .collect();
     let report = crate::config::start_report(&config, project, std::env::var_os("PATH").as_deref());
     super::dashboard::tokio_runtime()?.block_on(async move {
         let (handle, supervisor) = runtime::start(RuntimeOptions {
@@ -141,6 +148,15 @@ pub fn run_headless(project: &Path, until_done: bool) -> Result<HeadlessEnd, Das
                 } else if all || stuck(&snap, max_attempts) {
                     end = Some(if all { HeadlessEnd::AllPassing } else { HeadlessEnd::Stuck });
                     handle.send(Command::Shutdown);
+                } else if let Some(waits) = crate::core::waiting::waiting_for_people(&snap, &self_answering) {
+                    // Nobody will answer here: stopped as when corral quits (its feature back to
+                    // pending, no attempt spent), saying what each asked.
+                    for (run, feature, what) in &waits {
+                        let on = feature.map_or(String::new(), |f| format!(" (feature {f})"));
+                        say(&format!("corral: nothing more can run without you: run {run}{on} waited for: {what}"));
+                    }
+                    end = Some(HeadlessEnd::Stuck);
+                    handle.send(Command::Shutdown);
                 } else if let Some(waits) = waiting_for_logins(&snap).filter(|_| !snap.scheduler_paused) {
                     // Only a person can go on from here: say what for, and stop.
                     for w in &waits {
@@ -163,6 +179,7 @@ pub fn run_headless(project: &Path, until_done: bool) -> Result<HeadlessEnd, Das
                         say(&format!("run {run} ended: {} {what}", crate::core::describe_end(state)));
                     }
                     Ok(Event::Notice { text }) => say(&format!("notice: {text}")),
+                    Ok(Event::Notify { title, body, .. }) => say(&format!("{title}: {body}")),
                     Ok(Event::Log(_)) | Err(RecvError::Lagged(_)) => {}
                     Err(RecvError::Closed) => break,
                 },

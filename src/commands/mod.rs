@@ -1,6 +1,7 @@
 //! What each subcommand does, between the CLI parser and the layers.
 
 mod agent;
+mod agent_steps;
 mod backlog;
 mod breaker;
 mod daemon;

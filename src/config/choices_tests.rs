@@ -55,7 +55,7 @@ fn an_unknown_or_wrong_role_profile_is_a_config_error_naming_the_key_and_line() 
     assert_eq!(
         err(&text),
         "corral.toml:2: scheduler.coding_profile: no profile named \"claud\" ([profiles.claud] \
-         is not defined); profiles with role = \"coding\": \"aider\", \"claude\", \"codex\", \"gemini\""
+         is not defined); profiles with role = \"coding\": \"aider\", \"claude\", \"claude-ask\", \"codex\", \"gemini\""
     );
     let text = all_four("max_agents = 1\ntesting_profile = \"claude\"");
     assert_eq!(
@@ -111,7 +111,7 @@ fn at_start_corral_says_which_profile_a_role_uses_and_which_programs_are_missing
     assert_eq!(
         report,
         [
-            "coding uses profile claude, the first by name of aider, claude, codex, gemini whose \
+            "coding uses profile claude, the first by name of aider, claude, claude-ask, codex, gemini whose \
              program is installed; set coding_profile = \"NAME\" under [scheduler] in corral.toml \
              to choose",
             "testing uses profile claude-tester, the first by name of claude-tester, codex-tester, \

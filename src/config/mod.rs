@@ -8,6 +8,7 @@ mod duration;
 mod error;
 mod git;
 mod keys;
+mod notify;
 mod patterns;
 mod placeholders;
 mod queue;
@@ -33,6 +34,7 @@ pub use duration::{format_duration, parse_duration};
 pub use error::{ConfigError, Location};
 pub use git::{GitConfig, MergeStrategy, ref_problem};
 pub use keys::KeyRemap;
+pub use notify::{NotifyConfig, TerminalNotify};
 pub use placeholders::KNOWN_PLACEHOLDERS;
 pub use queue::{BreakerConfig, BudgetConfig, RetryConfig};
 pub use sections::{DEFAULT_RING_LINES, LogsConfig, RedactConfig, parse_size};
@@ -67,6 +69,8 @@ pub struct Config {
     pub keys: Vec<KeyRemap>,
     /// `[git]`: worktrees, branches, merging.
     pub git: GitConfig,
+    /// `[notify]`: terminal notifications and a command to run.
+    pub notify: NotifyConfig,
     /// Files that were read, in merge order (user file first if it exists, then the project
     /// file). Empty for [`Config::parse`].
     pub sources: Vec<PathBuf>,
@@ -145,6 +149,11 @@ pub enum StdinMode {
     Pipe,
     /// Nothing (end of file at once), for tools that read stdin when it is not a terminal.
     Null,
+    /// Claude Code's `--input-format stream-json`: the prompt goes in as a stream-json user
+    /// message, stdin stays open for the answers to permission requests (`control_response`)
+    /// and for input (sent as user messages), and is closed once the `result` arrives.
+    #[serde(rename = "stream-json")]
+    StreamJson,
 }
 
 /// `[defaults]`: used by profiles that name no model or effort of their own.
@@ -170,6 +179,9 @@ pub struct Profile {
     pub timeout: Option<Duration>,
     /// Longest stretch without any output before the run is stopped as `stalled`.
     pub silence: Option<Duration>,
+    /// How long a permission request may wait for a person before corral denies it, saying
+    /// so; `None`: it waits as long as it takes.
+    pub deny_after: Option<Duration>,
     /// Time between SIGTERM and SIGKILL when stopping the agent.
     pub grace: Duration,
     /// Disabled profiles are kept but never chosen by the scheduler.
@@ -286,6 +298,7 @@ impl Config {
             budget: BudgetConfig::default(),
             keys: Vec::new(),
             git: GitConfig::default(),
+            notify: NotifyConfig::default(),
             sources: Vec::new(),
         };
         let mut queue = Vec::with_capacity(layers.len());
@@ -391,6 +404,7 @@ impl Config {
         self.redact.patterns.extend(layer.redact_patterns);
         self.keys.extend(layer.keys);
         self.git.apply(layer.git);
+        self.notify.apply(layer.notify);
         queue.push(layer.queue);
     }
 }
@@ -406,6 +420,7 @@ struct Layer {
     queue: queue::QueueLayer,
     keys: Vec<KeyRemap>,
     git: git::RawGit,
+    notify: notify::RawNotify,
     /// Whether the file has a `[git]` table, and what errors call the file.
     sets_git: bool,
     label: String,
@@ -430,6 +445,7 @@ impl Layer {
                     env: p.env.into_iter().map(|(k, v)| (k.0, v.0)).collect(),
                     timeout: p.timeout.map(|t| t.0),
                     silence: p.silence.map(|t| t.0),
+                    deny_after: p.deny_after.map(|t| t.0),
                     grace: p.grace.map_or(DEFAULT_GRACE, |g| g.0),
                     enabled: p.enabled,
                     success: p.success,
@@ -459,6 +475,7 @@ impl Layer {
             keys: raw.keys.remaps(label),
             sets_git: text_has_git(text),
             git: raw.git,
+            notify: raw.notify,
             label: label.to_string(),
         })
     }

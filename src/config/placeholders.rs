@@ -5,7 +5,7 @@
 //! passed through a shell.
 
 /// The placeholder names a command template may use, without braces.
-pub const KNOWN_PLACEHOLDERS: [&str; 8] = crate::core::argv::PLACEHOLDERS;
+pub const KNOWN_PLACEHOLDERS: [&str; 9] = crate::core::argv::PLACEHOLDERS;
 
 /// The `{word}` tokens in `s` that are not known placeholders, with braces, in order.
 pub(crate) fn unknown_placeholders(s: &str) -> Vec<&str> {

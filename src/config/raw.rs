@@ -42,6 +42,8 @@ pub(crate) struct RawFile {
     pub keys: super::keys::RawKeys,
     #[serde(default)]
     pub git: super::git::RawGit,
+    #[serde(default)]
+    pub notify: super::notify::RawNotify,
 }
 
 /// `[scheduler]`; fields are optional so a project file can override a user file field by field.
@@ -81,6 +83,7 @@ pub(crate) struct RawProfile {
     /// Longer than zero: `"0s"` would stop every run as it starts (leave it out for no limit).
     pub timeout: Option<super::queue::PositiveDuration>,
     pub silence: Option<super::queue::PositiveDuration>,
+    pub deny_after: Option<super::queue::PositiveDuration>,
     pub grace: Option<DurationValue>,
     #[serde(default = "default_enabled")]
     pub enabled: bool,

@@ -211,14 +211,14 @@ fn unknown_keys_are_named() {
     assert_eq!(
         parse_err(&format!("{}\ntimout = \"5m\"\n", profile("[\"a\"]"))),
         "corral.toml:5: profiles.coding.timout: unknown key, expected one of \
-         `role`, `command`, `env`, `timeout`, `silence`, `grace`, `enabled`, `success`, \
+         `role`, `command`, `env`, `timeout`, `silence`, `deny_after`, `grace`, `enabled`, `success`, \
          `verify`, `prompt`, `model`, `effort`, `efforts`, `env_file`, `max_parallel`, `stdin`, \
          `account`, `transient_patterns`"
     );
     assert_eq!(
         parse_err("agents = 1\n"),
         "corral.toml:1: agents: unknown key, expected one of `scheduler`, `profiles`, \
-         `defaults`, `logs`, `redact`, `retry`, `breaker`, `budget`, `keys`, `git`"
+         `defaults`, `logs`, `redact`, `retry`, `breaker`, `budget`, `keys`, `git`, `notify`"
     );
 }
 
@@ -262,7 +262,7 @@ fn bad_commands_name_key_and_line() {
         parse_err(&profile("[\n  \"agent\",\n  \"--id={feature}\",\n]")),
         "corral.toml:5: profiles.coding.command[1]: unknown placeholder {feature}; \
          known placeholders are {prompt}, {prompt_file}, {model}, {effort}, {feature_id}, \
-         {feature_name}, {project}, {run_id}"
+         {feature_name}, {project}, {run_id}, {session_id}"
     );
     assert_eq!(
         parse_err(&profile("[]")),
@@ -474,4 +474,24 @@ fn redaction_patterns_from_both_files_add_up() {
         vec!["user_secret".to_string(), "proj_secret".to_string()]
     );
     assert_eq!(c.logs.keep_days, 1);
+}
+
+#[test]
+fn stream_json_stdin_deny_after_and_notify_parse() {
+    let text = format!(
+        "{}stdin = \"stream-json\"\ndeny_after = \"30m\"\n\n[notify]\nterminal = \"osc777\"\n\
+         command = [\"notify-send\", \"corral\"]\n",
+        profile("[\"claude\"]")
+    );
+    let c = Config::parse(&text, "corral.toml").unwrap();
+    let p = &c.profiles["coding"];
+    assert_eq!(p.stdin, crate::config::StdinMode::StreamJson);
+    assert_eq!(p.deny_after, Some(std::time::Duration::from_secs(1800)));
+    assert_eq!(c.notify.terminal, crate::config::TerminalNotify::Osc777);
+    assert_eq!(
+        c.notify.command,
+        Some(vec!["notify-send".to_string(), "corral".to_string()])
+    );
+    let err = parse_err("[notify]\nterminal = \"osc8\"\n");
+    assert!(err.starts_with("corral.toml:2: notify.terminal: "), "{err}");
 }

@@ -59,6 +59,15 @@ impl Model {
             && (!was_open || !effects.is_empty())
         {
             let text = if until_ms == i64::MAX {
+                effects.push(Effect::Notify(super::effect::Notification {
+                    event: "login_needed".into(),
+                    title: format!("account {account} needs a login"),
+                    body: format!(
+                        "credentials refused; log in again, then `corral breaker close {account}`"
+                    ),
+                    run: None,
+                    feature: None,
+                }));
                 format!(
                     "account {account}: credentials refused; log in again, then close its breaker (b, or `corral breaker close {account}`)"
                 )

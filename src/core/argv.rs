@@ -11,7 +11,7 @@ use std::ops::Range;
 
 /// Every placeholder name an argv template may use, without braces. `{word}` tokens with
 /// other names are left as written (config validation rejects them before this runs).
-pub const PLACEHOLDERS: [&str; 8] = [
+pub const PLACEHOLDERS: [&str; 9] = [
     "prompt",
     "prompt_file",
     "model",
@@ -20,6 +20,7 @@ pub const PLACEHOLDERS: [&str; 8] = [
     "feature_name",
     "project",
     "run_id",
+    "session_id",
 ];
 
 /// Expands `template` element by element.

@@ -32,6 +32,7 @@ impl Model {
             Command::Resume { run } => self.run_event(run, RunEvent::Resume),
             Command::Kill { run, force } => self.run_event(run, RunEvent::Kill { force }),
             Command::Restart { run } => self.restart(run),
+            Command::Answer { run, answer } => self.answer(run, answer),
             Command::RequeueFeature { feature } => match self.features.get_mut(&feature) {
                 Some(f) if f.status != FeatureStatus::InProgress => {
                     // A waiting job carries the old attempts: a fresh one is queued instead.

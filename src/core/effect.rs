@@ -31,6 +31,20 @@ pub enum TimerKind {
     Timeout,
     /// Time to check whether the run has printed anything within the profile's `silence`.
     Silence,
+    /// A permission request nobody answered in the profile's `deny_after`; the epoch is the
+    /// run's count of waits ([`super::attention::RunAttention::asks`]).
+    AskDeadline,
+}
+
+/// Something a person should hear about even when not looking (see `[notify]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    /// `needs_input`, `feature_failed`, `backlog_done`, `login_needed`, `budget_reached`.
+    pub event: String,
+    pub title: String,
+    pub body: String,
+    pub run: Option<RunId>,
+    pub feature: Option<FeatureId>,
 }
 
 /// What a wake-up timer is for; each carries the epoch it was set in, so stale ones are ignored.
@@ -107,6 +121,13 @@ pub enum Effect {
     CheckQuiet { run: RunId, epoch: u64 },
     /// Write `text` and a newline to the run's stdin.
     WriteInput { run: RunId, text: String },
+    /// Write the answer to a permission request to the run's stdin.
+    Reply {
+        run: RunId,
+        reply: super::attention::Reply,
+    },
+    /// Tell the person, wherever they are (terminal notification, `[notify] command`).
+    Notify(Notification),
     /// Tell the person something (logged and shown on the status line).
     Notice(String),
     /// Every agent is gone after a shutdown; the runtime may stop.

@@ -6,6 +6,7 @@
 mod accounts;
 pub mod agent_text;
 pub mod argv;
+pub mod attention;
 pub mod backlog;
 mod backlog_import;
 pub mod backlog_profiles;
@@ -38,7 +39,7 @@ pub mod usage;
 pub mod waiting;
 pub mod worktree;
 
-pub use effect::{Effect, Sig, TimerKind, WakeKey};
+pub use effect::{Effect, Notification, Sig, TimerKind, WakeKey};
 pub use model::{Failure, Feature, Input, Job, Model, NewRun, Verdict, describe_end};
 pub use run::{Run, RunEvent};
 

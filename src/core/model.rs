@@ -87,6 +87,14 @@ pub enum Input {
     },
     /// The backlog as now stored (after `Effect::ReloadBacklog`).
     Backlog(Vec<Feature>),
+    /// What a live run's event stream shows now: its activity, what it asks a person (see
+    /// [`super::attention`]) and its agent's session id.
+    Attention {
+        run: RunId,
+        activity: Option<String>,
+        ask: Option<crate::api::Ask>,
+        session: Option<String>,
+    },
     /// A stats sample of live runs, taken at `at_ms`.
     Sample {
         at_ms: i64,
@@ -141,6 +149,11 @@ pub struct Model {
     pub recent_notices: std::collections::VecDeque<(u64, String)>,
     /// When the latest stats sample was taken.
     pub sampled_at_ms: i64,
+    /// By profile: how long a permission request may wait for a person before corral denies
+    /// it (`deny_after`); a profile not here waits as long as it takes.
+    pub deny_after_ms: BTreeMap<String, u64>,
+    /// "Backlog finished" was said for the current all-passing state.
+    pub(crate) backlog_done_told: bool,
 }
 
 /// How many notices a snapshot carries (a dashboard queues those it has not shown).
@@ -163,11 +176,13 @@ impl Model {
                 (f.id, f)
             })
             .collect();
-        let model = Model {
+        let mut model = Model {
             features,
             max_agents,
             ..Model::default()
         };
+        // A backlog that passes already at start is no news.
+        model.backlog_done();
         (model, effects)
     }
 
@@ -289,6 +304,25 @@ impl Model {
                 )
             }
             Input::GroupGone { run } => self.run_event(run, RunEvent::GroupGone),
+            Input::Timer {
+                run,
+                epoch,
+                kind: TimerKind::AskDeadline,
+            } => self.ask_deadline(run, epoch),
+            Input::Timer {
+                run,
+                epoch,
+                kind: TimerKind::Timeout,
+            } => match self.timeout_due(run) {
+                Some(effects) => effects,
+                None => self.run_event(
+                    run,
+                    RunEvent::Timer {
+                        epoch,
+                        kind: TimerKind::Timeout,
+                    },
+                ),
+            },
             Input::Timer { run, epoch, kind } => {
                 self.run_event(run, RunEvent::Timer { epoch, kind })
             }
@@ -296,7 +330,16 @@ impl Model {
                 run,
                 epoch,
                 quiet_ms,
-            } => self.run_event(run, RunEvent::Quiet { epoch, quiet_ms }),
+            } => match self.quiet_while_waiting(run) {
+                Some(effects) => effects,
+                None => self.run_event(run, RunEvent::Quiet { epoch, quiet_ms }),
+            },
+            Input::Attention {
+                run,
+                activity,
+                ask,
+                session,
+            } => self.attention(run, activity, ask, session),
             Input::Backlog(features) => self.merge_backlog(features),
             Input::Sample { at_ms, stats } => {
                 self.sampled_at_ms = at_ms;
@@ -310,12 +353,36 @@ impl Model {
         };
         // The graph takes this input's feature changes once, before the scheduler asks it.
         self.features.sync();
+        effects.extend(self.backlog_done());
         effects.extend(self.schedule());
         self.features.sync();
         if self.shutting_down && self.all_quiet() {
             effects.push(Effect::ShutdownComplete);
         }
         effects
+    }
+
+    /// Says once that every feature passes (again after one stops passing).
+    fn backlog_done(&mut self) -> Vec<Effect> {
+        let all = !self.features.is_empty()
+            && self
+                .features
+                .values()
+                .all(|f| f.status == FeatureStatus::Passing);
+        if all == self.backlog_done_told {
+            return Vec::new();
+        }
+        self.backlog_done_told = all;
+        if !all {
+            return Vec::new();
+        }
+        vec![Effect::Notify(super::effect::Notification {
+            event: "backlog_done".into(),
+            title: "backlog finished".into(),
+            body: format!("all {} features pass", self.features.len()),
+            run: None,
+            feature: None,
+        })]
     }
 
     /// True when no run is live, none awaits a cleanup KILL and no spawn is in flight.
@@ -370,10 +437,13 @@ impl Model {
                 after_ms,
             });
         }
-        let (id, silence) = (new.id, new.silence_ms);
+        let (id, silence, timeout) = (new.id, new.silence_ms, new.timeout_ms);
         self.insert_run(new);
-        if let (Some(limit), Some(run)) = (silence, self.runs.get_mut(&id)) {
-            effects.push(run.silence_timer(limit));
+        if let Some(run) = self.runs.get_mut(&id) {
+            run.attention.timeout_ms = timeout;
+            if let Some(limit) = silence {
+                effects.push(run.silence_timer(limit));
+            }
         }
         effects
     }
@@ -405,6 +475,7 @@ impl Model {
             usage: None,
             random: 0,
             epoch: 0,
+            attention: Default::default(),
         };
         self.runs.insert(run.id, run);
     }

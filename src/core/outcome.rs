@@ -190,6 +190,23 @@ impl Model {
                 feature.attempts = attempts;
                 feature.last_error = last_error;
                 effects.push(save_feature(feature));
+                // Failed for good (not stopped by a person): no agent will try it again.
+                if matches!(next, Next::Failed(_) | Next::GaveUp(_)) {
+                    effects.push(Effect::Notify(super::effect::Notification {
+                        event: "feature_failed".into(),
+                        title: format!("feature {} failed", feature.id),
+                        body: format!(
+                            "{}: {}",
+                            feature.name,
+                            feature
+                                .last_error
+                                .as_deref()
+                                .unwrap_or("every attempt failed")
+                        ),
+                        run: Some(run.id),
+                        feature: Some(feature.id),
+                    }));
+                }
             }
             // A re-check that really ran (not stopped, not cut short by the service).
             (Role::Testing, Some(feature))
@@ -246,11 +263,23 @@ impl Model {
         }
         self.budget_tripped = true;
         self.scheduler_paused = true;
-        self.notice(format!(
+        let mut effects = vec![Effect::Notify(super::effect::Notification {
+            event: "budget_reached".into(),
+            title: "budget reached".into(),
+            body: format!(
+                "{} of {} spent: the scheduler is paused",
+                Usage::format_usd(spent),
+                Usage::format_usd(budget)
+            ),
+            run: None,
+            feature: None,
+        })];
+        effects.extend(self.notice(format!(
             "budget spent: {} of {}: scheduler paused; space or `corral scheduler resume` goes on",
             Usage::format_usd(spent),
             Usage::format_usd(budget)
-        ))
+        )));
+        effects
     }
 }
 

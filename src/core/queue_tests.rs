@@ -731,3 +731,61 @@ fn a_timed_out_or_stalled_run_is_a_failed_attempt_even_with_network_trouble_in_i
         );
     }
 }
+
+/// A feature failing for good, and the whole backlog passing, are told (`[notify]`), once.
+#[test]
+fn failing_for_good_and_finishing_the_backlog_are_notified() {
+    let notes = |effects: &[Effect]| -> Vec<String> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Notify(n) => Some(n.event.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let run_once = |m: &mut Model, id: i64, code: i32| {
+        let job = m
+            .jobs
+            .values()
+            .find(|j| j.state == JobState::Running)
+            .map(|j| j.id)
+            .expect("a running job");
+        let feature = m.jobs[&job].feature;
+        m.handle(Input::Spawned(NewRun {
+            id: RunId(id),
+            job,
+            feature,
+            profile: "coding".into(),
+            role: Role::Coding,
+            pid: 3000 + id as u32,
+            started_at_ms: m.now_ms,
+            grace_ms: 1000,
+            timeout_ms: None,
+            silence_ms: None,
+        }));
+        let at_ms = m.now_ms;
+        m.handle(Input::Exited {
+            run: RunId(id),
+            code: Some(code),
+            signal: None,
+            group_alive: false,
+            at_ms,
+            verdict: None,
+            failure: None,
+            usage: None,
+            random: 0,
+            unjudged: None,
+        })
+    };
+    let mut m = queue(1, 1);
+    m.policy.max_attempts = 1;
+    m.handle(Input::Kick);
+    let effects = run_once(&mut m, 1, 1);
+    assert_eq!(notes(&effects), vec!["feature_failed".to_string()]);
+    let mut m = queue(1, 1);
+    m.handle(Input::Kick);
+    let effects = run_once(&mut m, 1, 0);
+    assert_eq!(notes(&effects), vec!["backlog_done".to_string()]);
+    assert!(notes(&m.handle(Input::Kick)).is_empty(), "told once");
+}

@@ -46,6 +46,8 @@ pub struct Run {
     pub kill_sent: bool,
     /// Bumped whenever a timer is set; timers carrying an older epoch are stale.
     pub epoch: u64,
+    /// What it is doing and what it asks of a person (see [`super::attention`]).
+    pub attention: super::attention::RunAttention,
 }
 
 /// What can happen to a run.

@@ -51,6 +51,9 @@ impl Model {
             kill_requested: r.kill_requested,
             stats: r.stats.filter(|_| r.state.is_live()),
             usage: r.usage,
+            activity: r.attention.activity.clone().filter(|_| r.state.is_live()),
+            waiting: r.attention.waiting.clone().filter(|_| r.state.is_live()),
+            session: r.attention.session.clone(),
         };
         let mut runs: Vec<RunView> = self
             .runs

@@ -66,6 +66,28 @@ pub fn waiting_for_logins(s: &Snapshot) -> Option<Vec<LoginWait>> {
     (!waits.is_empty()).then_some(waits)
 }
 
+/// The runs waiting for a person when nothing else can move: every live run waits for an
+/// answer (none of them from a profile that denies by itself after a while, named in
+/// `self_answering`) and no job waits out a backoff. `None` otherwise. Queued jobs do not
+/// count: the scheduler would have started any it could.
+pub fn waiting_for_people(
+    s: &Snapshot,
+    self_answering: &[String],
+) -> Option<Vec<(crate::api::RunId, Option<FeatureId>, String)>> {
+    let live: Vec<_> = s.runs.iter().filter(|r| r.state.is_live()).collect();
+    if live.is_empty() || s.jobs.iter().any(|j| j.state == JobState::Backoff) {
+        return None;
+    }
+    live.iter()
+        .map(|r| match &r.waiting {
+            Some(w) if !self_answering.contains(&r.profile) => {
+                Some((r.id, r.feature, w.ask.describe()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,6 +176,9 @@ mod tests {
             kill_requested: false,
             stats: None,
             usage: None,
+            activity: None,
+            waiting: None,
+            session: None,
         });
         let mut backoff = held();
         backoff.jobs.push(job(4, 4, "other", JobState::Backoff));

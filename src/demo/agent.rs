@@ -23,6 +23,9 @@ pub struct DemoAgentArgs {
 pub enum Stream {
     Stdout,
     Stderr,
+    /// On stdout, then wait for one line on stdin (a permission request and its answer;
+    /// end of input counts as an answer).
+    Ask,
 }
 
 /// One line of output, printed after waiting `delay` seconds (at pace 1.0).
@@ -63,13 +66,18 @@ fn play(plan: &Plan, pace: f64, out: &mut impl Write, err: &mut impl Write) -> i
         // Flush every line: our stdout/stderr are pipes to corral, which would
         // otherwise see nothing until a 4 KiB block fills up.
         let w: &mut dyn Write = match step.stream {
-            Stream::Stdout => out,
+            Stream::Stdout | Stream::Ask => out,
             Stream::Stderr => err,
         };
         match writeln!(w, "{}", step.text).and_then(|()| w.flush()) {
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return BROKEN_PIPE,
             Err(_) => return 1,
             Ok(()) => {}
+        }
+        if step.stream == Stream::Ask {
+            // The answer (corral's control_response); whatever it says, the script goes on.
+            let mut answer = String::new();
+            let _ = io::stdin().read_line(&mut answer);
         }
     }
     plan.exit_code

@@ -19,6 +19,8 @@ struct Out {
     steps: Vec<Step>,
     session: String,
     calls: u32,
+    /// Ask permission before the next file edit (Claude Code's stdio permission prompt).
+    ask_next_edit: bool,
 }
 
 impl Out {
@@ -52,6 +54,20 @@ impl Out {
             delay,
             json!({"type": "tool_use", "id": id, "name": tool, "input": input}),
         );
+        if self.ask_next_edit && matches!(tool, "Edit" | "Write") {
+            self.ask_next_edit = false;
+            self.steps.push(Step {
+                stream: Stream::Ask,
+                text: json!({
+                    "type": "control_request",
+                    "request_id": format!("demo-request-{}", self.calls),
+                    "request": {"subtype": "can_use_tool", "tool_name": tool, "input": input,
+                                "tool_use_id": id},
+                })
+                .to_string(),
+                delay: 0.3,
+            });
+        }
         let v = json!({
             "type": "user",
             "message": {"role": "user", "content": [
@@ -70,6 +86,9 @@ pub fn stream_plan(plain: &Plan, seed: u64) -> Plan {
         steps: Vec::new(),
         session: format!("{SESSION}-{seed}"),
         calls: 0,
+        // Now and then (every third run) the agent asks before it edits a file, so the demo
+        // shows a run that needs you within its first minute.
+        ask_next_edit: seed.is_multiple_of(3),
     };
     let lines = &plain.steps;
     let mut total = 0.0;
@@ -233,6 +252,48 @@ mod tests {
             );
         }
         (b, p.exit_code)
+    }
+
+    #[test]
+    fn every_third_run_asks_before_its_first_edit_and_goes_on_once_answered() {
+        for seed in [3, 6, 9] {
+            let args = DemoAgentArgs {
+                feature: 3,
+                name: Some("Shopping cart".into()),
+                seed,
+                pace: 1.0,
+                stream_json: true,
+            };
+            let p = stream_plan(&plan(&args), seed);
+            let asks: Vec<_> = p.steps.iter().filter(|s| s.stream == Stream::Ask).collect();
+            let limited = p.steps.iter().any(|s| s.text.contains("429"));
+            if limited {
+                continue;
+            }
+            assert_eq!(asks.len(), 1, "seed {seed}");
+            assert!(
+                asks[0].text.contains("\"can_use_tool\""),
+                "{}",
+                asks[0].text
+            );
+            // Until the answer, the steps say it waits for approval.
+            let mut b = StepBuilder::default();
+            let upto = p
+                .steps
+                .iter()
+                .position(|s| s.stream == Stream::Ask)
+                .unwrap();
+            for (n, s) in p.steps[..=upto].iter().enumerate() {
+                b.line(n as u64, 0, &s.text, false);
+            }
+            assert!(b.pending_approval().is_some(), "seed {seed}");
+        }
+        let (b, _) = steps_of(4);
+        assert!(
+            b.steps()
+                .iter()
+                .all(|s| !matches!(s.kind, StepKind::Approval { .. }))
+        );
     }
 
     #[test]

@@ -399,6 +399,17 @@ impl LogHub {
             .unwrap_or_default()
     }
 
+    /// Reads the run's steps in place (no copy); `None` for a run not in memory.
+    pub fn with_steps<R>(&self, run: RunId, f: impl FnOnce(&StepBuilder) -> R) -> Option<R> {
+        self.log_of(run).map(|log| f(&lock(&log).steps))
+    }
+
+    /// The unfinished line on show (an agent waiting on stdin after a prompt), if any.
+    pub fn partial_text(&self, run: RunId) -> Option<String> {
+        self.log_of(run)
+            .and_then(|log| lock(&log).partial.as_ref().map(|p| p.text.clone()))
+    }
+
     /// What the run's agent is doing as its steps tell it (`Unknown` for a plain-text agent).
     pub fn step_state(&self, run: RunId) -> StepState {
         self.log_of(run)

@@ -45,6 +45,7 @@ pub fn summary(r: &StoredRun) -> RunSummary {
 
 fn to_run(r: StoredRun) -> Run {
     Run {
+        attention: Default::default(),
         id: RunId(r.id),
         job: JobId(r.job_id),
         feature: r.feature_id.map(FeatureId),

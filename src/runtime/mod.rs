@@ -1,5 +1,6 @@
 //! I/O adapters on tokio: they execute the core's effects and turn the world back into inputs.
 
+mod attention;
 pub mod capture;
 pub mod cgroup;
 mod config_reload;
@@ -13,6 +14,7 @@ mod handle;
 mod history;
 pub mod lock;
 mod model_config;
+pub mod notify;
 pub mod process;
 pub mod profile_toggle;
 mod profile_views;

@@ -56,6 +56,11 @@ pub(super) fn configure_model(model: &mut Model, config: &Config, project: &Path
         max_cooldown_ms: ms(config.breaker.max_cooldown) as i64,
     };
     model.budget_micros = config.budget.usd_micros;
+    model.deny_after_ms = config
+        .profiles
+        .values()
+        .filter_map(|p| Some((p.name.clone(), ms(p.deny_after?))))
+        .collect();
 }
 
 /// A classifier per profile; a pattern that does not compile (the config check should have

@@ -17,6 +17,8 @@ pub struct Prepared {
     pub env: BTreeMap<String, String>,
     pub model: Option<String>,
     pub effort: Option<String>,
+    /// The rendered prompt (sent on stdin as a user message under `stdin = "stream-json"`).
+    pub prompt: String,
     /// Things a person should know (a model value skipped, say), to log and to note in the run's log.
     pub warnings: Vec<String>,
 }
@@ -198,8 +200,17 @@ pub fn prepare(
         prompt_file.to_string_lossy().into_owned(),
     );
 
+    // The session the last run of this feature with this profile had, to resume it.
+    let session = match feature {
+        Some(id) => cx
+            .store
+            .latest_session(id, &profile.name)
+            .map_err(store_err)?,
+        None => None,
+    };
     let values: HashMap<&str, Option<String>> = HashMap::from([
-        ("prompt", Some(text)),
+        ("session_id", session),
+        ("prompt", Some(text.clone())),
         (
             "prompt_file",
             Some(prompt_file.to_string_lossy().into_owned()),
@@ -223,6 +234,7 @@ pub fn prepare(
         env,
         model,
         effort,
+        prompt: text,
         warnings,
     })
 }

@@ -122,4 +122,9 @@ pub const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     );
     ",
+    // 6: the agent's session each run had (Claude's and Gemini's session_id, Codex's
+    // thread_id), for `{session_id}`.
+    "
+    ALTER TABLE runs ADD COLUMN session TEXT;
+    ",
 ];

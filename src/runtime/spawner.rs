@@ -323,6 +323,7 @@ impl Supervisor {
             argv,
             verify,
             mut env,
+            prompt,
             ..
         } = prepared;
         if let Some(w) = &worktree {
@@ -341,7 +342,7 @@ impl Supervisor {
             argv: &argv,
             cwd: &cwd,
             env: &env,
-            stdin_pipe: profile.stdin == crate::config::StdinMode::Pipe,
+            stdin_pipe: profile.stdin != crate::config::StdinMode::Null,
             cgroup,
         };
         let first = cgroup.clone();
@@ -394,6 +395,13 @@ impl Supervisor {
         if let Some(stdin) = child.stdin.take() {
             self.stdins
                 .insert(run, Arc::new(tokio::sync::Mutex::new(stdin)));
+        }
+        if profile.stdin == crate::config::StdinMode::StreamJson {
+            // The prompt is the first user message; stdin stays open for the answers.
+            self.stream_json.insert(run);
+            if let Err(e) = self.write_line(run, crate::core::attention::user_message(&prompt)) {
+                log::warn!("{e}");
+            }
         }
         self.logs.announce(Event::RunStarted {
             run,
@@ -588,6 +596,16 @@ fn read_failure(
         .to_offset(jiff::Timestamp::from_millisecond(now_ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH))
         .seconds()
         / 60;
+    // What the event stream says in its own fields wins over the log's wording.
+    let signal = logs
+        .with_steps(run, |b| {
+            crate::core::steps::signal_class(b.steps().iter(), now_ms)
+        })
+        .flatten();
+    if let Some((class, why)) = signal {
+        let evidence = Some(logs.redact(&why).into_owned());
+        return Some(Failure { class, evidence });
+    }
     let class = classifier.classify(&tail, now_ms, offset);
     // The lines were redacted with their colour codes; what is quoted is redacted as shown.
     let evidence = classifier

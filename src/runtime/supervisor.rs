@@ -56,6 +56,12 @@ pub(super) struct Supervisor {
     live: watch::Sender<Vec<(RunId, u32)>>,
     /// Each live run's stdin, for `SendInput`; dropped (closing the pipe) when the run ends.
     pub(super) stdins: HashMap<RunId, Arc<tokio::sync::Mutex<tokio::process::ChildStdin>>>,
+    /// Runs whose stdin speaks stream-json (`stdin = "stream-json"`), until their result.
+    pub(super) stream_json: std::collections::HashSet<RunId>,
+    /// What each live run's stream showed when last looked at (see `attention`).
+    pub(super) seen: HashMap<RunId, super::attention::Seen>,
+    /// Sends `[notify]` notifications (deduplicated, rate-limited).
+    pub(super) notifier: super::notify::Notifier,
     /// Processes of live runs that left their process group.
     pub(super) escaped: process::Escapees,
     /// Failure classifiers by profile (built-in rules plus its `transient_patterns`).
@@ -177,6 +183,9 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
         snapshots: snap_tx,
         version: 1,
         stdins: HashMap::new(),
+        stream_json: Default::default(),
+        seen: HashMap::new(),
+        notifier: super::notify::Notifier::new(None),
         live: live_tx,
         escaped: escaped.clone(),
         classifiers: HashMap::new(),
@@ -187,6 +196,7 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
         answers: Default::default(),
     };
     sup.classifiers = build_classifiers(&sup.config);
+    sup.notifier = super::notify::Notifier::new(sup.config.notify.command.clone());
     for effect in effects {
         sup.execute(effect);
     }
@@ -242,12 +252,18 @@ impl Supervisor {
             while let Some(input) = queue.pop_front() {
                 self.model.now_ms = now_ms();
                 self.load_job_asked_for(&input);
+                // Each stats sample (once a second while runs are live) is also when their
+                // streams are looked at for what they ask.
+                let sampled = matches!(input, Input::Sample { .. });
                 for effect in self.model.handle(input) {
                     if effect == Effect::ShutdownComplete {
                         done = true;
                     } else if let Some(next) = self.execute(effect) {
                         queue.push_back(next);
                     }
+                }
+                if sampled {
+                    queue.extend(self.look_at_runs());
                 }
                 // Take whatever else arrived so one snapshot covers the whole batch.
                 while let Ok(more) = rx.try_recv() {
@@ -527,6 +543,18 @@ impl Supervisor {
             } => {
                 if !state.is_live() {
                     self.stdins.remove(&run);
+                    self.stream_json.remove(&run);
+                    // A run too short for a look at its stream still records its session.
+                    let seen = self.seen.remove(&run).and_then(|s| s.2);
+                    let session = self
+                        .logs
+                        .with_steps(run, |b| b.session().map(str::to_string))
+                        .flatten();
+                    if let Some(s) = session.filter(|s| seen.as_ref() != Some(s))
+                        && let Some(hold) = self.record_session(run, &s)
+                    {
+                        let _ = self.tx.send(hold);
+                    }
                     log::info!("run {run}: {}", crate::core::describe_end(state));
                     self.logs.announce(Event::RunEnded { run, state });
                 }
@@ -577,25 +605,24 @@ impl Supervisor {
                     quiet_ms,
                 });
             }
-            Effect::WriteInput { run, text } => match self.stdins.get(&run) {
-                Some(stdin) => {
-                    let stdin = stdin.clone();
+            Effect::WriteInput { run, text } => {
+                if self.stdins.contains_key(&run) {
                     self.logs
                         .note(run, &format!("corral: sent to stdin: {text}"));
-                    // In a task of its own: an agent that never reads must not block the loop.
-                    tokio::spawn(async move {
-                        use tokio::io::AsyncWriteExt;
-                        let mut pipe = stdin.lock().await;
-                        let line = format!("{text}\n");
-                        if let Err(e) = pipe.write_all(line.as_bytes()).await {
-                            log::warn!("run {run}: writing to stdin failed: {e}");
-                        }
-                        let _ = pipe.flush().await;
-                    });
-                    Ok(())
                 }
-                None => Err(format!("run {run}: its stdin is closed")),
-            },
+                // A stream-json agent reads a person's line as a user message.
+                let line = if self.stream_json.contains(&run) {
+                    crate::core::attention::user_message(&text)
+                } else {
+                    text
+                };
+                self.write_line(run, line)
+            }
+            Effect::Reply { run, reply } => self.write_reply(run, reply),
+            Effect::Notify(n) => {
+                self.notify(n);
+                Ok(())
+            }
             Effect::MergeFeature { id } => {
                 let name = self
                     .model

@@ -516,6 +516,8 @@ impl App {
             Action::NextMatch => self.step_match(true),
             Action::PrevMatch => self.step_match(false),
             Action::Input => self.open_input(),
+            Action::Allow | Action::Deny | Action::AllowTool => return self.answer_ask(action),
+            Action::NextWaiting => self.next_waiting(),
             Action::OpenStep => {
                 if !self.log.toggle_open() {
                     self.message =

@@ -75,6 +75,7 @@ impl App {
                         Outcome::default()
                     }
                     PromptKind::Reject(feature) => self.reject(feature, text),
+                    PromptKind::Deny(run) => self.deny(run, text),
                 }
             }
         }

@@ -36,6 +36,14 @@ pub enum Action {
     PrevMatch,
     /// Open a prompt for a line to the target run's stdin.
     Input,
+    /// Allow what the target run asks (a permission request).
+    Allow,
+    /// Deny what the target run asks, asking for a reason to tell the agent.
+    Deny,
+    /// Allow the request and every later one for the same tool in this run.
+    AllowTool,
+    /// Go to the run that has waited longest for a person.
+    NextWaiting,
     /// Open or close the step under the cursor in the Log pane (its full input and output).
     OpenStep,
     /// Show a run's raw output lines instead of its steps, or its steps again.
@@ -405,9 +413,9 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
     key(On::PANES, K::Char('X'), "X", A::KillNow, KILL_RESTART, None),
     // The Queue pane binds R to retry.
     key(On::PANES, K::Char('R'), "R", A::Restart, KILL_RESTART, Some("restart")),
-    key(On::PANES, K::Char(' '), "space", A::ToggleScheduler, "pause/resume scheduler", None),
-    key(On::PANES, K::Char('+'), "+", A::MoreAgents, "one agent more / fewer", None),
-    key(On::PANES, K::Char('-'), "-", A::FewerAgents, "one agent more / fewer", None),
+    key(On::PANES, K::Char(' '), "space", A::ToggleScheduler, SCHEDULER, None),
+    key(On::PANES, K::Char('+'), "+", A::MoreAgents, SCHEDULER, None),
+    key(On::PANES, K::Char('-'), "-", A::FewerAgents, SCHEDULER, None),
     key(On::PANES, K::Tab, "tab", A::NextPane, "next pane", Some("pane")),
     key(On::PANES, K::BackTab, "shift-tab", A::PrevPane, "previous pane", None),
     key(On::PANES, K::Char('f'), "f", A::Follow, LOG_VIEW, Some("follow")),
@@ -418,6 +426,10 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
     key(On::PANES, K::Char('n'), "n", A::NextMatch, "next / previous match", None),
     key(On::PANES, K::Char('N'), "N", A::PrevMatch, "next / previous match", None),
     key(On::PANES, K::Char('i'), "i", A::Input, "send a line to its stdin", Some("input")),
+    key(On::PANES, K::Char('o'), "o", A::Allow, ANSWER_KEYS, None),
+    key(On::PANES, K::Char('D'), "D", A::Deny, ANSWER_KEYS, None),
+    key(On::PANES, K::Char('O'), "O", A::AllowTool, ANSWER_KEYS, None),
+    key(On::PANES, K::Char('!'), "!", A::NextWaiting, ANSWER_KEYS, None),
     key(On::FEATURE, K::Char('d'), "d", A::Diff, "diff against the base", Some("diff")),
     key(On::FEATURE, K::Char('u'), "u", A::Requeue, REQUEUE_MARK, Some("requeue")),
     key(On::FEATURE, K::Char('a'), "a", A::MarkPassing, REQUEUE_MARK, None),
@@ -426,6 +438,12 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
     key(On::FEATURE, K::Char(']'), "]", A::Later, "priority -1 / +1", None),
 ];
 
+/// Pausing the scheduler and one agent more or fewer share one help line.
+const SCHEDULER: &str = "pause scheduler; agents±1";
+/// A run's permission request: `o` allow (ok), `D` deny (asks why), `O` allow its tool for
+/// the rest of the run, `!` go to the run that has waited longest. Keys no pane uses for
+/// anything else; they share one help line (the help fits 80x24 that way).
+const ANSWER_KEYS: &str = "ok/deny/ok tool; ! oldest";
 /// Retry and cancel in the Queue pane share one help line (the help fits 80x24 that way).
 const RETRY_CANCEL: &str = "retry / cancel (c asks)";
 /// The status filters share one help line: 1 ready, 2 blocked, 3 in progress, 4 passing,

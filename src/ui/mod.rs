@@ -2,6 +2,7 @@
 //! a process, a file or the database.
 
 pub mod app;
+mod app_answer;
 mod app_keys;
 mod app_moves;
 pub mod detail;
@@ -12,6 +13,7 @@ pub mod keymap;
 pub mod keys_config;
 mod log_steps;
 mod log_view;
+pub mod notify_term;
 mod profiles;
 pub mod prompt;
 mod queue_view;
@@ -65,7 +67,10 @@ pub async fn run(
     theme: Theme,
     keymap: Vec<keymap::Binding>,
     mode: Mode,
+    notify: crate::config::TerminalNotify,
 ) -> std::io::Result<()> {
+    let env = notify_term::TermEnv::from_env();
+    let notify_kind = notify_term::choose(notify, &env);
     let mut snapshots = handle.snapshots();
     let mut events = handle.events();
     let mut app = App::new(snapshots.borrow_and_update().clone());
@@ -145,6 +150,16 @@ pub async fn run(
                 Ok(crate::api::Event::Log(lines)) => {
                     for line in lines {
                         dirty |= push_line(&mut app, line);
+                    }
+                }
+                // Tell the terminal, unless the person is looking at that run already (the
+                // daemon sends each once and caps how many).
+                Ok(crate::api::Event::Notify { title, body, run, .. }) => {
+                    if run.is_none() || run != app.log_run() {
+                        use std::io::Write;
+                        let bytes = notify_term::bytes(notify_kind, &title, &body, env.tmux);
+                        let mut out = std::io::stdout().lock();
+                        let _ = out.write_all(&bytes).and_then(|()| out.flush());
                     }
                 }
                 // Starts, ends and notices arrive in the next snapshot too.

@@ -18,6 +18,8 @@ pub enum PromptKind {
     Filter,
     /// Why this feature's change is rejected (the diff view's reject key).
     Reject(crate::api::FeatureId),
+    /// Why this run's permission request is denied (told to the agent).
+    Deny(RunId),
 }
 
 /// An open prompt: its purpose and the text typed so far.

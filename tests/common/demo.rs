@@ -106,6 +106,9 @@ pub fn demo_after(step: i64) -> Snapshot {
                 log_bytes: 2_000,
             }),
             usage: None,
+            activity: None,
+            waiting: None,
+            session: None,
         }
     };
     // As the core lists them: live runs oldest first, then ended ones newest first.

@@ -230,6 +230,7 @@ fn control_request(ctx: &mut Ctx<'_>, v: &Value) {
         StepKind::Approval {
             request_id: str_of(v, "request_id"),
             summary: summarize_input(&tool, input),
+            input: input.to_string(),
             tool,
             answered: false,
         },

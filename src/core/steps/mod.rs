@@ -21,10 +21,12 @@ mod ctx;
 mod fields;
 mod gemini;
 mod line;
+mod signals;
 mod state;
 mod summary;
 
 pub use line::{Tone, duration, expanded, one_line};
+pub use signals::signal_class;
 pub use state::{StepState, state_of};
 pub use summary::summarize_input;
 
@@ -99,6 +101,8 @@ pub enum StepKind {
         request_id: Option<String>,
         tool: String,
         summary: String,
+        /// The tool's input as the agent sent it (compact JSON): an allow answer hands it back.
+        input: String,
         /// The agent went on after asking: someone answered.
         answered: bool,
     },
@@ -224,6 +228,44 @@ impl StepBuilder {
     pub fn get(&self, id: StepId) -> Option<&Step> {
         let first = self.steps.front()?.id;
         self.steps.get(id.checked_sub(first)? as usize)
+    }
+
+    /// The permission request nothing has followed yet, if any: (request id, tool, summary,
+    /// input as compact JSON).
+    pub fn pending_approval(&self) -> Option<(&str, &str, &str, &str)> {
+        match &self.get(self.open_approval?)?.kind {
+            StepKind::Approval {
+                request_id: Some(id),
+                tool,
+                summary,
+                input,
+                answered: false,
+            } => Some((id, tool, summary, input)),
+            _ => None,
+        }
+    }
+
+    /// The agent's session id, from the first steps (Claude's and Gemini's `session_id`,
+    /// Codex's `thread_id`).
+    pub fn session(&self) -> Option<&str> {
+        self.steps.iter().take(64).find_map(|s| match &s.kind {
+            StepKind::Session {
+                session: Some(id), ..
+            } => Some(id.as_str()),
+            _ => None,
+        })
+    }
+
+    /// The input of the permission request `request_id`, if its step is still held.
+    pub fn approval_input(&self, request_id: &str) -> Option<&str> {
+        self.steps.iter().rev().find_map(|s| match &s.kind {
+            StepKind::Approval {
+                request_id: Some(id),
+                input,
+                ..
+            } if id == request_id => Some(input.as_str()),
+            _ => None,
+        })
     }
 
     /// The run's state as its steps tell it (see [`state_of`]).

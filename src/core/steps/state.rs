@@ -194,6 +194,7 @@ mod tests {
             request_id: None,
             tool: "Bash".into(),
             summary: "rm -rf target".into(),
+            input: "{}".into(),
             answered,
         }
     }

@@ -129,7 +129,8 @@ fn run_of(command: &Command) -> Option<RunId> {
         | Command::Resume { run }
         | Command::Kill { run, .. }
         | Command::Restart { run }
-        | Command::SendInput { run, .. } => Some(*run),
+        | Command::SendInput { run, .. }
+        | Command::Answer { run, .. } => Some(*run),
         _ => None,
     }
 }

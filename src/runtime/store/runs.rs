@@ -183,6 +183,35 @@ impl Store {
 
 impl Store {
     /// Records the model and effort a run was started with.
+    /// Records the agent's session id of a run (see `{session_id}`).
+    pub fn set_run_session(&self, run: RunId, session: &str) -> Result<(), StoreError> {
+        self.connection()
+            .execute(
+                "UPDATE runs SET session = ?2 WHERE id = ?1",
+                params![run.0, session],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// The session of the newest run of `feature` with `profile` that recorded one.
+    pub fn latest_session(
+        &self,
+        feature: crate::api::FeatureId,
+        profile: &str,
+    ) -> Result<Option<String>, StoreError> {
+        use rusqlite::OptionalExtension;
+        self.connection()
+            .query_row(
+                "SELECT session FROM runs WHERE feature_id = ?1 AND profile = ?2 \
+                 AND session IS NOT NULL ORDER BY id DESC LIMIT 1",
+                params![feature.0, profile],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
     pub fn set_run_model(
         &self,
         run: RunId,

@@ -54,6 +54,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 PromptKind::Input(_) => "send",
                 PromptKind::Filter => "filter",
                 PromptKind::Reject(_) => "reject",
+                PromptKind::Deny(_) => "deny",
             };
             [("enter", enter), ("esc", "cancel"), ("ctrl-u", "clear")]
                 .into_iter()

@@ -157,6 +157,19 @@ fn counts(app: &App, theme: &Theme, d: Parts) -> Vec<Span<'static>> {
     if paused > 0 && d.words {
         spans.push(Span::raw(format!(" ({paused} paused)")));
     }
+    // Runs waiting for a person always show: they are why someone looks.
+    let waiting = s
+        .runs
+        .iter()
+        .filter(|r| r.state.is_live() && r.waiting.is_some())
+        .count();
+    if waiting > 0 {
+        spans.push(sep());
+        spans.push(Span::styled(
+            format!("{waiting} need you (!)"),
+            theme.warn(),
+        ));
+    }
     if d.extras {
         let ready = s
             .features

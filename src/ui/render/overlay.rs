@@ -30,9 +30,10 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         Some(Overlay::Prompt(p)) => match p.kind {
             // These sit at the bottom of the Log and Features panes, drawn with them.
             PromptKind::Search | PromptKind::Filter => {}
-            PromptKind::Input(_) | PromptKind::Reject(_) => {
+            PromptKind::Input(_) | PromptKind::Reject(_) | PromptKind::Deny(_) => {
                 let title = match p.kind {
                     PromptKind::Reject(f) => format!(" Reject feature {f}: what should change? "),
+                    PromptKind::Deny(r) => format!(" Deny run {r}'s request: why? "),
                     PromptKind::Input(run) => format!(" Send to run {run} (stdin) "),
                     _ => String::new(),
                 };

@@ -69,11 +69,23 @@ pub fn agents(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, now_ms: i
         .iter()
         .map(|r| {
             let end = r.finished_at_ms.unwrap_or(now_ms);
-            let feature = match (&r.feature, &r.feature_name) {
+            let mut feature = match (&r.feature, &r.feature_name) {
                 (Some(id), Some(name)) => format!("#{id} {name}"),
                 (Some(id), None) => format!("#{id}"),
                 _ => "-".into(),
             };
+            // What a live run does now, or what it asks of you.
+            let doing = match (&r.waiting, &r.activity) {
+                (Some(w), _) => Some(w.ask.describe()),
+                (None, Some(a)) => Some(a.clone()),
+                _ => None,
+            };
+            if let Some(doing) = doing.filter(|_| r.state.is_live()) {
+                feature = format!(
+                    "{feature} · {}",
+                    crate::core::printable::printable(&doing, false)
+                );
+            }
             // A live run shows its load; an ended one what it spent, if it said.
             let usage = match (r.stats, r.usage) {
                 (Some(s), _) => format!(
@@ -88,7 +100,13 @@ pub fn agents(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, now_ms: i
                 format!("  {}", r.id),
                 r.role.as_str().to_string(),
                 feature,
-                state_text(r.state),
+                match (&r.waiting, r.state.is_live()) {
+                    (Some(w), true) if matches!(w.ask, crate::api::Ask::Guess { .. }) => {
+                        "waiting?".into()
+                    }
+                    (Some(_), true) => "needs you".into(),
+                    _ => state_text(r.state),
+                },
                 r.pid.map_or("-".into(), |p| p.to_string()),
                 format_uptime(end - r.started_at_ms),
                 usage,
@@ -122,12 +140,23 @@ pub fn agents(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, now_ms: i
         .iter()
         .zip(&texts)
         .map(|(r, t)| {
-            let style = theme.run_state(r.state);
+            let style = if r.waiting.is_some() && r.state.is_live() {
+                theme.warn()
+            } else {
+                theme.run_state(r.state)
+            };
             Row::new(widths.iter().enumerate().filter_map(|(i, w)| {
                 let w = (*w)?;
                 Some(match i {
                     0 => Cell::from(Line::from(vec![
-                        Span::styled(theme.run_glyph(r.state), style),
+                        Span::styled(
+                            if r.waiting.is_some() && r.state.is_live() {
+                                "!"
+                            } else {
+                                theme.run_glyph(r.state)
+                            },
+                            style,
+                        ),
                         Span::raw(format!(" {}", r.id)),
                     ])),
                     3 => Cell::from(truncate(&t[i], w, ascii)).style(style),
