@@ -140,6 +140,10 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
         options.ring_lines,
         super::store::state_dir(&options.project).join("runs"),
     )
+    .with_chunk_gate({
+        let redactor = redactor.clone();
+        Arc::new(move |chunk: &[u8], hits: &mut Vec<usize>| redactor.candidates(chunk, hits))
+    })
     .with_filter(Arc::new(move |line: &str| redactor.redact(line)));
     let initial = model.snapshot(&options.project, 1);
     let (snap_tx, snap_rx) = watch::channel(initial);

@@ -158,7 +158,7 @@ impl RunLog {
         let mut out = BufWriter::with_capacity(READ_CHUNK, file);
         use std::io::Seek;
         out.seek(std::io::SeekFrom::End(0))?;
-        let oldest = self.ring.front().map_or(self.next_seq, |l| l.seq);
+        let oldest = self.ring.oldest_seq(self.next_seq);
         let mut written = 0u64;
         if oldest > from {
             let text = format!(
