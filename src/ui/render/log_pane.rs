@@ -73,6 +73,8 @@ fn search_title(search: &Search, theme: &Theme) -> String {
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool) {
     if app.show_app_log {
+        // Records logged since the last frame reach the view only now (see crate::logging).
+        crate::logging::show_pending();
         let widget = tui_logger::TuiLoggerWidget::default()
             .block(pane_block(
                 format!("corral log {} L to return", theme.dot()),
