@@ -94,20 +94,21 @@ def corral(binary, root, *args):
 
 
 def watch(proc, every=0.005, until=None):
-    """Polls a running corral until it ends (or `until()` is true): its final CPU seconds and
-    the highest VmHWM seen. A process that has exited but is not yet reaped (a zombie) still
+    """Polls a running corral until it ends (or `until()` is true): its final CPU seconds, the
+    highest VmHWM and the highest anonymous resident memory (RssAnon) seen. A process that has exited but is not yet reaped (a zombie) still
     shows its CPU times, so the last reading is exact."""
-    cpu, hwm = 0.0, 0
+    cpu, hwm, anon = 0.0, 0, 0
     while True:
         try:
             cpu, state = cpu_seconds(proc.pid)
         except OSError:
             break
         hwm = max(hwm, status_kb(proc.pid, "VmHWM") or 0)
+        anon = max(anon, status_kb(proc.pid, "RssAnon") or 0)
         if state == "Z" or (until and until()):
             break
         time.sleep(every)
-    return cpu, hwm
+    return cpu, hwm, anon
 
 
 def cat_relay(command, agents):
@@ -144,7 +145,7 @@ def flood(binary, agents, lines, ring_lines):
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
-        cpu, hwm = watch(proc)
+        cpu, hwm, anon = watch(proc)
         _, err = proc.communicate()
         wall = time.monotonic() - start
         if proc.returncode != 0:
@@ -161,7 +162,7 @@ def flood(binary, agents, lines, ring_lines):
     print(f"  cat > file         cpu {cat_cpu:.2f} s, wall {cat_wall:.2f} s (same bytes, same run)")
     print(f"  ratio              {cpu / max(cat_cpu, 1e-3):.2f}x cat")
     print(f"  lines lost         {total - seen} of {total}")
-    print(f"  peak RSS           {hwm / 1024:.1f} MB")
+    print(f"  peak RSS           {hwm / 1024:.1f} MB ({anon / 1024:.1f} MB of it anonymous, the rest the binary's pages)")
 
 
 def children(pid):
@@ -205,6 +206,7 @@ def idle(binary, agents, seconds):
         time.sleep(seconds)
         after, _ = cpu_seconds(proc.pid)
         rss = status_kb(proc.pid, "VmRSS") or 0
+        anon = status_kb(proc.pid, "RssAnon") or 0
         proc.terminate()
         try:
             proc.wait(timeout=30)
@@ -216,7 +218,7 @@ def idle(binary, agents, seconds):
     print(f"  corral launched to last      {(last - launched) / 1e6:.1f} ms")
     print(f"idle: {agents} sleeping agents, {seconds} s")
     print(f"  corral cpu                   {(after - before) * 1000:.0f} ms")
-    print(f"  resident memory              {rss / 1024:.1f} MB")
+    print(f"  resident memory              {rss / 1024:.1f} MB ({anon / 1024:.1f} MB anonymous)")
 
 
 def cli(binary):
