@@ -178,6 +178,21 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
     sup.sweep_old_logs();
     // The first snapshot a client sees already carries what only the runtime knows (profiles).
     sup.publish();
+    // A log file that falls behind holds the scheduler (see `recover`): wake the loop for it.
+    tokio::spawn({
+        let (logs, tx) = (logs.clone(), tx.clone());
+        async move {
+            loop {
+                tokio::select! {
+                    () = logs.fell_behind() => {}
+                    () = tx.closed() => return,
+                }
+                if tx.send(Input::Kick).is_err() {
+                    return;
+                }
+            }
+        }
+    });
     tokio::spawn(super::sampler::run_sampler(
         live_rx,
         tx.clone(),
