@@ -1,12 +1,63 @@
 //! The corral binary: parse arguments, install hooks, dispatch.
 
 use clap::Parser;
-use color_eyre::eyre::{Result, WrapErr};
 use corral::cli::{Cli, Cmd};
 use corral::commands::{self, DashboardOptions};
 use corral::ui::theme::Theme;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+/// Any command's error, kept typed: a refused command is an expected outcome, and no backtrace
+/// is captured for it (color-eyre's report captured and resolved one when `RUST_BACKTRACE` was
+/// set, which made a refusal take a quarter of a second). color-eyre stays for panics.
+type Error = Box<dyn std::error::Error + Send + Sync>;
+type Result<T> = std::result::Result<T, Error>;
+
+/// An error with what corral was doing when it happened.
+#[derive(Debug)]
+struct Context {
+    what: String,
+    source: Error,
+}
+
+impl std::fmt::Display for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.what)
+    }
+}
+
+impl std::error::Error for Context {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.source.as_ref())
+    }
+}
+
+fn context(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
+    let what = what.into();
+    move |e| {
+        Box::new(Context {
+            what,
+            source: Box::new(e),
+        })
+    }
+}
+
+/// The error and its causes, outermost first, joined by `: `.
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        // A message that already quotes its cause (an io error named with its file) says
+        // it once.
+        let said = c.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        cause = c.source();
+    }
+    text
+}
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -20,7 +71,7 @@ fn main() -> ExitCode {
         Err(e) => {
             // Escaped like every other output: an error may quote a feature name, a file or an
             // agent's line. Quietly if stderr is gone (a closed terminal).
-            commands::output::print_error(&format!("corral: {}", describe(&e)));
+            commands::output::print_error(&format!("corral: {}", chain(e.as_ref())));
             if let Some(hint) = hint_for(&e) {
                 commands::output::print_error(&format!("hint: {hint}"));
             }
@@ -31,18 +82,6 @@ fn main() -> ExitCode {
 
 /// The error and its causes, each cause said once: an error whose message already quotes its
 /// source (`missing.json: No such file or directory`) is not followed by it again.
-fn describe(e: &color_eyre::Report) -> String {
-    let mut text = e.to_string();
-    for cause in e.chain().skip(1) {
-        let cause = cause.to_string();
-        if !text.contains(&cause) {
-            text.push_str(": ");
-            text.push_str(&cause);
-        }
-    }
-    text
-}
-
 /// Help and version as clap prints them; a refused command line escaped like every other
 /// error, since clap quotes the argument it refused and that may hold terminal escapes.
 fn refused_arguments(e: &clap::Error) -> ExitCode {
@@ -58,7 +97,7 @@ fn refused_arguments(e: &clap::Error) -> ExitCode {
 }
 
 /// A next step for errors a new user meets (a missing config already says `corral init`).
-fn hint_for(e: &color_eyre::Report) -> Option<&'static str> {
+fn hint_for(e: &Error) -> Option<&'static str> {
     use corral::commands::DashboardError;
     const FIX_CONFIG: &str = "fix the line named above; `corral init --force` writes a fresh commented corral.toml to start from";
     if let Some(corral::commands::StatusError::Config(_)) = e.downcast_ref() {
@@ -74,7 +113,7 @@ fn hint_for(e: &color_eyre::Report) -> Option<&'static str> {
 fn project_dir(cli: &Cli) -> Result<PathBuf> {
     let dir = cli.project.clone().unwrap_or_else(|| PathBuf::from("."));
     dir.canonicalize()
-        .wrap_err_with(|| format!("project directory {}", dir.display()))
+        .map_err(context(format!("project directory {}", dir.display())))
 }
 
 fn theme(cli: &Cli) -> Theme {
@@ -106,7 +145,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         None => return Ok(dashboard(&cli, &project_dir(&cli)?, false)?.0),
         Some(Cmd::Demo { dir }) => {
             let dir = dir.clone().unwrap_or_else(corral::demo::default_demo_dir);
-            let exe = std::env::current_exe().wrap_err("cannot find the running corral binary")?;
+            let exe = std::env::current_exe()
+                .map_err(context("cannot find the running corral binary"))?;
             corral::demo::create_demo_project(&dir, &exe)?;
             let dir = dir.canonicalize()?;
             let result = dashboard(&cli, &dir, true);

@@ -102,7 +102,9 @@ pub fn run_headless(project: &Path, until_done: bool) -> Result<HeadlessEnd, Das
         runtime::daemon::keep_log_bounded();
         let stopped_by = Arc::new(AtomicI32::new(0));
         super::dashboard::spawn_signal_watch(handle.clone(), stopped_by.clone());
-        let mut events = handle.subscribe();
+        // Nothing here shows per-run figures: they are read only while a dashboard subscribes.
+        handle.sample_only_while_watched();
+        let mut events = handle.subscribe_without_logs();
         let mut snapshots = handle.snapshots();
         let mut statuses: HashMap<crate::api::FeatureId, FeatureStatus> = HashMap::new();
         let mut queue = QueueWatch::default();

@@ -256,6 +256,36 @@ impl Redactor {
         })
     }
 
+    /// Where in `chunk` (many lines at once) a secret may be: pushes onto `hits`, in order,
+    /// the offset of every trigger word and colour code found (a colour code may split a
+    /// trigger word), and returns true. A line of the chunk holding none of them comes back
+    /// from [`Redactor::redact`] unchanged, so it need not be passed through it. Returns false
+    /// when it cannot tell (config patterns are in use): then every line must be.
+    pub fn candidates(&self, chunk: &[u8], hits: &mut Vec<usize>) -> bool {
+        if !self.extra.is_empty() {
+            return false;
+        }
+        thread_local! {
+            static LOWER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        let from = hits.len();
+        LOWER.with(|buf| {
+            let mut buf = buf.borrow_mut();
+            buf.clear();
+            buf.extend_from_slice(chunk);
+            buf.make_ascii_lowercase();
+            // No trigger word holds a line end, so every match lies inside one line, and a
+            // line with a trigger has at least one leftmost match of its own.
+            hits.extend(self.gate.find_iter(buf.as_slice()).map(|m| m.start()));
+        });
+        let words = hits.len();
+        hits.extend(memchr::memchr_iter(0x1b, chunk));
+        if hits.len() > words && words > from {
+            hits[from..].sort_unstable();
+        }
+        true
+    }
+
     /// The line with every secret replaced by REDACTED; borrowed (no allocation) when nothing
     /// matched.
     ///
@@ -453,6 +483,10 @@ fn is_placeholder(value: &str) -> bool {
 /// cover it whole, then dropping spans that are exactly one: redacting twice changes nothing.
 /// One sweep over both sorted lists, so a long line of many markers stays linear.
 fn settle(line: &str, spans: &mut Vec<(usize, usize)>) {
+    // Most lines: nothing found, and no searcher built for the markers.
+    if spans.is_empty() {
+        return;
+    }
     spans.sort_unstable();
     let mut markers = line
         .match_indices(REDACTED)

@@ -370,3 +370,36 @@ fn every_trigger_rule_compiles_and_is_shareable() {
         "schlüssel password=[REDACTED] ✓"
     );
 }
+
+/// Every line of a chunk that `candidates` leaves without a hit comes back from `redact`
+/// unchanged; every line holding a secret has a hit.
+#[test]
+fn lines_without_a_chunk_candidate_are_unchanged() {
+    let r = redactor();
+    let mut lines: Vec<String> = samples().into_iter().map(|(line, _)| line).collect();
+    lines.extend(
+        [
+            "plain text with nothing in it",
+            "\x1b[31mto\x1b[0mken=abc123def456",
+            "PASS: all good",
+            "",
+            "a line with a \u{fffd} and more",
+        ]
+        .map(String::from),
+    );
+    let chunk = lines.join("\n") + "\n";
+    let mut hits = Vec::new();
+    assert!(r.candidates(chunk.as_bytes(), &mut hits));
+    assert!(hits.windows(2).all(|w| w[0] <= w[1]), "sorted: {hits:?}");
+    let mut start = 0;
+    for line in &lines {
+        let end = start + line.len();
+        let hit = hits.iter().any(|&h| h >= start && h < end);
+        if !hit {
+            assert!(matches!(r.redact(line), Cow::Borrowed(_)), "{line:?}");
+        }
+        start = end + 1;
+    }
+    let with_extra = Redactor::new(&["hunter2".into()]).unwrap();
+    assert!(!with_extra.candidates(chunk.as_bytes(), &mut hits));
+}

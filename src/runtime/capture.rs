@@ -1,25 +1,30 @@
 //! Per-run output: a bounded ring in memory, a log file on disk, and a broadcast to subscribers.
 
 use crate::api::{Event, LogLine, RunId, Stream, Usage};
-use crate::core::lines::{Line, LineSplitter, cut_marker};
+use crate::core::lines::{Line, cut_marker};
 use crate::core::partial_line::shown_partial;
 use crate::core::steps::{Step, StepBuilder, StepState};
 use crate::core::usage::UsageScanner;
-use futures::FutureExt;
 use std::borrow::Cow;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::io::AsyncRead;
 use tokio::sync::broadcast;
 
 /// Lines kept in memory per run when corral.toml does not say (`[logs] ring_lines`).
 pub use crate::config::DEFAULT_RING_LINES;
 /// Bytes read from a pipe at once: a full pipe buffer, so a flood costs one read per 64 KiB.
 const READ_CHUNK: usize = 64 * 1024;
+/// Events kept for a subscriber that has not read them yet. A dashboard further behind is
+/// told how many it missed and takes the tail from the ring again; with [`BATCH_LINES`] this
+/// bounds what a slow reader holds in memory (a flood once piled up hundreds of MB here).
+const EVENTS_HELD: usize = 64;
+/// Most lines sent as one event.
+const BATCH_LINES: usize = 1024;
 /// Longest time written lines may wait in memory before they reach the log file.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// How long an agent must stay quiet before the line it has not finished (a question waiting
@@ -30,6 +35,11 @@ pub const PARTIAL_AFTER: Duration = Duration::from_millis(200);
 /// Returning the input borrowed means "unchanged" and costs nothing.
 pub type LineFilter = Arc<dyn Fn(&str) -> Cow<'_, str> + Send + Sync>;
 
+/// Where in a chunk of many lines the filter may change something (see
+/// [`crate::core::redact::Redactor::candidates`]): pushes the offsets of candidates and returns
+/// true, or returns false when it cannot tell. Lines without a candidate skip the filter.
+pub type ChunkGate = Arc<dyn Fn(&[u8], &mut Vec<usize>) -> bool + Send + Sync>;
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock leaves plain data behind; keep using it.
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -37,7 +47,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 struct RunLog {
     run: RunId,
-    ring: VecDeque<LogLine>,
+    ring: ring::Ring,
     next_seq: u64,
     file: Option<BufWriter<File>>,
     /// When the file was last flushed, so a flood still reaches the disk every second.
@@ -69,7 +79,7 @@ struct RunLog {
 }
 
 impl RunLog {
-    fn write(&mut self, stream: Stream, text: &str) {
+    fn write(&mut self, stream: Stream, parts: &[&str]) {
         // The line is in the ring already: a gap filled now includes it.
         self.retry_gap(false);
         if self.gap.is_some() {
@@ -83,12 +93,14 @@ impl RunLog {
         } else {
             b"O "
         };
-        let ok = file
-            .write_all(marker)
-            .and_then(|_| file.write_all(text.as_bytes()))
-            .and_then(|_| file.write_all(b"\n"));
-        match ok {
-            Ok(()) => self.pending_len += text.len() as u64 + 3,
+        let mut len = 3;
+        let mut ok = file.write_all(marker);
+        for part in parts {
+            ok = ok.and_then(|_| file.write_all(part.as_bytes()));
+            len += part.len() as u64;
+        }
+        match ok.and_then(|_| file.write_all(b"\n")) {
+            Ok(()) => self.pending_len += len,
             Err(e) => self.fell_behind(e),
         }
     }
@@ -127,6 +139,15 @@ pub struct LogHub {
     /// Where `<run_id>.log` files live, to read back runs this corral did not start.
     runs_dir: PathBuf,
     filter: Option<LineFilter>,
+    gate: Option<ChunkGate>,
+    /// The same events without the lines, for those who do not show output (headless): they
+    /// do not make the pump copy every line for them.
+    quiet_tx: broadcast::Sender<Event>,
+    /// Told when someone subscribes to the lines: the sampler measures only while someone
+    /// looks (see [`LogHub::watched`]).
+    looking: Arc<tokio::sync::Notify>,
+    /// Set by a runtime nobody may look at (headless): see [`LogHub::watched`].
+    on_demand: Arc<std::sync::atomic::AtomicBool>,
     /// Which runs' files are behind their lines (see `gap`).
     behind: Arc<gap::Behind>,
 }
@@ -135,13 +156,18 @@ impl LogHub {
     /// A hub keeping `ring_lines` lines per run in memory (at least 1); `runs_dir` is where
     /// log files of earlier runs are read back from.
     pub fn new(ring_lines: usize, runs_dir: PathBuf) -> LogHub {
-        let (tx, _) = broadcast::channel(4096);
+        let (tx, _) = broadcast::channel(EVENTS_HELD);
+        let (quiet_tx, _) = broadcast::channel(1024);
         LogHub {
             runs: Default::default(),
             tx,
             ring_lines: ring_lines.max(1),
             runs_dir,
             filter: None,
+            gate: None,
+            quiet_tx,
+            looking: Default::default(),
+            on_demand: Default::default(),
             behind: Default::default(),
         }
     }
@@ -150,6 +176,13 @@ impl LogHub {
     /// marker) through `filter` before it reaches the ring, the file or a subscriber.
     pub fn with_filter(mut self, filter: LineFilter) -> LogHub {
         self.filter = Some(filter);
+        self
+    }
+
+    /// Lets whole lines of a chunk that `gate` clears skip the filter: it must clear only
+    /// lines the filter would return unchanged.
+    pub fn with_chunk_gate(mut self, gate: ChunkGate) -> LogHub {
+        self.gate = Some(gate);
         self
     }
 
@@ -164,11 +197,40 @@ impl LogHub {
 
     /// Every event from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
-        self.tx.subscribe()
+        let rx = self.tx.subscribe();
+        self.looking.notify_one();
+        rx
+    }
+
+    /// Whether someone may show what runs do. Always, unless [`LogHub::watch_on_demand`] was
+    /// called: then only while someone (a dashboard, here or attached to a daemon) subscribes
+    /// to every event, lines included.
+    pub fn watched(&self) -> bool {
+        !self.on_demand.load(std::sync::atomic::Ordering::Relaxed) || self.tx.receiver_count() > 0
+    }
+
+    /// From now on, runs are watched only while someone subscribes to their lines (see
+    /// [`LogHub::watched`]): for a runtime without a screen of its own.
+    pub fn watch_on_demand(&self) {
+        self.on_demand
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Waits until someone may have started watching (a new subscriber since the last call).
+    pub async fn someone_looks(&self) {
+        self.looking.notified().await;
+    }
+
+    /// Every event from now on except lines of output ([`Event::Log`]).
+    pub fn subscribe_without_logs(&self) -> broadcast::Receiver<Event> {
+        self.quiet_tx.subscribe()
     }
 
     /// Sends an event to every subscriber; nobody listening is fine.
     pub fn announce(&self, event: Event) {
+        if self.quiet_tx.receiver_count() > 0 && !matches!(event, Event::Log(_)) {
+            let _ = self.quiet_tx.send(event.clone());
+        }
         let _ = self.tx.send(event);
     }
 
@@ -181,7 +243,8 @@ impl LogHub {
         let log = lock(&log);
         let partial = log.partial.iter().take(max.min(1));
         let skip = (log.ring.len() + partial.len()).saturating_sub(max);
-        log.ring.iter().chain(partial).skip(skip).cloned().collect()
+        let kept = log.ring.iter().skip(skip).map(|k| k.to_line(run));
+        kept.chain(partial.cloned()).collect()
     }
 
     fn tail_from_file(&self, run: RunId, max: usize) -> Vec<LogLine> {
@@ -235,7 +298,7 @@ impl LogHub {
         let path = result.is_ok().then(|| path.to_path_buf());
         let log = RunLog {
             run,
-            ring: VecDeque::new(),
+            ring: ring::Ring::new(self.ring_lines),
             next_seq: 0,
             file,
             last_flush: Instant::now(),
@@ -277,31 +340,35 @@ impl LogHub {
         if out.agent && cut == 0 {
             log.usage.line(&filtered);
         }
-        let mut text = filtered.into_owned();
-        if cut > 0 {
-            text.push_str(&cut_marker(cut));
-        }
+        // Empty (and not allocated) for a whole line.
+        let marker = if cut > 0 {
+            cut_marker(cut)
+        } else {
+            String::new()
+        };
+        let parts = [filtered.as_ref(), marker.as_str()];
+        let seq = log.next_seq;
         if out.agent {
             // A cut line is no whole event: it is kept as printed.
             let stderr = out.stream == Stream::Stderr || cut > 0;
-            log.steps.line(log.next_seq, out.at_ms, &text, stderr);
+            if cut > 0 {
+                log.steps.line(seq, out.at_ms, &parts.concat(), stderr);
+            } else {
+                log.steps.line(seq, out.at_ms, &filtered, stderr);
+            }
         }
-        log.write(out.stream, &text);
-        let line = LogLine {
-            run: log.run,
-            seq: log.next_seq,
-            stream: out.stream,
-            at_ms: out.at_ms,
-            text,
-        };
+        log.write(out.stream, &parts);
+        log.ring.push(seq, out.stream, out.at_ms, &parts);
         log.next_seq += 1;
-        if log.ring.len() >= self.ring_lines {
-            log.ring.pop_front();
-        }
         if out.announce {
-            sent.push(line.clone());
+            sent.push(LogLine {
+                run: log.run,
+                seq,
+                stream: out.stream,
+                at_ms: out.at_ms,
+                text: parts.concat(),
+            });
         }
-        log.ring.push_back(line);
         // This line took the seq the unfinished one was shown with: the stream's own line
         // finishes it; another stream's moves it after this line.
         if let Some(mut partial) = log.partial.take()
@@ -346,17 +413,33 @@ impl LogHub {
         log.partial = Some(partial);
     }
 
-    fn push_line(&self, log: &mut RunLog, out: Out, line: Line<'_>, sent: &mut Vec<LogLine>) {
+    /// Keeps a finished line; `cleared`: the chunk gate found nothing the filter would change.
+    fn push_line(
+        &self,
+        log: &mut RunLog,
+        out: Out,
+        line: Line<'_>,
+        cleared: bool,
+        sent: &mut Vec<LogLine>,
+    ) {
         match &self.filter {
             Some(filter) if !line.after.is_empty() => {
-                let (text, cut) = filter_cut(filter, line);
+                let (text, cut) = pump::filter_cut(filter, line);
                 self.push_filtered(log, out, Cow::Owned(text), cut, sent);
             }
+            Some(_) if cleared => self.push_filtered(log, out, line.text(), line.cut, sent),
             _ => self.push(log, out, &line.text(), line.cut, sent),
         }
     }
+
     /// Sends the lines one read produced as one event (after the run's lock is released).
-    fn send_lines(&self, sent: Vec<LogLine>) {
+    fn send_lines(&self, mut sent: Vec<LogLine>) {
+        // In events of at most BATCH_LINES, so what waits for a slow reader stays bounded
+        // however short the lines are.
+        while sent.len() > BATCH_LINES {
+            let rest = sent.split_off(BATCH_LINES);
+            self.announce(Event::Log(std::mem::replace(&mut sent, rest)));
+        }
         if !sent.is_empty() {
             self.announce(Event::Log(sent));
         }
@@ -462,9 +545,10 @@ impl LogHub {
         }
     }
 
-    /// Reads `pipe` to its end, splitting it into lines (see [`LineSplitter`]). Always drains,
-    /// whatever the readers do. The file is flushed whenever the pipe has nothing more to
-    /// read and at least every [`FLUSH_EVERY`] while the agent floods.
+    /// Reads `pipe` to its end, splitting it into lines (see
+    /// [`crate::core::lines::LineSplitter`]). Always drains, whatever the readers do. The file
+    /// is flushed whenever the pipe has nothing more to read and at least every
+    /// [`FLUSH_EVERY`] while the agent floods.
     pub async fn pump<R: AsyncRead + Unpin>(
         self,
         run: RunId,
@@ -472,110 +556,12 @@ impl LogHub {
         pipe: R,
         clock: fn() -> i64,
     ) {
-        // Looked up once: a flood must not take the lock of every run's map per read.
-        let log = self.log_of(run);
-        let mut reader = BufReader::with_capacity(READ_CHUNK, pipe);
-        let mut splitter = LineSplitter::default();
-        // The unfinished line waits to be shown until the agent pauses.
-        let mut partial_due = false;
-        loop {
-            // Nothing to read right now: the agent may stay quiet a long time, so write out
-            // what it printed before waiting.
-            if reader.fill_buf().now_or_never().is_none()
-                && let Some(log) = &log
-            {
-                lock(log).flush();
-            }
-            let read = if partial_due {
-                // Cancelling a fill_buf loses nothing: what it read stays in the reader.
-                match tokio::time::timeout(PARTIAL_AFTER, reader.fill_buf()).await {
-                    Ok(read) => read,
-                    Err(_) => {
-                        partial_due = false;
-                        if let (Some(log), Some(line)) = (&log, splitter.pending()) {
-                            let mut sent = Vec::new();
-                            let mut log = lock(log);
-                            let out = self.out(stream, clock());
-                            self.push_partial(&mut log, out, line, &mut sent);
-                            drop(log);
-                            self.send_lines(sent);
-                        }
-                        continue;
-                    }
-                }
-            } else {
-                reader.fill_buf().await
-            };
-            let chunk = match read {
-                Ok([]) => break,
-                Ok(chunk) => chunk,
-                Err(e) => {
-                    log::warn!("run {run}: reading {stream:?} failed: {e}");
-                    break;
-                }
-            };
-            let n = chunk.len();
-            if let Some(log) = &log {
-                let at_ms = clock();
-                let mut sent = Vec::new();
-                let mut log = lock(log);
-                log.last_output_ms = at_ms;
-                log.bytes += n as u64;
-                let out = self.out(stream, at_ms);
-                splitter.feed(chunk, &mut |line| {
-                    self.push_line(&mut log, out, line, &mut sent)
-                });
-                if log.last_flush.elapsed() >= FLUSH_EVERY {
-                    log.flush();
-                }
-                drop(log);
-                self.send_lines(sent);
-            }
-            reader.consume(n);
-            partial_due = splitter.pending().is_some();
-        }
-        if let Some(log) = &log {
-            let mut sent = Vec::new();
-            let mut log = lock(log);
-            let out = self.out(stream, clock());
-            splitter.finish(&mut |line| self.push_line(&mut log, out, line, &mut sent));
-            log.flush();
-            drop(log);
-            self.send_lines(sent);
-        }
+        self.pump_chunks(run, stream, pipe, clock).await
     }
-}
-
-/// The shown text and cut count of a cut line. The filter sees the line with the bytes after
-/// the cut too: a secret running across the cut is recognised there, and the kept text then
-/// ends where the two filtered texts part, so not even the secret's start is shown.
-fn filter_cut(filter: &LineFilter, line: Line<'_>) -> (String, u64) {
-    let kept = line.text();
-    let kept = filter(&kept).into_owned();
-    let longer = [line.bytes, line.after].concat();
-    let longer = String::from_utf8_lossy(&longer);
-    let longer = filter(&longer);
-    if longer.starts_with(&kept) {
-        return (kept, line.cut);
-    }
-    let mut same = kept
-        .char_indices()
-        .zip(longer.chars())
-        .find(|((_, a), b)| a != b)
-        .map_or(kept.len(), |((i, _), _)| i);
-    // Not half a marker: the text ends before it.
-    if let Some((at, _)) = longer
-        .match_indices(crate::core::redact::REDACTED)
-        .find(|(at, m)| *at < same && same < at + m.len())
-    {
-        same = at;
-    }
-    let dropped = (kept.len() - same) as u64;
-    let mut kept = kept;
-    kept.truncate(same);
-    (kept, line.cut + dropped)
 }
 
 mod gap;
+mod pump;
+mod ring;
 #[cfg(test)]
 mod tests;

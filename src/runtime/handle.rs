@@ -79,6 +79,19 @@ impl RuntimeHandle {
         self.logs.subscribe()
     }
 
+    /// Per-run figures (CPU, memory) are sampled from now on only while someone subscribes to
+    /// every event (a dashboard): for a runtime without a screen of its own, which then reads
+    /// nothing about its processes while nobody looks.
+    pub fn sample_only_while_watched(&self) {
+        self.logs.watch_on_demand();
+    }
+
+    /// Every event from now on except lines of output: for a reader that does not show them
+    /// (headless), so that capture does not copy every line for it.
+    pub fn subscribe_without_logs(&self) -> broadcast::Receiver<Event> {
+        self.logs.subscribe_without_logs()
+    }
+
     /// Up to `max` latest lines of a run kept in memory, oldest first.
     pub fn log_tail(&self, run: RunId, max: usize) -> Vec<LogLine> {
         self.logs.tail(run, max)

@@ -1,5 +1,6 @@
 //! Measures live runs about once a second, on its own task, and sends the figures to the
-//! supervisor as one `Input::Sample`. When nothing is live it waits and does no work at all.
+//! supervisor as one `Input::Sample`, while someone looks (a dashboard is subscribed to the
+//! runs' output). When nothing is live or nobody looks it waits and does no work at all.
 
 use super::capture::LogHub;
 use crate::api::RunId;
@@ -98,6 +99,16 @@ pub async fn run_sampler(
             if live.changed().await.is_err() {
                 return;
             }
+        }
+        // Nobody looks at the figures (headless, or no dashboard attached): nothing is read.
+        // Escapees are still looked for whenever a run is signalled, and a run's cgroup holds
+        // what it forks.
+        if !logs.watched() {
+            tokio::select! {
+                changed = live.changed() => if changed.is_err() { return },
+                () = logs.someone_looks() => {}
+            }
+            continue;
         }
         let leaders = live.borrow().clone();
         let at_ms = super::now_ms();

@@ -163,6 +163,10 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
         options.ring_lines,
         super::store::state_dir(&options.project).join("runs"),
     )
+    .with_chunk_gate({
+        let redactor = redactor.clone();
+        Arc::new(move |chunk: &[u8], hits: &mut Vec<usize>| redactor.candidates(chunk, hits))
+    })
     .with_filter(Arc::new(move |line: &str| redactor.redact(line)));
     let initial = model.snapshot(&options.project, 1);
     let (snap_tx, snap_rx) = watch::channel(initial);
@@ -203,6 +207,21 @@ pub fn start(options: RuntimeOptions) -> Result<(RuntimeHandle, JoinHandle<()>),
     sup.sweep_old_logs();
     // The first snapshot a client sees already carries what only the runtime knows (profiles).
     sup.publish();
+    // A log file that falls behind holds the scheduler (see `recover`): wake the loop for it.
+    tokio::spawn({
+        let (logs, tx) = (logs.clone(), tx.clone());
+        async move {
+            loop {
+                tokio::select! {
+                    () = logs.fell_behind() => {}
+                    () = tx.closed() => return,
+                }
+                if tx.send(Input::Kick).is_err() {
+                    return;
+                }
+            }
+        }
+    });
     tokio::spawn(super::sampler::run_sampler(
         live_rx,
         tx.clone(),

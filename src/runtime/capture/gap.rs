@@ -17,6 +17,9 @@ use std::time::{Duration, Instant};
 pub(super) struct Behind {
     runs: Mutex<BTreeSet<RunId>>,
     why: Mutex<Option<std::io::Error>>,
+    /// Told when a file falls behind: nothing else may wake the supervisor to hold the
+    /// scheduler (headless samples nothing while nobody looks).
+    fell: tokio::sync::Notify,
 }
 
 impl LogHub {
@@ -47,6 +50,11 @@ impl LogHub {
             }
         }
         count
+    }
+
+    /// Waits until a run's log file falls behind (at once if one did since the last call).
+    pub async fn fell_behind(&self) {
+        self.behind.fell.notified().await;
     }
 
     /// Tries once to write every file that is behind; true when none is any more.
@@ -87,6 +95,7 @@ impl RunLog {
             };
             *lock(&self.behind.why) = Some(std::io::Error::new(e.kind(), error.clone()));
             lock(&self.behind.runs).insert(self.run);
+            self.behind.fell.notify_one();
             self.gap = Some(Gap {
                 from_seq: self.flushed_seq,
                 error,
@@ -158,7 +167,7 @@ impl RunLog {
         let mut out = BufWriter::with_capacity(READ_CHUNK, file);
         use std::io::Seek;
         out.seek(std::io::SeekFrom::End(0))?;
-        let oldest = self.ring.front().map_or(self.next_seq, |l| l.seq);
+        let oldest = self.ring.oldest_seq(self.next_seq);
         let mut written = 0u64;
         if oldest > from {
             let text = format!(

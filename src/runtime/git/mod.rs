@@ -116,6 +116,26 @@ pub fn has_commit(dir: &Path) -> bool {
         .unwrap_or(false)
 }
 
+/// [`is_repo`] and [`has_commit`] together, asked of git at most once a second per directory:
+/// one scheduling decision that starts ten runs asks twice per run, and each answer costs one
+/// or two git processes (tens of milliseconds on a loaded machine), which made the tenth agent
+/// start half a second after the first. A repository made (or first committed to) meanwhile is
+/// seen within the second.
+pub fn repo_with_commit(dir: &Path) -> bool {
+    const FRESH: std::time::Duration = std::time::Duration::from_secs(1);
+    static SEEN: OnceLock<Mutex<HashMap<PathBuf, (std::time::Instant, bool)>>> = OnceLock::new();
+    let seen = SEEN.get_or_init(Default::default);
+    let lock = || seen.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(&(at, answer)) = lock().get(dir)
+        && at.elapsed() < FRESH
+    {
+        return answer;
+    }
+    let answer = is_repo(dir) && has_commit(dir);
+    lock().insert(dir.to_path_buf(), (std::time::Instant::now(), answer));
+    answer
+}
+
 /// The lock serialising git operations on one repository (keyed by its top-level directory).
 pub fn repo_lock(project: &Path) -> Arc<Mutex<()>> {
     static LOCKS: OnceLock<Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>> = OnceLock::new();

@@ -51,11 +51,11 @@ impl RunWorktree {
 /// Whether a run of `role` on `feature` gets a worktree: worktrees on in a git repository,
 /// and a coding or testing run on a feature.
 pub fn wanted(project: &Path, config: &Config, role: Role, feature: Option<FeatureId>) -> bool {
+    // The configuration first: git is not asked when worktrees are off anyway.
     feature.is_some()
         && matches!(role, Role::Coding | Role::Testing)
-        && config
-            .git
-            .worktrees_on(super::is_repo(project) && super::has_commit(project))
+        && config.git.worktrees_on(true)
+        && config.git.worktrees_on(super::repo_with_commit(project))
 }
 
 /// Prepares the worktree for `run` (see the module docs). `Ok(None)` when the run works in the

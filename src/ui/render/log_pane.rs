@@ -100,6 +100,8 @@ fn draw_daemon_log(
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool) {
     if app.show_app_log {
+        // Records logged since the last frame reach the view only now (see crate::logging).
+        crate::logging::show_pending();
         let (area, title) = match app.daemon_log.as_deref().filter(|_| app.attached) {
             Some(lines) => (
                 draw_daemon_log(frame, area, lines, theme, focused),
