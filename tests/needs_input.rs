@@ -37,10 +37,7 @@ esac
 exit 2
 "#;
 
-fn project(
-    dir: &Path,
-    extra: &str,
-) -> (corral::runtime::RuntimeHandle, common::Running) {
+fn project(dir: &Path, extra: &str) -> (corral::runtime::RuntimeHandle, common::Running) {
     let agent = dir.join("agent.sh");
     write_script(&agent, ASKING_AGENT);
     let toml = format!(

@@ -2,8 +2,8 @@
 //!
 //! Everything here is plain serde data so the same messages can cross a Unix socket unchanged.
 
-pub mod client;
 mod attention;
+pub mod client;
 mod command;
 mod diff;
 mod event;
@@ -13,8 +13,8 @@ mod queue;
 mod snapshot;
 mod usage;
 
-pub use client::{Connection, Link};
 pub use attention::{Answer, Ask, Waiting};
+pub use client::{Connection, Link};
 pub use command::{Command, LogLine, Stream};
 pub use diff::{DiffFile, FeatureDiff};
 pub use event::Event;

@@ -95,6 +95,9 @@ pub enum Input {
         ask: Option<crate::api::Ask>,
         session: Option<String>,
     },
+    /// Time to read the live runs' streams for what they ask (once a second while runs are
+    /// live and no stats are sampled); the core itself has nothing to do for it.
+    Look,
     /// A stats sample of live runs, taken at `at_ms`.
     Sample {
         at_ms: i64,
@@ -244,7 +247,7 @@ impl Model {
     /// Applies one input and returns the effects, including any new starts the scheduler makes.
     pub fn handle(&mut self, input: Input) -> Vec<Effect> {
         let mut effects = match input {
-            Input::Kick => Vec::new(),
+            Input::Kick | Input::Look => Vec::new(),
             Input::Prepared(effect) => vec![*effect],
             Input::Command(cmd) => self.command(cmd),
             Input::Asked { ticket, command } => match self.try_command(command) {

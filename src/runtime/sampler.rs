@@ -103,10 +103,17 @@ pub async fn run_sampler(
         // Nobody looks at the figures (headless, or no dashboard attached): nothing is read.
         // Escapees are still looked for whenever a run is signalled, and a run's cgroup holds
         // what it forks.
+        // The runs' streams are still read once a second for what they ask (a permission
+        // request, a question): a headless corral must see a run that needs a person.
         if !logs.watched() {
             tokio::select! {
                 changed = live.changed() => if changed.is_err() { return },
                 () = logs.someone_looks() => {}
+                () = tokio::time::sleep(SAMPLE_EVERY) => {
+                    if tx.send(Input::Look).is_err() {
+                        return;
+                    }
+                }
             }
             continue;
         }

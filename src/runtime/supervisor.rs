@@ -271,9 +271,10 @@ impl Supervisor {
             while let Some(input) = queue.pop_front() {
                 self.model.now_ms = now_ms();
                 self.load_job_asked_for(&input);
-                // Each stats sample (once a second while runs are live) is also when their
-                // streams are looked at for what they ask.
-                let sampled = matches!(input, Input::Sample { .. });
+                // Each stats sample (once a second while runs are live and watched), or the
+                // sampler's Look when nobody watches, is when their streams are looked at for
+                // what they ask.
+                let sampled = matches!(input, Input::Sample { .. } | Input::Look);
                 for effect in self.model.handle(input) {
                     if effect == Effect::ShutdownComplete {
                         done = true;
