@@ -6,6 +6,7 @@
 mod common;
 
 use common::cli::{corral, ok, refused};
+use common::daemon::StopsDaemon;
 use common::{group_members, wait_for};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -17,24 +18,6 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 const TREE: &str = "[scheduler]\nmax_agents = 2\n\n[profiles.coding]\nrole = \"coding\"\n\
                     command = [\"sh\", \"-c\", \"echo tree up; sleep 600 & sleep 601 & wait\"]\n";
-
-/// Stops the project's daemon however the test ends, so none outlives it.
-struct Daemon<'a>(&'a Path);
-
-impl Drop for Daemon<'_> {
-    fn drop(&mut self) {
-        let _ = corral(self.0)
-            .args(["daemon", "stop"])
-            .timeout(Duration::from_secs(60))
-            .output();
-        if let Some(info) = corral::runtime::daemon::running(self.0) {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(info.pid as i32),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        }
-    }
-}
 
 fn project(toml: &str, features: usize) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -66,7 +49,7 @@ fn agents_outlive_a_killed_client_obey_agent_commands_and_stop_with_the_daemon()
     let dir = project(TREE, 2);
     let p = dir.path();
     let said = ok(p, &["daemon", "start"]);
-    let _daemon = Daemon(p);
+    let _daemon = StopsDaemon::new(p);
     assert!(said.contains("daemon started"), "{said}");
     let lock = std::fs::read_to_string(p.join(".corral/lock")).unwrap();
     for key in ["version=", "protocol=1", "socket="] {
@@ -156,7 +139,7 @@ fn a_client_of_another_protocol_is_told_the_daemons_version_and_pid_and_what_to_
     let dir = project(TREE, 0);
     let p = dir.path();
     ok(p, &["daemon", "start"]);
-    let _daemon = Daemon(p);
+    let _daemon = StopsDaemon::new(p);
     let pid = corral::runtime::daemon::running(p).unwrap().pid;
 
     let mut socket =
@@ -233,7 +216,7 @@ fn queue_commands_get_the_daemons_reply_instead_of_polling_the_store() {
     let dir = project(&TREE.replace("max_agents = 2", "max_agents = 1"), 1);
     let p = dir.path();
     ok(p, &["daemon", "start"]);
-    let _daemon = Daemon(p);
+    let _daemon = StopsDaemon::new(p);
     let (_, pid) = wait_for("the agent", Duration::from_secs(20), || {
         live_runs(p).first().copied()
     });
@@ -275,7 +258,7 @@ fn a_subscriber_gets_the_state_then_its_runs_output_and_an_oversized_request_is_
     let dir = project(toml, 1);
     let p = dir.path();
     ok(p, &["daemon", "start"]);
-    let _daemon = Daemon(p);
+    let _daemon = StopsDaemon::new(p);
     let (run, _) = wait_for("the agent", Duration::from_secs(20), || {
         live_runs(p).first().copied()
     });
@@ -355,7 +338,7 @@ fn a_dashboard_attaches_to_the_daemon_and_leaving_it_stops_nothing() {
     let dir = project(TREE, 2);
     let p = dir.path();
     ok(p, &["daemon", "start"]);
-    let _daemon = Daemon(p);
+    let _daemon = StopsDaemon::new(p);
     let runs = wait_for("two live agents", Duration::from_secs(20), || {
         let runs = live_runs(p);
         (runs.len() == 2).then_some(runs)
@@ -455,7 +438,7 @@ fn a_project_too_deep_for_a_socket_path_gets_its_socket_in_the_runtime_directory
         .timeout(Duration::from_secs(30))
         .output()
         .unwrap();
-    let _daemon = Daemon(&p);
+    let _daemon = StopsDaemon::new(&p);
     assert!(
         out.status.success(),
         "{}",
@@ -487,7 +470,7 @@ fn another_user_who_can_reach_the_socket_is_refused_by_the_peer_check() {
     let dir = project(TREE, 0);
     let p = dir.path();
     ok(p, &["daemon", "start"]);
-    let _daemon = Daemon(p);
+    let _daemon = StopsDaemon::new(p);
     let open = |path: &Path, mode| {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
     };

@@ -6,6 +6,7 @@
 mod common;
 
 use common::cli::{corral, json_of, ok, refused};
+use common::daemon::StopsDaemon;
 use common::wait_for;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -17,24 +18,6 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 const SLEEPER: &str = "[scheduler]\nmax_agents = 1\n\n[profiles.coding]\nrole = \"coding\"\n\
                        command = [\"sh\", \"-c\", \"echo up; sleep 600\"]\n";
-
-/// Stops the project's daemon however the test ends, so none outlives it.
-struct Daemon<'a>(&'a Path);
-
-impl Drop for Daemon<'_> {
-    fn drop(&mut self) {
-        let _ = corral(self.0)
-            .args(["daemon", "stop"])
-            .timeout(Duration::from_secs(60))
-            .output();
-        if let Some(info) = corral::runtime::daemon::running(self.0) {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(info.pid as i32),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        }
-    }
-}
 
 /// A project whose features have the given priorities (lower starts first).
 fn project(toml: &str, priorities: &[i64]) -> tempfile::TempDir {
@@ -102,7 +85,7 @@ fn with_a_daemon_the_reads_show_its_queue_order_and_why_it_is_paused() {
     let dir = project(SLEEPER, &[5, 0, 9, -3]);
     let p = dir.path();
     ok(p, &["daemon", "start"]);
-    let daemon = Daemon(p);
+    let daemon = StopsDaemon::new(p);
     wait_for("a running job", Duration::from_secs(20), || {
         let jobs = json_of(p, &["job", "list", "--json"]);
         let running = jobs.as_array()?.iter().any(|j| j["state"] == "running");
@@ -214,7 +197,7 @@ fn changes_follow_the_cores_rules_with_and_without_a_daemon() {
     let dir = project(SLEEPER, &[0, 5]);
     let p = dir.path();
     ok(p, &["daemon", "start"]);
-    let daemon = Daemon(p);
+    let daemon = StopsDaemon::new(p);
     let running = wait_for("a running job", Duration::from_secs(20), || {
         let jobs = json_of(p, &["job", "list", "--json"]);
         jobs.as_array()?
@@ -270,7 +253,7 @@ fn a_client_that_stops_reading_does_not_slow_a_flood_and_is_dropped() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
-    let _daemon = Daemon(p);
+    let _daemon = StopsDaemon::new(p);
     let agents = || json_of(p, &["agent", "list", "--json"]);
     let run = wait_for("the agent", Duration::from_secs(20), || {
         agents()
