@@ -1,6 +1,6 @@
 //! The Agents and Features panes.
 
-use super::fit::{Col, cells, fit, id_list};
+use super::fit::{id_list, table_widths};
 use super::overlay::prompt_line;
 use super::{format_bytes, format_cpu, format_spend, format_uptime, pane_block, truncate};
 use crate::api::{FeatureStatus, RunState};
@@ -113,7 +113,6 @@ pub fn agents(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, now_ms: i
             ]
         })
         .collect();
-    let widest = |i: usize| texts.iter().map(|t| cells(&t[i])).max().unwrap_or(0);
     // (cap, drop rank): pid goes first, then role, usage and uptime.
     let rules = [
         (usize::MAX, 0),
@@ -124,17 +123,13 @@ pub fn agents(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, now_ms: i
         (6, 1),
         (10, 2),
     ];
-    let cols: Vec<Col> = AGENT_COLUMNS
-        .iter()
-        .zip(rules)
-        .enumerate()
-        .map(|(i, (h, (cap, drop)))| Col::new(h, widest(i), cap, drop))
-        .collect();
-    let widths = fit(
+    let widths = table_widths(
         area.width.saturating_sub(2) as usize,
-        &cols,
+        &AGENT_COLUMNS,
+        rules,
+        &texts,
         2,
-        AGENT_FEATURE_MIN.min(widest(2)),
+        AGENT_FEATURE_MIN,
     );
     let rows: Vec<Row> = runs
         .iter()
@@ -237,7 +232,6 @@ pub fn features(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused
             ]
         })
         .collect();
-    let widest = |i: usize| texts.iter().map(|t| cells(&t[i])).max().unwrap_or(0);
     // (cap, drop rank): attempts go first, then the category, the deps and the status word
     // (the glyph still shows the status).
     let rules = [
@@ -248,17 +242,13 @@ pub fn features(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused
         (3, 4),
         (16, 2),
     ];
-    let cols: Vec<Col> = FEATURE_COLUMNS
-        .iter()
-        .zip(rules)
-        .enumerate()
-        .map(|(i, (h, (cap, drop)))| Col::new(h, widest(i), cap, drop))
-        .collect();
-    let widths = fit(
+    let widths = table_widths(
         area.width.saturating_sub(2) as usize,
-        &cols,
+        &FEATURE_COLUMNS,
+        rules,
+        &texts,
         2,
-        FEATURE_NAME_MIN.min(widest(2)),
+        FEATURE_NAME_MIN,
     );
     let rows: Vec<Row> = features
         .iter()
