@@ -91,6 +91,27 @@ pub fn id_list(prefix: &str, ids: &[String], width: usize, ascii: bool) -> Strin
     }
 }
 
+/// The widths of a table's columns: each column sized to its widest cell (header included)
+/// under its `(cap, drop rank)` rule, column `flex` taking the room left and never less than
+/// `flex_min` (or its widest cell, if narrower). `None` for a column dropped for want of room.
+pub fn table_widths<const N: usize>(
+    inner: usize,
+    headers: &[&str; N],
+    rules: [(usize, u8); N],
+    rows: &[[String; N]],
+    flex: usize,
+    flex_min: usize,
+) -> Vec<Option<usize>> {
+    let widest = |i: usize| rows.iter().map(|t| cells(&t[i])).max().unwrap_or(0);
+    let cols: Vec<Col> = headers
+        .iter()
+        .zip(rules)
+        .enumerate()
+        .map(|(i, (h, (cap, drop)))| Col::new(h, widest(i), cap, drop))
+        .collect();
+    fit(inner, &cols, flex, flex_min.min(widest(flex)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,25 +140,4 @@ mod tests {
         assert_eq!(id_list("deps ", &ids, 7, false), "deps …");
         assert_eq!(id_list("deps ", &ids, 4, false), "dep…");
     }
-}
-
-/// The widths of a table's columns: each column sized to its widest cell (header included)
-/// under its `(cap, drop rank)` rule, column `flex` taking the room left and never less than
-/// `flex_min` (or its widest cell, if narrower). `None` for a column dropped for want of room.
-pub fn table_widths<const N: usize>(
-    inner: usize,
-    headers: &[&str; N],
-    rules: [(usize, u8); N],
-    rows: &[[String; N]],
-    flex: usize,
-    flex_min: usize,
-) -> Vec<Option<usize>> {
-    let widest = |i: usize| rows.iter().map(|t| cells(&t[i])).max().unwrap_or(0);
-    let cols: Vec<Col> = headers
-        .iter()
-        .zip(rules)
-        .enumerate()
-        .map(|(i, (h, (cap, drop)))| Col::new(h, widest(i), cap, drop))
-        .collect();
-    fit(inner, &cols, flex, flex_min.min(widest(flex)))
 }
